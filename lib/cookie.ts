@@ -1,0 +1,65 @@
+// The session cookie: reading it from a request, and one configuration that both sets and expires it.
+import cookieParser from 'cookie-parser';
+import type { Request, Response } from 'express';
+
+export interface CookieConfig {
+  name: string;
+  secure: boolean;
+  sameSite: 'strict' | 'lax' | 'none';
+  path: string;
+  domain: string | undefined;
+}
+
+const parseCookies = cookieParser();
+const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;
+const PAST = 'Thu, 01 Jan 1970 00:00:00 GMT';
+
+/** RFC 6265 cookie-name characters. */
+export const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The raw cookie value, from `req.cookies` when cookie-parser (or anything else) already parsed it, else
+ * parsed here. With two cookies of the same name the first wins, as in cookie-parser and browsers' ordering
+ * (most specific path first). Anything that is not a non-empty string (e.g. a `j:` JSON cookie) is ignored.
+ */
+export function readCookie(req: Request, name: string): string | undefined {
+  if (req.cookies === undefined) parseCookies(req, undefined as unknown as Response, noop);
+  const value: unknown = (req.cookies as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function noop(): void {
+  // cookie-parser calls next() synchronously; nothing to do after it
+}
+
+/** Builds the Set-Cookie attributes once, so setting and clearing can never disagree on path or domain. */
+export function createCookieWriter(config: CookieConfig) {
+  const attributes =
+    `; Path=${config.path}` +
+    (config.domain === undefined ? '' : `; Domain=${config.domain}`) +
+    '; HttpOnly' +
+    (config.secure ? '; Secure' : '') +
+    `; SameSite=${SAME_SITE[config.sameSite]}`;
+  const prefix = `${config.name}=`;
+
+  return {
+    /** Sets the cookie to `value` (a compact JWT: URL-safe as is) for `maxAgeSeconds`. */
+    set(res: Response, value: string, maxAgeSeconds: number): void {
+      const expires = new Date(Date.now() + maxAgeSeconds * 1000).toUTCString();
+      appendSetCookie(res, `${prefix}${value}; Max-Age=${maxAgeSeconds}; Expires=${expires}${attributes}`);
+    },
+    /** Expires the cookie with the same name, path, domain, Secure and SameSite it was set with. */
+    clear(res: Response): void {
+      appendSetCookie(res, `${prefix}; Max-Age=0; Expires=${PAST}${attributes}`);
+    },
+  };
+}
+
+export type CookieWriter = ReturnType<typeof createCookieWriter>;
+
+function appendSetCookie(res: Response, cookie: string): void {
+  if (res.headersSent) return;
+  res.append('Set-Cookie', cookie);
+  // A response that sets or expires a session cookie must never be stored by a shared cache.
+  res.setHeader('Cache-Control', 'no-store');
+}

@@ -1,0 +1,159 @@
+// MongoRevocationStore: lastLogoutAt on the user's document and revoked sessions with a TTL, in MongoDB.
+import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter } from 'mongodb';
+import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import type { RevocationState, RevocationStore } from './store.js';
+import { loggerSchema, validateOptions } from './validate-options.js';
+
+const mongoStoreOptionsSchema = z
+  .object({
+    /** A connected or not yet connected MongoClient; needs `dbName`. The store never closes it. */
+    client: z.instanceof(MongoClient, { message: 'must be a MongoClient from the `mongodb` package' }).optional(),
+    /** A Db handle (`client.db('app')`). */
+    db: z.custom<Db>((v) => typeof v === 'object' && v !== null && typeof (v as Db).collection === 'function', { message: 'must be a Db from `client.db(name)`' }).optional(),
+    /** A connection string; the store opens (lazily) and closes its own client. Needs `dbName`. */
+    uri: z.string().regex(/^mongodb(\+srv)?:\/\//, { message: 'must be a mongodb:// or mongodb+srv:// connection string' }).optional(),
+    /** Database name, with `client` or `uri`. */
+    dbName: z.string().regex(/^[^/\\. "$*<>:|?]{1,63}$/, { message: 'must be a valid database name' }).optional(),
+    /** Collection holding the users. Defaults to `users`. */
+    usersCollection: z.string().min(1).default('users'),
+    /** Field of the user document holding the watermark. Defaults to `lastLogoutAt`. */
+    lastLogoutAtField: z.string().regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' }).default('lastLogoutAt'),
+    /** Maps a token's `sub` to the user document's `_id`, e.g. `(sub) => new ObjectId(sub)`. Defaults to the string itself. */
+    userId: z.custom<(sub: string) => unknown>((v) => typeof v === 'function', { message: 'must be a function `(sub) => _id`' }).optional(),
+    /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
+    sessionsCollection: z.string().min(1).default('revoked_sessions'),
+    /** Where warnings go (e.g. a server without TTL indexes). Defaults to `console`. */
+    logger: loggerSchema.default(console),
+  })
+  .strict();
+
+export type MongoRevocationStoreOptions = z.input<typeof mongoStoreOptionsSchema>;
+
+interface RevokedSession {
+  _id: string;
+  sub: string;
+  expiresAt: Date;
+  revokedAt: Date;
+}
+
+const MAX_WRITE_ATTEMPTS = 5;
+const TTL_INDEX_NAME = 'expiresAt_ttl';
+
+/**
+ * Reads from the primary and writes with majority write concern, so a logout acknowledged by one app
+ * instance is seen by the next read of any other, even across a replica-set failover.
+ */
+export class MongoRevocationStore implements RevocationStore {
+  readonly #users: Collection<Document>;
+  readonly #sessions: Collection<RevokedSession>;
+  readonly #field: string;
+  readonly #userId: (sub: string) => unknown;
+  readonly #ownClient: MongoClient | undefined;
+  readonly #logger: { warn(message: string): void };
+  readonly #projection: Document;
+  #indexes: Promise<void> | undefined;
+
+  constructor(options: MongoRevocationStoreOptions) {
+    const config = validateOptions(mongoStoreOptionsSchema, options, 'MongoRevocationStore');
+    const sources = (['client', 'db', 'uri'] as const).filter((k) => config[k] !== undefined);
+    if (sources.length !== 1) {
+      throw new ConfigError('client', `${sources.length === 0 ? 'is missing' : `conflicts with \`${sources.slice(1).join('`, `')}\``}: pass exactly one of \`client\` (with \`dbName\`), \`db\`, or \`uri\` (with \`dbName\`).`);
+    }
+    let db: Db;
+    if (config.db !== undefined) {
+      if (config.dbName !== undefined) throw new ConfigError('dbName', 'is not used with `db`: the Db handle already names the database.');
+      db = config.db;
+    } else {
+      if (config.dbName === undefined) throw new ConfigError('dbName', `is required with \`${sources[0] ?? 'client'}\`, e.g. \`dbName: 'app'\`.`);
+      const client = config.client ?? new MongoClient(config.uri ?? '', { serverSelectionTimeoutMS: 5000 });
+      if (config.client === undefined) this.#ownClient = client;
+      db = client.db(config.dbName);
+    }
+    const primary = { readPreference: 'primary', writeConcern: { w: 'majority' } } as const;
+    this.#users = db.collection(config.usersCollection, primary);
+    this.#sessions = db.collection<RevokedSession>(config.sessionsCollection, primary);
+    this.#field = config.lastLogoutAtField;
+    this.#userId = config.userId ?? ((sub) => sub);
+    this.#logger = config.logger;
+    this.#projection = { _id: 0, [this.#field]: 1 };
+  }
+
+  /** Creates the TTL index on revoked sessions once. A server without TTL support (FerretDB v1) gets a warning. */
+  init(): Promise<void> {
+    this.#indexes ??= this.#sessions
+      .createIndex({ expiresAt: 1 }, { name: TTL_INDEX_NAME, expireAfterSeconds: 0 })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof MongoServerError && (error.code === 238 || error.code === 115)) {
+            this.#logger.warn(`express-revocable-jwt: this MongoDB-compatible server refuses TTL indexes (${error.message}); expired revoked-session entries will stay on disk but are ignored on read. Remove them periodically, or use MongoDB.`);
+            return;
+          }
+          this.#indexes = undefined; // retried on the next write, e.g. when the server is back
+          throw error;
+        },
+      );
+    return this.#indexes;
+  }
+
+  async getState(sub: string, sessionId: string): Promise<RevocationState> {
+    const [user, session] = await Promise.all([
+      this.#users.findOne(this.#userFilter(sub), { projection: this.#projection }),
+      this.#sessions.findOne({ _id: sessionId, expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } }),
+    ]);
+    return { lastLogoutAt: this.#readWatermark(user), sessionRevoked: session !== null };
+  }
+
+  async revokeUser(sub: string, at: Date): Promise<void> {
+    const filter = this.#userFilter(sub);
+    // $max never lowers the watermark. The read-back makes that hold on servers whose updates are not atomic
+    // (FerretDB v1 reads, applies and writes), where a concurrent $max can overwrite a larger value.
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      await this.#retryDuplicateKey(() => this.#users.updateOne(filter, { $max: { [this.#field]: at } }, { upsert: true }));
+      const stored = this.#readWatermark(await this.#users.findOne(filter, { projection: this.#projection }));
+      if (stored !== null && stored.getTime() >= at.getTime()) return;
+    }
+    throw new Error(`express-revocable-jwt: could not raise \`${this.#field}\` after ${MAX_WRITE_ATTEMPTS} attempts (concurrent writers).`);
+  }
+
+  async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
+    this.init().catch(() => undefined); // indexes only speed up cleanup; never block a logout on them
+    await this.#retryDuplicateKey(() =>
+      this.#sessions.updateOne(
+        { _id: sessionId },
+        { $max: { expiresAt }, $setOnInsert: { sub, revokedAt: new Date() } },
+        { upsert: true },
+      ),
+    );
+  }
+
+  /** Closes the client the store opened from `uri`; a client or Db passed in is left to its owner. */
+  async close(): Promise<void> {
+    await this.#ownClient?.close();
+  }
+
+  #userFilter(sub: string): Filter<Document> {
+    return { _id: this.#userId(sub) } as Filter<Document>;
+  }
+
+  #readWatermark(doc: Document | null): Date | null {
+    const value: unknown = doc?.[this.#field];
+    if (value === undefined || value === null) return null;
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
+    if (typeof value === 'number' && Number.isFinite(value)) return new Date(value);
+    // Failing closed: a watermark we cannot read must not be treated as "never logged out".
+    throw new TypeError(`express-revocable-jwt: the user's \`${this.#field}\` field holds a ${typeof value}, not a Date.`);
+  }
+
+  async #retryDuplicateKey<T>(write: () => Promise<T>): Promise<T> {
+    // Concurrent upserts of one _id can race to insert; the loser sees E11000 and retries as an update.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === 11000) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      }
+    }
+  }
+}

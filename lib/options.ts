@@ -1,0 +1,106 @@
+// The options of createSessionAuth, defined once as a zod schema: the public type and the resolved config.
+import { KeyObject } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { z } from 'zod';
+import { COOKIE_NAME_PATTERN } from './cookie.js';
+import { normalizeOrigin } from './csrf.js';
+import { parseDurationSeconds } from './duration.js';
+import type { SessionAuthError } from './errors.js';
+import { ALGORITHMS } from './keys.js';
+import type { RevocationStore } from './store.js';
+import { loggerSchema } from './validate-options.js';
+
+const keyInput = z.custom<string | Buffer | KeyObject>(
+  (v) => typeof v === 'string' || Buffer.isBuffer(v) || v instanceof KeyObject,
+  { message: 'must be a string, a Buffer or a crypto.KeyObject' },
+);
+
+const fn = <T>(signature: string) =>
+  z.custom<T>((v) => typeof v === 'function', { message: `must be a function ${signature}` });
+
+const cookieSchema = z
+  .object({
+    /** Cookie name. Defaults to `session`. `__Host-` names are checked (Secure, Path=/, no Domain). */
+    name: z.string().regex(COOKIE_NAME_PATTERN, { message: 'must be a cookie name (letters, digits and !#$%&\'*+-.^_`|~)' }).default('session'),
+    /** Send only over HTTPS. Defaults to `true`; set `false` only for http://localhost development. */
+    secure: z.boolean().default(true),
+    /** Defaults to `lax`. `none` needs `secure: true`. */
+    sameSite: z.enum(['strict', 'lax', 'none']).default('lax'),
+    /** Defaults to `/`. */
+    path: z.string().regex(/^\/[^;\s]*$/, { message: 'must start with "/" and contain no ";" or spaces' }).default('/'),
+    /** Defaults to none (host-only cookie, the safest). */
+    domain: z.string().regex(/^\.?[a-z0-9.-]+$/i, { message: 'must be a domain name such as "example.com"' }).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.sameSite === 'none' && !c.secure) {
+      ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'is "none", which browsers accept only on Secure cookies: set `cookie.secure: true` or use "lax"' });
+    }
+    if (c.name.startsWith('__Host-')) {
+      if (!c.secure) ctx.addIssue({ code: 'custom', path: ['secure'], message: 'must be true for a `__Host-` cookie name: browsers drop the cookie otherwise' });
+      if (c.path !== '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'must be "/" for a `__Host-` cookie name' });
+      if (c.domain !== undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'must not be set for a `__Host-` cookie name: leave it out' });
+    } else if (c.name.startsWith('__Secure-') && !c.secure) {
+      ctx.addIssue({ code: 'custom', path: ['secure'], message: 'must be true for a `__Secure-` cookie name' });
+    }
+  });
+
+export const sessionAuthOptionsSchema = z
+  .object({
+    /** HS256 shared secret, at least 32 bytes. Or use `privateKey`/`publicKey`. */
+    secret: keyInput.optional(),
+    /** PEM or KeyObject private key for RS256/PS256/ES256 (signing). */
+    privateKey: keyInput.optional(),
+    /** PEM or KeyObject public key (verification); derived from `privateKey` when left out. */
+    publicKey: keyInput.optional(),
+    /** The one algorithm accepted. Defaults to HS256 with `secret`, else inferred from the key type. */
+    algorithm: z.enum([...ALGORITHMS, 'EdDSA']).optional(),
+    /** Where revocation state lives. Required. */
+    store: z.custom<RevocationStore>(() => true),
+    /** Token and cookie lifetime: seconds, or a duration like "15m", "12h", "7d". Defaults to "1h". */
+    expiresIn: z
+      .union([z.number(), z.string()])
+      .default('1h')
+      .transform((value, ctx) => {
+        const seconds = parseDurationSeconds(value);
+        if (seconds === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d"' });
+          return z.NEVER;
+        }
+        return seconds;
+      }),
+    cookie: cookieSchema.default({ name: 'session', secure: true, sameSite: 'lax', path: '/' }),
+    /** A zod object of extra claims: validated on login and on every request, typed on `req.auth`. */
+    claims: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, { message: 'must be a zod object schema, e.g. `z.object({ role: z.string() })`' }).optional(),
+    /** `iss` claim to set and require. */
+    issuer: z.string().min(1).optional(),
+    /** `aud` claim to set and require. */
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** Seconds of clock skew accepted on `exp`/`nbf`. Defaults to 0. */
+    clockTolerance: z.number().int().min(0).max(300).default(0),
+    /** Milliseconds to wait for the store before failing closed (503). Defaults to 2000. */
+    storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
+    /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
+    failOpen: z.boolean().default(false),
+    /** Other origins allowed to POST to logout routes, e.g. `["https://app.example.com"]`. Defaults to none. */
+    trustedOrigins: z
+      .array(z.string().refine((o) => normalizeOrigin(o) !== undefined, { message: 'must be an origin such as "https://app.example.com" (scheme, host, optional port; no path or trailing slash)' }))
+      .default([]),
+    /** Answers a rejected request. Defaults to the JSON error response (`sendErrorJson`). */
+    onError: fn<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => void>('(error, req, res, next)').optional(),
+    /** Answers a successful logout. Defaults to 204 No Content. */
+    onLogout: fn<(req: Request, res: Response) => void>('(req, res)').optional(),
+    /** Answers a successful logout-everywhere. Defaults to 204 No Content. */
+    onLogoutAll: fn<(req: Request, res: Response) => void>('(req, res)').optional(),
+    /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
+    logger: loggerSchema.default(console),
+  })
+  .strict();
+
+/** The options of `createSessionAuth`; `C` is the zod schema of the extra claims. */
+export type SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<never, never>>> = Omit<
+  z.input<typeof sessionAuthOptionsSchema>,
+  'claims' | 'store'
+> & { store: RevocationStore; claims?: C };
+
+export type ResolvedSessionAuthOptions = z.output<typeof sessionAuthOptionsSchema>;

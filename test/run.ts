@@ -1,0 +1,68 @@
+// `npm test`: starts a FerretDB server unless MONGODB_URI is set, runs every *.test.ts with node's test
+// runner, and fails when no test ran or any test was skipped.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFerretDb, type FerretDbServer } from './ferretdb/launcher.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+async function findTests(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? findTests(join(dir, e.name)) : Promise.resolve(e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []))),
+  );
+  return nested.flat().sort();
+}
+
+const filters = process.argv.slice(2);
+const files = (await findTests(join(ROOT, 'test'))).filter((f) => filters.length === 0 || filters.some((x) => relative(ROOT, f).includes(x)));
+if (files.length === 0) {
+  console.error(`No test files matched ${filters.join(' ') || 'test/**/*.test.ts'}.`);
+  process.exit(1);
+}
+
+let server: FerretDbServer | undefined;
+if (process.env.MONGODB_URI === undefined || process.env.MONGODB_URI === '') {
+  server = await startFerretDb();
+  process.env.MONGODB_URI = server.uri;
+  process.env.TEST_FERRETDB = '1';
+  console.log(`Tests run against FerretDB on ${server.uri} (set MONGODB_URI to use another server).`);
+} else {
+  console.log('Tests run against the server in MONGODB_URI.');
+}
+
+const tapDir = await mkdtemp(join(tmpdir(), 'test-report-'));
+const tapFile = join(tapDir, 'report.tap');
+const code = await new Promise<number>((resolve) => {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import', 'tsx',
+      '--test',
+      '--test-concurrency=2',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+      ...files,
+    ],
+    { cwd: ROOT, stdio: 'inherit', env: process.env },
+  );
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward).on('SIGTERM', forward);
+  child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)));
+});
+await server?.stop();
+
+const tap = await readFile(tapFile, 'utf8').catch(() => '');
+await rm(tapDir, { recursive: true, force: true });
+const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+const [tests, passed, failed, skipped, todo] = ['tests', 'pass', 'fail', 'skipped', 'todo'].map(count) as [number, number, number, number, number];
+const problems: string[] = [];
+if (tests === 0) problems.push('no test ran');
+if (skipped + todo > 0) problems.push(`${skipped + todo} test(s) skipped or todo: a green run must run everything`);
+if (code !== 0 && failed === 0) problems.push(`the test runner exited with code ${code}`);
+console.log(`\n${passed} passed, ${failed} failed${skipped + todo > 0 ? `, ${skipped + todo} skipped` : ''}`);
+for (const p of problems) console.error(`FAILED: ${p}`);
+process.exit(code !== 0 || failed > 0 || problems.length > 0 ? 1 : 0);
