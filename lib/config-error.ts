@@ -37,9 +37,12 @@ export function describeValue(value: unknown): string {
 /** The closest known name to `input`, for "did you mean" hints; undefined when none is close. */
 export function closestName(input: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(input.length / 3)) + 1;
+  let bestDistance = Math.max(3, Math.floor(input.length / 3)) + 1;
+  const lower = input.toLowerCase();
   for (const name of known) {
-    const d = editDistance(input.toLowerCase(), name.toLowerCase());
+    const candidate = name.toLowerCase();
+    // A prefix ("maxEntry" for "maxEntries", "same" for "sameSite") counts as close whatever its length.
+    const d = lower.length >= 3 && candidate.startsWith(lower.slice(0, -1)) ? 1 : editDistance(lower, candidate);
     if (d < bestDistance) {
       best = name;
       bestDistance = d;

@@ -20,12 +20,14 @@ export const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
  * The raw cookie value, from `req.cookies` when cookie-parser (or anything else) already parsed it, else
  * parsed here. With two cookies of the same name the first wins, as in cookie-parser and browsers' ordering
- * (most specific path first). Anything that is not a non-empty string (e.g. a `j:` JSON cookie) is ignored.
+ * (most specific path first). Undefined when absent or empty; null when present but not a string (a
+ * `j:` JSON cookie that cookie-parser turned into an object), which is an invalid token.
  */
-export function readCookie(req: Request, name: string): string | undefined {
+export function readCookie(req: Request, name: string): string | null | undefined {
   if (req.cookies === undefined) parseCookies(req, undefined as unknown as Response, noop);
   const value: unknown = (req.cookies as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  if (value === undefined || value === '') return undefined;
+  return typeof value === 'string' ? value : null;
 }
 
 function noop(): void {

@@ -105,7 +105,8 @@ export class MongoRevocationStore implements RevocationStore {
     return { lastLogoutAt: this.#readWatermark(user), sessionRevoked: session !== null };
   }
 
-  async revokeUser(sub: string, at: Date): Promise<void> {
+  /** `relevantUntil` is not needed: the watermark stays on the user document, as the app's own data. */
+  async revokeUser(sub: string, at: Date, _relevantUntil?: Date): Promise<void> {
     const filter = this.#userFilter(sub);
     // $max never lowers the watermark. The read-back makes that hold on servers whose updates are not atomic
     // (FerretDB v1 reads, applies and writes), where a concurrent $max can overwrite a larger value.

@@ -98,7 +98,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     algorithms: [keys.algorithm],
     credentialsRequired: false,
     requestProperty: PAYLOAD_PROPERTY,
-    getToken: (req) => readCookie(req, cookieName),
+    getToken: (req) => readCookie(req, cookieName) ?? undefined,
     clockTolerance: config.clockTolerance,
     ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
     ...(config.audience === undefined ? {} : { audience: config.audience as string | [string, ...string[]] }),
@@ -120,7 +120,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     return (req[verifiedKey] ??= new Promise<Verified>((resolve) => {
       const token = readCookie(req, cookieName);
       if (token === undefined) return resolve({ error: new SessionAuthError('credentials_required') });
-      if (token.length > MAX_TOKEN_LENGTH) return resolve({ error: new SessionAuthError('invalid_token') });
+      if (token === null || token.length > MAX_TOKEN_LENGTH) return resolve({ error: new SessionAuthError('invalid_token') });
       void verifyJwt(req, res, (err?: unknown) => {
         const holder = req as unknown as Record<string, unknown>;
         const payload = holder[PAYLOAD_PROPERTY];

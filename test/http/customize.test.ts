@@ -1,0 +1,118 @@
+// Custom responses (redirects for HTML apps), next(err) error handling and the mounting-mistake guards.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { NextFunction, Request, Response } from 'express';
+import request from 'supertest';
+import { ConfigError, createSessionAuth, SessionAuthError } from '../../lib/index.js';
+import { cookieFrom, createTestAuth, EXPRESS_VERSIONS, testOptions } from '../support/apps.js';
+
+for (const { name, express } of EXPRESS_VERSIONS) {
+  describe(`customizing responses (${name})`, () => {
+    test('onLogout, onLogoutAll and onError can redirect an HTML app', async () => {
+      const auth = createTestAuth({
+        onLogout: (_req, res) => res.redirect(303, '/login?notice=signed-out'),
+        onLogoutAll: (_req, res) => res.redirect(303, '/login?notice=signed-out-everywhere'),
+        onError: (err, _req, res) => (err.status === 401 ? res.redirect(303, '/login') : res.status(err.status).send(err.code)),
+      });
+      const app = express();
+      app.use(auth.authenticate);
+      app.post('/login', (_req, res, next) => {
+        auth.login(res, { sub: 'alice' }).then(() => res.end(), next);
+      });
+      app.get('/', auth.requireAuth, (_req, res) => {
+        res.send('account');
+      });
+      app.post('/logout', auth.logout);
+      app.post('/logout-all', auth.logoutAll);
+
+      const anonymous = await request(app).get('/');
+      assert.equal(anonymous.status, 303);
+      assert.equal(anonymous.headers.location, '/login');
+      const cookie = cookieFrom((await request(app).post('/login')).headers['set-cookie']);
+      const out = await request(app).post('/logout').set('Cookie', cookie);
+      assert.equal(out.status, 303);
+      assert.equal(out.headers.location, '/login?notice=signed-out');
+      assert.match(String(out.headers['set-cookie']), /Max-Age=0/);
+      const cookie2 = cookieFrom((await request(app).post('/login')).headers['set-cookie']);
+      const all = await request(app).post('/logout-all').set('Cookie', cookie2);
+      assert.equal(all.headers.location, '/login?notice=signed-out-everywhere');
+      const csrf = await request(app).post('/logout').set('Origin', 'https://evil.example');
+      assert.equal(csrf.status, 403);
+      assert.equal(csrf.text, 'csrf_rejected');
+    });
+
+    test('onError can hand the SessionAuthError to the app error handler with next(err)', async () => {
+      const auth = createTestAuth({ onError: (err, _req, _res, next) => next(err) });
+      const app = express();
+      app.get('/me', auth.requireAuth, (_req, res) => {
+        res.end();
+      });
+      app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+        assert.ok(err instanceof SessionAuthError);
+        res.status(err.status).json({ handled: err.code, cause: err.cause === undefined ? null : 'hidden' });
+      });
+      const res = await request(app).get('/me').set('Cookie', 'session=garbage');
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.body, { handled: 'invalid_token', cause: 'hidden' });
+    });
+
+    test('requireAuth works without app.use(auth.authenticate)', async () => {
+      const auth = createTestAuth();
+      const app = express();
+      app.post('/login', (_req, res, next) => {
+        auth.login(res, { sub: 'alice' }).then(() => res.end(), next);
+      });
+      app.get('/me', auth.requireAuth, (req, res) => {
+        res.json({ sub: req.auth?.sub });
+      });
+      const cookie = cookieFrom((await request(app).post('/login')).headers['set-cookie']);
+      assert.deepEqual((await request(app).get('/me').set('Cookie', cookie)).body, { sub: 'alice' });
+    });
+
+    test('an already parsed req.cookies (cookie-parser mounted by the app) is used', async () => {
+      const auth = createTestAuth();
+      const app = express();
+      app.use((req, _res, next) => {
+        req.cookies = { session: 'replaced-by-app' };
+        next();
+      });
+      app.get('/me', auth.requireAuth, (_req, res) => {
+        res.end();
+      });
+      const res = await request(app).get('/me');
+      assert.equal((res.body as { error: { code: string } }).error.code, 'invalid_token');
+    });
+  });
+}
+
+describe('mounting mistakes are caught with a hint', () => {
+  test('a middleware called like a factory fails at startup', () => {
+    const auth = createTestAuth();
+    for (const key of ['authenticate', 'requireAuth', 'logout', 'logoutAll', 'verifyOrigin'] as const) {
+      const middleware = auth[key] as unknown as (...args: unknown[]) => unknown;
+      assert.throws(() => middleware(), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, new RegExp(`\`auth\\.${key}\` is already a middleware: mount it as \`auth\\.${key}\`, without calling it`));
+        return true;
+      });
+      assert.throws(() => middleware({ redirect: '/login' }), ConfigError);
+    }
+  });
+
+  test('createSessionAuth mounted without being called explains the fix', async () => {
+    const app = EXPRESS_VERSIONS[0].express();
+    app.use(createSessionAuth as never);
+    app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(500).send(err.message);
+    });
+    const res = await request(app).get('/');
+    assert.match(res.text, /`createSessionAuth` was mounted as a middleware without being called\. Call it once at startup/);
+  });
+
+  test('middlewares keep their names for stack traces', () => {
+    const auth = createSessionAuth(testOptions());
+    assert.equal(auth.authenticate.name, 'authenticate');
+    assert.equal(auth.requireAuth.name, 'requireAuth');
+    assert.equal(auth.requireAuth.length, 3);
+  });
+});

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MongoClient, ObjectId } from 'mongodb';
+import { ConfigError, MongoRevocationStore } from '../../lib/index.js';
+import { createTestDb, mongoUri, type TestDb } from '../support/db.js';
+import { runStoreConformance } from './conformance.js';
+
+const quiet = { warn: () => {} };
+const HOUR = 3_600_000;
+
+runStoreConformance('MongoRevocationStore', async () => {
+  const t = await createTestDb('conformance');
+  return { store: new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet }), cleanup: () => t.cleanup() };
+});
+
+describe('MongoRevocationStore', () => {
+  let t: TestDb;
+  before(async () => {
+    t = await createTestDb('mongo_store');
+  });
+  after(async () => {
+    await t.cleanup();
+  });
+
+  test('keeps lastLogoutAt as a Date on the user document, leaving its other fields alone', async () => {
+    await t.db.collection('users').insertOne({ _id: 'alice' as never, name: 'Alice', passwordHash: 'x' });
+    const store = new MongoRevocationStore({ db: t.db, logger: quiet });
+    const at = new Date();
+    await store.revokeUser('alice', at, new Date(Date.now() + HOUR));
+    const doc = await t.db.collection('users').findOne({ _id: 'alice' as never });
+    assert.ok(doc?.lastLogoutAt instanceof Date);
+    assert.equal(doc.lastLogoutAt.getTime(), at.getTime());
+    assert.equal(doc.name, 'Alice');
+    assert.equal(doc.passwordHash, 'x');
+  });
+
+  test('revoked sessions live in their own collection, keyed by _id, with expiresAt', async () => {
+    const store = new MongoRevocationStore({ db: t.db, logger: quiet });
+    const expiresAt = new Date(Date.now() + HOUR);
+    await store.revokeSession('sid-in-its-own-collection', 'alice', expiresAt);
+    const doc = await t.db.collection('revoked_sessions').findOne({ _id: 'sid-in-its-own-collection' as never });
+    assert.equal(doc?.sub, 'alice');
+    assert.equal((doc?.expiresAt as Date).getTime(), expiresAt.getTime());
+  });
+
+  test('collection, field and the sub-to-_id mapping are options (ObjectId ids)', async () => {
+    const _id = new ObjectId();
+    await t.db.collection('accounts').insertOne({ _id, email: 'a@example.com' });
+    const store = new MongoRevocationStore({
+      db: t.db,
+      usersCollection: 'accounts',
+      lastLogoutAtField: 'sessionsValidAfter',
+      userId: (sub) => new ObjectId(sub),
+      sessionsCollection: 'ended_sessions',
+      logger: quiet,
+    });
+    const at = new Date();
+    await store.revokeUser(_id.toHexString(), at, new Date(Date.now() + HOUR));
+    const doc = await t.db.collection('accounts').findOne({ _id });
+    assert.equal((doc?.sessionsValidAfter as Date).getTime(), at.getTime());
+    assert.equal((await store.getState(_id.toHexString(), 'some-session-id-0000')).lastLogoutAt?.getTime(), at.getTime());
+    await store.revokeSession('ended-session-id-0000', _id.toHexString(), new Date(Date.now() + HOUR));
+    assert.equal(await t.db.collection('ended_sessions').countDocuments({ _id: 'ended-session-id-0000' as never }), 1);
+  });
+
+  test('creates a TTL index on expiresAt, or warns and goes on where the server refuses it', async () => {
+    const warnings: string[] = [];
+    const store = new MongoRevocationStore({ db: t.db, sessionsCollection: 'ttl_check', logger: { warn: (m) => warnings.push(m) } });
+    await store.init();
+    await store.init(); // once only
+    const indexes = await t.db.collection('ttl_check').indexes().catch(() => []);
+    const ttl = indexes.find((i) => i.name === 'expiresAt_ttl');
+    if (ttl === undefined) {
+      assert.equal(warnings.length, 1, 'no TTL index and no warning');
+      assert.match(warnings[0] ?? '', /refuses TTL indexes/);
+    } else {
+      assert.equal(ttl.expireAfterSeconds, 0);
+      assert.deepEqual(warnings, []);
+    }
+  });
+
+  test('a watermark it cannot read fails closed (throws) instead of reading as "never logged out"', async () => {
+    await t.db.collection('users').insertOne({ _id: 'mallory' as never, lastLogoutAt: 'yesterday' });
+    const store = new MongoRevocationStore({ db: t.db, logger: quiet });
+    await assert.rejects(Promise.resolve(store.getState('mallory', 'any-session-id-000000')), /holds a string, not a Date/);
+  });
+
+  test('with `uri` it opens and closes its own client', async () => {
+    const store = new MongoRevocationStore({ uri: mongoUri(), dbName: t.dbName, logger: quiet });
+    await store.revokeUser('uri-user', new Date(), new Date(Date.now() + HOUR));
+    assert.notEqual((await store.getState('uri-user', 'session-id-000000000')).lastLogoutAt, null);
+    await store.close();
+    await assert.rejects(Promise.resolve(store.getState('uri-user', 'session-id-000000000')));
+  });
+
+  test('close() leaves a client passed in open', async () => {
+    const store = new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet });
+    await store.close();
+    assert.deepEqual(await t.db.command({ ping: 1 }), { ok: 1 });
+  });
+
+  describe('configuration errors name the option and the fix', () => {
+    const client = new MongoClient('mongodb://127.0.0.1:1/');
+    const cases: [string, unknown, RegExp][] = [
+      ['no connection', {}, /`client` is missing: pass exactly one of `client` \(with `dbName`\), `db`, or `uri`/],
+      ['two connections', { client, uri: 'mongodb://127.0.0.1/' , dbName: 'a' }, /`client` conflicts with `uri`/],
+      ['client without dbName', { client }, /`dbName` is required with `client`/],
+      ['bad uri', { uri: 'http://db:27017', dbName: 'a' }, /`uri` must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string\./],
+      ['typo', { client, dbName: 'a', usersColection: 'x' }, /unknown option `usersColection` \(did you mean `usersCollection`\?\)/],
+      ['dotted field', { client, dbName: 'a', lastLogoutAtField: 'a.b' }, /`lastLogoutAtField` must be a top-level field name/],
+      ['client not a MongoClient', { client: {}, dbName: 'a' }, /`client` must be a MongoClient/],
+    ];
+    for (const [name, options, message] of cases) {
+      test(name, () => {
+        assert.throws(() => new MongoRevocationStore(options as never), (error: unknown) => {
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.match(error.message, message);
+          assert.match(error.message, /^express-revocable-jwt: /);
+          return true;
+        });
+      });
+    }
+    test('a uri with a password is never echoed', () => {
+      assert.throws(
+        () => new MongoRevocationStore({ uri: 'postgres://user:hunter2@db/app', dbName: 'a' }),
+        (error: unknown) => error instanceof Error && !error.message.includes('hunter2'),
+      );
+    });
+  });
+});
