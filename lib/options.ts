@@ -56,7 +56,7 @@ export const sessionAuthOptionsSchema = z
     /** The one algorithm accepted. Defaults to HS256 with `secret`, else inferred from the key type. */
     algorithm: z.enum([...ALGORITHMS, 'EdDSA']).optional(),
     /** Where revocation state lives. Required. */
-    store: z.custom<RevocationStore>(() => true),
+    store: z.custom<RevocationStore>(() => true).optional(),
     /** Token and cookie lifetime: seconds, or a duration like "15m", "12h", "7d". Defaults to "1h". */
     expiresIn: z
       .union([z.number(), z.string()])

@@ -57,24 +57,25 @@ export async function startFerretDb(options: { port?: number; dataDir?: string }
   let exited: number | null | undefined;
   const exit = new Promise<void>((resolve) => child.on('exit', (code) => { exited = code; resolve(); }));
   const uri = `mongodb://127.0.0.1:${port}/`;
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 250, connectTimeoutMS: 250 });
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (exited !== undefined) throw new Error(`FerretDB exited with code ${exited} before it was ready (port ${port} in use?)`);
+      // A fresh client per attempt: a client whose first connection failed does not try again.
+      const client = new MongoClient(uri, { serverSelectionTimeoutMS: 250, connectTimeoutMS: 250 });
       try {
         await client.db('admin').command({ ping: 1 });
         break;
       } catch (error) {
         if (Date.now() > deadline) throw new Error(`FerretDB did not answer on ${uri} within 30 s`, { cause: error });
         await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        await client.close();
       }
     }
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
-  } finally {
-    await client.close();
   }
   return {
     uri,

@@ -1,0 +1,105 @@
+// The database going away mid-run: protected routes answer 503, public ones keep working, and service
+// resumes by itself once the database is back.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MongoClient } from 'mongodb';
+import request from 'supertest';
+import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
+import { createSessionAuth, MongoRevocationStore } from '../../lib/index.js';
+import { buildApp, cookieFrom, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
+import { isOwnFerretDb, mongoUri } from '../support/db.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+
+const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
+
+async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`not recovered within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return Date.now() - started;
+}
+
+function outageApp(uri: string, dbName: string) {
+  const warnings: string[] = [];
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
+  const auth = createSessionAuth({
+    secret: testSecret(),
+    store: new MongoRevocationStore({ client, dbName, logger: { warn: () => {} } }),
+    cookie: { secure: false },
+    storeTimeoutMs: 500,
+    logger: { warn: (m) => warnings.push(m) },
+  });
+  return { app: buildApp(EXPRESS_VERSIONS[0].express, auth), client, warnings };
+}
+
+async function runOutage(app: ReturnType<typeof buildApp>, goDown: () => Promise<void>, comeBack: () => Promise<void>, warnings: string[]) {
+  const cookie = cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
+  const revoked = cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
+  assert.equal((await request(app).get('/me').set('Cookie', cookie)).status, 200);
+  assert.equal((await request(app).post('/logout').set('Cookie', revoked)).status, 204);
+
+  await goDown();
+  const started = Date.now();
+  const down = await request(app).get('/me').set('Cookie', cookie);
+  assert.equal(down.status, 503);
+  assert.equal(code(down), 'revocation_unavailable');
+  assert.ok(Date.now() - started < 3000, 'answered within the store timeout, no hang');
+  assert.equal(code(await request(app).get('/me').set('Cookie', revoked)), 'revocation_unavailable', 'a revoked session is not let through');
+  assert.equal((await request(app).get('/public').set('Cookie', cookie)).status, 200);
+  assert.equal((await request(app).get('/public')).status, 200);
+
+  await comeBack();
+  const took = await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 30_000);
+  assert.ok(took < 30_000);
+  assert.equal(code(await request(app).get('/me').set('Cookie', revoked)), 'session_revoked', 'revocations made before the outage still hold');
+  assert.ok(warnings.some((w) => w.includes('protected routes answer 503')));
+  assert.ok(warnings.some((w) => w.includes('service resumed')));
+}
+
+describe('database outage through a cut connection (any server)', () => {
+  let proxy: TcpProxy;
+  let ctx: ReturnType<typeof outageApp>;
+  before(async () => {
+    const target = new URL(mongoUri().replace(/^mongodb:/, 'http:'));
+    proxy = await startTcpProxy(target.hostname, Number(target.port || 27017));
+    ctx = outageApp(`mongodb://127.0.0.1:${proxy.port}/?directConnection=true`, `t_outage_proxy_${Date.now()}`);
+  });
+  after(async () => {
+    await ctx.client.close();
+    await proxy.close();
+  });
+
+  test('503 while cut, public routes work, recovery by itself', async () => {
+    await runOutage(ctx.app, () => proxy.cut(), () => proxy.restore(), ctx.warnings);
+  });
+});
+
+// With the suite's own FerretDB (not an external MONGODB_URI) the database process itself is stopped.
+if (isOwnFerretDb) {
+  describe('database outage: the FerretDB process stopped and started again', () => {
+    let server: FerretDbServer;
+    let ctx: ReturnType<typeof outageApp>;
+    before(async () => {
+      server = await startFerretDb();
+      ctx = outageApp(server.uri, 't_outage_stop');
+    });
+    after(async () => {
+      await ctx.client.close();
+      await server.stop();
+    });
+
+    test('503 while stopped, public routes work, recovery by itself after restart', async () => {
+      const { port, dataDir } = server;
+      await runOutage(
+        ctx.app,
+        () => server.stop({ keepData: true }),
+        async () => {
+          server = await startFerretDb({ port, dataDir });
+        },
+        ctx.warnings,
+      );
+    });
+  });
+}
