@@ -18,7 +18,7 @@ describe('the packed package', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT });
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
     const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
     files = info.files.map((f) => f.path);
     const modules = join(dir, 'node_modules');
