@@ -1,12 +1,13 @@
 // The package as users install it: `npm pack`, then imported by an ESM and a CJS consumer, with types.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { mongoUri } from '../support/db.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,5 +64,37 @@ describe('the packed package', () => {
     const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', 'false', 'consumer-esm.ts', 'consumer-cjs.cts'];
     const result = await run(process.execPath, [tsc, ...args], { cwd: dir }).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
     assert.ok(!('failed' in result), result.stdout);
+  });
+
+  test('the README quick start runs as pasted: login, /me, logout, and the copied cookie is rejected', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const block = /```js\n(\/\/ app\.mjs[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block !== undefined, 'the quick start block was not found in README.md');
+    await writeFile(join(dir, 'app.mjs'), block);
+    const child = spawn(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, PORT: '0', MONGODB_URI: mongoUri() }, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the quick start app did not start within 20 s')), 20_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          const match = /listening on (http:\/\/\S+)/.exec(chunk.toString());
+          if (match?.[1] !== undefined) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`the quick start app exited with ${code}`)));
+      });
+      const login = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice' }) });
+      assert.equal(login.status, 200);
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const me = (await (await fetch(`${base}/me`, { headers: { cookie } })).json()) as { sub: string };
+      assert.equal(me.sub, 'alice');
+      assert.equal((await fetch(`${base}/logout`, { method: 'POST', headers: { cookie } })).status, 204);
+      const replay = await fetch(`${base}/me`, { headers: { cookie } });
+      assert.equal(replay.status, 401);
+      assert.equal(((await replay.json()) as { error: { code: string } }).error.code, 'session_revoked');
+    } finally {
+      child.kill();
+    }
   });
 });
