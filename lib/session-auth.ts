@@ -204,10 +204,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
         return respondWithError(error as SessionAuthError, req, res, next);
       }
     }
-    expireCookie(req, res);
-    delete req.auth;
-    if (config.onLogout !== undefined) return config.onLogout(req, res);
-    res.status(204).end();
+    endSession(req, res, config.onLogout);
   }
 
   async function runLogoutAll(req: Tagged, res: Response, next: NextFunction): Promise<void> {
@@ -219,9 +216,14 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     } catch (error) {
       return respondWithError(error as SessionAuthError, req, res, next);
     }
+    endSession(req, res, config.onLogoutAll);
+  }
+
+  /** After a successful logout: expire the cookie, forget req.auth, answer 204 or the app's own response. */
+  function endSession(req: Tagged, res: Response, respond: ((req: Request, res: Response) => void) | undefined): void {
     expireCookie(req, res);
     delete req.auth;
-    if (config.onLogoutAll !== undefined) return config.onLogoutAll(req, res);
+    if (respond !== undefined) return respond(req, res);
     res.status(204).end();
   }
 
