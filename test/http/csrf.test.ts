@@ -19,6 +19,7 @@ for (const { name, express } of EXPRESS_VERSIONS) {
         for (const headers of [
           { Origin: 'https://evil.example' },
           { Origin: 'null' },
+          { Origin: 'null', 'Sec-Fetch-Site': 'same-site' },
           { Origin: 'http://127.0.0.1.evil.example' },
           { 'Sec-Fetch-Site': 'cross-site' },
           { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'same-origin' },
@@ -37,6 +38,8 @@ for (const { name, express } of EXPRESS_VERSIONS) {
           { 'Sec-Fetch-Site': 'same-origin' },
           { 'Sec-Fetch-Site': 'none' },
           { Origin: 'https://app.example.com', 'Sec-Fetch-Site': 'cross-site' },
+          // Chromium's same-origin form post from a page with Referrer-Policy: no-referrer (helmet's default)
+          { Origin: 'null', 'Sec-Fetch-Site': 'same-origin' },
         ];
         for (const headers of cases) {
           const res = await request(app).post(route).set('Cookie', await login()).set(headers);
