@@ -93,6 +93,23 @@ describe('MongoRevocationStore', () => {
     await assert.rejects(Promise.resolve(store.getState('uri-user', 'session-id-000000000')));
   });
 
+  test('writes ask for majority write concern, even on a client whose default is w: 1', async () => {
+    const client = new MongoClient(mongoUri(), { monitorCommands: true, writeConcern: { w: 1 } });
+    const commands: Record<string, unknown>[] = [];
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'update') commands.push(event.command);
+    });
+    try {
+      const store = new MongoRevocationStore({ client, dbName: t.dbName, logger: quiet });
+      await store.revokeUser('wc-user', new Date(), new Date(Date.now() + HOUR));
+      await store.revokeSession('wc-session-id-0000000', 'wc-user', new Date(Date.now() + HOUR));
+      assert.equal(commands.length, 2);
+      for (const command of commands) assert.deepEqual(command.writeConcern, { w: 'majority' });
+    } finally {
+      await client.close();
+    }
+  });
+
   test('close() leaves a client passed in open', async () => {
     const store = new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet });
     await store.close();
