@@ -21,6 +21,12 @@ const mongoStoreOptionsSchema = z
     lastLogoutAtField: z.string().regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' }).default('lastLogoutAt'),
     /** Maps a token's `sub` to the user document's `_id`, e.g. `(sub) => new ObjectId(sub)`. Defaults to the string itself. */
     userId: z.custom<(sub: string) => unknown>((v) => typeof v === 'function', { message: 'must be a function `(sub) => _id`' }).optional(),
+    /**
+     * Field of the user document holding when one of the user's devices was last logged out (plus a margin
+     * for clock skew). Tokens issued after it cannot belong to a revoked session, so their check is a single
+     * read. Defaults to `lastDeviceLogoutAt`.
+     */
+    lastDeviceLogoutAtField: z.string().regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' }).default('lastDeviceLogoutAt'),
     /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
     sessionsCollection: z.string().min(1).default('revoked_sessions'),
     /** Where warnings go (e.g. a server without TTL indexes). Defaults to `console`. */
@@ -38,6 +44,11 @@ interface RevokedSession {
 }
 
 const MAX_WRITE_ATTEMPTS = 5;
+/**
+ * Added to the device-logout hint: a token issued on an app server whose clock is up to this far ahead of
+ * the one that handled the logout is still checked against the revoked sessions.
+ */
+const CLOCK_SKEW_MARGIN_MS = 5 * 60_000;
 const TTL_INDEX_NAME = 'expiresAt_ttl';
 
 /**
@@ -48,6 +59,7 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #users: Collection<Document>;
   readonly #sessions: Collection<RevokedSession>;
   readonly #field: string;
+  readonly #deviceField: string;
   readonly #userId: (sub: string) => unknown;
   readonly #ownClient: MongoClient | undefined;
   readonly #logger: { warn(message: string): void };
@@ -74,9 +86,11 @@ export class MongoRevocationStore implements RevocationStore {
     this.#users = db.collection(config.usersCollection, primary);
     this.#sessions = db.collection<RevokedSession>(config.sessionsCollection, primary);
     this.#field = config.lastLogoutAtField;
+    this.#deviceField = config.lastDeviceLogoutAtField;
+    if (this.#deviceField === this.#field) throw new ConfigError('lastDeviceLogoutAtField', 'must differ from `lastLogoutAtField`.');
     this.#userId = config.userId ?? ((sub) => sub);
     this.#logger = config.logger;
-    this.#projection = { _id: 0, [this.#field]: 1 };
+    this.#projection = { _id: 0, [this.#field]: 1, [this.#deviceField]: 1 };
   }
 
   /** Creates the TTL index on revoked sessions once. A server without TTL support (FerretDB v1) gets a warning. */
@@ -97,25 +111,23 @@ export class MongoRevocationStore implements RevocationStore {
     return this.#indexes;
   }
 
-  async getState(sub: string, sessionId: string): Promise<RevocationState> {
-    const [user, session] = await Promise.all([
-      this.#users.findOne(this.#userFilter(sub), { projection: this.#projection }),
-      this.#sessions.findOne({ _id: sessionId, expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } }),
-    ]);
-    return { lastLogoutAt: this.#readWatermark(user), sessionRevoked: session !== null };
+  /**
+   * One read of the user document in the common case. The revoked-sessions collection is read only when one
+   * of the user's devices was logged out after this token was issued: a session's logout always comes after
+   * its token's issue, so an older device logout cannot concern this token.
+   */
+  async getState(sub: string, sessionId: string, issuedAtMs: number): Promise<RevocationState> {
+    const user = await this.#users.findOne(this.#userFilter(sub), { projection: this.#projection });
+    const lastLogoutAt = this.#readDate(user, this.#field);
+    const lastDeviceLogoutAt = this.#readDate(user, this.#deviceField);
+    if (lastDeviceLogoutAt === null || issuedAtMs >= lastDeviceLogoutAt.getTime()) return { lastLogoutAt, sessionRevoked: false };
+    const session = await this.#sessions.findOne({ _id: sessionId, expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } });
+    return { lastLogoutAt, sessionRevoked: session !== null };
   }
 
   /** `relevantUntil` is not needed: the watermark stays on the user document, as the app's own data. */
   async revokeUser(sub: string, at: Date, _relevantUntil?: Date): Promise<void> {
-    const filter = this.#userFilter(sub);
-    // $max never lowers the watermark. The read-back makes that hold on servers whose updates are not atomic
-    // (FerretDB v1 reads, applies and writes), where a concurrent $max can overwrite a larger value.
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-      await this.#retryDuplicateKey(() => this.#users.updateOne(filter, { $max: { [this.#field]: at } }, { upsert: true }));
-      const stored = this.#readWatermark(await this.#users.findOne(filter, { projection: this.#projection }));
-      if (stored !== null && stored.getTime() >= at.getTime()) return;
-    }
-    throw new Error(`express-revocable-jwt: could not raise \`${this.#field}\` after ${MAX_WRITE_ATTEMPTS} attempts (concurrent writers).`);
+    await this.#raiseUserDate(sub, this.#field, at);
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
@@ -127,6 +139,8 @@ export class MongoRevocationStore implements RevocationStore {
         { upsert: true },
       ),
     );
+    // Only after the entry exists: from now on, checks of this user's older tokens read the sessions too.
+    await this.#raiseUserDate(sub, this.#deviceField, new Date(Date.now() + CLOCK_SKEW_MARGIN_MS));
   }
 
   /** Closes the client the store opened from `uri`; a client or Db passed in is left to its owner. */
@@ -138,13 +152,26 @@ export class MongoRevocationStore implements RevocationStore {
     return { _id: this.#userId(sub) } as Filter<Document>;
   }
 
-  #readWatermark(doc: Document | null): Date | null {
-    const value: unknown = doc?.[this.#field];
+  /** `$max` on a date of the user document, creating it if missing; never lowers the stored date. */
+  async #raiseUserDate(sub: string, field: string, at: Date): Promise<void> {
+    const filter = this.#userFilter(sub);
+    // The read-back makes "never lower" hold on servers whose updates are not atomic (FerretDB v1 reads,
+    // applies and writes), where a concurrent $max can overwrite a larger value.
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      await this.#retryDuplicateKey(() => this.#users.updateOne(filter, { $max: { [field]: at } }, { upsert: true }));
+      const stored = this.#readDate(await this.#users.findOne(filter, { projection: this.#projection }), field);
+      if (stored !== null && stored.getTime() >= at.getTime()) return;
+    }
+    throw new Error(`express-revocable-jwt: could not raise \`${field}\` after ${MAX_WRITE_ATTEMPTS} attempts (concurrent writers).`);
+  }
+
+  #readDate(doc: Document | null, field: string): Date | null {
+    const value: unknown = doc?.[field];
     if (value === undefined || value === null) return null;
     if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
     if (typeof value === 'number' && Number.isFinite(value)) return new Date(value);
-    // Failing closed: a watermark we cannot read must not be treated as "never logged out".
-    throw new TypeError(`express-revocable-jwt: the user's \`${this.#field}\` field holds a ${typeof value}, not a Date.`);
+    // Failing closed: a date we cannot read must not be treated as "never logged out".
+    throw new TypeError(`express-revocable-jwt: the user's \`${field}\` field holds a ${typeof value}, not a Date.`);
   }
 
   async #retryDuplicateKey<T>(write: () => Promise<T>): Promise<T> {

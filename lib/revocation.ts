@@ -50,7 +50,7 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
   }
 
   return {
-    getState: (sub: string, sessionId: string) => call('read', () => store.getState(sub, sessionId)),
+    getState: (sub: string, sessionId: string, issuedAtMs: number) => call('read', () => store.getState(sub, sessionId, issuedAtMs)),
     revokeUser: (sub: string, at: Date, relevantUntil: Date) => call('write', () => store.revokeUser(sub, at, relevantUntil)),
     revokeSession: (sessionId: string, sub: string, expiresAt: Date) => call('write', () => store.revokeSession(sessionId, sub, expiresAt)),
   };

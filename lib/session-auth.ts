@@ -40,8 +40,8 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   login(res: Response, claims: LoginClaims<C>): Promise<SignedSession>;
   /** Logs a user out everywhere (e.g. after a password change); resolves to the new watermark. */
   revokeUser(sub: string): Promise<Date>;
-  /** Logs out one device session by id (e.g. from a "your devices" page). */
-  revokeSession(sessionId: string, options?: { sub?: string; expiresAt?: Date }): Promise<void>;
+  /** Logs out one device session of user `sub` by its id (e.g. from a "your devices" page). */
+  revokeSession(sessionId: string, options: { sub: string; expiresAt?: Date }): Promise<void>;
   /** `req.auth`, typed with this instance's claims. */
   getAuth(req: Request): AuthInfo<Extra<z.output<C>>> | undefined;
   /** Settles once the store's one-time setup (indexes) ran; never rejects (problems are logged). */
@@ -147,7 +147,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
         return { verified, ...(error === undefined ? {} : { error }) };
       }
       try {
-        const state = await guarded.getState(session.sub, session.sessionId);
+        const state = await guarded.getState(session.sub, session.sessionId, session.issuedAtMs);
         const reason = revocationReason(state, session.issuedAtMs);
         if (reason === undefined) return { verified, auth: session.auth };
         expireCookie(req, res);
@@ -234,8 +234,10 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     return new Date(at);
   }
 
-  async function revokeSession(sessionId: string, opts: { sub?: string; expiresAt?: Date } = {}): Promise<void> {
-    await guarded.revokeSession(sessionId, opts.sub ?? '', opts.expiresAt ?? new Date(Date.now() + maxLifetimeMs));
+  async function revokeSession(sessionId: string, opts: { sub: string; expiresAt?: Date }): Promise<void> {
+    const sub = (opts as { sub?: unknown } | undefined)?.sub;
+    if (typeof sub !== 'string' || sub === '') throw new TypeError('express-revocable-jwt: auth.revokeSession(sessionId, { sub }) needs the user id `sub` of the session.');
+    await guarded.revokeSession(sessionId, sub, opts.expiresAt ?? new Date(Date.now() + maxLifetimeMs));
   }
 
   function login(res: Response, claims: LoginClaims<C>): Promise<SignedSession> {

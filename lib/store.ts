@@ -17,8 +17,12 @@ export interface RevocationState {
  * through the conformance suite in `test/stores/conformance.ts`.
  */
 export interface RevocationStore {
-  /** Revocation state for a user (`sub`) and one of their device sessions. Must read fresh, not cached. */
-  getState(sub: string, sessionId: string): Awaitable<RevocationState>;
+  /**
+   * Revocation state for a user (`sub`) and one of their device sessions. Must read fresh, not cached.
+   * `issuedAtMs` is the token's issue time (`iat_ms`); a store may use it to skip work (a session can only
+   * have been revoked after its token was issued), never to answer differently.
+   */
+  getState(sub: string, sessionId: string, issuedAtMs: number): Awaitable<RevocationState>;
   /**
    * Raises the user's watermark to `at`, never lowering it, and creates the user's record if missing.
    * `relevantUntil` is when the watermark stops mattering (every token issued before it has expired):

@@ -143,5 +143,6 @@ describe('programmatic revocation', () => {
     await auth.revokeSession(sessionId, { sub: 'frank' });
     assert.equal(errorCode(await request(app).get('/me').set('Cookie', cookieFrom(res.headers['set-cookie']))), 'session_revoked');
     assert.equal((await request(app).get('/me').set('Cookie', other)).status, 200);
+    await assert.rejects(auth.revokeSession(sessionId, {} as never), /needs the user id `sub`/);
   });
 });

@@ -58,7 +58,7 @@ describe('MongoRevocationStore', () => {
     await store.revokeUser(_id.toHexString(), at, new Date(Date.now() + HOUR));
     const doc = await t.db.collection('accounts').findOne({ _id });
     assert.equal((doc?.sessionsValidAfter as Date).getTime(), at.getTime());
-    assert.equal((await store.getState(_id.toHexString(), 'some-session-id-0000')).lastLogoutAt?.getTime(), at.getTime());
+    assert.equal((await store.getState(_id.toHexString(), 'some-session-id-0000', Date.now())).lastLogoutAt?.getTime(), at.getTime());
     await store.revokeSession('ended-session-id-0000', _id.toHexString(), new Date(Date.now() + HOUR));
     assert.equal(await t.db.collection('ended_sessions').countDocuments({ _id: 'ended-session-id-0000' as never }), 1);
   });
@@ -82,15 +82,15 @@ describe('MongoRevocationStore', () => {
   test('a watermark it cannot read fails closed (throws) instead of reading as "never logged out"', async () => {
     await t.db.collection('users').insertOne({ _id: 'mallory' as never, lastLogoutAt: 'yesterday' });
     const store = new MongoRevocationStore({ db: t.db, logger: quiet });
-    await assert.rejects(Promise.resolve(store.getState('mallory', 'any-session-id-000000')), /holds a string, not a Date/);
+    await assert.rejects(Promise.resolve(store.getState('mallory', 'any-session-id-000000', Date.now())), /holds a string, not a Date/);
   });
 
   test('with `uri` it opens and closes its own client', async () => {
     const store = new MongoRevocationStore({ uri: mongoUri(), dbName: t.dbName, logger: quiet });
     await store.revokeUser('uri-user', new Date(), new Date(Date.now() + HOUR));
-    assert.notEqual((await store.getState('uri-user', 'session-id-000000000')).lastLogoutAt, null);
+    assert.notEqual((await store.getState('uri-user', 'session-id-000000000', Date.now())).lastLogoutAt, null);
     await store.close();
-    await assert.rejects(Promise.resolve(store.getState('uri-user', 'session-id-000000000')));
+    await assert.rejects(Promise.resolve(store.getState('uri-user', 'session-id-000000000', Date.now())));
   });
 
   test('writes ask for majority write concern, even on a client whose default is w: 1', async () => {
@@ -103,8 +103,35 @@ describe('MongoRevocationStore', () => {
       const store = new MongoRevocationStore({ client, dbName: t.dbName, logger: quiet });
       await store.revokeUser('wc-user', new Date(), new Date(Date.now() + HOUR));
       await store.revokeSession('wc-session-id-0000000', 'wc-user', new Date(Date.now() + HOUR));
-      assert.equal(commands.length, 2);
+      assert.equal(commands.length, 3, 'revokeUser, then the revoked session and the device-logout hint');
       for (const command of commands) assert.deepEqual(command.writeConcern, { w: 'majority' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('one read per check, unless a device of the user was logged out after the token was issued', async () => {
+    const client = new MongoClient(mongoUri(), { monitorCommands: true });
+    const finds: string[] = [];
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'find') finds.push(String((event.command as { find: string }).find));
+    });
+    try {
+      const store = new MongoRevocationStore({ client, dbName: t.dbName, logger: quiet });
+      const count = async (sid: string, issuedAtMs: number) => {
+        finds.length = 0;
+        const state = await store.getState('reads-user', sid, issuedAtMs);
+        return { reads: [...finds], revoked: state.sessionRevoked };
+      };
+      assert.deepEqual(await count('phone-session-id-0000', Date.now() - 1000), { reads: ['users'], revoked: false });
+      await store.revokeSession('phone-session-id-0000', 'reads-user', new Date(Date.now() + HOUR));
+      const doc = await t.db.collection('users').findOne({ _id: 'reads-user' as never });
+      assert.ok(doc?.lastDeviceLogoutAt instanceof Date);
+      // Tokens issued before that logout: both reads, and the logged-out one is found.
+      assert.deepEqual(await count('phone-session-id-0000', Date.now() - 1000), { reads: ['users', 'revoked_sessions'], revoked: true });
+      assert.deepEqual(await count('laptop-session-id-000', Date.now() - 1000), { reads: ['users', 'revoked_sessions'], revoked: false });
+      // A token issued after the hint (logout time plus the clock-skew margin): one read again.
+      assert.deepEqual(await count('tablet-session-id-000', Date.now() + 6 * 60_000), { reads: ['users'], revoked: false });
     } finally {
       await client.close();
     }
@@ -125,6 +152,7 @@ describe('MongoRevocationStore', () => {
       ['bad uri', { uri: 'http://db:27017', dbName: 'a' }, /`uri` must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string\./],
       ['typo', { client, dbName: 'a', usersColection: 'x' }, /unknown option `usersColection` \(did you mean `usersCollection`\?\)/],
       ['dotted field', { client, dbName: 'a', lastLogoutAtField: 'a.b' }, /`lastLogoutAtField` must be a top-level field name/],
+      ['same field twice', { client, dbName: 'a', lastDeviceLogoutAtField: 'lastLogoutAt' }, /`lastDeviceLogoutAtField` must differ from `lastLogoutAtField`/],
       ['client not a MongoClient', { client: {}, dbName: 'a' }, /`client` must be a MongoClient/],
     ];
     for (const [name, options, message] of cases) {

@@ -101,13 +101,13 @@ describe('guarded store', () => {
     const hanging = { getState: () => new Promise<never>(() => undefined), revokeUser: () => undefined, revokeSession: () => undefined };
     const guarded = createGuardedStore(hanging, 50, { warn: () => undefined });
     const started = Date.now();
-    await assert.rejects(guarded.getState('a', 'b'), (error: unknown) => error instanceof SessionAuthError && error.code === 'revocation_unavailable' && error.status === 503);
+    await assert.rejects(guarded.getState('a', 'b', Date.now()), (error: unknown) => error instanceof SessionAuthError && error.code === 'revocation_unavailable' && error.status === 503);
     assert.ok(Date.now() - started < 1000);
   });
   test('a synchronous store answers without a timer', async () => {
     const store = new MemoryRevocationStore();
     const guarded = createGuardedStore(store, 50, { warn: () => undefined });
-    assert.deepEqual(await guarded.getState('a', 'b'), { lastLogoutAt: null, sessionRevoked: false });
+    assert.deepEqual(await guarded.getState('a', 'b', Date.now()), { lastLogoutAt: null, sessionRevoked: false });
     store.close();
   });
 });
