@@ -121,8 +121,10 @@ export class MongoRevocationStore implements RevocationStore {
     const lastLogoutAt = this.#readDate(user, this.#field);
     const lastDeviceLogoutAt = this.#readDate(user, this.#deviceField);
     if (lastDeviceLogoutAt === null || issuedAtMs >= lastDeviceLogoutAt.getTime()) return { lastLogoutAt, sessionRevoked: false };
-    const session = await this.#sessions.findOne({ _id: sessionId, expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } });
-    return { lastLogoutAt, sessionRevoked: session !== null };
+    // Filter on `_id` alone (FerretDB pushes down only a lone `_id` equality) and check the expiry here: reads
+    // must ignore expired entries anyway, as MongoDB's TTL monitor deletes them only about once a minute.
+    const session = await this.#sessions.findOne({ _id: sessionId }, { projection: { _id: 0, expiresAt: 1 } });
+    return { lastLogoutAt, sessionRevoked: session !== null && session.expiresAt instanceof Date && session.expiresAt.getTime() > Date.now() };
   }
 
   /** `relevantUntil` is not needed: the watermark stays on the user document, as the app's own data. */
