@@ -1,0 +1,54 @@
+// One scenario app in its own process: `node --import tsx test/bench/app-process.ts <scenario>`, forked by
+// run.ts with the settings in BENCH_* variables. Listens on a free port of 127.0.0.1 and reports it over IPC.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './apps.js';
+import { isScenario, type AppCommand, type AppMessage } from './shared.js';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is not set (this process is started by test/bench/run.ts)`);
+  return value;
+}
+
+const scenario = process.argv[2] ?? '';
+if (!isScenario(scenario)) throw new Error(`unknown scenario ${JSON.stringify(scenario)}`);
+
+const built = await buildApp(scenario, {
+  secret: required('BENCH_SECRET'),
+  mongoUri: required('BENCH_MONGODB_URI'),
+  dbName: required('BENCH_DB_NAME'),
+});
+const server = createServer(built.app);
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+function send(message: AppMessage): void {
+  process.send?.(message);
+}
+
+let closing = false;
+async function shutdown(): Promise<void> {
+  if (closing) return;
+  closing = true;
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await built.close();
+  process.exit(0);
+}
+
+process.on('message', (command: AppCommand) => {
+  if (command.type === 'stats') {
+    send({ type: 'stats', stats: built.stats() });
+  } else if (command.type === 'heap') {
+    // With BENCH_APP_FLAGS=--expose-gc the heap is measured after a full collection: a leak shows there.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    send({ type: 'heap', heapUsed: process.memoryUsage().heapUsed, afterGc: gc !== undefined });
+  } else {
+    void shutdown();
+  }
+});
+// The orchestrator went away (crash, Ctrl-C): do not linger.
+process.on('disconnect', () => void shutdown());
+
+send({ type: 'ready', port: (server.address() as AddressInfo).port, pid: process.pid });

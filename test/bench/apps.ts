@@ -1,0 +1,332 @@
+// One Express app per scenario, each serving the same protected route: GET /me answers `{ sub }`.
+import { createSecretKey } from 'node:crypto';
+import MongoStore from 'connect-mongo';
+import cookieParser from 'cookie-parser';
+import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
+import { expressjwt } from 'express-jwt';
+import session from 'express-session';
+import { MongoClient, type Document } from 'mongodb';
+import type * as Lib from '../../lib/index.js';
+import { COOKIE_NAME, type Scenario } from './shared.js';
+
+/**
+ * The package as users get it: the built output, through its own name (the exports map), so the benchmark
+ * measures dist/ and not TypeScript compiled on the fly. The name is a variable so that type checking does
+ * not depend on a build; the types come from the sources.
+ */
+const PACKAGE_NAME = 'express-revocable-jwt';
+
+export async function loadLibrary(): Promise<typeof Lib> {
+  try {
+    return (await import(PACKAGE_NAME)) as typeof Lib;
+  } catch (error) {
+    throw new Error('cannot load the built package: run `npm run build` first (`npm run bench` does)', { cause: error });
+  }
+}
+
+export interface BuiltApp {
+  app: Express;
+  /** Counters an app exposes for the report (e.g. coalesced lookups); empty for most. */
+  stats(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+export interface AppConfig {
+  secret: string;
+  mongoUri: string;
+  dbName: string;
+}
+
+const quietLogger = {
+  warned: new Set<string>(),
+  warn(message: string) {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    process.stderr.write(`[bench app] ${message}\n`);
+  },
+};
+
+const unauthorized: ErrorRequestHandler = (error: { status?: number }, _req, res, _next) => {
+  res.status(error.status ?? 500).json({ error: 'unauthorized' });
+};
+
+/** express-jwt puts the verified payload on `req.auth`. */
+function subOf(req: Request): unknown {
+  return (req.auth as { sub?: unknown } | undefined)?.sub;
+}
+
+function noStats(): Record<string, number> {
+  return {};
+}
+
+async function connect(config: AppConfig): Promise<MongoClient> {
+  // Driver defaults (pool of up to 100 connections), as an app would have them.
+  const client = new MongoClient(config.mongoUri);
+  await client.connect();
+  return client;
+}
+
+function hello(): BuiltApp {
+  const app = express();
+  app.get('/me', (_req, res) => {
+    res.json({ sub: 'anonymous' });
+  });
+  return { app, stats: noStats, close: () => Promise.resolve() };
+}
+
+/** express-jwt configured as its README shows, reading the token from the cookie; no revocation at all. */
+function stateless(config: AppConfig, keyObject: boolean): BuiltApp {
+  const app = express();
+  app.use(cookieParser());
+  const secret = keyObject ? createSecretKey(Buffer.from(config.secret, 'utf8')) : config.secret;
+  app.get(
+    '/me',
+    expressjwt({ secret, algorithms: ['HS256'], getToken: (req) => (req.cookies as Record<string, string | undefined>)[COOKIE_NAME] }),
+    (req, res) => {
+      res.json({ sub: subOf(req) });
+    },
+  );
+  app.use(unauthorized);
+  return { app, stats: noStats, close: () => Promise.resolve() };
+}
+
+/** The README's quick start: authenticate on every route, requireAuth on the protected one. */
+function revocableApp(auth: Lib.SessionAuth): Express {
+  const app = express();
+  app.use(auth.authenticate);
+  app.get('/me', auth.requireAuth, (req, res) => {
+    res.json({ sub: req.auth!.sub });
+  });
+  app.post('/logout', auth.logout);
+  app.post('/logout-all', auth.logoutAll);
+  return app;
+}
+
+async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads' | 'coalesced' | 'batched'): Promise<BuiltApp> {
+  const lib = await loadLibrary();
+  const client = await connect(config);
+  const real = new lib.MongoRevocationStore({ client, dbName: config.dbName, logger: quietLogger });
+  const counters: Record<string, number> = {};
+  let store: Lib.RevocationStore = real;
+  if (variant === 'two-reads') store = twoReadsStore(real, client, config.dbName);
+  if (variant === 'coalesced') store = coalescingStore(real, counters);
+  if (variant === 'batched') store = batchingStore(real, client, config.dbName, counters);
+  const auth = lib.createSessionAuth({ secret: config.secret, store, cookie: { secure: false }, expiresIn: '1h', logger: quietLogger });
+  await auth.ready;
+  return {
+    app: revocableApp(auth),
+    stats: () => ({ ...counters }),
+    close: async () => {
+      await auth.close();
+      await client.close();
+    },
+  };
+}
+
+/**
+ * EXPERIMENT: the revocation check as two reads in parallel on every request (the user's watermark and the
+ * device session's entry), i.e. without the store's "device logout after this token" shortcut. Same answers;
+ * it measures what the second round trip costs.
+ */
+function twoReadsStore(real: Lib.RevocationStore, client: MongoClient, dbName: string): Lib.RevocationStore {
+  const db = client.db(dbName);
+  const users = db.collection<Document>('users', { readPreference: 'primary' });
+  const sessions = db.collection<Document>('revoked_sessions', { readPreference: 'primary' });
+  const projection = { _id: 0, lastLogoutAt: 1 };
+  return {
+    async getState(sub: string, sessionId: string) {
+      const [user, session] = await Promise.all([
+        users.findOne({ _id: sub as unknown as Document['_id'] }, { projection }),
+        sessions.findOne({ _id: sessionId as unknown as Document['_id'], expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } }),
+      ]);
+      const at: unknown = user?.lastLogoutAt;
+      return { lastLogoutAt: at instanceof Date ? at : null, sessionRevoked: session !== null };
+    },
+    revokeUser: (sub, at, until) => real.revokeUser(sub, at, until),
+    revokeSession: (sid, sub, expiresAt) => real.revokeSession(sid, sub, expiresAt),
+  };
+}
+
+/**
+ * EXPERIMENT: identical concurrent getState calls share one in-flight read. Counts how often that happens
+ * (`joined`) and how often the same user (any session) already had a read in flight (`userInFlight`).
+ */
+function coalescingStore(real: Lib.RevocationStore, counters: Record<string, number>): Lib.RevocationStore {
+  const inFlight = new Map<string, Promise<Lib.RevocationState>>();
+  const usersInFlight = new Map<string, number>();
+  counters.calls = 0;
+  counters.joined = 0;
+  counters.userInFlight = 0;
+  return {
+    getState(sub: string, sessionId: string, issuedAtMs: number) {
+      counters.calls = (counters.calls ?? 0) + 1;
+      const key = `${sub}\u0000${sessionId}`;
+      const pending = inFlight.get(key);
+      if (pending !== undefined) {
+        counters.joined = (counters.joined ?? 0) + 1;
+        return pending;
+      }
+      const active = usersInFlight.get(sub) ?? 0;
+      if (active > 0) counters.userInFlight = (counters.userInFlight ?? 0) + 1;
+      usersInFlight.set(sub, active + 1);
+      const read = Promise.resolve(real.getState(sub, sessionId, issuedAtMs)).finally(() => {
+        inFlight.delete(key);
+        const left = (usersInFlight.get(sub) ?? 1) - 1;
+        if (left === 0) usersInFlight.delete(sub);
+        else usersInFlight.set(sub, left);
+      });
+      inFlight.set(key, read);
+      return read;
+    },
+    revokeUser: (sub, at, until) => real.revokeUser(sub, at, until),
+    revokeSession: (sid, sub, expiresAt) => real.revokeSession(sid, sub, expiresAt),
+  };
+}
+
+/**
+ * EXPERIMENT: micro-batching. Lookups that arrive while a batch is being read wait for the next batch, which
+ * is sent only after they arrived, so every request still sees every logout that completed before it came in
+ * (unlike joining a read already in flight). One batch = one `$in` read of the users, plus one of the revoked
+ * sessions when a token of the batch predates its user's last device logout. Counts batches and lookups.
+ */
+function batchingStore(real: Lib.RevocationStore, client: MongoClient, dbName: string, counters: Record<string, number>): Lib.RevocationStore {
+  const db = client.db(dbName);
+  const users = db.collection<Document>('users', { readPreference: 'primary' });
+  const sessions = db.collection<Document>('revoked_sessions', { readPreference: 'primary' });
+  type Waiter = { sub: string; sid: string; issuedAtMs: number; resolve: (s: Lib.RevocationState) => void; reject: (e: unknown) => void };
+  let queue: Waiter[] = [];
+  let inFlight = 0;
+  let scheduled = false;
+  const MAX_IN_FLIGHT = 2;
+  counters.lookups = 0;
+  counters.batches = 0;
+
+  async function read(batch: Waiter[]): Promise<void> {
+    // Same rule as the store: the device sessions are read only for tokens issued before the user's last
+    // device logout (plus margin), here with one `$in` read for the whole batch.
+    const subs = [...new Set(batch.map((w) => w.sub))];
+    const userDocs = await users.find({ _id: { $in: subs } } as Document, { projection: { lastLogoutAt: 1, lastDeviceLogoutAt: 1 } }).toArray();
+    const byId = new Map<unknown, Document>(userDocs.map((doc) => [doc._id, doc]));
+    const needSessions = batch.filter((w) => {
+      const hint: unknown = byId.get(w.sub)?.lastDeviceLogoutAt;
+      return hint instanceof Date && w.issuedAtMs < hint.getTime();
+    });
+    const revoked = new Set<unknown>();
+    if (needSessions.length > 0) {
+      counters.sessionReads = (counters.sessionReads ?? 0) + 1;
+      const now = Date.now();
+      const docs = await sessions.find({ _id: { $in: needSessions.map((w) => w.sid) } } as Document, { projection: { expiresAt: 1 } }).toArray();
+      for (const doc of docs) if (doc.expiresAt instanceof Date && doc.expiresAt.getTime() > now) revoked.add(doc._id);
+    }
+    for (const w of batch) {
+      const at: unknown = byId.get(w.sub)?.lastLogoutAt;
+      w.resolve({ lastLogoutAt: at instanceof Date ? at : null, sessionRevoked: revoked.has(w.sid) });
+    }
+  }
+
+  function flush(): void {
+    scheduled = false;
+    if (queue.length === 0 || inFlight >= MAX_IN_FLIGHT) return;
+    const batch = queue;
+    queue = [];
+    inFlight++;
+    counters.batches = (counters.batches ?? 0) + 1;
+    read(batch)
+      .catch((error: unknown) => {
+        for (const w of batch) w.reject(error);
+      })
+      .finally(() => {
+        inFlight--;
+        flush();
+      });
+  }
+
+  return {
+    getState(sub: string, sessionId: string, issuedAtMs: number) {
+      counters.lookups = (counters.lookups ?? 0) + 1;
+      return new Promise<Lib.RevocationState>((resolve, reject) => {
+        queue.push({ sub, sid: sessionId, issuedAtMs, resolve, reject });
+        if (!scheduled && inFlight < MAX_IN_FLIGHT) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+    revokeUser: (sub, at, until) => real.revokeUser(sub, at, until),
+    revokeSession: (sid, sub, expiresAt) => real.revokeSession(sid, sub, expiresAt),
+  };
+}
+
+async function revocableMemory(config: AppConfig): Promise<BuiltApp> {
+  const lib = await loadLibrary();
+  const store = new lib.MemoryRevocationStore();
+  const auth = lib.createSessionAuth({ secret: config.secret, store, cookie: { secure: false }, expiresIn: '1h', logger: quietLogger });
+  await auth.ready;
+  return { app: revocableApp(auth), stats: noStats, close: () => auth.close() };
+}
+
+/**
+ * express-session with connect-mongo, with the defaults users get: `resave: false`, `saveUninitialized:
+ * false`, and no `touchAfter`, so every request reads the session and then touches it (an update).
+ * `autoRemove: 'disabled'` because FerretDB v1 has no TTL indexes. POST /login?sub= starts a session.
+ */
+async function sessionMongo(config: AppConfig): Promise<BuiltApp> {
+  const client = await connect(config);
+  const app = express();
+  app.use(
+    session({
+      secret: config.secret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 3_600_000, secure: false },
+      store: MongoStore.create({ client, dbName: config.dbName, autoRemove: 'disabled' }),
+    }),
+  );
+  type WithSession = Request & { session: { user?: string } };
+  app.post('/login', (req, res) => {
+    const sub = typeof req.query.sub === 'string' ? req.query.sub : '';
+    (req as WithSession).session.user = sub;
+    res.json({ sub });
+  });
+  app.get('/me', (req, res) => {
+    const user = (req as WithSession).session.user;
+    if (user === undefined) {
+      res.status(401).json({ error: 'unauthorized' });
+      return;
+    }
+    res.json({ sub: user });
+  });
+  // Store failures (e.g. a touch refused under write contention) are counted for the report and handled as
+  // Express's default handler does (500, or the connection closed once headers are out), without the log.
+  const counters = { storeErrors: 0 };
+  const onStoreError: ErrorRequestHandler = (_error, req, res, _next) => {
+    counters.storeErrors++;
+    if (res.headersSent) req.socket.destroy();
+    else res.status(500).json({ error: 'session store error' });
+  };
+  app.use(onStoreError);
+  return { app, stats: () => ({ ...counters }), close: () => client.close() };
+}
+
+export async function buildApp(scenario: Scenario, config: AppConfig): Promise<BuiltApp> {
+  switch (scenario) {
+    case 'hello':
+      return hello();
+    case 'stateless':
+      return stateless(config, false);
+    case 'stateless-key':
+      return stateless(config, true);
+    case 'revocable-mongo':
+      return revocableMongo(config, 'default');
+    case 'revocable-memory':
+      return revocableMemory(config);
+    case 'session-mongo':
+      return sessionMongo(config);
+    case 'exp-two-reads':
+      return revocableMongo(config, 'two-reads');
+    case 'exp-coalesced':
+      return revocableMongo(config, 'coalesced');
+    case 'exp-batched':
+      return revocableMongo(config, 'batched');
+  }
+}

@@ -1,0 +1,261 @@
+// Turns the measurements into the markdown report and the BENCH_JSON document, with the targets of the issue.
+import type { BenchSettings, LoadResult } from './shared.js';
+
+export interface RunRecord {
+  name: string;
+  result: LoadResult;
+  stats: Record<string, number>;
+}
+
+export interface ReportInput {
+  settings: BenchSettings;
+  cores: number;
+  cpuModel: string;
+  memoryGb: number;
+  nodeVersion: string;
+  dbLabel: string;
+  dbCounted: boolean;
+  sessionSeedSeconds: number | undefined;
+  runs: RunRecord[];
+  scale: { seedSeconds: number; empty: LoadResult[]; seeded: LoadResult[] } | undefined;
+  memory: { result: LoadResult; seconds: number; earlySeconds: number; heapMb?: { early: number; late: number; afterGc: boolean } } | undefined;
+  elapsedSeconds: number;
+}
+
+interface Target {
+  target: string;
+  measured: string;
+  value: number | null;
+  met: boolean | null;
+}
+
+const round = (value: number, digits: number) => (Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null);
+const perRequestUs = (cpuSeconds: number | undefined, requests: number) =>
+  cpuSeconds === undefined || !Number.isFinite(cpuSeconds) || requests === 0 ? null : round((cpuSeconds / requests) * 1e6, 0);
+const show = (value: number | null, suffix = '') => (value === null ? 'n/a' : `${value}${suffix}`);
+const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+/** Successful (2xx) responses per second: what the targets compare. */
+const okRps = (r: LoadResult) => (r.requests - r.non2xx) / r.seconds;
+
+function busyPercent(result: LoadResult, cores: number): number | null {
+  return round((result.cpu.machine / (result.seconds * cores)) * 100, 0);
+}
+
+function rowJson(name: string, r: LoadResult, cores: number, stats: Record<string, number> = {}) {
+  return {
+    name,
+    connections: r.connections,
+    rps: round(r.rps, 0),
+    ok_rps: round(okRps(r), 0),
+    p50_ms: round(r.p50Ms, 2),
+    p99_ms: round(r.p99Ms, 2),
+    errors: r.errors,
+    non2xx: r.non2xx,
+    requests: r.requests,
+    seconds: round(r.seconds, 2),
+    app_cpu_us_per_req: perRequestUs(r.cpu.app, r.requests),
+    db_cpu_us_per_req: perRequestUs(r.cpu.db, r.requests),
+    load_cpu_us_per_req: perRequestUs(r.cpu.load, r.requests),
+    // Counters tick every 10 ms, so this difference can come out slightly negative: shown as 0.
+    other_cpu_us_per_req: perRequestUs(Math.max(0, r.cpu.machine - r.cpu.app - (r.cpu.db ?? 0) - r.cpu.load), r.requests),
+    db_reads_per_req: r.dbCommandsPerRequest === undefined ? null : round(r.dbCommandsPerRequest.reads, 2),
+    db_writes_per_req: r.dbCommandsPerRequest === undefined ? null : round(r.dbCommandsPerRequest.writes, 2),
+    app_cores: round(r.cpu.app / r.seconds, 2),
+    db_cores: r.cpu.db === undefined ? null : round(r.cpu.db / r.seconds, 2),
+    machine_busy_pct: busyPercent(r, cores),
+    app_rss_mb: mb(r.appRss),
+    status_counts: r.statusCounts,
+    ...(Object.keys(stats).length === 0 ? {} : { app_stats: stats }),
+  };
+}
+
+export function buildReport(input: ReportInput): { markdown: string; json: unknown } {
+  const { settings, runs, cores } = input;
+  const rows = runs.map((run) => rowJson(run.name, run.result, cores, run.stats));
+  const rpsOf = (name: string, connections: number) => {
+    const run = runs.find((r) => r.name === name && r.result.connections === connections);
+    return run === undefined ? undefined : okRps(run.result);
+  };
+  const ratio = (a: string, b: string, connections = 64) => {
+    const x = rpsOf(a, connections);
+    const y = rpsOf(b, connections);
+    return x === undefined || y === undefined || y === 0 ? null : round(x / y, 2);
+  };
+  const ratios = {
+    revocable_vs_stateless_key_c64: ratio('revocable-mongo', 'stateless-key'),
+    revocable_vs_session_c64: ratio('revocable-mongo', 'session-mongo'),
+    memory_vs_stateless_key_c64: ratio('revocable-memory', 'stateless-key'),
+  };
+
+  const targets: Target[] = [];
+  const atLeast = (target: string, value: number | null, min: number) =>
+    targets.push({ target, measured: value === null ? 'not measured' : `${value} ×`, value, met: value === null ? null : value >= min });
+  atLeast('revocable-mongo ≥ 1.5 × session-mongo (c64)', ratios.revocable_vs_session_c64, 1.5);
+  atLeast('revocable-mongo ≥ 0.6 × stateless-key (c64)', ratios.revocable_vs_stateless_key_c64, 0.6);
+  atLeast('revocable-memory ≥ 0.9 × stateless-key (c64)', ratios.memory_vs_stateless_key_c64, 0.9);
+
+  let scaleJson: unknown = null;
+  if (input.scale !== undefined) {
+    const empty = mean(input.scale.empty.map(okRps));
+    const seeded = mean(input.scale.seeded.map(okRps));
+    const value = round(seeded / empty, 3);
+    targets.push({ target: 'scale: req/s with 200k documents within 10 % of the empty database', measured: `${show(value)} × (${Math.round(seeded)} vs ${Math.round(empty)} 2xx/s)`, value, met: value === null ? null : Math.abs(value - 1) <= 0.1 });
+    scaleJson = {
+      documents: { users_with_lastLogoutAt: 100_000, revoked_sessions: 100_000 },
+      seed_seconds: round(input.scale.seedSeconds, 1),
+      empty_ok_rps: input.scale.empty.map((r) => round(okRps(r), 0)),
+      seeded_ok_rps: input.scale.seeded.map((r) => round(okRps(r), 0)),
+      empty: input.scale.empty.map((r) => rowJson('revocable-mongo (empty db)', r, cores)),
+      seeded: input.scale.seeded.map((r) => rowJson('revocable-mongo (200k documents)', r, cores)),
+      ratio: value,
+    };
+  }
+
+  let memoryJson: unknown = null;
+  let correctnessJson: unknown = null;
+  if (input.memory !== undefined) {
+    const { result, seconds, earlySeconds } = input.memory;
+    const series = result.rssSeries ?? [];
+    // RSS follows the garbage collector's sawtooth (tens of MB within seconds): compare the medians of the five
+    // one-second samples around the early mark and of the last five, not two single samples.
+    const median = (points: { rss: number }[]) => {
+      const sorted = points.map((p) => p.rss).sort((a, b) => a - b);
+      return sorted.length === 0 ? undefined : sorted[Math.floor(sorted.length / 2)];
+    };
+    const early = median(series.filter((p) => Math.abs(p.atSeconds - earlySeconds) <= 2.5));
+    const late = median(series.slice(-5));
+    const value = early !== undefined && late !== undefined ? round(late / early, 3) : null;
+    targets.push({
+      target: `memory: app RSS after ${seconds} s within 10 % of RSS after ${earlySeconds} s (c${result.connections})`,
+      measured: early !== undefined && late !== undefined ? `${show(value)} × (${mb(early)} → ${mb(late)} MB, medians of 5 samples)` : 'not measured',
+      value,
+      met: value === null ? null : Math.abs(value - 1) <= 0.1,
+    });
+    memoryJson = {
+      seconds,
+      early_seconds: earlySeconds,
+      scaled: seconds !== 60,
+      rss_mb_early: early === undefined ? null : mb(early),
+      rss_mb_late: late === undefined ? null : mb(late),
+      ratio: value,
+      rss_mb_series: series.map((p) => [p.atSeconds, mb(p.rss)]),
+      js_heap_mb: input.memory.heapMb === undefined ? null : { early: round(input.memory.heapMb.early, 1), late: round(input.memory.heapMb.late, 1), after_full_gc: input.memory.heapMb.afterGc },
+      run: rowJson('revocable-mongo (fresh process)', result, cores),
+    };
+    const c = result.checker;
+    if (c !== undefined) {
+      targets.push({
+        target: 'correctness: requests accepted after a logout returned = 0',
+        measured: `${c.acceptedAfter} of ${c.sentAfter} sent after the logouts returned`,
+        value: c.acceptedAfter,
+        met: c.acceptedAfter === 0 && c.sentAfter > 0,
+      });
+      correctnessJson = {
+        accepted_after_logout: c.acceptedAfter,
+        sent_after_logout: c.sentAfter,
+        accepted_before_logout: c.acceptedBefore,
+        first_status_after_logout_all: c.firstStatusAfterLogoutAll ?? null,
+        first_status_after_logout_one: c.firstStatusAfterLogoutOne ?? null,
+        logout_all_ms: round(c.logoutAllMs, 1),
+        logout_one_ms: round(c.logoutOneMs, 1),
+      };
+    }
+  }
+
+  const md: string[] = [];
+  md.push('## Benchmark results', '');
+  md.push(`Machine: ${input.cores} cores (${input.cpuModel}), ${input.memoryGb.toFixed(0)} GB RAM, Node ${input.nodeVersion}.`);
+  md.push(`**The app, the database server and the load generator share these ${input.cores} cores**: every figure is lower than on a machine where they run apart, and the CPU columns show who used the cores. "Other" is CPU used by processes outside the benchmark during the run.`);
+  md.push(`Database: ${input.dbLabel}.`);
+  md.push(
+    `Each run: ${settings.durationSeconds} s measured after ${settings.warmupSeconds} s of warm-up, autocannon in its own process, \`GET /me\` with ${settings.tokens.toLocaleString('en-US')} session cookies (${settings.users.toLocaleString('en-US')} users × 2 devices) sent in rotation. The scenarios run one after the other, the order reversed at each connection level.`,
+  );
+  md.push(
+    '"DB reads/req" and "DB writes/req" are the database server\'s own command counters (find, update, ...) over the run divided by the responses. "App cores" is the app process\'s CPU time over the run\'s length: an Express app is one thread, so about 1.0 means the app itself is the bottleneck.',
+  );
+  md.push(
+    '`session-mongo` is express-session + connect-mongo with the defaults users get (`resave: false`, `saveUninitialized: false`, no `touchAfter`): every request reads the session and then touches it (an update), and FerretDB v1 runs updates as read-modify-write. `autoRemove: \'disabled\'` because FerretDB v1 has no TTL indexes.',
+  );
+  if (input.sessionSeedSeconds !== undefined) {
+    md.push(`Its ${settings.tokens.toLocaleString('en-US')} sessions: one created through the app's login route, the others inserted as copies of the document connect-mongo stored for it, with cookies signed as express-session signs them (${input.sessionSeedSeconds.toFixed(1)} s).`);
+  }
+  md.push('');
+  md.push('| Scenario | Conns | req/s | p50 ms | p99 ms | Errors | Non-2xx | DB reads/req | DB writes/req | App CPU µs/req | DB CPU µs/req | Load gen CPU µs/req | Other CPU µs/req | App cores | DB cores | Machine busy | App RSS MB |');
+  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const sorted = [...rows].sort((a, b) => a.connections - b.connections || runs.findIndex((r) => r.name === a.name) - runs.findIndex((r) => r.name === b.name));
+  for (const r of sorted) {
+    md.push(
+      `| ${r.name} | ${r.connections} | ${show(r.rps)} | ${show(r.p50_ms)} | ${show(r.p99_ms)} | ${r.errors} | ${r.non2xx} | ${show(r.db_reads_per_req)} | ${show(r.db_writes_per_req)} | ${show(r.app_cpu_us_per_req)} | ${input.dbCounted ? show(r.db_cpu_us_per_req) : 'n/a'} | ${show(r.load_cpu_us_per_req)} | ${show(r.other_cpu_us_per_req)} | ${show(r.app_cores)} | ${input.dbCounted ? show(r.db_cores) : 'n/a'} | ${show(r.machine_busy_pct, ' %')} | ${show(r.app_rss_mb)} |`,
+    );
+  }
+  if (runs.some((r) => r.name.startsWith('exp-'))) {
+    md.push('', '`exp-*` rows are investigation-only apps with store wrappers defined in the benchmark, not part of the package: `exp-two-reads` reads the user and the device session on every request (no device-logout shortcut), `exp-coalesced` shares one in-flight read between identical concurrent lookups, `exp-batched` answers all lookups that arrived while the previous read was in flight with one `$in` read (immediate revocation kept).');
+  }
+  const counted = runs.filter((r) => Object.values(r.stats).some((v) => v !== 0));
+  if (counted.length > 0) {
+    md.push('', 'Counters reported by the apps (warm-up included): `storeErrors` are session-store failures (with FerretDB, touches refused with SQLITE_BUSY under concurrent writes; the request already answered 200 and its connection is closed, as Express does by default), `lookups`/`batches` and `joined` are those of the experiments.');
+    for (const run of counted) md.push(`- ${run.name} c${run.result.connections}: ${JSON.stringify(run.stats)}`);
+  }
+
+  md.push('', '### Targets', '', '| Target | Measured | Met |', '|---|---|---|');
+  for (const t of targets) md.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
+
+  if (input.scale !== undefined) {
+    const s = input.scale;
+    md.push('', '### Scale test', '');
+    const e = s.empty[0];
+    const x = s.seeded[0];
+    md.push(
+      `\`revocable-mongo\` at ${e?.connections ?? '?'} connections, first against the empty database, then (a second app process) against a database holding 100,000 users with a \`lastLogoutAt\` (every user in rotation has one) and 100,000 revoked sessions (one per user, logged out 30 min before the tokens in rotation were issued, the user documents updated as the store does), seeded with insertMany in batches of 1,000 in ${s.seedSeconds.toFixed(1)} s.`,
+    );
+    if (e !== undefined && x !== undefined) {
+      md.push(
+        `Empty: ${Math.round(okRps(e))} 2xx/s, p50 ${show(round(e.p50Ms, 2))} ms, p99 ${show(round(e.p99Ms, 2))} ms, DB CPU ${show(perRequestUs(e.cpu.db, e.requests))} µs/req. Seeded: ${Math.round(okRps(x))} 2xx/s, p50 ${show(round(x.p50Ms, 2))} ms, p99 ${show(round(x.p99Ms, 2))} ms, ${x.errors} errors, DB CPU ${show(perRequestUs(x.cpu.db, x.requests))} µs/req, answers ${JSON.stringify(x.statusCounts)}.`,
+      );
+    }
+  }
+  if (input.memory !== undefined) {
+    const { result, seconds, earlySeconds } = input.memory;
+    md.push('', '### Memory and correctness under load', '');
+    const scaledNote = seconds === 60 ? '' : ` (shortened from 60 s and 10 s in proportion to BENCH_DURATION=${settings.durationSeconds})`;
+    md.push(`A fresh \`revocable-mongo\` process under ${result.connections} connections for ${seconds} s, RSS sampled every second and compared around ${earlySeconds} s and at the end (medians of five samples, because RSS follows the garbage collector's sawtooth)${scaledNote}: ${Math.round(result.rps)} req/s, p99 ${show(round(result.p99Ms, 2))} ms.`);
+    const heap = input.memory.heapMb;
+    if (heap !== undefined) {
+      md.push(
+        heap.afterGc
+          ? `JavaScript heap after a full garbage collection: ${heap.early.toFixed(1)} MB at ${earlySeconds} s, ${heap.late.toFixed(1)} MB at the end (app run with --expose-gc).`
+          : `JavaScript heap in use (garbage included; run with BENCH_APP_FLAGS=--expose-gc to measure it after a full collection): ${heap.early.toFixed(1)} MB at ${earlySeconds} s, ${heap.late.toFixed(1)} MB at the end.`,
+      );
+    }
+    const c = result.checker;
+    if (c !== undefined) {
+      md.push(
+        `Halfway through, one user logged out everywhere (\`POST /logout-all\`, ${show(round(c.logoutAllMs, 1))} ms) and another logged out one device (\`POST /logout\`, ${show(round(c.logoutOneMs, 1))} ms), while an extra connection kept requesting \`/me\` with their cookies and autocannon kept sending them in its rotation. Requests with those cookies sent after the logout's response arrived: ${c.sentAfter}, accepted: **${c.acceptedAfter}**; first answers after the logouts: ${c.firstStatusAfterLogoutAll ?? 'none'} and ${c.firstStatusAfterLogoutOne ?? 'none'}; accepted before the logouts: ${c.acceptedBefore}. The ${result.non2xx} non-2xx answers of this run are those refused requests.`,
+      );
+    }
+  }
+  md.push('', `Total benchmark time: ${(input.elapsedSeconds / 60).toFixed(1)} min.`, '');
+
+  const json = {
+    meta: {
+      cores: input.cores,
+      cpu: input.cpuModel,
+      node: input.nodeVersion,
+      database: input.dbLabel,
+      shared_cores_note: `app, database server and load generator share the ${input.cores} cores`,
+      duration_seconds: settings.durationSeconds,
+      warmup_seconds: settings.warmupSeconds,
+      tokens: settings.tokens,
+      users: settings.users,
+      elapsed_seconds: round(input.elapsedSeconds, 0),
+    },
+    scenarios: rows,
+    ratios,
+    scale: scaleJson,
+    memory: memoryJson,
+    correctness: correctnessJson,
+    targets: targets.map((t) => ({ target: t.target, value: t.value, met: t.met })),
+  };
+  return { markdown: `${md.join('\n')}\n`, json };
+}

@@ -1,0 +1,503 @@
+// `npm run bench`: HTTP load against each scenario app, side by side on this machine, printed as a markdown
+// table (and written as JSON with BENCH_JSON=path). Starts its own FerretDB server unless MONGODB_URI is set.
+//
+// Settings (environment): BENCH_DURATION seconds per measured run (default 10), BENCH_WARMUP (default 2),
+// BENCH_JSON output path, BENCH_CONNECTIONS (default 1,16,64), BENCH_TOKENS (default 10000),
+// BENCH_ONLY / BENCH_SKIP comma lists of scenarios or of the extra runs `scale` and `memory` (the memory run
+// also holds the correctness check), BENCH_EXPERIMENTS=1 to add the investigation-only apps, BENCH_APP_FLAGS
+// node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`).
+//
+// Processes: this orchestrator, the database server, one process per app, one load-generator process.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { Response } from 'express';
+import { MongoClient } from 'mongodb';
+import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
+import { loadLibrary } from './apps.js';
+import { cpuSeconds } from './proc.js';
+import { buildReport, type RunRecord } from './report.js';
+import {
+  EXPERIMENT_SCENARIOS,
+  MAIN_SCENARIOS,
+  readSettings,
+  type AppCommand,
+  type AppMessage,
+  type CheckerSpec,
+  type LoadCommand,
+  type LoadMessage,
+  type LoadResult,
+  type LoadSpec,
+  type Scenario,
+} from './shared.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const DB_MAIN = 'bench';
+const DB_SCALE = 'bench_scale';
+const DB_MEMORY = 'bench_memory';
+const SCALE_DOCS = 100_000;
+const SEED_BATCH = 1000;
+
+const settings = readSettings();
+const started = performance.now();
+const children = new Set<ChildProcess>();
+let database: FerretDbServer | undefined;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function wanted(name: string): boolean {
+  if (settings.skip.has(name)) return false;
+  return settings.only === undefined || settings.only.has(name);
+}
+
+async function cleanup(): Promise<void> {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+  await database?.stop();
+  database = undefined;
+}
+
+// Last resort (an exception thrown from a callback): no child process and no database outlives this one.
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  database?.process.kill('SIGKILL');
+});
+
+process.once('SIGINT', () => {
+  log('Interrupted: stopping the apps, the load generator and the database.');
+  void cleanup().finally(() => process.exit(130));
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes
+
+function forkTs(file: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): ChildProcess {
+  const child = fork(join(HERE, file), args, {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx', ...nodeFlags],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function nextMessage<T>(child: ChildProcess, accept: (message: T) => boolean, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: T) => {
+      if (!accept(message)) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(message);
+    };
+    const onExit = (code: number | null) => {
+      child.off('message', onMessage);
+      reject(new Error(`${what}: the process exited (code ${code}) before answering`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+interface AppHandle {
+  scenario: Scenario;
+  url: string;
+  pid: number;
+  child: ChildProcess;
+}
+
+async function startApp(scenario: Scenario, secret: string, mongoUri: string, dbName: string): Promise<AppHandle> {
+  // BENCH_APP_FLAGS passes node flags to the app processes, e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`.
+  const flags = (process.env.BENCH_APP_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const child = forkTs('app-process.ts', [scenario], { BENCH_SECRET: secret, BENCH_MONGODB_URI: mongoUri, BENCH_DB_NAME: dbName }, flags);
+  const ready = await nextMessage<AppMessage>(child, (m) => m.type === 'ready', `app ${scenario}`);
+  if (ready.type !== 'ready') throw new Error('unreachable');
+  return { scenario, url: `http://127.0.0.1:${ready.port}`, pid: ready.pid, child };
+}
+
+async function appStats(app: AppHandle): Promise<Record<string, number>> {
+  const reply = nextMessage<AppMessage>(app.child, (m) => m.type === 'stats', `stats of ${app.scenario}`);
+  app.child.send({ type: 'stats' } satisfies AppCommand);
+  const message = await reply;
+  return message.type === 'stats' ? message.stats : {};
+}
+
+async function appHeap(app: AppHandle): Promise<{ heapUsed: number; afterGc: boolean }> {
+  const reply = nextMessage<AppMessage>(app.child, (m) => m.type === 'heap', `heap of ${app.scenario}`);
+  app.child.send({ type: 'heap' } satisfies AppCommand);
+  const message = await reply;
+  return message.type === 'heap' ? message : { heapUsed: Number.NaN, afterGc: false };
+}
+
+async function stopApp(app: AppHandle): Promise<void> {
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => app.child.once('exit', resolve));
+  app.child.send({ type: 'shutdown' } satisfies AppCommand);
+  const timer = setTimeout(() => app.child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+class LoadProcess {
+  readonly child = forkTs('load.ts', [], {});
+
+  async ready(): Promise<void> {
+    await nextMessage<LoadMessage>(this.child, (m) => m.type === 'ready', 'load generator');
+  }
+
+  async loadCookies(name: string, cookies: string[]): Promise<void> {
+    const done = nextMessage<LoadMessage>(this.child, (m) => m.type === 'cookies-loaded' && m.name === name, 'load generator');
+    this.child.send({ type: 'cookies', name, cookies } satisfies LoadCommand);
+    await done;
+  }
+
+  async run(spec: LoadSpec): Promise<LoadResult> {
+    const reply = nextMessage<LoadMessage>(this.child, (m) => m.type === 'result' || m.type === 'error', 'load generator');
+    this.child.send({ type: 'run', spec } satisfies LoadCommand);
+    const message = await reply;
+    if (message.type === 'error') throw new Error(`load generator failed: ${message.message}`);
+    if (message.type !== 'result') throw new Error('unreachable');
+    return message.result;
+  }
+
+  async exit(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'exit' } satisfies LoadCommand);
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Data: tokens from the library, express-session sessions from its login route, the scale-test documents
+
+interface Tokens {
+  cookies: string[];
+  /** Token index -> user: token i belongs to user `user-(i % users)`, so each user has two device sessions. */
+  userOf(index: number): string;
+  mintedAt: number;
+}
+
+async function mintTokens(secret: string): Promise<Tokens> {
+  const lib = await loadLibrary();
+  const store = new lib.MemoryRevocationStore();
+  const auth = lib.createSessionAuth({ secret, store, cookie: { secure: false }, expiresIn: '1h' });
+  // The smallest response object the cookie writer needs; the token is taken from login()'s result.
+  const fakeRes = { headersSent: false, append: () => fakeRes, setHeader: () => fakeRes } as unknown as Response;
+  const userOf = (index: number) => `user-${index % settings.users}`;
+  const mintedAt = Date.now();
+  const cookies: string[] = [];
+  for (let i = 0; i < settings.tokens; i++) {
+    const session = await auth.login(fakeRes, { sub: userOf(i) });
+    cookies.push(`session=${session.token}`);
+  }
+  await auth.close();
+  store.close();
+  return { cookies, userOf, mintedAt };
+}
+
+/** express-session's cookie value for a session id: `s:` + id + `.` + base64 HMAC-SHA256 without padding. */
+function signSessionId(sid: string, secret: string): string {
+  const mac = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
+  return `s:${sid}.${mac}`;
+}
+
+/**
+ * One express-session session per token's user. The first is created through the app's login route; the
+ * others are copies of the document connect-mongo stored for it (new ids, their own user), inserted in
+ * batches, because FerretDB needs minutes for 10,000 single upserts. Their cookies are signed the way
+ * express-session signs them, checked against the real one, and a sample is checked against the app.
+ */
+async function createSessions(app: AppHandle, tokens: Tokens, client: MongoClient, secret: string): Promise<string[]> {
+  const res = await fetch(`${app.url}/login?sub=${encodeURIComponent(tokens.userOf(0))}`, { method: 'POST' });
+  await res.arrayBuffer();
+  const realCookie = res.headers.getSetCookie()[0]?.split(';', 1)[0];
+  if (res.status !== 200 || realCookie === undefined) throw new Error(`session login answered ${res.status} without a cookie`);
+  const [cookieName] = realCookie.split('=', 1) as [string];
+  const sessions = client.db(DB_MAIN).collection<{ _id: string; expires: Date; session: string }>('sessions');
+  const stored = await sessions.findOne({});
+  if (stored === null) throw new Error('the login route stored no session');
+  if (`${cookieName}=${encodeURIComponent(signSessionId(stored._id, secret))}` !== realCookie) {
+    throw new Error('express-session signs its cookies differently than this harness expects');
+  }
+  const template = JSON.parse(stored.session) as Record<string, unknown>;
+  const cookies = new Array<string>(settings.tokens);
+  cookies[0] = realCookie;
+  for (let start = 1; start < settings.tokens; start += SEED_BATCH) {
+    const docs = [];
+    for (let i = start; i < Math.min(settings.tokens, start + SEED_BATCH); i++) {
+      const sid = randomBytes(24).toString('base64url');
+      docs.push({ _id: sid, expires: stored.expires, session: JSON.stringify({ ...template, user: tokens.userOf(i) }) });
+      cookies[i] = `${cookieName}=${encodeURIComponent(signSessionId(sid, secret))}`;
+    }
+    await sessions.insertMany(docs, { ordered: false });
+  }
+  for (let i = 0; i < settings.tokens; i += Math.ceil(settings.tokens / 20)) {
+    const check = await fetch(`${app.url}/me`, { headers: { cookie: cookies[i] as string } });
+    const body = (await check.json()) as { sub?: string };
+    if (check.status !== 200 || body.sub !== tokens.userOf(i)) throw new Error(`session ${i} is not accepted by the app (${check.status})`);
+  }
+  return cookies;
+}
+
+const READ_COMMANDS = ['find', 'aggregate', 'count', 'getMore'] as const;
+const WRITE_COMMANDS = ['update', 'insert', 'delete', 'findAndModify'] as const;
+
+/** The server's own count of each command run so far (`serverStatus.metrics.commands`), if it reports them. */
+async function commandCounts(client: MongoClient): Promise<Record<string, number> | undefined> {
+  try {
+    const status = await client.db('admin').command({ serverStatus: 1 });
+    const commands = (status.metrics as { commands?: Record<string, { total?: unknown }> } | undefined)?.commands;
+    if (commands === undefined) return undefined;
+    const counts: Record<string, number> = {};
+    for (const [name, value] of Object.entries(commands)) counts[name] = Number(value.total ?? 0);
+    return counts;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits (at most `maxSeconds`) until `pid` uses under 10 % of a core over half a second. */
+async function waitForIdle(pid: number, maxSeconds: number): Promise<void> {
+  const deadline = performance.now() + maxSeconds * 1000;
+  let last = cpuSeconds(pid);
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = cpuSeconds(pid);
+    if (!(now - last > 0.05)) return;
+    last = now;
+  }
+}
+
+async function prepareDatabases(client: MongoClient): Promise<void> {
+  for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY]) {
+    const db = client.db(name);
+    await db.dropDatabase();
+    // Existing but empty collections, so that "empty database" lookups do reach the storage engine.
+    for (const collection of ['users', 'revoked_sessions', 'sessions']) await db.createCollection(collection);
+  }
+}
+
+/**
+ * 100,000 users with a `lastLogoutAt` and 100,000 revoked sessions (one per user), in batches, as the store
+ * writes them: the sessions were logged out 30 minutes before the tokens in rotation were issued, so each user
+ * document also carries the store's device-logout date (that time plus its 5-minute margin).
+ */
+async function seedScale(client: MongoClient, tokens: Tokens): Promise<number> {
+  const db = client.db(DB_SCALE);
+  const users = db.collection<{ _id: string; lastLogoutAt: Date; lastDeviceLogoutAt: Date }>('users');
+  const sessions = db.collection<{ _id: string; sub: string; expiresAt: Date; revokedAt: Date }>('revoked_sessions');
+  const watermark = new Date(tokens.mintedAt - 3_600_000);
+  const revokedAt = new Date(tokens.mintedAt - 30 * 60_000);
+  const deviceLogout = new Date(revokedAt.getTime() + 5 * 60_000);
+  const expiresAt = new Date(revokedAt.getTime() + 3_600_000);
+  // Users in random order: the ones in rotation must not all sit at the start of the collection, where a
+  // server that scans would find them first.
+  const ids = Array.from({ length: SCALE_DOCS }, (_, i) => `user-${i}`);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [ids[i], ids[j]] = [ids[j] as string, ids[i] as string];
+  }
+  const t0 = performance.now();
+  const batches: (() => Promise<unknown>)[] = [];
+  for (let start = 0; start < SCALE_DOCS; start += SEED_BATCH) {
+    const slice = ids.slice(start, start + SEED_BATCH);
+    batches.push(() => users.insertMany(slice.map((_id) => ({ _id, lastLogoutAt: watermark, lastDeviceLogoutAt: deviceLogout })), { ordered: false }));
+    batches.push(() =>
+      sessions.insertMany(
+        slice.map((sub) => ({ _id: randomBytes(16).toString('base64url'), sub, expiresAt, revokedAt })),
+        { ordered: false },
+      ),
+    );
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) await (batches[next++] as () => Promise<unknown>)();
+  };
+  await Promise.all([worker(), worker()]);
+  return (performance.now() - t0) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const cores = availableParallelism();
+  log(`Benchmark: ${settings.durationSeconds} s per run after ${settings.warmupSeconds} s of warm-up; ${settings.tokens} tokens of ${settings.users} users in rotation.`);
+
+  let mongoUri = process.env.MONGODB_URI ?? '';
+  let dbPid: number | undefined;
+  let dbLabel = 'the server in MONGODB_URI (its CPU time is not counted)';
+  if (mongoUri === '') {
+    database = await startFerretDb();
+    mongoUri = database.uri;
+    dbPid = database.process.pid;
+    dbLabel = 'FerretDB (SQLite backend), the server the tests use, started for this run';
+  }
+  const client = new MongoClient(mongoUri);
+  await client.connect();
+  await prepareDatabases(client);
+
+  const secret = randomBytes(32).toString('base64url');
+  const t0 = performance.now();
+  const tokens = await mintTokens(secret);
+  log(`Minted ${tokens.cookies.length} tokens with auth.login in ${Math.round(performance.now() - t0)} ms.`);
+
+  const candidates: Scenario[] = [...MAIN_SCENARIOS, ...(settings.experiments ? EXPERIMENT_SCENARIOS : [])];
+  const matrixScenarios = candidates.filter(wanted);
+  const needed = new Set<Scenario>(matrixScenarios);
+  if (wanted('scale') || wanted('memory')) needed.add('revocable-mongo');
+  const apps = new Map<Scenario, AppHandle>();
+  for (const scenario of candidates) if (needed.has(scenario)) apps.set(scenario, await startApp(scenario, secret, mongoUri, DB_MAIN));
+  // The apps of the memory and scale runs start now too (and wait idle), so that every process has loaded the
+  // package before anything could rebuild dist/ in the middle of a long run.
+  const memoryApp = wanted('memory') ? await startApp('revocable-mongo', secret, mongoUri, DB_MEMORY) : undefined;
+  const seededApp = wanted('scale') ? await startApp('revocable-mongo', secret, mongoUri, DB_SCALE) : undefined;
+  log(`Started ${apps.size + (memoryApp === undefined ? 0 : 1) + (seededApp === undefined ? 0 : 1)} apps, one process each.`);
+
+  const load = new LoadProcess();
+  await load.ready();
+  await load.loadCookies('jwt', tokens.cookies);
+  const sessionApp = apps.get('session-mongo');
+  let sessionSeedSeconds: number | undefined;
+  if (sessionApp !== undefined) {
+    const t1 = performance.now();
+    await load.loadCookies('express-session', await createSessions(sessionApp, tokens, client, secret));
+    sessionSeedSeconds = (performance.now() - t1) / 1000;
+    log(`Created ${settings.tokens} express-session sessions in ${sessionSeedSeconds.toFixed(1)} s.`);
+  }
+
+  const runs: RunRecord[] = [];
+  const measure = async (app: AppHandle, connections: number, label: string, extra: Partial<LoadSpec> = {}): Promise<LoadResult> => {
+    const before = await commandCounts(client);
+    const result = await load.run({
+      url: app.url,
+      connections,
+      warmupSeconds: settings.warmupSeconds,
+      durationSeconds: settings.durationSeconds,
+      cookieSet: app.scenario === 'session-mongo' ? 'express-session' : 'jwt',
+      pids: { app: app.pid, ...(dbPid === undefined ? {} : { db: dbPid }) },
+      ...extra,
+    });
+    const after = await commandCounts(client);
+    if (before !== undefined && after !== undefined && result.totalResponses > 0) {
+      const delta = (names: readonly string[]) => names.reduce((sum, n) => sum + (after[n] ?? 0) - (before[n] ?? 0), 0) / result.totalResponses;
+      result.dbCommandsPerRequest = { reads: delta(READ_COMMANDS), writes: delta(WRITE_COMMANDS) };
+    }
+    log(`  ${label.padEnd(22)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non2xx ${result.non2xx}  errors ${result.errors}`);
+    return result;
+  };
+
+  // The matrix: every scenario at every connection level, the order reversed at each level so that a slow
+  // drift of the machine does not always hit the same scenarios last.
+  for (const [level, connections] of settings.connections.entries()) {
+    const order = level % 2 === 0 ? matrixScenarios : [...matrixScenarios].reverse();
+    for (const scenario of order) {
+      const app = apps.get(scenario) as AppHandle;
+      const before = await appStats(app);
+      const result = await measure(app, connections, scenario);
+      const after = await appStats(app);
+      runs.push({ name: scenario, result, stats: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])) });
+    }
+  }
+
+  // Memory and correctness: a fresh revocable-mongo app under 64 connections for 60 s (scaled down with
+  // BENCH_DURATION); halfway, one user logs out everywhere and another logs out one device, over HTTP.
+  const top = Math.max(...settings.connections);
+  let memory: { result: LoadResult; seconds: number; earlySeconds: number; heapMb?: { early: number; late: number; afterGc: boolean } } | undefined;
+  if (memoryApp !== undefined) {
+    // Its own (empty) database, so that the logouts it makes do not touch the other runs; no load served yet.
+    const fresh = memoryApp;
+    const everywhere = 1; // user-1: token 1 and token 1 + users
+    const oneDevice = 2; // token 2 only; user-2's other token stays valid
+    const checker: CheckerSpec = {
+      atSeconds: settings.memorySeconds / 2,
+      logoutAll: {
+        cookie: tokens.cookies[everywhere] as string,
+        otherCookies: [tokens.cookies[everywhere + settings.users] as string],
+        tokenIndexes: [everywhere, everywhere + settings.users],
+      },
+      logoutOne: { cookie: tokens.cookies[oneDevice] as string, tokenIndexes: [oneDevice] },
+    };
+    log(`Memory and correctness run: ${settings.memorySeconds} s at ${top} connections, logouts at ${checker.atSeconds} s`);
+    let earlyHeap: Promise<{ heapUsed: number; afterGc: boolean }> | undefined;
+    const heapTimer = setTimeout(() => (earlyHeap = appHeap(fresh)), settings.memoryEarlySeconds * 1000);
+    const result = await measure(fresh, top, 'revocable-mongo fresh', {
+      warmupSeconds: 0,
+      durationSeconds: settings.memorySeconds,
+      rssEverySeconds: 1,
+      checker,
+    });
+    clearTimeout(heapTimer);
+    const heapEarly = await earlyHeap;
+    const heapLate = await appHeap(fresh);
+    if (heapEarly !== undefined) {
+      log(`  app heap ${heapEarly.afterGc ? 'after a full GC' : '(no --expose-gc: includes garbage)'}: ${(heapEarly.heapUsed / 2 ** 20).toFixed(1)} MB at ${settings.memoryEarlySeconds} s, ${(heapLate.heapUsed / 2 ** 20).toFixed(1)} MB at the end`);
+    }
+    await stopApp(fresh);
+    memory = {
+      result,
+      seconds: settings.memorySeconds,
+      earlySeconds: settings.memoryEarlySeconds,
+      ...(heapEarly === undefined ? {} : { heapMb: { early: heapEarly.heapUsed / 2 ** 20, late: heapLate.heapUsed / 2 ** 20, afterGc: heapEarly.afterGc } }),
+    };
+  }
+
+  // Scale, last because on a server whose lookups scan their collection the seeded run leaves the database
+  // busy: the same app against the empty database, then against 200,000 documents, at the top connection level.
+  let scale: { seedSeconds: number; empty: LoadResult[]; seeded: LoadResult[] } | undefined;
+  const mongoApp = apps.get('revocable-mongo');
+  if (seededApp !== undefined && mongoApp !== undefined) {
+    log(`Scale test: seeding ${SCALE_DOCS} users with lastLogoutAt and ${SCALE_DOCS} revoked sessions...`);
+    const seedSeconds = await seedScale(client, tokens);
+    log(`  seeded in ${seedSeconds.toFixed(1)} s`);
+    if (dbPid !== undefined) await waitForIdle(dbPid, 15); // let the server finish writing before measuring
+    const empty = [await measure(mongoApp, top, 'revocable-mongo empty')];
+    const seeded = [await measure(seededApp, top, 'revocable-mongo 200k')];
+    await stopApp(seededApp);
+    scale = { seedSeconds, empty, seeded };
+  }
+
+  await load.exit();
+  for (const app of apps.values()) await stopApp(app);
+  if (database === undefined) for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY]) await client.db(name).dropDatabase();
+  await client.close();
+  await cleanup();
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const report = buildReport({
+    settings,
+    cores,
+    cpuModel: cpu,
+    memoryGb: totalmem() / 2 ** 30,
+    nodeVersion: process.version,
+    dbLabel,
+    dbCounted: dbPid !== undefined,
+    sessionSeedSeconds,
+    runs,
+    scale,
+    memory,
+    elapsedSeconds: (performance.now() - started) / 1000,
+  });
+  process.stdout.write(report.markdown);
+  if (settings.jsonPath !== undefined) {
+    await mkdir(dirname(settings.jsonPath), { recursive: true });
+    await writeFile(settings.jsonPath, `${JSON.stringify(report.json, null, 2)}\n`);
+    log(`Wrote ${settings.jsonPath}`);
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  await cleanup();
+  throw error;
+}

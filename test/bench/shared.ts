@@ -1,0 +1,166 @@
+// What the orchestrator, the app processes and the load process agree on: scenario names, messages, settings.
+
+/** The scenarios of the comparison table, in the order they run at the first connection level. */
+export const MAIN_SCENARIOS = ['hello', 'stateless', 'stateless-key', 'revocable-mongo', 'revocable-memory', 'session-mongo'] as const;
+
+/**
+ * Investigation-only apps, run with BENCH_EXPERIMENTS=1, with their own store wrappers (not part of the package):
+ * `exp-two-reads` reads the user and the device session on every request, `exp-coalesced` shares one
+ * in-flight read between identical concurrent lookups, `exp-batched` answers the lookups that arrived while
+ * the previous read was in flight with one `$in` read. They measure what a change to lib/ would gain or cost.
+ */
+export const EXPERIMENT_SCENARIOS = ['exp-two-reads', 'exp-coalesced', 'exp-batched'] as const;
+
+export type MainScenario = (typeof MAIN_SCENARIOS)[number];
+export type ExperimentScenario = (typeof EXPERIMENT_SCENARIOS)[number];
+export type Scenario = MainScenario | ExperimentScenario;
+
+export function isScenario(value: string): value is Scenario {
+  return (MAIN_SCENARIOS as readonly string[]).includes(value) || (EXPERIMENT_SCENARIOS as readonly string[]).includes(value);
+}
+
+/** Cookie name used by every app: the JWT apps and express-session alike. */
+export const COOKIE_NAME = 'session';
+
+/** Environment handed to each app process. */
+export interface AppEnv {
+  BENCH_SECRET: string;
+  BENCH_MONGODB_URI: string;
+  BENCH_DB_NAME: string;
+}
+
+/** App process -> orchestrator. */
+export type AppMessage =
+  | { type: 'ready'; port: number; pid: number }
+  | { type: 'stats'; stats: Record<string, number> }
+  | { type: 'heap'; heapUsed: number; afterGc: boolean };
+
+/** Orchestrator -> app process. */
+export type AppCommand = { type: 'stats' } | { type: 'heap' } | { type: 'shutdown' };
+
+/** Revocations issued over HTTP during a run, and the check that nothing is accepted after they returned. */
+export interface CheckerSpec {
+  /** Seconds after the start of the measured window. */
+  atSeconds: number;
+  /** Cookie of a session logged out everywhere (POST /logout-all), and the user's other device cookies. */
+  logoutAll: { cookie: string; otherCookies: string[]; tokenIndexes: number[] };
+  /** Cookie of a single device session logged out (POST /logout). */
+  logoutOne: { cookie: string; tokenIndexes: number[] };
+}
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** Index into the cookie set loaded with `cookies`. */
+  cookieSet: string;
+  /** Processes whose CPU time is read at the start and end of the measured window. */
+  pids: { app: number; db?: number };
+  /** When set, the RSS of the app is sampled every `rssEverySeconds` from the start of the load. */
+  rssEverySeconds?: number;
+  checker?: CheckerSpec;
+}
+
+/** Orchestrator -> load process. */
+export type LoadCommand =
+  | { type: 'cookies'; name: string; cookies: string[] }
+  | { type: 'run'; spec: LoadSpec }
+  | { type: 'exit' };
+
+export interface CpuSample {
+  /** CPU seconds (user + system) used during the window. */
+  app: number;
+  db: number | undefined;
+  load: number;
+  /** Busy CPU seconds of the whole machine during the window (all processes, both cores). */
+  machine: number;
+}
+
+export interface CheckerResult {
+  /** Wall time (ms, load process clock) from sending the logout request to its response. */
+  logoutAllMs: number;
+  logoutOneMs: number;
+  /** Requests with a revoked cookie sent after the logout returned, and how many of them were accepted (2xx). */
+  sentAfter: number;
+  acceptedAfter: number;
+  /** Status of the first request sent after each logout returned (must be 401). */
+  firstStatusAfterLogoutAll: number | undefined;
+  firstStatusAfterLogoutOne: number | undefined;
+  /** 2xx answers for those cookies before the logout (shows the check is not vacuous). */
+  acceptedBefore: number;
+}
+
+export interface LoadResult {
+  connections: number;
+  seconds: number;
+  /** Responses in the measured window. */
+  requests: number;
+  /** Responses from the start of the warm-up to the end (to relate server-side counters to requests). */
+  totalResponses: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  statusCounts: Record<string, number>;
+  cpu: CpuSample;
+  /** App RSS in bytes at the end of the window. */
+  appRss: number;
+  rssSeries?: { atSeconds: number; rss: number }[];
+  checker?: CheckerResult;
+  /** Database commands per response over the whole run, from the server's own counters (set by run.ts). */
+  dbCommandsPerRequest?: { reads: number; writes: number };
+}
+
+/** Load process -> orchestrator. */
+export type LoadMessage = { type: 'ready' } | { type: 'cookies-loaded'; name: string } | { type: 'result'; result: LoadResult } | { type: 'error'; message: string };
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export interface BenchSettings {
+  durationSeconds: number;
+  warmupSeconds: number;
+  /** Length of the memory run: 60 s by default, scaled by BENCH_DURATION / 10 when that is shorter. */
+  memorySeconds: number;
+  memoryEarlySeconds: number;
+  connections: number[];
+  tokens: number;
+  users: number;
+  jsonPath: string | undefined;
+  experiments: boolean;
+  only: Set<string> | undefined;
+  skip: Set<string>;
+}
+
+export function readSettings(): BenchSettings {
+  const durationSeconds = numberFromEnv('BENCH_DURATION', 10);
+  const warmupSeconds = numberFromEnv('BENCH_WARMUP', Math.min(2, Math.max(0.5, durationSeconds / 5)));
+  const scale = Math.min(1, durationSeconds / 10);
+  const connections = (process.env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map((c) => Number(c.trim()));
+  if (connections.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_CONNECTIONS must be a comma-separated list of positive integers');
+  const tokens = Math.round(numberFromEnv('BENCH_TOKENS', 10_000));
+  const list = (name: string) => {
+    const raw = process.env[name];
+    return raw === undefined || raw === '' ? undefined : new Set(raw.split(',').map((s) => s.trim()));
+  };
+  return {
+    durationSeconds,
+    warmupSeconds,
+    memorySeconds: Math.max(6, Math.round(60 * scale)),
+    memoryEarlySeconds: Math.max(1, Math.round(10 * scale)),
+    connections,
+    tokens,
+    users: Math.max(1, Math.floor(tokens / 2)),
+    jsonPath: process.env.BENCH_JSON === '' ? undefined : process.env.BENCH_JSON,
+    experiments: process.env.BENCH_EXPERIMENTS === '1',
+    only: list('BENCH_ONLY'),
+    skip: list('BENCH_SKIP') ?? new Set(),
+  };
+}
