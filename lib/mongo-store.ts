@@ -1,7 +1,8 @@
 // MongoRevocationStore: lastLogoutAt on the user's document and revoked sessions with a TTL, in MongoDB.
-import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter } from 'mongodb';
+import { BSON, MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter, type ObjectId } from 'mongodb';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
+import { createLookupBatcher } from './lookup-batcher.js';
 import type { RevocationState, RevocationStore } from './store.js';
 import { loggerSchema, validateOptions } from './validate-options.js';
 
@@ -50,6 +51,20 @@ const MAX_WRITE_ATTEMPTS = 5;
  */
 const CLOCK_SKEW_MARGIN_MS = 5 * 60_000;
 const TTL_INDEX_NAME = 'expiresAt_ttl';
+const BATCHING = { maxBatch: 256, maxInFlight: 2, maxQueued: 20_000 };
+
+interface Lookup {
+  sub: string;
+  sessionId: string;
+  issuedAtMs: number;
+}
+
+/** Identity of an `_id` value for matching documents to lookups; tells `"42"` from `42` and from an ObjectId. */
+function idKey(id: unknown): string {
+  if (typeof id === 'string') return `s:${id}`;
+  if (typeof id === 'object' && id !== null && typeof (id as { toHexString?: unknown }).toHexString === 'function') return `o:${(id as ObjectId).toHexString()}`;
+  return `${typeof id}:${BSON.EJSON.stringify(id)}`;
+}
 
 /**
  * Reads from the primary and writes with majority write concern, so a logout acknowledged by one app
@@ -64,6 +79,7 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #ownClient: MongoClient | undefined;
   readonly #logger: { warn(message: string): void };
   readonly #projection: Document;
+  readonly #lookup: (lookup: Lookup) => Promise<RevocationState>;
   #indexes: Promise<void> | undefined;
 
   constructor(options: MongoRevocationStoreOptions) {
@@ -91,6 +107,7 @@ export class MongoRevocationStore implements RevocationStore {
     this.#userId = config.userId ?? ((sub) => sub);
     this.#logger = config.logger;
     this.#projection = { _id: 0, [this.#field]: 1, [this.#deviceField]: 1 };
+    this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
   }
 
   /** Creates the TTL index on revoked sessions once. A server without TTL support (FerretDB v1) gets a warning. */
@@ -112,19 +129,46 @@ export class MongoRevocationStore implements RevocationStore {
   }
 
   /**
-   * One read of the user document in the common case. The revoked-sessions collection is read only when one
-   * of the user's devices was logged out after this token was issued: a session's logout always comes after
-   * its token's issue, so an older device logout cannot concern this token.
+   * Concurrent checks are answered together: one `find` of the user documents by `_id` (`$in`), and only
+   * for tokens issued before their user's last device logout, one `find` of those revoked sessions. A check
+   * never reuses a read sent before it was made, so a logout is still seen by the very next request.
    */
-  async getState(sub: string, sessionId: string, issuedAtMs: number): Promise<RevocationState> {
-    const user = await this.#users.findOne(this.#userFilter(sub), { projection: this.#projection });
-    const lastLogoutAt = this.#readDate(user, this.#field);
-    const lastDeviceLogoutAt = this.#readDate(user, this.#deviceField);
-    if (lastDeviceLogoutAt === null || issuedAtMs >= lastDeviceLogoutAt.getTime()) return { lastLogoutAt, sessionRevoked: false };
-    // Filter on `_id` alone (FerretDB pushes down only a lone `_id` equality) and check the expiry here: reads
-    // must ignore expired entries anyway, as MongoDB's TTL monitor deletes them only about once a minute.
-    const session = await this.#sessions.findOne({ _id: sessionId }, { projection: { _id: 0, expiresAt: 1 } });
-    return { lastLogoutAt, sessionRevoked: session !== null && session.expiresAt instanceof Date && session.expiresAt.getTime() > Date.now() };
+  getState(sub: string, sessionId: string, issuedAtMs: number): Promise<RevocationState> {
+    return this.#lookup({ sub, sessionId, issuedAtMs });
+  }
+
+  async #readStates(lookups: Lookup[]): Promise<RevocationState[]> {
+    const users = await this.#findByIds(this.#users, [...new Set(lookups.map((l) => l.sub))].map(this.#userId), this.#projection);
+    const states = lookups.map((l) => {
+      const user = users.get(idKey(this.#userId(l.sub))) ?? null;
+      const lastDeviceLogoutAt = this.#readDate(user, this.#deviceField);
+      // A session's logout always comes after its token's issue: an older device logout cannot concern it.
+      const mayBeRevoked = lastDeviceLogoutAt !== null && l.issuedAtMs < lastDeviceLogoutAt.getTime();
+      return { lookup: l, lastLogoutAt: this.#readDate(user, this.#field), mayBeRevoked };
+    });
+    const suspects = states.filter((s) => s.mayBeRevoked).map((s) => s.lookup.sessionId);
+    // Expiry is checked here, not in the filter: reads must ignore expired entries anyway (MongoDB's TTL
+    // monitor runs about once a minute), and FerretDB uses its index only for a lone `_id` condition.
+    const sessions = suspects.length === 0 ? new Map<string, Document>() : await this.#findByIds(this.#sessions as unknown as Collection<Document>, [...new Set(suspects)], { _id: 1, expiresAt: 1 });
+    const now = Date.now();
+    return states.map(({ lookup, lastLogoutAt, mayBeRevoked }) => {
+      const expiresAt: unknown = mayBeRevoked ? sessions.get(idKey(lookup.sessionId))?.expiresAt : undefined;
+      return { lastLogoutAt, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
+    });
+  }
+
+  /** Documents by `_id`, keyed by `idKey(_id)`: a plain equality for one id (the form FerretDB indexes), `$in` for more. */
+  async #findByIds(collection: Collection<Document>, ids: unknown[], projection: Document): Promise<Map<string, Document>> {
+    const found = new Map<string, Document>();
+    if (ids.length === 1) {
+      const doc = await collection.findOne({ _id: ids[0] } as Filter<Document>, { projection: { ...projection, _id: 1 } });
+      if (doc !== null) found.set(idKey(doc._id), doc);
+      return found;
+    }
+    for (const doc of await collection.find({ _id: { $in: ids } } as Filter<Document>, { projection: { ...projection, _id: 1 } }).toArray()) {
+      found.set(idKey(doc._id), doc);
+    }
+    return found;
   }
 
   /** `relevantUntil` is not needed: the watermark stays on the user document, as the app's own data. */

@@ -137,6 +137,65 @@ describe('MongoRevocationStore', () => {
     }
   });
 
+  test('concurrent checks are answered together, each with its own user and session', async () => {
+    const client = new MongoClient(mongoUri(), { monitorCommands: true });
+    let finds = 0;
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'find') finds++;
+    });
+    try {
+      const store = new MongoRevocationStore({ client, dbName: t.dbName, logger: quiet });
+      const issuedAtMs = Date.now() - 1000;
+      await store.revokeUser('batch-u1', new Date(), new Date(Date.now() + HOUR));
+      await store.revokeSession('batch-s2-revoked-0000', 'batch-u2', new Date(Date.now() + HOUR));
+      finds = 0;
+      const lookups = Array.from({ length: 30 }, (_, i) => ({ sub: `batch-u${i % 4}`, sid: i === 2 ? 'batch-s2-revoked-0000' : `batch-s${i}-other-0000000` }));
+      const states = await Promise.all(lookups.map((l) => store.getState(l.sub, l.sid, issuedAtMs)));
+      states.forEach((state, i) => {
+        assert.equal(state.lastLogoutAt !== null, lookups[i]?.sub === 'batch-u1', `lookup ${i}: lastLogoutAt`);
+        assert.equal(state.sessionRevoked, i === 2, `lookup ${i}: sessionRevoked`);
+      });
+      assert.ok(finds <= 4, `30 concurrent checks took ${finds} finds`);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('batching never serves a read older than the check: a revocation is seen by every later check', async () => {
+    const store = new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet });
+    const issuedAtMs = Date.now() - 1000;
+    let stop = false;
+    const background = (async () => {
+      // Keep batches under way the whole time, as a loaded server would.
+      while (!stop) await Promise.all(Array.from({ length: 20 }, (_, i) => store.getState(`busy-${i}`, `busy-session-${i}-00000`, issuedAtMs)));
+    })();
+    for (let round = 0; round < 5; round++) {
+      const sub = `immediate-${round}`;
+      assert.equal((await store.getState(sub, 'immediate-session-0000', issuedAtMs)).lastLogoutAt, null);
+      await store.revokeUser(sub, new Date(), new Date(Date.now() + HOUR));
+      assert.notEqual((await store.getState(sub, 'immediate-session-0000', issuedAtMs)).lastLogoutAt, null, `round ${round}`);
+    }
+    stop = true;
+    await background;
+  });
+
+  test('ObjectId and string ids in one batch are matched to the right users', async () => {
+    const oid = new ObjectId();
+    const store = new MongoRevocationStore({
+      db: t.db,
+      usersCollection: 'mixed_ids',
+      userId: (sub) => (sub.length === 24 ? new ObjectId(sub) : sub),
+      logger: quiet,
+    });
+    await store.revokeUser(oid.toHexString(), new Date(1000), new Date(Date.now() + HOUR));
+    const [byOid, byString] = await Promise.all([
+      store.getState(oid.toHexString(), 'mixed-session-000000', 0),
+      store.getState('plain-user', 'mixed-session-000001', 0),
+    ]);
+    assert.equal(byOid.lastLogoutAt?.getTime(), 1000);
+    assert.equal(byString.lastLogoutAt, null);
+  });
+
   test('close() leaves a client passed in open', async () => {
     const store = new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet });
     await store.close();

@@ -1,0 +1,66 @@
+// Gathers concurrent lookups into batches, each sent only after all of its lookups arrived.
+
+export interface BatcherOptions {
+  /** Most lookups in one batch. */
+  maxBatch: number;
+  /** Most batches under way at once; later lookups wait for the next free slot. */
+  maxInFlight: number;
+  /** Most lookups waiting; past it a lookup fails at once (the caller fails closed) instead of piling up. */
+  maxQueued: number;
+}
+
+interface Pending<K, V> {
+  key: K;
+  resolve: (value: V) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Returns `lookup(key)`. Lookups made in the same turn of the event loop, or while every batch slot is busy,
+ * are answered together by one `run(keys)` call (which returns the values in the order of `keys`). A lookup
+ * never joins a batch that was already sent, so every answer comes from a read issued after the lookup was
+ * made: batching saves round trips without ever serving state older than the request.
+ */
+export function createLookupBatcher<K, V>(run: (keys: K[]) => Promise<V[]>, options: BatcherOptions): (key: K) => Promise<V> {
+  const queue: Pending<K, V>[] = [];
+  let inFlight = 0;
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled || inFlight >= options.maxInFlight || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(flush);
+  }
+
+  function flush(): void {
+    scheduled = false;
+    while (inFlight < options.maxInFlight && queue.length > 0) {
+      const batch = queue.splice(0, options.maxBatch);
+      inFlight++;
+      void send(batch);
+    }
+  }
+
+  async function send(batch: Pending<K, V>[]): Promise<void> {
+    try {
+      const values = await run(batch.map((p) => p.key));
+      if (values.length !== batch.length) throw new Error(`batch lookup returned ${values.length} answers for ${batch.length} keys`);
+      batch.forEach((p, i) => p.resolve(values[i] as V));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    } finally {
+      inFlight--;
+      schedule();
+    }
+  }
+
+  return (key) =>
+    new Promise<V>((resolve, reject) => {
+      if (queue.length >= options.maxQueued) {
+        reject(new Error(`${queue.length} lookups are already waiting for the database`));
+        return;
+      }
+      queue.push({ key, resolve, reject });
+      schedule();
+    });
+}

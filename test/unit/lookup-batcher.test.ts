@@ -1,0 +1,90 @@
+// The micro-batcher behind MongoRevocationStore: fewer round trips, never a read older than the lookup.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createLookupBatcher } from '../../lib/lookup-batcher.js';
+
+function controlledRun() {
+  const calls: { keys: number[]; finish: (error?: Error) => void }[] = [];
+  const run = (keys: number[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      calls.push({ keys, finish: (error) => (error === undefined ? resolve(keys.map((k) => `v${k}`)) : reject(error)) });
+    });
+  return { calls, run };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('createLookupBatcher', () => {
+  test('lookups of one turn go out as one batch, answered in order', async () => {
+    const { calls, run } = controlledRun();
+    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 2, maxQueued: 1000 });
+    const answers = Promise.all([1, 2, 3].map((k) => lookup(k)));
+    await tick();
+    assert.deepEqual(calls.map((c) => c.keys), [[1, 2, 3]]);
+    calls[0]?.finish();
+    assert.deepEqual(await answers, ['v1', 'v2', 'v3']);
+  });
+
+  test('a lookup made while a batch is under way never joins it: it goes out in a later batch', async () => {
+    const { calls, run } = controlledRun();
+    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 1, maxQueued: 1000 });
+    const first = lookup(1);
+    await tick();
+    const second = lookup(2);
+    const third = lookup(3);
+    await tick();
+    assert.deepEqual(calls.map((c) => c.keys), [[1]], 'the only slot is busy: 2 and 3 wait');
+    calls[0]?.finish();
+    assert.equal(await first, 'v1');
+    await tick();
+    assert.deepEqual(calls.map((c) => c.keys), [[1], [2, 3]]);
+    calls[1]?.finish();
+    assert.deepEqual(await Promise.all([second, third]), ['v2', 'v3']);
+  });
+
+  test('batches are capped at maxBatch and at most maxInFlight run at once', async () => {
+    const { calls, run } = controlledRun();
+    const lookup = createLookupBatcher(run, { maxBatch: 2, maxInFlight: 2, maxQueued: 1000 });
+    const all = Promise.all([1, 2, 3, 4, 5].map((k) => lookup(k)));
+    await tick();
+    assert.deepEqual(calls.map((c) => c.keys), [[1, 2], [3, 4]]);
+    calls[0]?.finish();
+    await tick();
+    await tick();
+    assert.deepEqual(calls.map((c) => c.keys), [[1, 2], [3, 4], [5]]);
+    calls[1]?.finish();
+    calls[2]?.finish();
+    assert.deepEqual(await all, ['v1', 'v2', 'v3', 'v4', 'v5']);
+  });
+
+  test('a failed batch fails every lookup in it, and the next batch goes out normally', async () => {
+    const { calls, run } = controlledRun();
+    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 1, maxQueued: 1000 });
+    const failed = [lookup(1), lookup(2)];
+    await tick();
+    calls[0]?.finish(new Error('connection reset'));
+    for (const p of failed) await assert.rejects(p, /connection reset/);
+    const later = lookup(3);
+    await tick();
+    calls[1]?.finish();
+    assert.equal(await later, 'v3');
+  });
+
+  test('too many waiting lookups fail at once instead of piling up', async () => {
+    const { calls, run } = controlledRun();
+    const lookup = createLookupBatcher(run, { maxBatch: 1, maxInFlight: 1, maxQueued: 2 });
+    const queued = [lookup(1), lookup(2)];
+    await assert.rejects(lookup(3), /2 lookups are already waiting/);
+    await tick();
+    calls[0]?.finish();
+    await tick();
+    await tick();
+    calls[1]?.finish();
+    assert.deepEqual(await Promise.all(queued), ['v1', 'v2']);
+  });
+
+  test('an answer count that does not match the keys fails the batch', async () => {
+    const lookup = createLookupBatcher(() => Promise.resolve(['only one']), { maxBatch: 10, maxInFlight: 1, maxQueued: 10 });
+    await assert.rejects(Promise.all([lookup(1), lookup(2)]), /returned 1 answers for 2 keys/);
+  });
+});
