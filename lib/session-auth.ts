@@ -130,6 +130,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
           const expired = inner instanceof Error && inner.name === 'TokenExpiredError';
           return resolve({ error: new SessionAuthError(expired ? 'token_expired' : 'invalid_token', { cause: err }) });
         }
+        // express-jwt passes CORS preflights through without verifying anything: not a verdict on the cookie.
+        if (payload === undefined) return resolve({ error: new SessionAuthError('credentials_required') });
         const claims = parseClaims(payload);
         if (!claims.ok) return resolve({ error: new SessionAuthError('invalid_claims', { cause: claims.cause }) });
         const { auth, issuedAtMs, expMs } = claims;

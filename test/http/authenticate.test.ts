@@ -134,6 +134,13 @@ for (const { name, express } of EXPRESS_VERSIONS) {
       expectError(res, 401, 'credentials_required');
     });
 
+    test('a CORS preflight carrying the cookie leaves it alone', async () => {
+      const cookie = await loginCookie();
+      const res = await request(app).options('/me').set('Cookie', cookie).set('Origin', 'https://spa.example.com').set('Access-Control-Request-Headers', 'authorization');
+      assert.equal(res.headers['set-cookie'], undefined);
+      assert.equal((await request(app).get('/me').set('Cookie', cookie)).status, 200);
+    });
+
     test('error bodies and headers never contain the token', async () => {
       const token = signRaw(sessionPayload({ exp: 1 }), secret);
       const res = await request(app).get('/me').set('Cookie', `session=${token}`);
