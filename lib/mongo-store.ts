@@ -79,7 +79,7 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #ownClient: MongoClient | undefined;
   readonly #logger: { warn(message: string): void };
   readonly #projection: Document;
-  readonly #lookup: (lookup: Lookup) => Promise<RevocationState>;
+  readonly #lookup: (lookup: Lookup) => Promise<RevocationState | Error>;
   #indexes: Promise<void> | undefined;
 
   constructor(options: MongoRevocationStoreOptions) {
@@ -133,27 +133,48 @@ export class MongoRevocationStore implements RevocationStore {
    * for tokens issued before their user's last device logout, one `find` of those revoked sessions. A check
    * never reuses a read sent before it was made, so a logout is still seen by the very next request.
    */
-  getState(sub: string, sessionId: string, issuedAtMs: number): Promise<RevocationState> {
-    return this.#lookup({ sub, sessionId, issuedAtMs });
+  async getState(sub: string, sessionId: string, issuedAtMs: number): Promise<RevocationState> {
+    const state = await this.#lookup({ sub, sessionId, issuedAtMs });
+    if (state instanceof Error) throw state;
+    return state;
   }
 
-  async #readStates(lookups: Lookup[]): Promise<RevocationState[]> {
-    const users = await this.#findByIds(this.#users, [...new Set(lookups.map((l) => l.sub))].map(this.#userId), this.#projection);
-    const states = lookups.map((l) => {
-      const user = users.get(idKey(this.#userId(l.sub))) ?? null;
-      const lastDeviceLogoutAt = this.#readDate(user, this.#deviceField);
-      // A session's logout always comes after its token's issue: an older device logout cannot concern it.
-      const mayBeRevoked = lastDeviceLogoutAt !== null && l.issuedAtMs < lastDeviceLogoutAt.getTime();
-      return { lookup: l, lastLogoutAt: this.#readDate(user, this.#field), mayBeRevoked };
+  /** Answers a batch; a problem with one user's data (unreadable date, unmappable id) fails that lookup only. */
+  async #readStates(lookups: Lookup[]): Promise<(RevocationState | Error)[]> {
+    const ids = new Map<string, unknown>();
+    const keys = lookups.map((l) => {
+      try {
+        const id = this.#userId(l.sub);
+        const key = idKey(id);
+        ids.set(key, id);
+        return key;
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error));
+      }
     });
-    const suspects = states.filter((s) => s.mayBeRevoked).map((s) => s.lookup.sessionId);
+    const users = ids.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#users, [...ids.values()], this.#projection);
+    const states = lookups.map((lookup, i) => {
+      const key = keys[i];
+      if (key instanceof Error || key === undefined) return { lookup, error: key ?? new Error('no user id') };
+      try {
+        const user = users.get(key) ?? null;
+        const lastDeviceLogoutAt = this.#readDate(user, this.#deviceField);
+        // A session's logout always comes after its token's issue: an older device logout cannot concern it.
+        const mayBeRevoked = lastDeviceLogoutAt !== null && lookup.issuedAtMs < lastDeviceLogoutAt.getTime();
+        return { lookup, lastLogoutAt: this.#readDate(user, this.#field), mayBeRevoked };
+      } catch (error) {
+        return { lookup, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+    });
+    const suspects = new Set(states.filter((s) => s.mayBeRevoked === true).map((s) => s.lookup.sessionId));
     // Expiry is checked here, not in the filter: reads must ignore expired entries anyway (MongoDB's TTL
     // monitor runs about once a minute), and FerretDB uses its index only for a lone `_id` condition.
-    const sessions = suspects.length === 0 ? new Map<string, Document>() : await this.#findByIds(this.#sessions as unknown as Collection<Document>, [...new Set(suspects)], { _id: 1, expiresAt: 1 });
+    const sessions = suspects.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#sessions as unknown as Collection<Document>, [...suspects], { _id: 1, expiresAt: 1 });
     const now = Date.now();
-    return states.map(({ lookup, lastLogoutAt, mayBeRevoked }) => {
-      const expiresAt: unknown = mayBeRevoked ? sessions.get(idKey(lookup.sessionId))?.expiresAt : undefined;
-      return { lastLogoutAt, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
+    return states.map((state) => {
+      if (state.error !== undefined) return state.error;
+      const expiresAt: unknown = state.mayBeRevoked ? sessions.get(idKey(state.lookup.sessionId))?.expiresAt : undefined;
+      return { lastLogoutAt: state.lastLogoutAt, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
     });
   }
 

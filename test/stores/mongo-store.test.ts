@@ -179,6 +179,22 @@ describe('MongoRevocationStore', () => {
     await background;
   });
 
+  test("one user's unreadable data or unmappable id fails that check only, not the others in its batch", async () => {
+    await t.db.collection('users').insertOne({ _id: 'poisoned' as never, lastLogoutAt: 'yesterday' });
+    const store = new MongoRevocationStore({
+      db: t.db,
+      userId: (sub) => {
+        if (sub === 'unmappable') throw new Error('not an id');
+        return sub;
+      },
+      logger: quiet,
+    });
+    const results = await Promise.allSettled(['poisoned', 'healthy-1', 'unmappable', 'healthy-2'].map((sub) => store.getState(sub, 'isolation-session-0000', 0)));
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.match(String((results[0] as PromiseRejectedResult).reason), /holds a string, not a Date/);
+    assert.match(String((results[2] as PromiseRejectedResult).reason), /not an id/);
+  });
+
   test('ObjectId and string ids in one batch are matched to the right users', async () => {
     const oid = new ObjectId();
     const store = new MongoRevocationStore({
