@@ -19,13 +19,19 @@ export const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * The raw cookie value, from `req.cookies` when cookie-parser (or anything else) already parsed it, else
- * parsed here. With two cookies of the same name the first wins, as in cookie-parser and browsers' ordering
- * (most specific path first). Undefined when absent or empty; null when present but not a string (a
- * `j:` JSON cookie that cookie-parser turned into an object), which is an invalid token.
+ * parsed here without touching `req`, so an app's own `cookieParser(secret)` mounted later still works. With
+ * two cookies of the same name the first wins, as in cookie-parser and browsers' ordering (most specific
+ * path first). Undefined when absent or empty; null when present but not a string (a `j:` JSON cookie that
+ * cookie-parser turned into an object), which is an invalid token.
  */
 export function readCookie(req: Request, name: string): string | null | undefined {
-  if (req.cookies === undefined) parseCookies(req, undefined as unknown as Response, noop);
-  const value: unknown = (req.cookies as Record<string, unknown> | undefined)?.[name];
+  let cookies = req.cookies as Record<string, unknown> | undefined;
+  if (cookies === undefined) {
+    const holder: { headers: Request['headers']; cookies?: Record<string, unknown> } = { headers: req.headers };
+    parseCookies(holder as unknown as Request, undefined as unknown as Response, noop);
+    cookies = holder.cookies;
+  }
+  const value: unknown = cookies?.[name];
   if (value === undefined || value === '') return undefined;
   return typeof value === 'string' ? value : null;
 }

@@ -95,7 +95,8 @@ function resolveKeyPair(privateInput: KeyInput | undefined, publicInput: KeyInpu
   }
   const alg = chosen as Algorithm;
   if (type === 'rsa' || type === 'rsa-pss') {
-    if (!alg.startsWith('RS') && !alg.startsWith('PS')) throw mismatch(alg, type);
+    // An RSA-PSS key can only make PS signatures; a plain RSA key can make both.
+    if (!alg.startsWith('PS') && (type === 'rsa-pss' || !alg.startsWith('RS'))) throw mismatch(alg, type);
     const bits = verificationKey.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < 2048) throw new ConfigError('publicKey', `is a ${bits}-bit RSA key; use at least 2048 bits.`);
   } else if (type === 'ec') {

@@ -7,10 +7,16 @@ export interface BatcherOptions {
   maxInFlight: number;
   /** Most lookups waiting; past it a lookup fails at once (the caller fails closed) instead of piling up. */
   maxQueued: number;
+  /**
+   * A batch that has not answered by then fails and frees its slot (a late answer is ignored), and a lookup
+   * that waited that long in the queue fails without being sent: a hung database never jams the batcher.
+   */
+  timeoutMs: number;
 }
 
 interface Pending<K, V> {
   key: K;
+  queuedAt: number;
   resolve: (value: V) => void;
   reject: (error: unknown) => void;
 }
@@ -34,6 +40,10 @@ export function createLookupBatcher<K, V>(run: (keys: K[]) => Promise<V[]>, opti
 
   function flush(): void {
     scheduled = false;
+    const stale = Date.now() - options.timeoutMs;
+    while (queue.length > 0 && (queue[0] as Pending<K, V>).queuedAt <= stale) {
+      queue.shift()?.reject(new Error(`no database slot within ${options.timeoutMs} ms`));
+    }
     while (inFlight < options.maxInFlight && queue.length > 0) {
       const batch = queue.splice(0, options.maxBatch);
       inFlight++;
@@ -42,13 +52,18 @@ export function createLookupBatcher<K, V>(run: (keys: K[]) => Promise<V[]>, opti
   }
 
   async function send(batch: Pending<K, V>[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const values = await run(batch.map((p) => p.key));
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from the database within ${options.timeoutMs} ms`)), options.timeoutMs);
+      });
+      const values = await Promise.race([run(batch.map((p) => p.key)), deadline]);
       if (values.length !== batch.length) throw new Error(`batch lookup returned ${values.length} answers for ${batch.length} keys`);
       batch.forEach((p, i) => p.resolve(values[i] as V));
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {
+      clearTimeout(timer);
       inFlight--;
       schedule();
     }
@@ -60,7 +75,7 @@ export function createLookupBatcher<K, V>(run: (keys: K[]) => Promise<V[]>, opti
         reject(new Error(`${queue.length} lookups are already waiting for the database`));
         return;
       }
-      queue.push({ key, resolve, reject });
+      queue.push({ key, queuedAt: Date.now(), resolve, reject });
       schedule();
     });
 }

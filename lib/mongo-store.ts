@@ -23,9 +23,9 @@ const mongoStoreOptionsSchema = z
     /** Maps a token's `sub` to the user document's `_id`, e.g. `(sub) => new ObjectId(sub)`. Defaults to the string itself. */
     userId: z.custom<(sub: string) => unknown>((v) => typeof v === 'function', { message: 'must be a function `(sub) => _id`' }).optional(),
     /**
-     * Field of the user document holding when one of the user's devices was last logged out (plus a margin
-     * for clock skew). Tokens issued after it cannot belong to a revoked session, so their check is a single
-     * read. Defaults to `lastDeviceLogoutAt`.
+     * Field of the user document holding the latest expiry of the user's revoked device sessions. Tokens
+     * issued after it cannot belong to a revoked session, so their check is a single read. Defaults to
+     * `lastDeviceLogoutAt`.
      */
     lastDeviceLogoutAtField: z.string().regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' }).default('lastDeviceLogoutAt'),
     /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
@@ -45,18 +45,21 @@ interface RevokedSession {
 }
 
 const MAX_WRITE_ATTEMPTS = 5;
-/**
- * Added to the device-logout hint: a token issued on an app server whose clock is up to this far ahead of
- * the one that handled the logout is still checked against the revoked sessions.
- */
-const CLOCK_SKEW_MARGIN_MS = 5 * 60_000;
 const TTL_INDEX_NAME = 'expiresAt_ttl';
-const BATCHING = { maxBatch: 256, maxInFlight: 2, maxQueued: 20_000 };
+const BATCHING = { maxBatch: 256, maxInFlight: 2, maxQueued: 20_000, timeoutMs: 10_000 };
 
 interface Lookup {
   sub: string;
   sessionId: string;
   issuedAtMs: number;
+}
+
+/**
+ * The `_id` as the server will hand it back: BSON wrappers such as Int32, Long or Double come back as plain
+ * numbers, so a key built from the query value would never match the document's.
+ */
+function asStored(id: unknown): unknown {
+  return BSON.deserialize(BSON.serialize({ _id: id }))._id as unknown;
 }
 
 /** Identity of an `_id` value for matching documents to lookups; tells `"42"` from `42` and from an ObjectId. */
@@ -144,7 +147,7 @@ export class MongoRevocationStore implements RevocationStore {
     const ids = new Map<string, unknown>();
     const keys = lookups.map((l) => {
       try {
-        const id = this.#userId(l.sub);
+        const id = asStored(this.#userId(l.sub));
         const key = idKey(id);
         ids.set(key, id);
         return key;
@@ -153,11 +156,15 @@ export class MongoRevocationStore implements RevocationStore {
       }
     });
     const users = ids.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#users, [...ids.values()], this.#projection);
+    // A document that matches no lookup (a collation, an _id type we do not know) means "not found" cannot be
+    // trusted for this batch: fail those lookups closed rather than read them as "never logged out".
+    const unmatched = [...users.keys()].some((key) => !ids.has(key));
     const states = lookups.map((lookup, i) => {
       const key = keys[i];
       if (key instanceof Error || key === undefined) return { lookup, error: key ?? new Error('no user id') };
       try {
         const user = users.get(key) ?? null;
+        if (user === null && unmatched) throw new Error('the user document could not be matched to its _id');
         const lastDeviceLogoutAt = this.#readDate(user, this.#deviceField);
         // A session's logout always comes after its token's issue: an older device logout cannot concern it.
         const mayBeRevoked = lastDeviceLogoutAt !== null && lookup.issuedAtMs < lastDeviceLogoutAt.getTime();
@@ -206,8 +213,10 @@ export class MongoRevocationStore implements RevocationStore {
         { upsert: true },
       ),
     );
-    // Only after the entry exists: from now on, checks of this user's older tokens read the sessions too.
-    await this.#raiseUserDate(sub, this.#deviceField, new Date(Date.now() + CLOCK_SKEW_MARGIN_MS));
+    // Only after the entry exists: from now on, checks of this user's tokens issued before `expiresAt` read the
+    // sessions too. `expiresAt` comes from the revoked token's own `exp` (the clock that stamped its iat_ms),
+    // so no clock skew between app servers can put the hint before the token's issue.
+    await this.#raiseUserDate(sub, this.#deviceField, expiresAt);
   }
 
   /** Closes the client the store opened from `uri`; a client or Db passed in is left to its owner. */

@@ -27,7 +27,7 @@ const cookieSchema = z
     /** Defaults to `lax`. `none` needs `secure: true`. */
     sameSite: z.enum(['strict', 'lax', 'none']).default('lax'),
     /** Defaults to `/`. */
-    path: z.string().regex(/^\/[^;\s]*$/, { message: 'must start with "/" and contain no ";" or spaces' }).default('/'),
+    path: z.string().regex(/^\/[\x21-\x3a\x3c-\x7e]*$/, { message: 'must start with "/" and contain only printable characters, no ";" or spaces' }).default('/'),
     /** Defaults to none (host-only cookie, the safest). */
     domain: z.string().regex(/^\.?[a-z0-9.-]+$/i, { message: 'must be a domain name such as "example.com"' }).optional(),
   })
@@ -87,11 +87,11 @@ export const sessionAuthOptionsSchema = z
       .array(z.string().refine((o) => normalizeOrigin(o) !== undefined, { message: 'must be an origin such as "https://app.example.com" (scheme, host, optional port; no path or trailing slash)' }))
       .default([]),
     /** Answers a rejected request. Defaults to the JSON error response (`sendErrorJson`). */
-    onError: fn<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => void>('(error, req, res, next)').optional(),
+    onError: fn<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown>('(error, req, res, next)').optional(),
     /** Answers a successful logout. Defaults to 204 No Content. */
-    onLogout: fn<(req: Request, res: Response) => void>('(req, res)').optional(),
+    onLogout: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
     /** Answers a successful logout-everywhere. Defaults to 204 No Content. */
-    onLogoutAll: fn<(req: Request, res: Response) => void>('(req, res)').optional(),
+    onLogoutAll: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
     /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
     logger: loggerSchema.default(console),
   })

@@ -93,21 +93,23 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     issuer: config.issuer,
     audience: config.audience,
   };
+  const tokenKey = Symbol('express-revocable-jwt token');
+  const verifiedKey = Symbol('express-revocable-jwt verified');
+  const outcomeKey = Symbol('express-revocable-jwt outcome');
+  const clearedKey = Symbol('express-revocable-jwt cleared');
+  type Tagged = Request & { [tokenKey]?: string; [verifiedKey]?: Promise<Verified>; [outcomeKey]?: Promise<Outcome>; [clearedKey]?: true };
+
   const verifyJwt = expressjwt({
     secret: keys.verificationKey,
     algorithms: [keys.algorithm],
     credentialsRequired: false,
     requestProperty: PAYLOAD_PROPERTY,
-    getToken: (req) => readCookie(req, cookieName) ?? undefined,
+    getToken: (req) => (req as Tagged)[tokenKey],
     clockTolerance: config.clockTolerance,
     ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
     ...(config.audience === undefined ? {} : { audience: config.audience as string | [string, ...string[]] }),
   });
 
-  const verifiedKey = Symbol('express-revocable-jwt verified');
-  const outcomeKey = Symbol('express-revocable-jwt outcome');
-  const clearedKey = Symbol('express-revocable-jwt cleared');
-  type Tagged = Request & { [verifiedKey]?: Promise<Verified>; [outcomeKey]?: Promise<Outcome>; [clearedKey]?: true };
 
   function expireCookie(req: Tagged, res: Response): void {
     if (req[clearedKey]) return;
@@ -121,6 +123,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
       const token = readCookie(req, cookieName);
       if (token === undefined) return resolve({ error: new SessionAuthError('credentials_required') });
       if (token === null || token.length > MAX_TOKEN_LENGTH) return resolve({ error: new SessionAuthError('invalid_token') });
+      req[tokenKey] = token;
       void verifyJwt(req, res, (err?: unknown) => {
         const holder = req as unknown as Record<string, unknown>;
         const payload = holder[PAYLOAD_PROPERTY];
@@ -132,7 +135,13 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
         }
         // express-jwt passes CORS preflights through without verifying anything: not a verdict on the cookie.
         if (payload === undefined) return resolve({ error: new SessionAuthError('credentials_required') });
-        const claims = parseClaims(payload);
+        let claims: ReturnType<typeof parseClaims>;
+        try {
+          claims = parseClaims(payload);
+        } catch (cause) {
+          // A refine or transform of the app's schema that throws: this runs outside any request try/catch.
+          return resolve({ error: new SessionAuthError('invalid_claims', { cause }) });
+        }
         if (!claims.ok) return resolve({ error: new SessionAuthError('invalid_claims', { cause: claims.cause }) });
         const { auth, issuedAtMs, expMs } = claims;
         resolve({ session: { sub: auth.sub, sessionId: auth.sessionId, issuedAtMs, expMs, auth } });
@@ -164,11 +173,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
 
   function respondWithError(error: SessionAuthError, req: Request, res: Response, next: NextFunction): void {
     if (config.onError === undefined) return sendErrorJson(res, error);
-    try {
-      config.onError(error, req, res, next);
-    } catch (handlerError) {
-      next(handlerError);
-    }
+    runAppCallback(() => config.onError?.(error, req, res, next), next);
   }
 
   function fail(next: NextFunction) {
@@ -206,7 +211,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
         return respondWithError(error as SessionAuthError, req, res, next);
       }
     }
-    endSession(req, res, config.onLogout);
+    endSession(req, res, next, config.onLogout);
   }
 
   async function runLogoutAll(req: Tagged, res: Response, next: NextFunction): Promise<void> {
@@ -218,15 +223,25 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     } catch (error) {
       return respondWithError(error as SessionAuthError, req, res, next);
     }
-    endSession(req, res, config.onLogoutAll);
+    endSession(req, res, next, config.onLogoutAll);
   }
 
   /** After a successful logout: expire the cookie, forget req.auth, answer 204 or the app's own response. */
-  function endSession(req: Tagged, res: Response, respond: ((req: Request, res: Response) => void) | undefined): void {
+  function endSession(req: Tagged, res: Response, next: NextFunction, respond: ((req: Request, res: Response) => unknown) | undefined): void {
     expireCookie(req, res);
     delete req.auth;
-    if (respond !== undefined) return respond(req, res);
+    if (respond !== undefined) return runAppCallback(() => respond(req, res), next);
     res.status(204).end();
+  }
+
+  /** Runs an app callback (onError, onLogout, ...) so that a throw or a rejected promise reaches `next`. */
+  function runAppCallback(callback: () => unknown, next: NextFunction): void {
+    try {
+      const result = callback();
+      if (result instanceof Promise) result.catch(next);
+    } catch (error) {
+      next(error);
+    }
   }
 
   async function revokeUser(sub: string): Promise<Date> {
@@ -264,7 +279,9 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     if (config.claims !== undefined) {
       const parsed = config.claims.safeParse(extra);
       if (!parsed.success) throw new TypeError(`express-revocable-jwt: auth.login claims do not match the \`claims\` schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      validated = parsed.data;
+      // Sign what the app gave (only the schema's keys), not the parsed output: every request parses the token
+      // with the same schema, so a transform must see its input there, not its own output.
+      validated = Object.fromEntries(Object.keys(config.claims.shape).filter((k) => k in extra).map((k) => [k, extra[k]]));
     }
     const signed = signSessionToken(tokenSettings, sub, validated);
     cookie.set(res, signed.token, config.expiresIn);

@@ -29,7 +29,11 @@ function toConfigError(schema: z.ZodType, issue: z.core.$ZodIssue, input: unknow
   const message = issue.message.replace(/\.$/, '');
   // Never echo key material or connection strings (they may carry passwords) into an error message.
   if (parentPath.some((key) => SENSITIVE.test(key))) return new ConfigError(option, `${message}.`);
-  return new ConfigError(option, `${message} (got ${describeValue(valueAt(input, issue.path))}).`);
+  // Strings are shown only where the option takes one of a few words (an enum): anywhere else a string could
+  // be a secret or a password put in the wrong place.
+  const value = valueAt(input, issue.path);
+  const shown = typeof value === 'string' && issue.code !== 'invalid_value' ? `a string of ${value.length} characters` : describeValue(value);
+  return new ConfigError(option, `${message} (got ${shown}).`);
 }
 
 const SENSITIVE = /secret|key|password|uri|client/i;

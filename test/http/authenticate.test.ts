@@ -256,3 +256,31 @@ describe('extra claims', () => {
     await assert.rejects(plain.login(res, { sub: 'a', role: 'user' } as never), /no `claims` schema/);
   });
 });
+
+describe('claims schemas with refinements and transforms', () => {
+  const secret = testSecret();
+  const claims = z.object({
+    roles: z.string().transform((value) => value.split(',')),
+    ref: z.string().refine((value) => decodeURIComponent(value).length > 0).optional(),
+  });
+  const auth = createSessionAuth({ ...testOptions({ secret }), claims });
+  const app = EXPRESS_VERSIONS[0].express();
+  app.post('/login', (_req, res, next) => {
+    auth.login(res, { sub: 'alice', roles: 'admin,billing' }).then(() => res.end(), next);
+  });
+  app.get('/me', auth.requireAuth, (req, res) => {
+    res.json({ roles: auth.getAuth(req)?.roles });
+  });
+
+  test('a transform sees its input on every request (the token carries what login was given)', async () => {
+    const cookie = cookieFrom((await request(app).post('/login')).headers['set-cookie']);
+    assert.deepEqual((await request(app).get('/me').set('Cookie', cookie)).body, { roles: ['admin', 'billing'] });
+  });
+
+  test('a refinement that throws on a token is invalid_claims, not a crash', async () => {
+    const token = signRaw(sessionPayload({ roles: 'user', ref: '%E0' }), secret);
+    const res = await request(app).get('/me').set('Cookie', `session=${token}`);
+    assert.equal(res.status, 401);
+    assert.equal((res.body as { error: { code: string } }).error.code, 'invalid_claims');
+  });
+});

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NextFunction, Request, Response } from 'express';
+import cookieParser from 'cookie-parser';
 import request from 'supertest';
 import { ConfigError, createSessionAuth, SessionAuthError } from '../../lib/index.js';
 import { cookieFrom, createTestAuth, EXPRESS_VERSIONS, testOptions } from '../support/apps.js';
@@ -54,6 +55,35 @@ for (const { name, express } of EXPRESS_VERSIONS) {
       const res = await request(app).get('/me').set('Cookie', 'session=garbage');
       assert.equal(res.status, 401);
       assert.deepEqual(res.body, { handled: 'invalid_token', cause: 'hidden' });
+    });
+
+    test('an async onLogout that rejects reaches the error handler instead of hanging the request', async () => {
+      const auth = createTestAuth({ onLogout: () => Promise.reject(new Error('audit log unavailable')) });
+      const app = express();
+      app.post('/logout', auth.logout);
+      app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+        res.status(500).json({ handled: err.message });
+      });
+      const res = await request(app).post('/logout');
+      assert.equal(res.status, 500);
+      assert.deepEqual(res.body, { handled: 'audit log unavailable' });
+    });
+
+    test("the app's own cookieParser(secret), mounted after authenticate, still handles signed cookies", async () => {
+      const auth = createTestAuth();
+      const app = express();
+      app.use(auth.authenticate);
+      app.use(cookieParser('app-cookie-secret'));
+      app.get('/set', (_req, res) => {
+        res.cookie('prefs', 'dark', { signed: true }).end();
+      });
+      app.get('/read', (req, res) => {
+        res.json({ prefs: (req.signedCookies as Record<string, string>).prefs ?? null });
+      });
+      const set = await request(app).get('/set').set('Cookie', 'session=garbage');
+      assert.equal(set.status, 200);
+      const signed = cookieFrom(set.headers['set-cookie'], 'prefs');
+      assert.deepEqual((await request(app).get('/read').set('Cookie', signed)).body, { prefs: 'dark' });
     });
 
     test('requireAuth works without app.use(auth.authenticate)', async () => {

@@ -130,8 +130,8 @@ describe('MongoRevocationStore', () => {
       // Tokens issued before that logout: both reads, and the logged-out one is found.
       assert.deepEqual(await count('phone-session-id-0000', Date.now() - 1000), { reads: ['users', 'revoked_sessions'], revoked: true });
       assert.deepEqual(await count('laptop-session-id-000', Date.now() - 1000), { reads: ['users', 'revoked_sessions'], revoked: false });
-      // A token issued after the hint (logout time plus the clock-skew margin): one read again.
-      assert.deepEqual(await count('tablet-session-id-000', Date.now() + 6 * 60_000), { reads: ['users'], revoked: false });
+      // A token issued after the hint (the revoked session's expiry): one read again.
+      assert.deepEqual(await count('tablet-session-id-000', Date.now() + 2 * HOUR), { reads: ['users'], revoked: false });
     } finally {
       await client.close();
     }
@@ -193,6 +193,22 @@ describe('MongoRevocationStore', () => {
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled', 'rejected', 'fulfilled']);
     assert.match(String((results[0] as PromiseRejectedResult).reason), /holds a string, not a Date/);
     assert.match(String((results[2] as PromiseRejectedResult).reason), /not an id/);
+  });
+
+  test('ids mapped to BSON number types (Long, Int32, Double) are matched, alone and in a batch', async () => {
+    const { Long, Int32, Double } = await import('mongodb');
+    for (const [name, map] of [
+      ['Long', (sub: string) => Long.fromString(sub)],
+      ['Int32', (sub: string) => new Int32(Number(sub))],
+      ['Double', (sub: string) => new Double(Number(sub))],
+    ] as const) {
+      const store = new MongoRevocationStore({ db: t.db, usersCollection: `numeric_${name}`, userId: map, logger: quiet });
+      await store.revokeUser('42', new Date(5000), new Date(Date.now() + HOUR));
+      assert.equal((await store.getState('42', 'numeric-session-00000', 0)).lastLogoutAt?.getTime(), 5000, `${name} alone`);
+      const [a, b] = await Promise.all([store.getState('42', 'numeric-session-00000', 0), store.getState('43', 'numeric-session-00001', 0)]);
+      assert.equal(a.lastLogoutAt?.getTime(), 5000, `${name} in a batch`);
+      assert.equal(b.lastLogoutAt, null);
+    }
   });
 
   test('ObjectId and string ids in one batch are matched to the right users', async () => {

@@ -17,7 +17,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('createLookupBatcher', () => {
   test('lookups of one turn go out as one batch, answered in order', async () => {
     const { calls, run } = controlledRun();
-    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 2, maxQueued: 1000 });
+    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 2, maxQueued: 1000, timeoutMs: 5000 });
     const answers = Promise.all([1, 2, 3].map((k) => lookup(k)));
     await tick();
     assert.deepEqual(calls.map((c) => c.keys), [[1, 2, 3]]);
@@ -27,7 +27,7 @@ describe('createLookupBatcher', () => {
 
   test('a lookup made while a batch is under way never joins it: it goes out in a later batch', async () => {
     const { calls, run } = controlledRun();
-    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 1, maxQueued: 1000 });
+    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 1, maxQueued: 1000, timeoutMs: 5000 });
     const first = lookup(1);
     await tick();
     const second = lookup(2);
@@ -44,7 +44,7 @@ describe('createLookupBatcher', () => {
 
   test('batches are capped at maxBatch and at most maxInFlight run at once', async () => {
     const { calls, run } = controlledRun();
-    const lookup = createLookupBatcher(run, { maxBatch: 2, maxInFlight: 2, maxQueued: 1000 });
+    const lookup = createLookupBatcher(run, { maxBatch: 2, maxInFlight: 2, maxQueued: 1000, timeoutMs: 5000 });
     const all = Promise.all([1, 2, 3, 4, 5].map((k) => lookup(k)));
     await tick();
     assert.deepEqual(calls.map((c) => c.keys), [[1, 2], [3, 4]]);
@@ -59,7 +59,7 @@ describe('createLookupBatcher', () => {
 
   test('a failed batch fails every lookup in it, and the next batch goes out normally', async () => {
     const { calls, run } = controlledRun();
-    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 1, maxQueued: 1000 });
+    const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 1, maxQueued: 1000, timeoutMs: 5000 });
     const failed = [lookup(1), lookup(2)];
     await tick();
     calls[0]?.finish(new Error('connection reset'));
@@ -72,7 +72,7 @@ describe('createLookupBatcher', () => {
 
   test('too many waiting lookups fail at once instead of piling up', async () => {
     const { calls, run } = controlledRun();
-    const lookup = createLookupBatcher(run, { maxBatch: 1, maxInFlight: 1, maxQueued: 2 });
+    const lookup = createLookupBatcher(run, { maxBatch: 1, maxInFlight: 1, maxQueued: 2, timeoutMs: 5000 });
     const queued = [lookup(1), lookup(2)];
     await assert.rejects(lookup(3), /2 lookups are already waiting/);
     await tick();
@@ -84,7 +84,25 @@ describe('createLookupBatcher', () => {
   });
 
   test('an answer count that does not match the keys fails the batch', async () => {
-    const lookup = createLookupBatcher(() => Promise.resolve(['only one']), { maxBatch: 10, maxInFlight: 1, maxQueued: 10 });
+    const lookup = createLookupBatcher(() => Promise.resolve(['only one']), { maxBatch: 10, maxInFlight: 1, maxQueued: 10, timeoutMs: 5000 });
     await assert.rejects(Promise.all([lookup(1), lookup(2)]), /returned 1 answers for 2 keys/);
+  });
+
+  test('a batch that never answers fails after timeoutMs and frees its slot; stale queued lookups are not sent', async () => {
+    const calls: number[][] = [];
+    let hang = true;
+    const run = (keys: number[]) => {
+      calls.push(keys);
+      return hang ? new Promise<string[]>(() => undefined) : Promise.resolve(keys.map((k) => `v${k}`));
+    };
+    const lookup = createLookupBatcher(run, { maxBatch: 10, maxInFlight: 1, maxQueued: 100, timeoutMs: 100 });
+    const stuck = lookup(1);
+    await tick();
+    const waiting = lookup(2); // queued behind the stuck batch, longer than timeoutMs
+    await assert.rejects(stuck, /no answer from the database within 100 ms/);
+    await assert.rejects(waiting, /no database slot within 100 ms/);
+    hang = false;
+    assert.equal(await lookup(3), 'v3', 'service resumes by itself');
+    assert.deepEqual(calls, [[1], [3]], 'the stale lookup 2 was never sent');
   });
 });

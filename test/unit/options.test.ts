@@ -69,6 +69,7 @@ describe('createSessionAuth configuration errors', () => {
   test('bad cookie names, paths and domains', () => {
     configError({ ...valid(), cookie: { name: 'my session' } }, /`cookie\.name` must be a cookie name/);
     configError({ ...valid(), cookie: { path: 'app' } }, /`cookie\.path` must start with "\/"/);
+    configError({ ...valid(), cookie: { path: '/app\u0001' } }, /`cookie\.path` must start with "\/" and contain only printable characters/);
     configError({ ...valid(), cookie: { domain: 'evil.com; HttpOnly' } }, /`cookie\.domain` must be a domain name/);
   });
 
@@ -93,6 +94,11 @@ describe('createSessionAuth configuration errors', () => {
   test('callbacks must be functions', () => {
     configError({ ...valid(), onError: 'redirect' }, /`onError` must be a function \(error, req, res, next\)/);
     configError({ ...valid(), logger: {} }, /`logger` must be an object with a `warn\(message\)` method/);
+  });
+
+  test('a string is echoed only for word choices, never where it could be a misplaced secret', () => {
+    assert.throws(() => createSessionAuth({ ...valid(), expiresIn: 'hunter2hunter2' }), (error: unknown) => error instanceof ConfigError && !error.message.includes('hunter2') && error.message.includes('a string of 14 characters'));
+    configError({ ...valid(), cookie: { sameSite: 'sometimes' as 'lax' } }, /`cookie\.sameSite` .*\(got "sometimes"\)/);
   });
 
   test('several problems are reported together', () => {
@@ -134,6 +140,12 @@ describe('keys and algorithms', () => {
     configError({ ...base, secret: pem }, /`secret` looks like a PEM key/);
     configError({ ...base, secret: testSecret(), privateKey: rsa.privateKey }, /`secret` and `privateKey`\/`publicKey` were both given/);
     configError({ ...base, privateKey: 'not a key' }, /`privateKey` cannot be read as a private key/);
+  });
+
+  test('an RSA-PSS key is refused with RS256 (it can only make PS signatures)', () => {
+    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 });
+    configError({ ...base, privateKey: pss.privateKey, algorithm: 'RS256' }, /`algorithm` is RS256, which does not match the rsa-pss key/);
+    assert.doesNotThrow(() => createSessionAuth({ ...base, privateKey: pss.privateKey }));
   });
 
   test('ES384 is inferred from a P-384 key', () => {
