@@ -253,6 +253,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
 
   async function revokeSession(sessionId: string, opts: { sub: string; expiresAt?: Date }): Promise<void> {
     const sub = (opts as { sub?: unknown } | undefined)?.sub;
+    if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('express-revocable-jwt: auth.revokeSession(sessionId, { sub }) needs the session id as a string (`req.auth.sessionId`).');
     if (typeof sub !== 'string' || sub === '') throw new TypeError('express-revocable-jwt: auth.revokeSession(sessionId, { sub }) needs the user id `sub` of the session.');
     await guarded.revokeSession(sessionId, sub, opts.expiresAt ?? new Date(Date.now() + maxLifetimeMs));
   }

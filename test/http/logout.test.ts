@@ -144,5 +144,6 @@ describe('programmatic revocation', () => {
     assert.equal(errorCode(await request(app).get('/me').set('Cookie', cookieFrom(res.headers['set-cookie']))), 'session_revoked');
     assert.equal((await request(app).get('/me').set('Cookie', other)).status, 200);
     await assert.rejects(auth.revokeSession(sessionId, {} as never), /needs the user id `sub`/);
+    await assert.rejects(auth.revokeSession({ $ne: '' } as never, { sub: 'frank' }), /needs the session id as a string/);
   });
 });
