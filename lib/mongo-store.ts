@@ -47,6 +47,7 @@ interface RevokedSession {
 const MAX_WRITE_ATTEMPTS = 5;
 const TTL_INDEX_NAME = 'expiresAt_ttl';
 const BATCHING = { maxBatch: 256, maxInFlight: 2, maxQueued: 20_000, timeoutMs: 10_000 };
+const SESSION_PROJECTION = { _id: 1, expiresAt: 1 };
 
 interface Lookup {
   sub: string;
@@ -59,7 +60,12 @@ interface Lookup {
  * numbers, so a key built from the query value would never match the document's.
  */
 function asStored(id: unknown): unknown {
+  if (typeof id === 'string') return id; // the default mapping, on every request: no round trip needed
   return BSON.deserialize(BSON.serialize({ _id: id }))._id as unknown;
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** Identity of an `_id` value for matching documents to lookups; tells `"42"` from `42` and from an ObjectId. */
@@ -109,7 +115,7 @@ export class MongoRevocationStore implements RevocationStore {
     if (this.#deviceField === this.#field) throw new ConfigError('lastDeviceLogoutAtField', 'must differ from `lastLogoutAtField`.');
     this.#userId = config.userId ?? ((sub) => sub);
     this.#logger = config.logger;
-    this.#projection = { _id: 0, [this.#field]: 1, [this.#deviceField]: 1 };
+    this.#projection = { _id: 1, [this.#field]: 1, [this.#deviceField]: 1 };
     this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
   }
 
@@ -144,24 +150,22 @@ export class MongoRevocationStore implements RevocationStore {
 
   /** Answers a batch; a problem with one user's data (unreadable date, unmappable id) fails that lookup only. */
   async #readStates(lookups: Lookup[]): Promise<(RevocationState | Error)[]> {
-    const ids = new Map<string, unknown>();
-    const keys = lookups.map((l) => {
+    const entries = lookups.map((lookup) => {
       try {
-        const id = asStored(this.#userId(l.sub));
-        const key = idKey(id);
-        ids.set(key, id);
-        return key;
+        const id = asStored(this.#userId(lookup.sub));
+        return { lookup, id, key: idKey(id) };
       } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
+        return { lookup, error: toError(error) };
       }
     });
+    const ids = new Map<string, unknown>();
+    for (const e of entries) if (e.key !== undefined) ids.set(e.key, e.id);
     const users = ids.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#users, [...ids.values()], this.#projection);
     // A document that matches no lookup (a collation, an _id type we do not know) means "not found" cannot be
     // trusted for this batch: fail those lookups closed rather than read them as "never logged out".
     const unmatched = [...users.keys()].some((key) => !ids.has(key));
-    const states = lookups.map((lookup, i) => {
-      const key = keys[i];
-      if (key instanceof Error || key === undefined) return { lookup, error: key ?? new Error('no user id') };
+    const states = entries.map(({ lookup, key, error }) => {
+      if (key === undefined) return { lookup, error };
       try {
         const user = users.get(key) ?? null;
         if (user === null && unmatched) throw new Error('the user document could not be matched to its _id');
@@ -169,34 +173,29 @@ export class MongoRevocationStore implements RevocationStore {
         // A session's logout always comes after its token's issue: an older device logout cannot concern it.
         const mayBeRevoked = lastDeviceLogoutAt !== null && lookup.issuedAtMs < lastDeviceLogoutAt.getTime();
         return { lookup, lastLogoutAt: this.#readDate(user, this.#field), mayBeRevoked };
-      } catch (error) {
-        return { lookup, error: error instanceof Error ? error : new Error(String(error)) };
+      } catch (readError) {
+        return { lookup, error: toError(readError) };
       }
     });
     const suspects = new Set(states.filter((s) => s.mayBeRevoked === true).map((s) => s.lookup.sessionId));
     // Expiry is checked here, not in the filter: reads must ignore expired entries anyway (MongoDB's TTL
     // monitor runs about once a minute), and FerretDB uses its index only for a lone `_id` condition.
-    const sessions = suspects.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#sessions as unknown as Collection<Document>, [...suspects], { _id: 1, expiresAt: 1 });
+    const sessions = suspects.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#sessions as unknown as Collection<Document>, [...suspects], SESSION_PROJECTION);
     const now = Date.now();
     return states.map((state) => {
       if (state.error !== undefined) return state.error;
       const expiresAt: unknown = state.mayBeRevoked ? sessions.get(idKey(state.lookup.sessionId))?.expiresAt : undefined;
-      return { lastLogoutAt: state.lastLogoutAt, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
+      return { lastLogoutAt: state.lastLogoutAt ?? null, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
     });
   }
 
-  /** Documents by `_id`, keyed by `idKey(_id)`: a plain equality for one id (the form FerretDB indexes), `$in` for more. */
+  /** Documents by `_id` (the projection must keep `_id`), keyed by `idKey(_id)`: a plain equality for one id (the form FerretDB indexes), `$in` for more. */
   async #findByIds(collection: Collection<Document>, ids: unknown[], projection: Document): Promise<Map<string, Document>> {
-    const found = new Map<string, Document>();
-    if (ids.length === 1) {
-      const doc = await collection.findOne({ _id: ids[0] } as Filter<Document>, { projection: { ...projection, _id: 1 } });
-      if (doc !== null) found.set(idKey(doc._id), doc);
-      return found;
-    }
-    for (const doc of await collection.find({ _id: { $in: ids } } as Filter<Document>, { projection: { ...projection, _id: 1 } }).toArray()) {
-      found.set(idKey(doc._id), doc);
-    }
-    return found;
+    const docs =
+      ids.length === 1
+        ? [await collection.findOne({ _id: ids[0] } as Filter<Document>, { projection })].filter((d) => d !== null)
+        : await collection.find({ _id: { $in: ids } } as Filter<Document>, { projection }).toArray();
+    return new Map(docs.map((doc) => [idKey(doc._id), doc]));
   }
 
   /** `relevantUntil` is not needed: the watermark stays on the user document, as the app's own data. */

@@ -102,7 +102,7 @@ function revocableApp(auth: Lib.SessionAuth): Express {
   return app;
 }
 
-async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads' | 'coalesced' | 'batched'): Promise<BuiltApp> {
+async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads' | 'coalesced'): Promise<BuiltApp> {
   const lib = await loadLibrary();
   const client = await connect(config);
   const real = new lib.MongoRevocationStore({ client, dbName: config.dbName, logger: quietLogger });
@@ -110,7 +110,6 @@ async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads
   let store: Lib.RevocationStore = real;
   if (variant === 'two-reads') store = twoReadsStore(real, client, config.dbName);
   if (variant === 'coalesced') store = coalescingStore(real, counters);
-  if (variant === 'batched') store = batchingStore(real, client, config.dbName, counters);
   const auth = lib.createSessionAuth({ secret: config.secret, store, cookie: { secure: false }, expiresIn: '1h', logger: quietLogger });
   await auth.ready;
   return {
@@ -177,80 +176,6 @@ function coalescingStore(real: Lib.RevocationStore, counters: Record<string, num
       });
       inFlight.set(key, read);
       return read;
-    },
-    revokeUser: (sub, at, until) => real.revokeUser(sub, at, until),
-    revokeSession: (sid, sub, expiresAt) => real.revokeSession(sid, sub, expiresAt),
-  };
-}
-
-/**
- * EXPERIMENT: micro-batching. Lookups that arrive while a batch is being read wait for the next batch, which
- * is sent only after they arrived, so every request still sees every logout that completed before it came in
- * (unlike joining a read already in flight). One batch = one `$in` read of the users, plus one of the revoked
- * sessions when a token of the batch predates its user's last device logout. Counts batches and lookups.
- */
-function batchingStore(real: Lib.RevocationStore, client: MongoClient, dbName: string, counters: Record<string, number>): Lib.RevocationStore {
-  const db = client.db(dbName);
-  const users = db.collection<Document>('users', { readPreference: 'primary' });
-  const sessions = db.collection<Document>('revoked_sessions', { readPreference: 'primary' });
-  type Waiter = { sub: string; sid: string; issuedAtMs: number; resolve: (s: Lib.RevocationState) => void; reject: (e: unknown) => void };
-  let queue: Waiter[] = [];
-  let inFlight = 0;
-  let scheduled = false;
-  const MAX_IN_FLIGHT = 2;
-  counters.lookups = 0;
-  counters.batches = 0;
-
-  async function read(batch: Waiter[]): Promise<void> {
-    // Same rule as the store: the device sessions are read only for tokens issued before the user's last
-    // device logout (plus margin), here with one `$in` read for the whole batch.
-    const subs = [...new Set(batch.map((w) => w.sub))];
-    const userDocs = await users.find({ _id: { $in: subs } } as Document, { projection: { lastLogoutAt: 1, lastDeviceLogoutAt: 1 } }).toArray();
-    const byId = new Map<unknown, Document>(userDocs.map((doc) => [doc._id, doc]));
-    const needSessions = batch.filter((w) => {
-      const hint: unknown = byId.get(w.sub)?.lastDeviceLogoutAt;
-      return hint instanceof Date && w.issuedAtMs < hint.getTime();
-    });
-    const revoked = new Set<unknown>();
-    if (needSessions.length > 0) {
-      counters.sessionReads = (counters.sessionReads ?? 0) + 1;
-      const now = Date.now();
-      const docs = await sessions.find({ _id: { $in: needSessions.map((w) => w.sid) } } as Document, { projection: { expiresAt: 1 } }).toArray();
-      for (const doc of docs) if (doc.expiresAt instanceof Date && doc.expiresAt.getTime() > now) revoked.add(doc._id);
-    }
-    for (const w of batch) {
-      const at: unknown = byId.get(w.sub)?.lastLogoutAt;
-      w.resolve({ lastLogoutAt: at instanceof Date ? at : null, sessionRevoked: revoked.has(w.sid) });
-    }
-  }
-
-  function flush(): void {
-    scheduled = false;
-    if (queue.length === 0 || inFlight >= MAX_IN_FLIGHT) return;
-    const batch = queue;
-    queue = [];
-    inFlight++;
-    counters.batches = (counters.batches ?? 0) + 1;
-    read(batch)
-      .catch((error: unknown) => {
-        for (const w of batch) w.reject(error);
-      })
-      .finally(() => {
-        inFlight--;
-        flush();
-      });
-  }
-
-  return {
-    getState(sub: string, sessionId: string, issuedAtMs: number) {
-      counters.lookups = (counters.lookups ?? 0) + 1;
-      return new Promise<Lib.RevocationState>((resolve, reject) => {
-        queue.push({ sub, sid: sessionId, issuedAtMs, resolve, reject });
-        if (!scheduled && inFlight < MAX_IN_FLIGHT) {
-          scheduled = true;
-          setImmediate(flush);
-        }
-      });
     },
     revokeUser: (sub, at, until) => real.revokeUser(sub, at, until),
     revokeSession: (sid, sub, expiresAt) => real.revokeSession(sid, sub, expiresAt),
@@ -326,7 +251,5 @@ export async function buildApp(scenario: Scenario, config: AppConfig): Promise<B
       return revocableMongo(config, 'two-reads');
     case 'exp-coalesced':
       return revocableMongo(config, 'coalesced');
-    case 'exp-batched':
-      return revocableMongo(config, 'batched');
   }
 }

@@ -190,11 +190,11 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     );
   }
   if (runs.some((r) => r.name.startsWith('exp-'))) {
-    md.push('', '`exp-*` rows are investigation-only apps with store wrappers defined in the benchmark, not part of the package: `exp-two-reads` reads the user and the device session on every request (no device-logout shortcut), `exp-coalesced` shares one in-flight read between identical concurrent lookups, `exp-batched` answers all lookups that arrived while the previous read was in flight with one `$in` read (immediate revocation kept).');
+    md.push('', '`exp-*` rows are investigation-only apps with store wrappers defined in the benchmark, not part of the package: `exp-two-reads` reads the user and the device session on every request (no device-logout shortcut, no batching), `exp-coalesced` shares one in-flight read between identical concurrent lookups.');
   }
   const counted = runs.filter((r) => Object.values(r.stats).some((v) => v !== 0));
   if (counted.length > 0) {
-    md.push('', 'Counters reported by the apps (warm-up included): `storeErrors` are session-store failures (with FerretDB, touches refused with SQLITE_BUSY under concurrent writes; the request already answered 200 and its connection is closed, as Express does by default), `lookups`/`batches` and `joined` are those of the experiments.');
+    md.push('', 'Counters reported by the apps (warm-up included): `storeErrors` are session-store failures (with FerretDB, touches refused with SQLITE_BUSY under concurrent writes; the request already answered 200 and its connection is closed, as Express does by default), `calls`, `joined` and `userInFlight` are those of the coalescing experiment.');
     for (const run of counted) md.push(`- ${run.name} c${run.result.connections}: ${JSON.stringify(run.stats)}`);
   }
 

@@ -12,13 +12,12 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`not recovered within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  return Date.now() - started;
 }
 
 function outageApp(uri: string, dbName: string) {
@@ -51,8 +50,8 @@ async function runOutage(app: ReturnType<typeof buildApp>, goDown: () => Promise
   assert.equal((await request(app).get('/public')).status, 200);
 
   await comeBack();
-  const took = await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 30_000);
-  assert.ok(took < 30_000);
+  // eventually() throws if the app has not recovered within 30 s.
+  await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 30_000);
   assert.equal(code(await request(app).get('/me').set('Cookie', revoked)), 'session_revoked', 'revocations made before the outage still hold');
   assert.ok(warnings.some((w) => w.includes('protected routes answer 503')));
   assert.ok(warnings.some((w) => w.includes('service resumed')));

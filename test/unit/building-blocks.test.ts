@@ -104,7 +104,7 @@ describe('guarded store', () => {
     await assert.rejects(guarded.getState('a', 'b', Date.now()), (error: unknown) => error instanceof SessionAuthError && error.code === 'revocation_unavailable' && error.status === 503);
     assert.ok(Date.now() - started < 1000);
   });
-  test('a synchronous store answers without a timer', async () => {
+  test("a synchronous store's answer is passed through", async () => {
     const store = new MemoryRevocationStore();
     const guarded = createGuardedStore(store, 50, { warn: () => undefined });
     assert.deepEqual(await guarded.getState('a', 'b', Date.now()), { lastLogoutAt: null, sessionRevoked: false });
