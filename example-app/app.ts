@@ -96,7 +96,9 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   const users: UserDirectory = storage.kind === 'mongo' ? mongoUsers(storage.db) : memoryUsers();
   // The store writes `lastLogoutAt` into the same `users` documents that hold the password hashes.
   const store: RevocationStore =
-    storage.kind === 'mongo' ? new MongoRevocationStore({ db: storage.db, logger: { warn: log } }) : new MemoryRevocationStore();
+    storage.kind === 'mongo'
+      ? new MongoRevocationStore({ db: storage.db, logger: { warn: log } })
+      : new MemoryRevocationStore();
 
   const auth = createSessionAuth({
     secret: options.secret,
@@ -107,13 +109,29 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     onError(error: SessionAuthError, req, res) {
       outcome(res).error = error.code;
       if (isApi(req)) return sendErrorJson(res, error);
-      if (error.status === 401) return redirectToLogin(res, error.code === 'credentials_required' ? undefined : 'session-ended');
+      if (error.status === 401)
+        return redirectToLogin(res, error.code === 'credentials_required' ? undefined : 'session-ended');
       if (error.code === 'csrf_rejected') {
-        res.status(403).type('html').send(messagePage('Request refused', 'This form was not sent from this site, so it was refused. Use the buttons on this site.'));
+        res
+          .status(403)
+          .type('html')
+          .send(
+            messagePage(
+              'Request refused',
+              'This form was not sent from this site, so it was refused. Use the buttons on this site.',
+            ),
+          );
         return;
       }
       res.status(error.status).setHeader('Retry-After', '5');
-      res.type('html').send(messagePage('Temporarily unavailable', 'Sessions cannot be checked right now, so nothing protected is shown. Try again in a moment.'));
+      res
+        .type('html')
+        .send(
+          messagePage(
+            'Temporarily unavailable',
+            'Sessions cannot be checked right now, so nothing protected is shown. Try again in a moment.',
+          ),
+        );
     },
     onLogout(_req, res) {
       outcome(res).event = 'logout=device';
@@ -165,17 +183,27 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     const password = typeof body.password === 'string' ? body.password : '';
     if (username === '' || password === '') {
       outcome(res).event = 'login=incomplete';
-      res.status(400).type('html').send(loginPage({ error: 'Enter your username and password.', username: username.slice(0, MAX_USERNAME) }));
+      res
+        .status(400)
+        .type('html')
+        .send(loginPage({ error: 'Enter your username and password.', username: username.slice(0, MAX_USERNAME) }));
       return;
     }
-    const user = username.length <= MAX_USERNAME && password.length <= MAX_PASSWORD ? await checkPassword(users, username, password) : undefined;
+    const user =
+      username.length <= MAX_USERNAME && password.length <= MAX_PASSWORD
+        ? await checkPassword(users, username, password)
+        : undefined;
     if (user === undefined) {
       outcome(res).event = 'login=failed';
-      res.status(401).type('html').send(loginPage({ error: WRONG_CREDENTIALS, username: username.slice(0, MAX_USERNAME) }));
+      res
+        .status(401)
+        .type('html')
+        .send(loginPage({ error: WRONG_CREDENTIALS, username: username.slice(0, MAX_USERNAME) }));
       return;
     }
     // A sign-in on a browser that still holds a session replaces it: end the old one for good.
-    if (req.auth !== undefined) await auth.revokeSession(req.auth.sessionId, { sub: req.auth.sub, expiresAt: req.auth.expiresAt });
+    if (req.auth !== undefined)
+      await auth.revokeSession(req.auth.sessionId, { sub: req.auth.sub, expiresAt: req.auth.expiresAt });
     await auth.login(res, { sub: user });
     Object.assign(outcome(res), { user, event: 'login=ok' });
     res.redirect(303, '/');
@@ -183,7 +211,14 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
 
   app.get('/', auth.requireAuth, (req, res) => {
     const session = req.auth!;
-    res.type('html').send(accountPage({ username: session.sub, sessionId: session.sessionId, issuedAt: session.issuedAt, expiresAt: session.expiresAt }));
+    res.type('html').send(
+      accountPage({
+        username: session.sub,
+        sessionId: session.sessionId,
+        issuedAt: session.issuedAt,
+        expiresAt: session.expiresAt,
+      }),
+    );
   });
 
   app.get('/api/me', auth.requireAuth, (req, res) => {
@@ -214,7 +249,10 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
       res.status(status).json({ error: { code: status === 500 ? 'internal' : 'bad_request', message } });
       return;
     }
-    res.status(status).type('html').send(messagePage(status === 500 ? 'Server error' : 'Bad request', message));
+    res
+      .status(status)
+      .type('html')
+      .send(messagePage(status === 500 ? 'Server error' : 'Bad request', message));
   });
 
   return {

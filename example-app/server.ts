@@ -30,14 +30,19 @@ function fail(problem: string): never {
 function readConfig() {
   const env = process.env;
   const port = Number(env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be a port number, got ${JSON.stringify(env.PORT)}.`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`PORT must be a port number, got ${JSON.stringify(env.PORT)}.`);
   const secure = (env.COOKIE_SECURE ?? 'false').trim().toLowerCase();
-  if (!['true', '1', 'false', '0', ''].includes(secure)) fail(`COOKIE_SECURE must be "true" or "false", got ${JSON.stringify(env.COOKIE_SECURE)}.`);
+  if (!['true', '1', 'false', '0', ''].includes(secure))
+    fail(`COOKIE_SECURE must be "true" or "false", got ${JSON.stringify(env.COOKIE_SECURE)}.`);
   const dbName = env.EXAMPLE_DB_NAME || 'example_app';
-  if (!/^[a-zA-Z0-9_-]{1,63}$/.test(dbName)) fail(`EXAMPLE_DB_NAME must be 1-63 letters, digits, "_" or "-", got ${JSON.stringify(dbName)}.`);
+  if (!/^[a-zA-Z0-9_-]{1,63}$/.test(dbName))
+    fail(`EXAMPLE_DB_NAME must be 1-63 letters, digits, "_" or "-", got ${JSON.stringify(dbName)}.`);
   const secret = env.SESSION_SECRET || undefined;
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
-    fail('SESSION_SECRET must be at least 32 bytes; generate one with `node -e "console.log(require(\'node:crypto\').randomBytes(32).toString(\'base64url\'))"`.');
+    fail(
+      "SESSION_SECRET must be at least 32 bytes; generate one with `node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"`.",
+    );
   }
   const trustProxy = env.TRUST_PROXY?.trim() || undefined;
   return {
@@ -48,7 +53,14 @@ function readConfig() {
     secret,
     cookieSecure: secure === 'true' || secure === '1',
     demoPassword: env.DEMO_PASSWORD || undefined,
-    trustProxy: trustProxy === undefined ? undefined : trustProxy === 'true' ? true : /^\d+$/.test(trustProxy) ? Number(trustProxy) : trustProxy,
+    trustProxy:
+      trustProxy === undefined
+        ? undefined
+        : trustProxy === 'true'
+          ? true
+          : /^\d+$/.test(trustProxy)
+            ? Number(trustProxy)
+            : trustProxy,
   };
 }
 
@@ -97,10 +109,14 @@ async function start(): Promise<void> {
   const { storage, line } = await openStorage();
   log(line);
   if (config.secret === undefined) {
-    log('WARNING: SESSION_SECRET is not set, so a random secret is used: every session ends when the app restarts. Set SESSION_SECRET (32+ random bytes) to keep them.');
+    log(
+      'WARNING: SESSION_SECRET is not set, so a random secret is used: every session ends when the app restarts. Set SESSION_SECRET (32+ random bytes) to keep them.',
+    );
   }
   if (!config.cookieSecure) {
-    log('Cookie: Secure flag off (COOKIE_SECURE=false), for http://localhost only. Serve production over https with COOKIE_SECURE=true.');
+    log(
+      'Cookie: Secure flag off (COOKIE_SECURE=false), for http://localhost only. Serve production over https with COOKIE_SECURE=true.',
+    );
   }
   if (stopping) return;
 
@@ -125,13 +141,20 @@ async function start(): Promise<void> {
   resources.server = server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use: set PORT to another port.`) : error);
+      reject(
+        error.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use: set PORT to another port.`) : error,
+      );
     });
     server.listen(config.port, config.host, resolve);
   });
   server.on('error', (error) => console.error(`HTTP server error: ${message(error)}`));
   const { port } = server.address() as AddressInfo;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const shownHost =
+    config.host === '0.0.0.0' || config.host === '::'
+      ? '127.0.0.1'
+      : config.host.includes(':')
+        ? `[${config.host}]`
+        : config.host;
   log(`Open http://${shownHost}:${port}/ and sign in as alice or bob. Press Ctrl-C to stop.`);
 }
 

@@ -29,7 +29,9 @@ export interface UserDirectory {
 
 function derive(password: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, SCRYPT, (error, key) => (error === null ? resolve(key) : reject(error)));
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, SCRYPT, (error, key) =>
+      error === null ? resolve(key) : reject(error),
+    );
   });
 }
 
@@ -40,14 +42,21 @@ export async function hashPassword(password: string): Promise<{ passwordHash: st
 }
 
 /** Stands in for the hash of an unknown user, so that a miss costs the same scrypt run as a wrong password. */
-const DUMMY = { passwordHash: randomBytes(KEY_LENGTH).toString('base64'), salt: randomBytes(SALT_LENGTH).toString('base64') };
+const DUMMY = {
+  passwordHash: randomBytes(KEY_LENGTH).toString('base64'),
+  salt: randomBytes(SALT_LENGTH).toString('base64'),
+};
 
 /**
  * Returns the username when `password` is right. Unknown users and wrong passwords take the same path
  * (one scrypt run, one constant-time comparison) and the same answer, so neither timing nor the reply
  * tells whether an account exists.
  */
-export async function checkPassword(users: UserDirectory, username: string, password: string): Promise<string | undefined> {
+export async function checkPassword(
+  users: UserDirectory,
+  username: string,
+  password: string,
+): Promise<string | undefined> {
   const user = await users.find(username);
   const stored = user ?? DUMMY;
   const expected = Buffer.from(stored.passwordHash, 'base64');

@@ -43,21 +43,20 @@ export function isNoticeKey(value: unknown): value is NoticeKey {
 
 function layout(title: string, body: SafeHtml): string {
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · express-revocable-jwt example</title>
-<link rel="stylesheet" href="/styles.css">
-</head>
-<body>
-<header class="site"><span class="brand">express-revocable-jwt</span> <span class="tagline">revocable JWT cookie sessions</span></header>
-<main class="card">
-${body}
-</main>
-</body>
-</html>
-`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · express-revocable-jwt example</title>
+        <link rel="stylesheet" href="/styles.css" />
+      </head>
+      <body>
+        <header class="site">
+          <span class="brand">express-revocable-jwt</span> <span class="tagline">revocable JWT cookie sessions</span>
+        </header>
+        <main class="card">${body}</main>
+      </body>
+    </html> `.value;
 }
 
 export interface LoginView {
@@ -70,16 +69,36 @@ export function loginPage(view: LoginView = {}): string {
   return layout(
     'Sign in',
     html`<h1>Sign in</h1>
-${view.notice === undefined ? '' : html`<p class="notice" role="status">${NOTICES[view.notice]}</p>`}
-${view.error === undefined ? '' : html`<p class="error" role="alert">${view.error}</p>`}
-<form method="post" action="/login" class="stack">
-  <label for="username">Username</label>
-  <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="64" required value="${view.username ?? ''}"${view.username ? '' : html` autofocus`}>
-  <label for="password">Password</label>
-  <input id="password" name="password" type="password" autocomplete="current-password" maxlength="1024" required${view.username ? html` autofocus` : ''}>
-  <button type="submit">Sign in</button>
-</form>
-<p class="hint">Demo accounts: <code>alice</code> and <code>bob</code>. Their password is printed in the server's start-up log.</p>`,
+      ${view.notice === undefined ? '' : html`<p class="notice" role="status">${NOTICES[view.notice]}</p>`}
+      ${view.error === undefined ? '' : html`<p class="error" role="alert">${view.error}</p>`}
+      <form method="post" action="/login" class="stack">
+        <label for="username">Username</label>
+        <input
+          id="username"
+          name="username"
+          type="text"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck="false"
+          maxlength="64"
+          required
+          value="${view.username ?? ''}"
+          ${view.username ? '' : html` autofocus`}
+        />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          maxlength="1024"
+          required${view.username ? html` autofocus` : ''}
+        />
+        <button type="submit">Sign in</button>
+      </form>
+      <p class="hint">
+        Demo accounts: <code>alice</code> and <code>bob</code>. Their password is printed in the server's start-up log.
+      </p>`,
   );
 }
 
@@ -99,23 +118,36 @@ export function accountPage(view: AccountView): string {
   return layout(
     'Your account',
     html`<h1>Signed in as <span class="user" data-testid="username">${view.username}</span></h1>
-<dl class="session">
-  <dt>This device's session</dt><dd><code data-testid="session-id">${view.sessionId}</code></dd>
-  <dt>Signed in</dt><dd data-testid="issued-at">${timestamp(view.issuedAt)}</dd>
-  <dt>Token expires</dt><dd data-testid="expires-at">${timestamp(view.expiresAt)}</dd>
-</dl>
-<div class="actions">
-  <form method="post" action="/logout"><button type="submit">Log out</button></form>
-  <form method="post" action="/logout-all"><button type="submit" class="danger">Log out everywhere</button></form>
-</div>
-<p class="hint"><strong>Log out</strong> ends this device's session only. <strong>Log out everywhere</strong> ends every session of
-<code>${view.username}</code>, on every browser. Either way, a copy of the cookie taken before stops working at once:
-the server checks every request against the database. Try it: sign in from a second browser, then compare.</p>`,
+      <dl class="session">
+        <dt>This device's session</dt>
+        <dd><code data-testid="session-id">${view.sessionId}</code></dd>
+        <dt>Signed in</dt>
+        <dd data-testid="issued-at">${timestamp(view.issuedAt)}</dd>
+        <dt>Token expires</dt>
+        <dd data-testid="expires-at">${timestamp(view.expiresAt)}</dd>
+      </dl>
+      <div class="actions">
+        <form method="post" action="/logout"><button type="submit">Log out</button></form>
+        <form method="post" action="/logout-all"><button type="submit" class="danger">Log out everywhere</button></form>
+      </div>
+      <p class="hint">
+        <strong>Log out</strong> ends this device's session only. <strong>Log out everywhere</strong> ends every session
+        of <code>${view.username}</code>, on every browser. Either way, a copy of the cookie taken before stops working
+        at once: the server checks every request against the database. Try it: sign in from a second browser, then
+        compare.
+      </p>`,
   );
 }
 
-export function messagePage(title: string, message: string, link: { href: string; label: string } = { href: '/', label: 'Back to the start page' }): string {
-  return layout(title, html`<h1>${title}</h1>
-<p>${message}</p>
-<p><a href="${link.href}">${link.label}</a></p>`);
+export function messagePage(
+  title: string,
+  message: string,
+  link: { href: string; label: string } = { href: '/', label: 'Back to the start page' },
+): string {
+  return layout(
+    title,
+    html`<h1>${title}</h1>
+      <p>${message}</p>
+      <p><a href="${link.href}">${link.label}</a></p>`,
+  );
 }

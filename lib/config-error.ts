@@ -26,7 +26,8 @@ export function combineConfigErrors(errors: readonly ConfigError[]): ConfigError
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === 'function') return `a function${value.name === '' ? '' : ` (${value.name})`}`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;

@@ -24,7 +24,8 @@ export function isSameOriginRequest(req: Request, trustedOrigins: ReadonlySet<st
 export function normalizeOrigin(value: string): string | undefined {
   try {
     const url = new URL(value);
-    if (url.origin === 'null' || url.pathname !== '/' || url.search !== '' || url.hash !== '' || value.endsWith('/')) return undefined;
+    if (url.origin === 'null' || url.pathname !== '/' || url.search !== '' || url.hash !== '' || value.endsWith('/'))
+      return undefined;
     return url.origin.toLowerCase();
   } catch {
     return undefined;

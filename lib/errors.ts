@@ -42,7 +42,10 @@ export class SessionAuthError extends Error {
   readonly status: number;
 
   constructor(code: SessionAuthErrorCode, options?: { message?: string; cause?: unknown }) {
-    super(options?.message ?? DEFAULT_MESSAGES[code], options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options?.message ?? DEFAULT_MESSAGES[code],
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.status = ERROR_STATUS[code];
   }
@@ -57,7 +60,9 @@ export class SessionAuthError extends Error {
 export function isSessionAuthError(value: unknown): value is SessionAuthError {
   return (
     value instanceof SessionAuthError ||
-    (value instanceof Error && value.name === 'SessionAuthError' && typeof (value as SessionAuthError).code === 'string')
+    (value instanceof Error &&
+      value.name === 'SessionAuthError' &&
+      typeof (value as SessionAuthError).code === 'string')
   );
 }
 

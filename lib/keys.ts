@@ -4,7 +4,15 @@ import { ConfigError } from './config-error.js';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
 ] as const;
 export const ALGORITHMS = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
@@ -34,28 +42,47 @@ export function resolveKeys(input: {
 }): ResolvedKeys {
   const { secret, privateKey, publicKey } = input;
   if (input.algorithm === 'EdDSA') {
-    throw new ConfigError('algorithm', 'is "EdDSA", which jsonwebtoken 9 (used by express-jwt) cannot verify. Use "ES256" with a P-256 key pair instead.');
+    throw new ConfigError(
+      'algorithm',
+      'is "EdDSA", which jsonwebtoken 9 (used by express-jwt) cannot verify. Use "ES256" with a P-256 key pair instead.',
+    );
   }
   if (secret !== undefined && (privateKey !== undefined || publicKey !== undefined)) {
-    throw new ConfigError('secret', 'and `privateKey`/`publicKey` were both given. Pass `secret` for HS256, or a key pair for RS256/PS256/ES256, not both.');
+    throw new ConfigError(
+      'secret',
+      'and `privateKey`/`publicKey` were both given. Pass `secret` for HS256, or a key pair for RS256/PS256/ES256, not both.',
+    );
   }
   if (secret !== undefined) return resolveSecret(secret, input.algorithm ?? 'HS256');
   if (privateKey === undefined && publicKey === undefined) {
-    throw new ConfigError('secret', 'is missing. Pass `secret` (at least 32 random bytes, e.g. `crypto.randomBytes(32).toString("base64url")`) or a key pair as `privateKey` and `publicKey`.');
+    throw new ConfigError(
+      'secret',
+      'is missing. Pass `secret` (at least 32 random bytes, e.g. `crypto.randomBytes(32).toString("base64url")`) or a key pair as `privateKey` and `publicKey`.',
+    );
   }
   return resolveKeyPair(privateKey, publicKey, input.algorithm);
 }
 
 function resolveSecret(secret: KeyInput, algorithm: string): ResolvedKeys {
   if (!isHmac(algorithm)) {
-    throw new ConfigError('algorithm', `is ${JSON.stringify(algorithm)}, which needs a key pair: pass \`privateKey\` and \`publicKey\` instead of \`secret\`, or use "HS256".`);
+    throw new ConfigError(
+      'algorithm',
+      `is ${JSON.stringify(algorithm)}, which needs a key pair: pass \`privateKey\` and \`publicKey\` instead of \`secret\`, or use "HS256".`,
+    );
   }
   if (typeof secret === 'string' && secret.includes('-----BEGIN')) {
-    throw new ConfigError('secret', 'looks like a PEM key. Pass PEM keys as `privateKey` and `publicKey`; `secret` is for HS256 shared secrets.');
+    throw new ConfigError(
+      'secret',
+      'looks like a PEM key. Pass PEM keys as `privateKey` and `publicKey`; `secret` is for HS256 shared secrets.',
+    );
   }
   let key: KeyObject;
   if (secret instanceof KeyObject) {
-    if (secret.type !== 'secret') throw new ConfigError('secret', `is a ${secret.type} KeyObject. Pass asymmetric keys as \`privateKey\` and \`publicKey\`.`);
+    if (secret.type !== 'secret')
+      throw new ConfigError(
+        'secret',
+        `is a ${secret.type} KeyObject. Pass asymmetric keys as \`privateKey\` and \`publicKey\`.`,
+      );
     key = secret;
   } else if (typeof secret === 'string' || Buffer.isBuffer(secret)) {
     key = createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
@@ -65,12 +92,19 @@ function resolveSecret(secret: KeyInput, algorithm: string): ResolvedKeys {
   const bytes = key.symmetricKeySize ?? 0;
   const min = MIN_HMAC_BYTES[algorithm];
   if (bytes < min) {
-    throw new ConfigError('secret', `is ${bytes} bytes long; ${algorithm} needs at least ${min}. Generate one with \`node -e "console.log(require('crypto').randomBytes(${min}).toString('base64url'))"\`.`);
+    throw new ConfigError(
+      'secret',
+      `is ${bytes} bytes long; ${algorithm} needs at least ${min}. Generate one with \`node -e "console.log(require('crypto').randomBytes(${min}).toString('base64url'))"\`.`,
+    );
   }
   return { algorithm, signingKey: key, verificationKey: key };
 }
 
-function resolveKeyPair(privateInput: KeyInput | undefined, publicInput: KeyInput | undefined, algorithm: string | undefined): ResolvedKeys {
+function resolveKeyPair(
+  privateInput: KeyInput | undefined,
+  publicInput: KeyInput | undefined,
+  algorithm: string | undefined,
+): ResolvedKeys {
   const signingKey = privateInput === undefined ? undefined : toKey('privateKey', privateInput, 'private');
   const verificationKey =
     publicInput === undefined ? createPublicKey(signingKey as KeyObject) : toKey('publicKey', publicInput, 'public');
@@ -78,17 +112,26 @@ function resolveKeyPair(privateInput: KeyInput | undefined, publicInput: KeyInpu
     const derived = createPublicKey(signingKey).export({ format: 'jwk' });
     const given = verificationKey.export({ format: 'jwk' });
     if (JSON.stringify(derived) !== JSON.stringify(given)) {
-      throw new ConfigError('publicKey', 'does not belong to `privateKey`. Pass the public half of the same key pair, or leave `publicKey` out to derive it.');
+      throw new ConfigError(
+        'publicKey',
+        'does not belong to `privateKey`. Pass the public half of the same key pair, or leave `publicKey` out to derive it.',
+      );
     }
   }
   const type = verificationKey.asymmetricKeyType ?? 'unknown';
   if (type === 'ed25519' || type === 'ed448') {
-    throw new ConfigError('publicKey', `is an ${type} key (EdDSA), which jsonwebtoken 9 (used by express-jwt) cannot verify. Use an EC P-256 key pair (ES256) instead.`);
+    throw new ConfigError(
+      'publicKey',
+      `is an ${type} key (EdDSA), which jsonwebtoken 9 (used by express-jwt) cannot verify. Use an EC P-256 key pair (ES256) instead.`,
+    );
   }
   const inferred = inferAlgorithm(verificationKey);
   const chosen = algorithm ?? inferred;
   if (chosen === undefined || isHmac(chosen)) {
-    throw new ConfigError('algorithm', `cannot be used with a ${type} key. Supported key pairs: RSA (RS256, PS256), EC P-256 (ES256), P-384 (ES384), P-521 (ES512).`);
+    throw new ConfigError(
+      'algorithm',
+      `cannot be used with a ${type} key. Supported key pairs: RSA (RS256, PS256), EC P-256 (ES256), P-384 (ES384), P-521 (ES512).`,
+    );
   }
   if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(chosen)) {
     throw new ConfigError('algorithm', `is ${JSON.stringify(chosen)}; expected one of ${ALGORITHMS.join(', ')}.`);
@@ -110,8 +153,10 @@ function resolveKeyPair(privateInput: KeyInput | undefined, publicInput: KeyInpu
 
 function toKey(option: string, input: KeyInput, kind: 'private' | 'public'): KeyObject {
   if (input instanceof KeyObject) {
-    if (kind === 'private' && input.type !== 'private') throw new ConfigError(option, `is a ${input.type} KeyObject; expected a private key.`);
-    if (kind === 'public' && input.type === 'secret') throw new ConfigError(option, 'is a secret KeyObject; expected a public key.');
+    if (kind === 'private' && input.type !== 'private')
+      throw new ConfigError(option, `is a ${input.type} KeyObject; expected a private key.`);
+    if (kind === 'public' && input.type === 'secret')
+      throw new ConfigError(option, 'is a secret KeyObject; expected a public key.');
     return kind === 'public' && input.type === 'private' ? createPublicKey(input) : input;
   }
   try {
@@ -123,10 +168,14 @@ function toKey(option: string, input: KeyInput, kind: 'private' | 'public'): Key
 
 function inferAlgorithm(key: KeyObject): Algorithm | undefined {
   switch (key.asymmetricKeyType) {
-    case 'rsa': return 'RS256';
-    case 'rsa-pss': return 'PS256';
-    case 'ec': return EC_CURVE[key.asymmetricKeyDetails?.namedCurve ?? ''];
-    default: return undefined;
+    case 'rsa':
+      return 'RS256';
+    case 'rsa-pss':
+      return 'PS256';
+    case 'ec':
+      return EC_CURVE[key.asymmetricKeyDetails?.namedCurve ?? ''];
+    default:
+      return undefined;
   }
 }
 
@@ -135,5 +184,8 @@ function isHmac(algorithm: string): algorithm is (typeof HMAC_ALGORITHMS)[number
 }
 
 function mismatch(algorithm: string, keyType: string): ConfigError {
-  return new ConfigError('algorithm', `is ${algorithm}, which does not match the ${keyType} key given. Use RS256/PS256 with RSA keys and ES256/ES384/ES512 with P-256/P-384/P-521 keys.`);
+  return new ConfigError(
+    'algorithm',
+    `is ${algorithm}, which does not match the ${keyType} key given. Use RS256/PS256 with RSA keys and ES256/ES384/ES512 with P-256/P-384/P-521 keys.`,
+  );
 }

@@ -27,7 +27,10 @@ interface Pending<K, V> {
  * never joins a batch that was already sent, so every answer comes from a read issued after the lookup was
  * made: batching saves round trips without ever serving state older than the request.
  */
-export function createLookupBatcher<K, V>(run: (keys: K[]) => Promise<V[]>, options: BatcherOptions): (key: K) => Promise<V> {
+export function createLookupBatcher<K, V>(
+  run: (keys: K[]) => Promise<V[]>,
+  options: BatcherOptions,
+): (key: K) => Promise<V> {
   const queue: Pending<K, V>[] = [];
   let inFlight = 0;
   let scheduled = false;
@@ -55,10 +58,14 @@ export function createLookupBatcher<K, V>(run: (keys: K[]) => Promise<V[]>, opti
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer from the database within ${options.timeoutMs} ms`)), options.timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`no answer from the database within ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        );
       });
       const values = await Promise.race([run(batch.map((p) => p.key)), deadline]);
-      if (values.length !== batch.length) throw new Error(`batch lookup returned ${values.length} answers for ${batch.length} keys`);
+      if (values.length !== batch.length)
+        throw new Error(`batch lookup returned ${values.length} answers for ${batch.length} keys`);
       batch.forEach((p, i) => p.resolve(values[i] as V));
     } catch (error) {
       for (const p of batch) p.reject(error);

@@ -75,7 +75,9 @@ export class MemoryRevocationStore implements RevocationStore {
     if (this.size < this.#maxEntries) return;
     this.sweep();
     if (this.size >= this.#maxEntries) {
-      throw new Error(`MemoryRevocationStore is full (${this.#maxEntries} entries); raise \`maxEntries\` or use MongoRevocationStore.`);
+      throw new Error(
+        `MemoryRevocationStore is full (${this.#maxEntries} entries); raise \`maxEntries\` or use MongoRevocationStore.`,
+      );
     }
   }
 }

@@ -1,5 +1,14 @@
 // MongoRevocationStore: lastLogoutAt on the user's document and revoked sessions with a TTL, in MongoDB.
-import { BSON, MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter, type ObjectId } from 'mongodb';
+import {
+  BSON,
+  MongoClient,
+  MongoServerError,
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  type ObjectId,
+} from 'mongodb';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import { createLookupBatcher } from './lookup-batcher.js';
@@ -11,23 +20,43 @@ const mongoStoreOptionsSchema = z
     /** A connected or not yet connected MongoClient; needs `dbName`. The store never closes it. */
     client: z.instanceof(MongoClient, { message: 'must be a MongoClient from the `mongodb` package' }).optional(),
     /** A Db handle (`client.db('app')`). */
-    db: z.custom<Db>((v) => typeof v === 'object' && v !== null && typeof (v as Db).collection === 'function', { message: 'must be a Db from `client.db(name)`' }).optional(),
+    db: z
+      .custom<Db>((v) => typeof v === 'object' && v !== null && typeof (v as Db).collection === 'function', {
+        message: 'must be a Db from `client.db(name)`',
+      })
+      .optional(),
     /** A connection string; the store opens (lazily) and closes its own client. Needs `dbName`. */
-    uri: z.string().regex(/^mongodb(\+srv)?:\/\//, { message: 'must be a mongodb:// or mongodb+srv:// connection string' }).optional(),
+    uri: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, { message: 'must be a mongodb:// or mongodb+srv:// connection string' })
+      .optional(),
     /** Database name, with `client` or `uri`. */
-    dbName: z.string().regex(/^[^/\\. "$*<>:|?]{1,63}$/, { message: 'must be a valid database name' }).optional(),
+    dbName: z
+      .string()
+      .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { message: 'must be a valid database name' })
+      .optional(),
     /** Collection holding the users. Defaults to `users`. */
     usersCollection: z.string().min(1).default('users'),
     /** Field of the user document holding the watermark. Defaults to `lastLogoutAt`. */
-    lastLogoutAtField: z.string().regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' }).default('lastLogoutAt'),
+    lastLogoutAtField: z
+      .string()
+      .regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' })
+      .default('lastLogoutAt'),
     /** Maps a token's `sub` to the user document's `_id`, e.g. `(sub) => new ObjectId(sub)`. Defaults to the string itself. */
-    userId: z.custom<(sub: string) => unknown>((v) => typeof v === 'function', { message: 'must be a function `(sub) => _id`' }).optional(),
+    userId: z
+      .custom<(sub: string) => unknown>((v) => typeof v === 'function', {
+        message: 'must be a function `(sub) => _id`',
+      })
+      .optional(),
     /**
      * Field of the user document holding the latest expiry of the user's revoked device sessions. Tokens
      * issued after it cannot belong to a revoked session, so their check is a single read. Defaults to
      * `lastDeviceLogoutAt`.
      */
-    lastDeviceLogoutAtField: z.string().regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' }).default('lastDeviceLogoutAt'),
+    lastDeviceLogoutAtField: z
+      .string()
+      .regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' })
+      .default('lastDeviceLogoutAt'),
     /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
     sessionsCollection: z.string().min(1).default('revoked_sessions'),
     /** Where warnings go (e.g. a server without TTL indexes). Defaults to `console`. */
@@ -71,7 +100,8 @@ function toError(error: unknown): Error {
 /** Identity of an `_id` value for matching documents to lookups; tells `"42"` from `42` and from an ObjectId. */
 function idKey(id: unknown): string {
   if (typeof id === 'string') return `s:${id}`;
-  if (typeof id === 'object' && id !== null && typeof (id as { toHexString?: unknown }).toHexString === 'function') return `o:${(id as ObjectId).toHexString()}`;
+  if (typeof id === 'object' && id !== null && typeof (id as { toHexString?: unknown }).toHexString === 'function')
+    return `o:${(id as ObjectId).toHexString()}`;
   return `${typeof id}:${BSON.EJSON.stringify(id)}`;
 }
 
@@ -95,14 +125,19 @@ export class MongoRevocationStore implements RevocationStore {
     const config = validateOptions(mongoStoreOptionsSchema, options, 'MongoRevocationStore');
     const sources = (['client', 'db', 'uri'] as const).filter((k) => config[k] !== undefined);
     if (sources.length !== 1) {
-      throw new ConfigError('client', `${sources.length === 0 ? 'is missing' : `conflicts with \`${sources.slice(1).join('`, `')}\``}: pass exactly one of \`client\` (with \`dbName\`), \`db\`, or \`uri\` (with \`dbName\`).`);
+      throw new ConfigError(
+        'client',
+        `${sources.length === 0 ? 'is missing' : `conflicts with \`${sources.slice(1).join('`, `')}\``}: pass exactly one of \`client\` (with \`dbName\`), \`db\`, or \`uri\` (with \`dbName\`).`,
+      );
     }
     let db: Db;
     if (config.db !== undefined) {
-      if (config.dbName !== undefined) throw new ConfigError('dbName', 'is not used with `db`: the Db handle already names the database.');
+      if (config.dbName !== undefined)
+        throw new ConfigError('dbName', 'is not used with `db`: the Db handle already names the database.');
       db = config.db;
     } else {
-      if (config.dbName === undefined) throw new ConfigError('dbName', `is required with \`${sources[0] ?? 'client'}\`, e.g. \`dbName: 'app'\`.`);
+      if (config.dbName === undefined)
+        throw new ConfigError('dbName', `is required with \`${sources[0] ?? 'client'}\`, e.g. \`dbName: 'app'\`.`);
       const client = config.client ?? new MongoClient(config.uri ?? '', { serverSelectionTimeoutMS: 5000 });
       if (config.client === undefined) this.#ownClient = client;
       db = client.db(config.dbName);
@@ -112,7 +147,8 @@ export class MongoRevocationStore implements RevocationStore {
     this.#sessions = db.collection<RevokedSession>(config.sessionsCollection, primary);
     this.#field = config.lastLogoutAtField;
     this.#deviceField = config.lastDeviceLogoutAtField;
-    if (this.#deviceField === this.#field) throw new ConfigError('lastDeviceLogoutAtField', 'must differ from `lastLogoutAtField`.');
+    if (this.#deviceField === this.#field)
+      throw new ConfigError('lastDeviceLogoutAtField', 'must differ from `lastLogoutAtField`.');
     this.#userId = config.userId ?? ((sub) => sub);
     this.#logger = config.logger;
     this.#projection = { _id: 1, [this.#field]: 1, [this.#deviceField]: 1 };
@@ -127,7 +163,9 @@ export class MongoRevocationStore implements RevocationStore {
         () => undefined,
         (error: unknown) => {
           if (error instanceof MongoServerError && (error.code === 238 || error.code === 115)) {
-            this.#logger.warn(`express-revocable-jwt: this MongoDB-compatible server refuses TTL indexes (${error.message}); expired revoked-session entries will stay on disk but are ignored on read. Remove them periodically, or use MongoDB.`);
+            this.#logger.warn(
+              `express-revocable-jwt: this MongoDB-compatible server refuses TTL indexes (${error.message}); expired revoked-session entries will stay on disk but are ignored on read. Remove them periodically, or use MongoDB.`,
+            );
             return;
           }
           this.#indexes = undefined; // retried on the next write, e.g. when the server is back
@@ -160,7 +198,10 @@ export class MongoRevocationStore implements RevocationStore {
     });
     const ids = new Map<string, unknown>();
     for (const e of entries) if (e.key !== undefined) ids.set(e.key, e.id);
-    const users = ids.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#users, [...ids.values()], this.#projection);
+    const users =
+      ids.size === 0
+        ? new Map<string, Document>()
+        : await this.#findByIds(this.#users, [...ids.values()], this.#projection);
     // A document that matches no lookup (a collation, an _id type we do not know) means "not found" cannot be
     // trusted for this batch: fail those lookups closed rather than read them as "never logged out".
     const unmatched = [...users.keys()].some((key) => !ids.has(key));
@@ -180,17 +221,29 @@ export class MongoRevocationStore implements RevocationStore {
     const suspects = new Set(states.filter((s) => s.mayBeRevoked === true).map((s) => s.lookup.sessionId));
     // Expiry is checked here, not in the filter: reads must ignore expired entries anyway (MongoDB's TTL
     // monitor runs about once a minute), and FerretDB uses its index only for a lone `_id` condition.
-    const sessions = suspects.size === 0 ? new Map<string, Document>() : await this.#findByIds(this.#sessions as unknown as Collection<Document>, [...suspects], SESSION_PROJECTION);
+    const sessions =
+      suspects.size === 0
+        ? new Map<string, Document>()
+        : await this.#findByIds(this.#sessions as unknown as Collection<Document>, [...suspects], SESSION_PROJECTION);
     const now = Date.now();
     return states.map((state) => {
       if (state.error !== undefined) return state.error;
-      const expiresAt: unknown = state.mayBeRevoked ? sessions.get(idKey(state.lookup.sessionId))?.expiresAt : undefined;
-      return { lastLogoutAt: state.lastLogoutAt ?? null, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
+      const expiresAt: unknown = state.mayBeRevoked
+        ? sessions.get(idKey(state.lookup.sessionId))?.expiresAt
+        : undefined;
+      return {
+        lastLogoutAt: state.lastLogoutAt ?? null,
+        sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now,
+      };
     });
   }
 
   /** Documents by `_id` (the projection must keep `_id`), keyed by `idKey(_id)`: a plain equality for one id (the form FerretDB indexes), `$in` for more. */
-  async #findByIds(collection: Collection<Document>, ids: unknown[], projection: Document): Promise<Map<string, Document>> {
+  async #findByIds(
+    collection: Collection<Document>,
+    ids: unknown[],
+    projection: Document,
+  ): Promise<Map<string, Document>> {
     const docs =
       ids.length === 1
         ? [await collection.findOne({ _id: ids[0] } as Filter<Document>, { projection })].filter((d) => d !== null)
@@ -237,7 +290,9 @@ export class MongoRevocationStore implements RevocationStore {
       const stored = this.#readDate(await this.#users.findOne(filter, { projection: this.#projection }), field);
       if (stored !== null && stored.getTime() >= at.getTime()) return;
     }
-    throw new Error(`express-revocable-jwt: could not raise \`${field}\` after ${MAX_WRITE_ATTEMPTS} attempts (concurrent writers).`);
+    throw new Error(
+      `express-revocable-jwt: could not raise \`${field}\` after ${MAX_WRITE_ATTEMPTS} attempts (concurrent writers).`,
+    );
   }
 
   #readDate(doc: Document | null, field: string): Date | null {

@@ -21,25 +21,51 @@ const fn = <T>(signature: string) =>
 const cookieSchema = z
   .object({
     /** Cookie name. Defaults to `session`. `__Host-` names are checked (Secure, Path=/, no Domain). */
-    name: z.string().regex(COOKIE_NAME_PATTERN, { message: 'must be a cookie name (letters, digits and !#$%&\'*+-.^_`|~)' }).default('session'),
+    name: z
+      .string()
+      .regex(COOKIE_NAME_PATTERN, { message: "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)" })
+      .default('session'),
     /** Send only over HTTPS. Defaults to `true`; set `false` only for http://localhost development. */
     secure: z.boolean().default(true),
     /** Defaults to `lax`. `none` needs `secure: true`. */
     sameSite: z.enum(['strict', 'lax', 'none']).default('lax'),
     /** Defaults to `/`. */
-    path: z.string().regex(/^\/[\x21-\x3a\x3c-\x7e]*$/, { message: 'must start with "/" and contain only printable characters, no ";" or spaces' }).default('/'),
+    path: z
+      .string()
+      .regex(/^\/[\x21-\x3a\x3c-\x7e]*$/, {
+        message: 'must start with "/" and contain only printable characters, no ";" or spaces',
+      })
+      .default('/'),
     /** Defaults to none (host-only cookie, the safest). */
-    domain: z.string().regex(/^\.?[a-z0-9.-]+$/i, { message: 'must be a domain name such as "example.com"' }).optional(),
+    domain: z
+      .string()
+      .regex(/^\.?[a-z0-9.-]+$/i, { message: 'must be a domain name such as "example.com"' })
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
     if (c.sameSite === 'none' && !c.secure) {
-      ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'is "none", which browsers accept only on Secure cookies: set `cookie.secure: true` or use "lax"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sameSite'],
+        message: 'is "none", which browsers accept only on Secure cookies: set `cookie.secure: true` or use "lax"',
+      });
     }
     if (c.name.startsWith('__Host-')) {
-      if (!c.secure) ctx.addIssue({ code: 'custom', path: ['secure'], message: 'must be true for a `__Host-` cookie name: browsers drop the cookie otherwise' });
-      if (c.path !== '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'must be "/" for a `__Host-` cookie name' });
-      if (c.domain !== undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'must not be set for a `__Host-` cookie name: leave it out' });
+      if (!c.secure)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secure'],
+          message: 'must be true for a `__Host-` cookie name: browsers drop the cookie otherwise',
+        });
+      if (c.path !== '/')
+        ctx.addIssue({ code: 'custom', path: ['path'], message: 'must be "/" for a `__Host-` cookie name' });
+      if (c.domain !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domain'],
+          message: 'must not be set for a `__Host-` cookie name: leave it out',
+        });
     } else if (c.name.startsWith('__Secure-') && !c.secure) {
       ctx.addIssue({ code: 'custom', path: ['secure'], message: 'must be true for a `__Secure-` cookie name' });
     }
@@ -64,14 +90,21 @@ export const sessionAuthOptionsSchema = z
       .transform((value, ctx) => {
         const seconds = parseDurationSeconds(value);
         if (seconds === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d"' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d"',
+          });
           return z.NEVER;
         }
         return seconds;
       }),
     cookie: cookieSchema.default({ name: 'session', secure: true, sameSite: 'lax', path: '/' }),
     /** A zod object of extra claims: validated on login and on every request, typed on `req.auth`. */
-    claims: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, { message: 'must be a zod object schema, e.g. `z.object({ role: z.string() })`' }).optional(),
+    claims: z
+      .custom<z.ZodObject>((v) => v instanceof z.ZodObject, {
+        message: 'must be a zod object schema, e.g. `z.object({ role: z.string() })`',
+      })
+      .optional(),
     /** `iss` claim to set and require. */
     issuer: z.string().min(1).optional(),
     /** `aud` claim to set and require. */
@@ -84,10 +117,18 @@ export const sessionAuthOptionsSchema = z
     failOpen: z.boolean().default(false),
     /** Other origins allowed to POST to logout routes, e.g. `["https://app.example.com"]`. Defaults to none. */
     trustedOrigins: z
-      .array(z.string().refine((o) => normalizeOrigin(o) !== undefined, { message: 'must be an origin such as "https://app.example.com" (scheme, host, optional port; no path or trailing slash)' }))
+      .array(
+        z.string().refine((o) => normalizeOrigin(o) !== undefined, {
+          message:
+            'must be an origin such as "https://app.example.com" (scheme, host, optional port; no path or trailing slash)',
+        }),
+      )
       .default([]),
     /** Answers a rejected request. Defaults to the JSON error response (`sendErrorJson`). */
-    onError: fn<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown>('(error, req, res, next)').optional(),
+    onError:
+      fn<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown>(
+        '(error, req, res, next)',
+      ).optional(),
     /** Answers a successful logout. Defaults to 204 No Content. */
     onLogout: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
     /** Answers a successful logout-everywhere. Defaults to 204 No Content. */

@@ -4,7 +4,10 @@ import type { Awaitable, RevocationState, RevocationStore } from './store.js';
 import type { Logger } from './validate-options.js';
 
 /** Why a verified token is no longer accepted, or undefined when it still is. */
-export function revocationReason(state: RevocationState, issuedAtMs: number): 'session_revoked' | 'logged_out_everywhere' | undefined {
+export function revocationReason(
+  state: RevocationState,
+  issuedAtMs: number,
+): 'session_revoked' | 'logged_out_everywhere' | undefined {
   if (state.sessionRevoked) return 'session_revoked';
   // Inclusive: a token minted in the same millisecond as the logout-everywhere is rejected. logoutAll only
   // returns once the clock has moved past its watermark, so a login after it always gets a later iat_ms.
@@ -20,7 +23,9 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
     if (!failing) {
       failing = true;
       const reason = cause instanceof Error ? cause.message : String(cause);
-      logger.warn(`express-revocable-jwt: revocation store ${operation} failed (${reason}); protected routes answer 503 until it recovers.`);
+      logger.warn(
+        `express-revocable-jwt: revocation store ${operation} failed (${reason}); protected routes answer 503 until it recovers.`,
+      );
     }
     throw new SessionAuthError('revocation_unavailable', { cause });
   }
@@ -50,9 +55,12 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
   }
 
   return {
-    getState: (sub: string, sessionId: string, issuedAtMs: number) => call('read', () => store.getState(sub, sessionId, issuedAtMs)),
-    revokeUser: (sub: string, at: Date, relevantUntil: Date) => call('write', () => store.revokeUser(sub, at, relevantUntil)),
-    revokeSession: (sessionId: string, sub: string, expiresAt: Date) => call('write', () => store.revokeSession(sessionId, sub, expiresAt)),
+    getState: (sub: string, sessionId: string, issuedAtMs: number) =>
+      call('read', () => store.getState(sub, sessionId, issuedAtMs)),
+    revokeUser: (sub: string, at: Date, relevantUntil: Date) =>
+      call('write', () => store.revokeUser(sub, at, relevantUntil)),
+    revokeSession: (sessionId: string, sub: string, expiresAt: Date) =>
+      call('write', () => store.revokeSession(sessionId, sub, expiresAt)),
   };
 }
 

@@ -62,19 +62,31 @@ interface Outcome {
   verified: Verified;
 }
 
-export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, never>>>(options: SessionAuthOptions<C>): SessionAuth<C> {
+export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, never>>>(
+  options: SessionAuthOptions<C>,
+): SessionAuth<C> {
   if (looksLikeRequest(options)) {
-    throw new ConfigError('', '`createSessionAuth` was mounted as a middleware without being called. Call it once at startup and mount its middlewares: `const auth = createSessionAuth({ secret, store }); app.use(auth.authenticate);`');
+    throw new ConfigError(
+      '',
+      '`createSessionAuth` was mounted as a middleware without being called. Call it once at startup and mount its middlewares: `const auth = createSessionAuth({ secret, store }); app.use(auth.authenticate);`',
+    );
   }
   const config = validateOptions(sessionAuthOptionsSchema, options, 'createSessionAuth');
   assertRevocationStore(config.store);
   const keys = resolveKeys(config);
-  const reserved = Object.keys(config.claims?.shape ?? {}).filter((k) => (RESERVED_CLAIMS as readonly string[]).includes(k));
+  const reserved = Object.keys(config.claims?.shape ?? {}).filter((k) =>
+    (RESERVED_CLAIMS as readonly string[]).includes(k),
+  );
   if (reserved.length > 0) {
-    throw new ConfigError('claims', `defines ${reserved.map((k) => `\`${k}\``).join(', ')}, which this package sets itself (${RESERVED_CLAIMS.join(', ')}). Rename those claims.`);
+    throw new ConfigError(
+      'claims',
+      `defines ${reserved.map((k) => `\`${k}\``).join(', ')}, which this package sets itself (${RESERVED_CLAIMS.join(', ')}). Rename those claims.`,
+    );
   }
   if (config.failOpen) {
-    config.logger.warn('express-revocable-jwt: `failOpen` is on: while the revocation store is down, logged-out sessions are accepted again.');
+    config.logger.warn(
+      'express-revocable-jwt: `failOpen` is on: while the revocation store is down, logged-out sessions are accepted again.',
+    );
   }
 
   const store = config.store;
@@ -97,7 +109,12 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const verifiedKey = Symbol('express-revocable-jwt verified');
   const outcomeKey = Symbol('express-revocable-jwt outcome');
   const clearedKey = Symbol('express-revocable-jwt cleared');
-  type Tagged = Request & { [tokenKey]?: string; [verifiedKey]?: Promise<Verified>; [outcomeKey]?: Promise<Outcome>; [clearedKey]?: true };
+  type Tagged = Request & {
+    [tokenKey]?: string;
+    [verifiedKey]?: Promise<Verified>;
+    [outcomeKey]?: Promise<Outcome>;
+    [clearedKey]?: true;
+  };
 
   const verifyJwt = expressjwt({
     secret: keys.verificationKey,
@@ -110,7 +127,6 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     ...(config.audience === undefined ? {} : { audience: config.audience as string | [string, ...string[]] }),
   });
 
-
   function expireCookie(req: Tagged, res: Response): void {
     if (req[clearedKey]) return;
     req[clearedKey] = true;
@@ -122,7 +138,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     return (req[verifiedKey] ??= new Promise<Verified>((resolve) => {
       const token = readCookie(req, cookieName);
       if (token === undefined) return resolve({ error: new SessionAuthError('credentials_required') });
-      if (token === null || token.length > MAX_TOKEN_LENGTH) return resolve({ error: new SessionAuthError('invalid_token') });
+      if (token === null || token.length > MAX_TOKEN_LENGTH)
+        return resolve({ error: new SessionAuthError('invalid_token') });
       req[tokenKey] = token;
       void verifyJwt(req, res, (err?: unknown) => {
         const holder = req as unknown as Record<string, unknown>;
@@ -164,7 +181,9 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
         expireCookie(req, res);
         return { verified, error: new SessionAuthError(reason) };
       } catch (cause) {
-        const unavailable = isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
+        const unavailable = isSessionAuthError(cause)
+          ? cause
+          : new SessionAuthError('revocation_unavailable', { cause });
         // Fail open only when asked to; the outage itself was already logged by the guarded store.
         return config.failOpen ? { verified, auth: session.auth } : { verified, error: unavailable };
       }
@@ -189,7 +208,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
 
   const requireAuth = namedMiddleware('requireAuth', (req, res, next) => {
     authenticateRequest(req, res).then((outcome) => {
-      if (outcome.auth === undefined) return respondWithError(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
+      if (outcome.auth === undefined)
+        return respondWithError(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
       req.auth = outcome.auth;
       next();
     }, fail(next));
@@ -201,7 +221,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   });
 
   async function runLogout(req: Tagged, res: Response, next: NextFunction): Promise<void> {
-    if (!isSameOriginRequest(req, trustedOrigins)) return respondWithError(new SessionAuthError('csrf_rejected'), req, res, next);
+    if (!isSameOriginRequest(req, trustedOrigins))
+      return respondWithError(new SessionAuthError('csrf_rejected'), req, res, next);
     const { session } = await verify(req, res);
     if (session !== undefined) {
       try {
@@ -215,9 +236,11 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   }
 
   async function runLogoutAll(req: Tagged, res: Response, next: NextFunction): Promise<void> {
-    if (!isSameOriginRequest(req, trustedOrigins)) return respondWithError(new SessionAuthError('csrf_rejected'), req, res, next);
+    if (!isSameOriginRequest(req, trustedOrigins))
+      return respondWithError(new SessionAuthError('csrf_rejected'), req, res, next);
     const outcome = await authenticateRequest(req, res);
-    if (outcome.auth === undefined) return respondWithError(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
+    if (outcome.auth === undefined)
+      return respondWithError(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
     try {
       await revokeUser(outcome.auth.sub);
     } catch (error) {
@@ -227,7 +250,12 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   }
 
   /** After a successful logout: expire the cookie, forget req.auth, answer 204 or the app's own response. */
-  function endSession(req: Tagged, res: Response, next: NextFunction, respond: ((req: Request, res: Response) => unknown) | undefined): void {
+  function endSession(
+    req: Tagged,
+    res: Response,
+    next: NextFunction,
+    respond: ((req: Request, res: Response) => unknown) | undefined,
+  ): void {
     expireCookie(req, res);
     delete req.auth;
     if (respond !== undefined) return runAppCallback(() => respond(req, res), next);
@@ -253,8 +281,14 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
 
   async function revokeSession(sessionId: string, opts: { sub: string; expiresAt?: Date }): Promise<void> {
     const sub = (opts as { sub?: unknown } | undefined)?.sub;
-    if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('express-revocable-jwt: auth.revokeSession(sessionId, { sub }) needs the session id as a string (`req.auth.sessionId`).');
-    if (typeof sub !== 'string' || sub === '') throw new TypeError('express-revocable-jwt: auth.revokeSession(sessionId, { sub }) needs the user id `sub` of the session.');
+    if (typeof sessionId !== 'string' || sessionId === '')
+      throw new TypeError(
+        'express-revocable-jwt: auth.revokeSession(sessionId, { sub }) needs the session id as a string (`req.auth.sessionId`).',
+      );
+    if (typeof sub !== 'string' || sub === '')
+      throw new TypeError(
+        'express-revocable-jwt: auth.revokeSession(sessionId, { sub }) needs the user id `sub` of the session.',
+      );
     await guarded.revokeSession(sessionId, sub, opts.expiresAt ?? new Date(Date.now() + maxLifetimeMs));
   }
 
@@ -269,20 +303,34 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   function startSession(res: Response, claims: LoginClaims<C>): SignedSession {
     const { sub, ...extra } = (claims ?? {}) as { sub?: unknown } & Record<string, unknown>;
     if (typeof sub !== 'string' || sub === '') {
-      throw new TypeError(`express-revocable-jwt: auth.login(res, claims) needs \`claims.sub\`, a non-empty string user id (got ${typeof sub}); convert ids with String(user._id).`);
+      throw new TypeError(
+        `express-revocable-jwt: auth.login(res, claims) needs \`claims.sub\`, a non-empty string user id (got ${typeof sub}); convert ids with String(user._id).`,
+      );
     }
     const reservedGiven = Object.keys(extra).filter((k) => (RESERVED_CLAIMS as readonly string[]).includes(k));
-    if (reservedGiven.length > 0) throw new TypeError(`express-revocable-jwt: auth.login cannot set ${reservedGiven.join(', ')}; they are set by the package.`);
+    if (reservedGiven.length > 0)
+      throw new TypeError(
+        `express-revocable-jwt: auth.login cannot set ${reservedGiven.join(', ')}; they are set by the package.`,
+      );
     let validated: Record<string, unknown> = {};
     if (config.claims === undefined && Object.keys(extra).length > 0) {
-      throw new TypeError(`express-revocable-jwt: auth.login got extra claims (${Object.keys(extra).join(', ')}) but createSessionAuth has no \`claims\` schema; add one, e.g. \`claims: z.object({ role: z.string() })\`.`);
+      throw new TypeError(
+        `express-revocable-jwt: auth.login got extra claims (${Object.keys(extra).join(', ')}) but createSessionAuth has no \`claims\` schema; add one, e.g. \`claims: z.object({ role: z.string() })\`.`,
+      );
     }
     if (config.claims !== undefined) {
       const parsed = config.claims.safeParse(extra);
-      if (!parsed.success) throw new TypeError(`express-revocable-jwt: auth.login claims do not match the \`claims\` schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success)
+        throw new TypeError(
+          `express-revocable-jwt: auth.login claims do not match the \`claims\` schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
       // Sign what the app gave (only the schema's keys), not the parsed output: every request parses the token
       // with the same schema, so a transform must see its input there, not its own output.
-      validated = Object.fromEntries(Object.keys(config.claims.shape).filter((k) => k in extra).map((k) => [k, extra[k]]));
+      validated = Object.fromEntries(
+        Object.keys(config.claims.shape)
+          .filter((k) => k in extra)
+          .map((k) => [k, extra[k]]),
+      );
     }
     const signed = signSessionToken(tokenSettings, sub, validated);
     cookie.set(res, signed.token, config.expiresIn);
@@ -293,7 +341,10 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     .then(() => store.init?.())
     .then(
       () => undefined,
-      (error: unknown) => config.logger.warn(`express-revocable-jwt: store setup failed (${error instanceof Error ? error.message : String(error)}); it is retried on the next logout.`),
+      (error: unknown) =>
+        config.logger.warn(
+          `express-revocable-jwt: store setup failed (${error instanceof Error ? error.message : String(error)}); it is retried on the next logout.`,
+        ),
     );
 
   return {

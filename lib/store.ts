@@ -42,10 +42,16 @@ const REQUIRED_METHODS = ['getState', 'revokeUser', 'revokeSession'] as const;
 /** Checks at startup that `store` looks like a RevocationStore, naming what is missing. */
 export function assertRevocationStore(store: unknown): asserts store is RevocationStore {
   if (store === undefined || store === null) {
-    throw new ConfigError('store', 'is missing. Pass `new MongoRevocationStore({ client, dbName })`, or `new MemoryRevocationStore()` for a single process.');
+    throw new ConfigError(
+      'store',
+      'is missing. Pass `new MongoRevocationStore({ client, dbName })`, or `new MemoryRevocationStore()` for a single process.',
+    );
   }
   if (typeof store === 'function') {
-    throw new ConfigError('store', 'is a class or function, not a store instance. Did you forget `new` (e.g. `new MongoRevocationStore({ ... })`)?');
+    throw new ConfigError(
+      'store',
+      'is a class or function, not a store instance. Did you forget `new` (e.g. `new MongoRevocationStore({ ... })`)?',
+    );
   }
   if (typeof store !== 'object') {
     throw new ConfigError('store', `must be a store object, got ${typeof store}.`);
@@ -53,7 +59,10 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
   const record = store as Record<string, unknown>;
   const missing = REQUIRED_METHODS.filter((name) => typeof record[name] !== 'function');
   if (missing.length > 0) {
-    throw new ConfigError('store', `lacks the method${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}()\``).join(', ')} of a RevocationStore. Use MongoRevocationStore or MemoryRevocationStore, or implement the RevocationStore interface.`);
+    throw new ConfigError(
+      'store',
+      `lacks the method${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}()\``).join(', ')} of a RevocationStore. Use MongoRevocationStore or MemoryRevocationStore, or implement the RevocationStore interface.`,
+    );
   }
   for (const optional of ['init', 'close'] as const) {
     if (record[optional] !== undefined && typeof record[optional] !== 'function') {

@@ -39,26 +39,30 @@ export function newSessionId(): string {
 }
 
 /** Signs a token for `sub` with the already validated extra claims, starting a new device session. */
-export function signSessionToken(settings: TokenSettings, sub: string, extra: Record<string, unknown>, now = Date.now()): SignedSession {
+export function signSessionToken(
+  settings: TokenSettings,
+  sub: string,
+  extra: Record<string, unknown>,
+  now = Date.now(),
+): SignedSession {
   if (settings.signingKey === undefined) {
-    throw new Error('express-revocable-jwt: this instance has only a `publicKey`, so it can verify sessions but not sign them. Pass `privateKey` to log users in.');
+    throw new Error(
+      'express-revocable-jwt: this instance has only a `publicKey`, so it can verify sessions but not sign them. Pass `privateKey` to log users in.',
+    );
   }
   const sessionId = newSessionId();
   const iat = Math.floor(now / 1000);
-  const token = jwt.sign(
-    { ...extra, sub, sid: sessionId, iat, iat_ms: now },
-    settings.signingKey,
-    {
-      algorithm: settings.algorithm,
-      expiresIn: settings.expiresInSeconds,
-      ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
-      ...(settings.audience === undefined ? {} : { audience: settings.audience }),
-    },
-  );
+  const token = jwt.sign({ ...extra, sub, sid: sessionId, iat, iat_ms: now }, settings.signingKey, {
+    algorithm: settings.algorithm,
+    expiresIn: settings.expiresInSeconds,
+    ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
+    ...(settings.audience === undefined ? {} : { audience: settings.audience }),
+  });
   return { token, sessionId, issuedAt: new Date(now), expiresAt: new Date((iat + settings.expiresInSeconds) * 1000) };
 }
 
-export type ParsedClaims<C> = { ok: true; auth: AuthInfo<C>; issuedAtMs: number; expMs: number } | { ok: false; cause: z.ZodError };
+export type ParsedClaims<C> =
+  { ok: true; auth: AuthInfo<C>; issuedAtMs: number; expMs: number } | { ok: false; cause: z.ZodError };
 
 /** Validates a verified payload: our session claims plus the app's extra claims schema. */
 export function createClaimsParser<C>(extraSchema: z.ZodType<C> | undefined) {
@@ -72,7 +76,13 @@ export function createClaimsParser<C>(extraSchema: z.ZodType<C> | undefined) {
       extra = parsed.data;
     }
     const { sub, sid, iat_ms, exp } = base.data;
-    const auth = { ...extra, sub, sessionId: sid, issuedAt: new Date(iat_ms), expiresAt: new Date(exp * 1000) } as AuthInfo<C>;
+    const auth = {
+      ...extra,
+      sub,
+      sessionId: sid,
+      issuedAt: new Date(iat_ms),
+      expiresAt: new Date(exp * 1000),
+    } as AuthInfo<C>;
     return { ok: true, auth, issuedAtMs: iat_ms, expMs: exp * 1000 };
   };
 }

@@ -21,9 +21,14 @@ function toConfigError(schema: z.ZodType, issue: z.core.$ZodIssue, input: unknow
     const hints = issue.keys.map((key) => {
       const suggestion = closestName(key, known);
       const full = [...parentPath, key].join('.');
-      return suggestion === undefined ? `\`${full}\`` : `\`${full}\` (did you mean \`${[...parentPath, suggestion].join('.')}\`?)`;
+      return suggestion === undefined
+        ? `\`${full}\``
+        : `\`${full}\` (did you mean \`${[...parentPath, suggestion].join('.')}\`?)`;
     });
-    return new ConfigError('', `${where} got unknown option${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}. Known options: ${known.join(', ')}.`);
+    return new ConfigError(
+      '',
+      `${where} got unknown option${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}. Known options: ${known.join(', ')}.`,
+    );
   }
   const option = parentPath.join('.') || rootName;
   const message = issue.message.replace(/\.$/, '');
@@ -32,7 +37,10 @@ function toConfigError(schema: z.ZodType, issue: z.core.$ZodIssue, input: unknow
   // Strings are shown only where the option takes one of a few words (an enum): anywhere else a string could
   // be a secret or a password put in the wrong place.
   const value = valueAt(input, issue.path);
-  const shown = typeof value === 'string' && issue.code !== 'invalid_value' ? `a string of ${value.length} characters` : describeValue(value);
+  const shown =
+    typeof value === 'string' && issue.code !== 'invalid_value'
+      ? `a string of ${value.length} characters`
+      : describeValue(value);
   return new ConfigError(option, `${message} (got ${shown}).`);
 }
 
@@ -50,7 +58,12 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
 
 function unwrap(schema: unknown): unknown {
   let s = schema;
-  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable || s instanceof z.ZodPipe) {
+  while (
+    s instanceof z.ZodOptional ||
+    s instanceof z.ZodDefault ||
+    s instanceof z.ZodNullable ||
+    s instanceof z.ZodPipe
+  ) {
     s = s instanceof z.ZodPipe ? s.in : s.unwrap();
   }
   return s;

@@ -12,13 +12,19 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 async function findTests(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const nested = await Promise.all(
-    entries.map((e) => (e.isDirectory() ? findTests(join(dir, e.name)) : Promise.resolve(e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []))),
+    entries.map((e) =>
+      e.isDirectory()
+        ? findTests(join(dir, e.name))
+        : Promise.resolve(e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []),
+    ),
   );
   return nested.flat().sort();
 }
 
 const filters = process.argv.slice(2);
-const files = (await findTests(join(ROOT, 'test'))).filter((f) => filters.length === 0 || filters.some((x) => relative(ROOT, f).includes(x)));
+const files = (await findTests(join(ROOT, 'test'))).filter(
+  (f) => filters.length === 0 || filters.some((x) => relative(ROOT, f).includes(x)),
+);
 if (files.length === 0) {
   console.error(`No test files matched ${filters.join(' ') || 'test/**/*.test.ts'}.`);
   process.exit(1);
@@ -40,11 +46,14 @@ const code = await new Promise<number>((resolve) => {
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx',
+      '--import',
+      'tsx',
       '--test',
       '--test-concurrency=2',
-      '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tapFile}`,
       ...files,
     ],
     { cwd: ROOT, stdio: 'inherit', env: process.env },
@@ -58,7 +67,14 @@ await server?.stop();
 const tap = await readFile(tapFile, 'utf8').catch(() => '');
 await rm(tapDir, { recursive: true, force: true });
 const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
-const [tests, passed, failedTests, cancelled, skipped, todo] = ['tests', 'pass', 'fail', 'cancelled', 'skipped', 'todo'].map(count) as [number, number, number, number, number, number];
+const [tests, passed, failedTests, cancelled, skipped, todo] = [
+  'tests',
+  'pass',
+  'fail',
+  'cancelled',
+  'skipped',
+  'todo',
+].map(count) as [number, number, number, number, number, number];
 const failed = failedTests + cancelled;
 const problems: string[] = [];
 if (tests === 0) problems.push('no test ran');

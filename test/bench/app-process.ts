@@ -7,7 +7,8 @@ import { isScenario, type AppCommand, type AppMessage } from './shared.js';
 
 function required(name: string): string {
   const value = process.env[name];
-  if (value === undefined || value === '') throw new Error(`${name} is not set (this process is started by test/bench/run.ts)`);
+  if (value === undefined || value === '')
+    throw new Error(`${name} is not set (this process is started by test/bench/run.ts)`);
   return value;
 }
 

@@ -20,7 +20,9 @@ export async function loadLibrary(): Promise<typeof Lib> {
   try {
     return (await import(PACKAGE_NAME)) as typeof Lib;
   } catch (error) {
-    throw new Error('cannot load the built package: run `npm run build` first (`npm run bench` does)', { cause: error });
+    throw new Error('cannot load the built package: run `npm run build` first (`npm run bench` does)', {
+      cause: error,
+    });
   }
 }
 
@@ -81,7 +83,11 @@ function stateless(config: AppConfig, keyObject: boolean): BuiltApp {
   const secret = keyObject ? createSecretKey(Buffer.from(config.secret, 'utf8')) : config.secret;
   app.get(
     '/me',
-    expressjwt({ secret, algorithms: ['HS256'], getToken: (req) => (req.cookies as Record<string, string | undefined>)[COOKIE_NAME] }),
+    expressjwt({
+      secret,
+      algorithms: ['HS256'],
+      getToken: (req) => (req.cookies as Record<string, string | undefined>)[COOKIE_NAME],
+    }),
     (req, res) => {
       res.json({ sub: subOf(req) });
     },
@@ -110,7 +116,13 @@ async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads
   let store: Lib.RevocationStore = real;
   if (variant === 'two-reads') store = twoReadsStore(real, client, config.dbName);
   if (variant === 'coalesced') store = coalescingStore(real, counters);
-  const auth = lib.createSessionAuth({ secret: config.secret, store, cookie: { secure: false }, expiresIn: '1h', logger: quietLogger });
+  const auth = lib.createSessionAuth({
+    secret: config.secret,
+    store,
+    cookie: { secure: false },
+    expiresIn: '1h',
+    logger: quietLogger,
+  });
   await auth.ready;
   return {
     app: revocableApp(auth),
@@ -136,7 +148,10 @@ function twoReadsStore(real: Lib.RevocationStore, client: MongoClient, dbName: s
     async getState(sub: string, sessionId: string) {
       const [user, session] = await Promise.all([
         users.findOne({ _id: sub as unknown as Document['_id'] }, { projection }),
-        sessions.findOne({ _id: sessionId as unknown as Document['_id'], expiresAt: { $gt: new Date() } }, { projection: { _id: 1 } }),
+        sessions.findOne(
+          { _id: sessionId as unknown as Document['_id'], expiresAt: { $gt: new Date() } },
+          { projection: { _id: 1 } },
+        ),
       ]);
       const at: unknown = user?.lastLogoutAt;
       return { lastLogoutAt: at instanceof Date ? at : null, sessionRevoked: session !== null };
@@ -185,7 +200,13 @@ function coalescingStore(real: Lib.RevocationStore, counters: Record<string, num
 async function revocableMemory(config: AppConfig): Promise<BuiltApp> {
   const lib = await loadLibrary();
   const store = new lib.MemoryRevocationStore();
-  const auth = lib.createSessionAuth({ secret: config.secret, store, cookie: { secure: false }, expiresIn: '1h', logger: quietLogger });
+  const auth = lib.createSessionAuth({
+    secret: config.secret,
+    store,
+    cookie: { secure: false },
+    expiresIn: '1h',
+    logger: quietLogger,
+  });
   await auth.ready;
   return { app: revocableApp(auth), stats: noStats, close: () => auth.close() };
 }

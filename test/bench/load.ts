@@ -5,7 +5,15 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { cpuSeconds, machineBusySeconds, rssBytes } from './proc.js';
-import type { CheckerResult, CheckerSpec, CpuSample, LoadCommand, LoadMessage, LoadResult, LoadSpec } from './shared.js';
+import type {
+  CheckerResult,
+  CheckerSpec,
+  CpuSample,
+  LoadCommand,
+  LoadMessage,
+  LoadResult,
+  LoadSpec,
+} from './shared.js';
 
 const cookieSets = new Map<string, string[]>();
 
@@ -45,7 +53,14 @@ function percentile(sorted: Float64Array, p: number): number {
 function httpRequest(agent: Agent, url: URL, method: string, cookie: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, host: url.hostname, port: url.port, path: method === 'GET' ? '/me' : method === 'POST-ALL' ? '/logout-all' : '/logout', method: method === 'GET' ? 'GET' : 'POST', headers: { cookie } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: method === 'GET' ? '/me' : method === 'POST-ALL' ? '/logout-all' : '/logout',
+        method: method === 'GET' ? 'GET' : 'POST',
+        headers: { cookie },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -225,7 +240,14 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const rssTimer =
     spec.rssEverySeconds === undefined
       ? undefined
-      : setInterval(() => rssSeries.push({ atSeconds: Math.round((performance.now() - loadStarted) / 100) / 10, rss: rssBytes(spec.pids.app) }), spec.rssEverySeconds * 1000);
+      : setInterval(
+          () =>
+            rssSeries.push({
+              atSeconds: Math.round((performance.now() - loadStarted) / 100) / 10,
+              rss: rssBytes(spec.pids.app),
+            }),
+          spec.rssEverySeconds * 1000,
+        );
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   await sleep(spec.warmupSeconds * 1000);
@@ -280,7 +302,8 @@ process.on('message', (command: LoadCommand) => {
   } else if (command.type === 'run') {
     run(command.spec).then(
       (result) => send({ type: 'result', result }),
-      (error: unknown) => send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+      (error: unknown) =>
+        send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
     );
   } else {
     process.disconnect();

@@ -18,7 +18,14 @@ export interface ReportInput {
   sessionSeedSeconds: number | undefined;
   runs: RunRecord[];
   scale: { seedSeconds: number; empty: LoadResult[]; seeded: LoadResult[] } | undefined;
-  memory: { result: LoadResult; seconds: number; earlySeconds: number; heapMb?: { early: number; late: number; afterGc: boolean } } | undefined;
+  memory:
+    | {
+        result: LoadResult;
+        seconds: number;
+        earlySeconds: number;
+        heapMb?: { early: number; late: number; afterGc: boolean };
+      }
+    | undefined;
   elapsedSeconds: number;
 }
 
@@ -29,9 +36,12 @@ interface Target {
   met: boolean | null;
 }
 
-const round = (value: number, digits: number) => (Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null);
+const round = (value: number, digits: number) =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null;
 const perRequestUs = (cpuSeconds: number | undefined, requests: number) =>
-  cpuSeconds === undefined || !Number.isFinite(cpuSeconds) || requests === 0 ? null : round((cpuSeconds / requests) * 1e6, 0);
+  cpuSeconds === undefined || !Number.isFinite(cpuSeconds) || requests === 0
+    ? null
+    : round((cpuSeconds / requests) * 1e6, 0);
 const show = (value: number | null, suffix = '') => (value === null ? 'n/a' : `${value}${suffix}`);
 const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -58,7 +68,10 @@ function rowJson(name: string, r: LoadResult, cores: number, stats: Record<strin
     db_cpu_us_per_req: perRequestUs(r.cpu.db, r.requests),
     load_cpu_us_per_req: perRequestUs(r.cpu.load, r.requests),
     // Counters tick every 10 ms, so this difference can come out slightly negative: shown as 0.
-    other_cpu_us_per_req: perRequestUs(Math.max(0, r.cpu.machine - r.cpu.app - (r.cpu.db ?? 0) - r.cpu.load), r.requests),
+    other_cpu_us_per_req: perRequestUs(
+      Math.max(0, r.cpu.machine - r.cpu.app - (r.cpu.db ?? 0) - r.cpu.load),
+      r.requests,
+    ),
     db_reads_per_req: r.dbCommandsPerRequest === undefined ? null : round(r.dbCommandsPerRequest.reads, 2),
     db_writes_per_req: r.dbCommandsPerRequest === undefined ? null : round(r.dbCommandsPerRequest.writes, 2),
     app_cores: round(r.cpu.app / r.seconds, 2),
@@ -90,7 +103,12 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
 
   const targets: Target[] = [];
   const atLeast = (target: string, value: number | null, min: number) =>
-    targets.push({ target, measured: value === null ? 'not measured' : `${value} ×`, value, met: value === null ? null : value >= min });
+    targets.push({
+      target,
+      measured: value === null ? 'not measured' : `${value} ×`,
+      value,
+      met: value === null ? null : value >= min,
+    });
   atLeast('revocable-mongo ≥ 1.5 × session-mongo (c64)', ratios.revocable_vs_session_c64, 1.5);
   atLeast('revocable-mongo ≥ 0.6 × stateless-key (c64)', ratios.revocable_vs_stateless_key_c64, 0.6);
   atLeast('revocable-memory ≥ 0.9 × stateless-key (c64)', ratios.memory_vs_stateless_key_c64, 0.9);
@@ -100,7 +118,12 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     const empty = mean(input.scale.empty.map(okRps));
     const seeded = mean(input.scale.seeded.map(okRps));
     const value = round(seeded / empty, 3);
-    targets.push({ target: 'scale: req/s with 200k documents within 10 % of the empty database', measured: `${show(value)} × (${Math.round(seeded)} vs ${Math.round(empty)} 2xx/s)`, value, met: value === null ? null : Math.abs(value - 1) <= 0.1 });
+    targets.push({
+      target: 'scale: req/s with 200k documents within 10 % of the empty database',
+      measured: `${show(value)} × (${Math.round(seeded)} vs ${Math.round(empty)} 2xx/s)`,
+      value,
+      met: value === null ? null : Math.abs(value - 1) <= 0.1,
+    });
     scaleJson = {
       documents: { users_with_lastLogoutAt: 100_000, revoked_sessions: 100_000 },
       seed_seconds: round(input.scale.seedSeconds, 1),
@@ -128,7 +151,10 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     const value = early !== undefined && late !== undefined ? round(late / early, 3) : null;
     targets.push({
       target: `memory: app RSS after ${seconds} s within 10 % of RSS after ${earlySeconds} s (c${result.connections})`,
-      measured: early !== undefined && late !== undefined ? `${show(value)} × (${mb(early)} → ${mb(late)} MB, medians of 5 samples)` : 'not measured',
+      measured:
+        early !== undefined && late !== undefined
+          ? `${show(value)} × (${mb(early)} → ${mb(late)} MB, medians of 5 samples)`
+          : 'not measured',
       value,
       met: value === null ? null : Math.abs(value - 1) <= 0.1,
     });
@@ -140,7 +166,14 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       rss_mb_late: late === undefined ? null : mb(late),
       ratio: value,
       rss_mb_series: series.map((p) => [p.atSeconds, mb(p.rss)]),
-      js_heap_mb: input.memory.heapMb === undefined ? null : { early: round(input.memory.heapMb.early, 1), late: round(input.memory.heapMb.late, 1), after_full_gc: input.memory.heapMb.afterGc },
+      js_heap_mb:
+        input.memory.heapMb === undefined
+          ? null
+          : {
+              early: round(input.memory.heapMb.early, 1),
+              late: round(input.memory.heapMb.late, 1),
+              after_full_gc: input.memory.heapMb.afterGc,
+            },
       run: rowJson('revocable-mongo (fresh process)', result, cores),
     };
     const c = result.checker;
@@ -165,8 +198,12 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
 
   const md: string[] = [];
   md.push('## Benchmark results', '');
-  md.push(`Machine: ${input.cores} cores (${input.cpuModel}), ${input.memoryGb.toFixed(0)} GB RAM, Node ${input.nodeVersion}.`);
-  md.push(`**The app, the database server and the load generator share these ${input.cores} cores**: every figure is lower than on a machine where they run apart, and the CPU columns show who used the cores. "Other" is CPU used by processes outside the benchmark during the run.`);
+  md.push(
+    `Machine: ${input.cores} cores (${input.cpuModel}), ${input.memoryGb.toFixed(0)} GB RAM, Node ${input.nodeVersion}.`,
+  );
+  md.push(
+    `**The app, the database server and the load generator share these ${input.cores} cores**: every figure is lower than on a machine where they run apart, and the CPU columns show who used the cores. "Other" is CPU used by processes outside the benchmark during the run.`,
+  );
   md.push(`Database: ${input.dbLabel}.`);
   md.push(
     `Each run: ${settings.durationSeconds} s measured after ${settings.warmupSeconds} s of warm-up, autocannon in its own process, \`GET /me\` with ${settings.tokens.toLocaleString('en-US')} session cookies (${settings.users.toLocaleString('en-US')} users × 2 devices) sent in rotation. The scenarios run one after the other, the order reversed at each connection level.`,
@@ -175,31 +212,46 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     '"DB reads/req" and "DB writes/req" are the database server\'s own command counters (find, update, ...) over the run divided by the responses. "App cores" is the app process\'s CPU time over the run\'s length: an Express app is one thread, so about 1.0 means the app itself is the bottleneck.',
   );
   md.push(
-    '`session-mongo` is express-session + connect-mongo with the defaults users get (`resave: false`, `saveUninitialized: false`, no `touchAfter`): every request reads the session and then touches it (an update), and FerretDB v1 runs updates as read-modify-write. `autoRemove: \'disabled\'` because FerretDB v1 has no TTL indexes.',
+    "`session-mongo` is express-session + connect-mongo with the defaults users get (`resave: false`, `saveUninitialized: false`, no `touchAfter`): every request reads the session and then touches it (an update), and FerretDB v1 runs updates as read-modify-write. `autoRemove: 'disabled'` because FerretDB v1 has no TTL indexes.",
   );
   if (input.sessionSeedSeconds !== undefined) {
-    md.push(`Its ${settings.tokens.toLocaleString('en-US')} sessions: one created through the app's login route, the others inserted as copies of the document connect-mongo stored for it, with cookies signed as express-session signs them (${input.sessionSeedSeconds.toFixed(1)} s).`);
+    md.push(
+      `Its ${settings.tokens.toLocaleString('en-US')} sessions: one created through the app's login route, the others inserted as copies of the document connect-mongo stored for it, with cookies signed as express-session signs them (${input.sessionSeedSeconds.toFixed(1)} s).`,
+    );
   }
   md.push('');
-  md.push('| Scenario | Conns | req/s | p50 ms | p99 ms | Errors | Non-2xx | DB reads/req | DB writes/req | App CPU µs/req | DB CPU µs/req | Load gen CPU µs/req | Other CPU µs/req | App cores | DB cores | Machine busy | App RSS MB |');
+  md.push(
+    '| Scenario | Conns | req/s | p50 ms | p99 ms | Errors | Non-2xx | DB reads/req | DB writes/req | App CPU µs/req | DB CPU µs/req | Load gen CPU µs/req | Other CPU µs/req | App cores | DB cores | Machine busy | App RSS MB |',
+  );
   md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  const sorted = [...rows].sort((a, b) => a.connections - b.connections || runs.findIndex((r) => r.name === a.name) - runs.findIndex((r) => r.name === b.name));
+  const sorted = [...rows].sort(
+    (a, b) =>
+      a.connections - b.connections ||
+      runs.findIndex((r) => r.name === a.name) - runs.findIndex((r) => r.name === b.name),
+  );
   for (const r of sorted) {
     md.push(
       `| ${r.name} | ${r.connections} | ${show(r.rps)} | ${show(r.p50_ms)} | ${show(r.p99_ms)} | ${r.errors} | ${r.non2xx} | ${show(r.db_reads_per_req)} | ${show(r.db_writes_per_req)} | ${show(r.app_cpu_us_per_req)} | ${input.dbCounted ? show(r.db_cpu_us_per_req) : 'n/a'} | ${show(r.load_cpu_us_per_req)} | ${show(r.other_cpu_us_per_req)} | ${show(r.app_cores)} | ${input.dbCounted ? show(r.db_cores) : 'n/a'} | ${show(r.machine_busy_pct, ' %')} | ${show(r.app_rss_mb)} |`,
     );
   }
   if (runs.some((r) => r.name.startsWith('exp-'))) {
-    md.push('', '`exp-*` rows are investigation-only apps with store wrappers defined in the benchmark, not part of the package: `exp-two-reads` reads the user and the device session on every request (no device-logout shortcut, no batching), `exp-coalesced` shares one in-flight read between identical concurrent lookups.');
+    md.push(
+      '',
+      '`exp-*` rows are investigation-only apps with store wrappers defined in the benchmark, not part of the package: `exp-two-reads` reads the user and the device session on every request (no device-logout shortcut, no batching), `exp-coalesced` shares one in-flight read between identical concurrent lookups.',
+    );
   }
   const counted = runs.filter((r) => Object.values(r.stats).some((v) => v !== 0));
   if (counted.length > 0) {
-    md.push('', 'Counters reported by the apps (warm-up included): `storeErrors` are session-store failures (with FerretDB, touches refused with SQLITE_BUSY under concurrent writes; the request already answered 200 and its connection is closed, as Express does by default), `calls`, `joined` and `userInFlight` are those of the coalescing experiment.');
+    md.push(
+      '',
+      'Counters reported by the apps (warm-up included): `storeErrors` are session-store failures (with FerretDB, touches refused with SQLITE_BUSY under concurrent writes; the request already answered 200 and its connection is closed, as Express does by default), `calls`, `joined` and `userInFlight` are those of the coalescing experiment.',
+    );
     for (const run of counted) md.push(`- ${run.name} c${run.result.connections}: ${JSON.stringify(run.stats)}`);
   }
 
   md.push('', '### Targets', '', '| Target | Measured | Met |', '|---|---|---|');
-  for (const t of targets) md.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
+  for (const t of targets)
+    md.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
 
   if (input.scale !== undefined) {
     const s = input.scale;
@@ -218,8 +270,13 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
   if (input.memory !== undefined) {
     const { result, seconds, earlySeconds } = input.memory;
     md.push('', '### Memory and correctness under load', '');
-    const scaledNote = seconds === 60 ? '' : ` (shortened from 60 s and 10 s in proportion to BENCH_DURATION=${settings.durationSeconds})`;
-    md.push(`A fresh \`revocable-mongo\` process under ${result.connections} connections for ${seconds} s, RSS sampled every second and compared around ${earlySeconds} s and at the end (medians of five samples, because RSS follows the garbage collector's sawtooth)${scaledNote}: ${Math.round(result.rps)} req/s, p99 ${show(round(result.p99Ms, 2))} ms.`);
+    const scaledNote =
+      seconds === 60
+        ? ''
+        : ` (shortened from 60 s and 10 s in proportion to BENCH_DURATION=${settings.durationSeconds})`;
+    md.push(
+      `A fresh \`revocable-mongo\` process under ${result.connections} connections for ${seconds} s, RSS sampled every second and compared around ${earlySeconds} s and at the end (medians of five samples, because RSS follows the garbage collector's sawtooth)${scaledNote}: ${Math.round(result.rps)} req/s, p99 ${show(round(result.p99Ms, 2))} ms.`,
+    );
     const heap = input.memory.heapMb;
     if (heap !== undefined) {
       md.push(

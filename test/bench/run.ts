@@ -117,7 +117,12 @@ interface AppHandle {
 async function startApp(scenario: Scenario, secret: string, mongoUri: string, dbName: string): Promise<AppHandle> {
   // BENCH_APP_FLAGS passes node flags to the app processes, e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`.
   const flags = (process.env.BENCH_APP_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const child = forkTs('app-process.ts', [scenario], { BENCH_SECRET: secret, BENCH_MONGODB_URI: mongoUri, BENCH_DB_NAME: dbName }, flags);
+  const child = forkTs(
+    'app-process.ts',
+    [scenario],
+    { BENCH_SECRET: secret, BENCH_MONGODB_URI: mongoUri, BENCH_DB_NAME: dbName },
+    flags,
+  );
   const ready = await nextMessage<AppMessage>(child, (m) => m.type === 'ready', `app ${scenario}`);
   if (ready.type !== 'ready') throw new Error('unreachable');
   return { scenario, url: `http://127.0.0.1:${ready.port}`, pid: ready.pid, child };
@@ -154,13 +159,21 @@ class LoadProcess {
   }
 
   async loadCookies(name: string, cookies: string[]): Promise<void> {
-    const done = nextMessage<LoadMessage>(this.child, (m) => m.type === 'cookies-loaded' && m.name === name, 'load generator');
+    const done = nextMessage<LoadMessage>(
+      this.child,
+      (m) => m.type === 'cookies-loaded' && m.name === name,
+      'load generator',
+    );
     this.child.send({ type: 'cookies', name, cookies } satisfies LoadCommand);
     await done;
   }
 
   async run(spec: LoadSpec): Promise<LoadResult> {
-    const reply = nextMessage<LoadMessage>(this.child, (m) => m.type === 'result' || m.type === 'error', 'load generator');
+    const reply = nextMessage<LoadMessage>(
+      this.child,
+      (m) => m.type === 'result' || m.type === 'error',
+      'load generator',
+    );
     this.child.send({ type: 'run', spec } satisfies LoadCommand);
     const message = await reply;
     if (message.type === 'error') throw new Error(`load generator failed: ${message.message}`);
@@ -220,7 +233,8 @@ async function createSessions(app: AppHandle, tokens: Tokens, client: MongoClien
   const res = await fetch(`${app.url}/login?sub=${encodeURIComponent(tokens.userOf(0))}`, { method: 'POST' });
   await res.arrayBuffer();
   const realCookie = res.headers.getSetCookie()[0]?.split(';', 1)[0];
-  if (res.status !== 200 || realCookie === undefined) throw new Error(`session login answered ${res.status} without a cookie`);
+  if (res.status !== 200 || realCookie === undefined)
+    throw new Error(`session login answered ${res.status} without a cookie`);
   const [cookieName] = realCookie.split('=', 1) as [string];
   const sessions = client.db(DB_MAIN).collection<{ _id: string; expires: Date; session: string }>('sessions');
   const stored = await sessions.findOne({});
@@ -235,7 +249,11 @@ async function createSessions(app: AppHandle, tokens: Tokens, client: MongoClien
     const docs = [];
     for (let i = start; i < Math.min(settings.tokens, start + SEED_BATCH); i++) {
       const sid = randomBytes(24).toString('base64url');
-      docs.push({ _id: sid, expires: stored.expires, session: JSON.stringify({ ...template, user: tokens.userOf(i) }) });
+      docs.push({
+        _id: sid,
+        expires: stored.expires,
+        session: JSON.stringify({ ...template, user: tokens.userOf(i) }),
+      });
       cookies[i] = `${cookieName}=${encodeURIComponent(signSessionId(sid, secret))}`;
     }
     await sessions.insertMany(docs, { ordered: false });
@@ -243,7 +261,8 @@ async function createSessions(app: AppHandle, tokens: Tokens, client: MongoClien
   for (let i = 0; i < settings.tokens; i += Math.ceil(settings.tokens / 20)) {
     const check = await fetch(`${app.url}/me`, { headers: { cookie: cookies[i] as string } });
     const body = (await check.json()) as { sub?: string };
-    if (check.status !== 200 || body.sub !== tokens.userOf(i)) throw new Error(`session ${i} is not accepted by the app (${check.status})`);
+    if (check.status !== 200 || body.sub !== tokens.userOf(i))
+      throw new Error(`session ${i} is not accepted by the app (${check.status})`);
   }
   return cookies;
 }
@@ -310,7 +329,12 @@ async function seedScale(client: MongoClient, tokens: Tokens): Promise<number> {
   const batches: (() => Promise<unknown>)[] = [];
   for (let start = 0; start < SCALE_DOCS; start += SEED_BATCH) {
     const slice = ids.slice(start, start + SEED_BATCH);
-    batches.push(() => users.insertMany(slice.map((_id) => ({ _id, lastLogoutAt: watermark, lastDeviceLogoutAt: deviceLogout })), { ordered: false }));
+    batches.push(() =>
+      users.insertMany(
+        slice.map((_id) => ({ _id, lastLogoutAt: watermark, lastDeviceLogoutAt: deviceLogout })),
+        { ordered: false },
+      ),
+    );
     batches.push(() =>
       sessions.insertMany(
         slice.map((sub) => ({ _id: randomBytes(16).toString('base64url'), sub, expiresAt, revokedAt })),
@@ -331,7 +355,9 @@ async function seedScale(client: MongoClient, tokens: Tokens): Promise<number> {
 
 async function main(): Promise<void> {
   const cores = availableParallelism();
-  log(`Benchmark: ${settings.durationSeconds} s per run after ${settings.warmupSeconds} s of warm-up; ${settings.tokens} tokens of ${settings.users} users in rotation.`);
+  log(
+    `Benchmark: ${settings.durationSeconds} s per run after ${settings.warmupSeconds} s of warm-up; ${settings.tokens} tokens of ${settings.users} users in rotation.`,
+  );
 
   let mongoUri = process.env.MONGODB_URI ?? '';
   let dbPid: number | undefined;
@@ -356,12 +382,15 @@ async function main(): Promise<void> {
   const needed = new Set<Scenario>(matrixScenarios);
   if (wanted('scale') || wanted('memory')) needed.add('revocable-mongo');
   const apps = new Map<Scenario, AppHandle>();
-  for (const scenario of candidates) if (needed.has(scenario)) apps.set(scenario, await startApp(scenario, secret, mongoUri, DB_MAIN));
+  for (const scenario of candidates)
+    if (needed.has(scenario)) apps.set(scenario, await startApp(scenario, secret, mongoUri, DB_MAIN));
   // The apps of the memory and scale runs start now too (and wait idle), so that every process has loaded the
   // package before anything could rebuild dist/ in the middle of a long run.
   const memoryApp = wanted('memory') ? await startApp('revocable-mongo', secret, mongoUri, DB_MEMORY) : undefined;
   const seededApp = wanted('scale') ? await startApp('revocable-mongo', secret, mongoUri, DB_SCALE) : undefined;
-  log(`Started ${apps.size + (memoryApp === undefined ? 0 : 1) + (seededApp === undefined ? 0 : 1)} apps, one process each.`);
+  log(
+    `Started ${apps.size + (memoryApp === undefined ? 0 : 1) + (seededApp === undefined ? 0 : 1)} apps, one process each.`,
+  );
 
   const load = new LoadProcess();
   await load.ready();
@@ -376,7 +405,12 @@ async function main(): Promise<void> {
   }
 
   const runs: RunRecord[] = [];
-  const measure = async (app: AppHandle, connections: number, label: string, extra: Partial<LoadSpec> = {}): Promise<LoadResult> => {
+  const measure = async (
+    app: AppHandle,
+    connections: number,
+    label: string,
+    extra: Partial<LoadSpec> = {},
+  ): Promise<LoadResult> => {
     const before = await commandCounts(client);
     const result = await load.run({
       url: app.url,
@@ -389,10 +423,13 @@ async function main(): Promise<void> {
     });
     const after = await commandCounts(client);
     if (before !== undefined && after !== undefined && result.totalResponses > 0) {
-      const delta = (names: readonly string[]) => names.reduce((sum, n) => sum + (after[n] ?? 0) - (before[n] ?? 0), 0) / result.totalResponses;
+      const delta = (names: readonly string[]) =>
+        names.reduce((sum, n) => sum + (after[n] ?? 0) - (before[n] ?? 0), 0) / result.totalResponses;
       result.dbCommandsPerRequest = { reads: delta(READ_COMMANDS), writes: delta(WRITE_COMMANDS) };
     }
-    log(`  ${label.padEnd(22)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non2xx ${result.non2xx}  errors ${result.errors}`);
+    log(
+      `  ${label.padEnd(22)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non2xx ${result.non2xx}  errors ${result.errors}`,
+    );
     return result;
   };
 
@@ -405,14 +442,25 @@ async function main(): Promise<void> {
       const before = await appStats(app);
       const result = await measure(app, connections, scenario);
       const after = await appStats(app);
-      runs.push({ name: scenario, result, stats: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])) });
+      runs.push({
+        name: scenario,
+        result,
+        stats: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])),
+      });
     }
   }
 
   // Memory and correctness: a fresh revocable-mongo app under 64 connections for 60 s (scaled down with
   // BENCH_DURATION); halfway, one user logs out everywhere and another logs out one device, over HTTP.
   const top = Math.max(...settings.connections);
-  let memory: { result: LoadResult; seconds: number; earlySeconds: number; heapMb?: { early: number; late: number; afterGc: boolean } } | undefined;
+  let memory:
+    | {
+        result: LoadResult;
+        seconds: number;
+        earlySeconds: number;
+        heapMb?: { early: number; late: number; afterGc: boolean };
+      }
+    | undefined;
   if (memoryApp !== undefined) {
     // Its own (empty) database, so that the logouts it makes do not touch the other runs; no load served yet.
     const fresh = memoryApp;
@@ -427,7 +475,9 @@ async function main(): Promise<void> {
       },
       logoutOne: { cookie: tokens.cookies[oneDevice] as string, tokenIndexes: [oneDevice] },
     };
-    log(`Memory and correctness run: ${settings.memorySeconds} s at ${top} connections, logouts at ${checker.atSeconds} s`);
+    log(
+      `Memory and correctness run: ${settings.memorySeconds} s at ${top} connections, logouts at ${checker.atSeconds} s`,
+    );
     let earlyHeap: Promise<{ heapUsed: number; afterGc: boolean }> | undefined;
     const heapTimer = setTimeout(() => (earlyHeap = appHeap(fresh)), settings.memoryEarlySeconds * 1000);
     const result = await measure(fresh, top, 'revocable-mongo fresh', {
@@ -440,14 +490,24 @@ async function main(): Promise<void> {
     const heapEarly = await earlyHeap;
     const heapLate = await appHeap(fresh);
     if (heapEarly !== undefined) {
-      log(`  app heap ${heapEarly.afterGc ? 'after a full GC' : '(no --expose-gc: includes garbage)'}: ${(heapEarly.heapUsed / 2 ** 20).toFixed(1)} MB at ${settings.memoryEarlySeconds} s, ${(heapLate.heapUsed / 2 ** 20).toFixed(1)} MB at the end`);
+      log(
+        `  app heap ${heapEarly.afterGc ? 'after a full GC' : '(no --expose-gc: includes garbage)'}: ${(heapEarly.heapUsed / 2 ** 20).toFixed(1)} MB at ${settings.memoryEarlySeconds} s, ${(heapLate.heapUsed / 2 ** 20).toFixed(1)} MB at the end`,
+      );
     }
     await stopApp(fresh);
     memory = {
       result,
       seconds: settings.memorySeconds,
       earlySeconds: settings.memoryEarlySeconds,
-      ...(heapEarly === undefined ? {} : { heapMb: { early: heapEarly.heapUsed / 2 ** 20, late: heapLate.heapUsed / 2 ** 20, afterGc: heapEarly.afterGc } }),
+      ...(heapEarly === undefined
+        ? {}
+        : {
+            heapMb: {
+              early: heapEarly.heapUsed / 2 ** 20,
+              late: heapLate.heapUsed / 2 ** 20,
+              afterGc: heapEarly.afterGc,
+            },
+          }),
     };
   }
 

@@ -1,7 +1,14 @@
 // What the orchestrator, the app processes and the load process agree on: scenario names, messages, settings.
 
 /** The scenarios of the comparison table, in the order they run at the first connection level. */
-export const MAIN_SCENARIOS = ['hello', 'stateless', 'stateless-key', 'revocable-mongo', 'revocable-memory', 'session-mongo'] as const;
+export const MAIN_SCENARIOS = [
+  'hello',
+  'stateless',
+  'stateless-key',
+  'revocable-mongo',
+  'revocable-memory',
+  'session-mongo',
+] as const;
 
 /**
  * Investigation-only apps, run with BENCH_EXPERIMENTS=1, with their own store wrappers (not part of the package):
@@ -16,7 +23,9 @@ export type ExperimentScenario = (typeof EXPERIMENT_SCENARIOS)[number];
 export type Scenario = MainScenario | ExperimentScenario;
 
 export function isScenario(value: string): value is Scenario {
-  return (MAIN_SCENARIOS as readonly string[]).includes(value) || (EXPERIMENT_SCENARIOS as readonly string[]).includes(value);
+  return (
+    (MAIN_SCENARIOS as readonly string[]).includes(value) || (EXPERIMENT_SCENARIOS as readonly string[]).includes(value)
+  );
 }
 
 /** Cookie name used by every app: the JWT apps and express-session alike. */
@@ -64,9 +73,7 @@ export interface LoadSpec {
 
 /** Orchestrator -> load process. */
 export type LoadCommand =
-  | { type: 'cookies'; name: string; cookies: string[] }
-  | { type: 'run'; spec: LoadSpec }
-  | { type: 'exit' };
+  { type: 'cookies'; name: string; cookies: string[] } | { type: 'run'; spec: LoadSpec } | { type: 'exit' };
 
 export interface CpuSample {
   /** CPU seconds (user + system) used during the window. */
@@ -114,13 +121,18 @@ export interface LoadResult {
 }
 
 /** Load process -> orchestrator. */
-export type LoadMessage = { type: 'ready' } | { type: 'cookies-loaded'; name: string } | { type: 'result'; result: LoadResult } | { type: 'error'; message: string };
+export type LoadMessage =
+  | { type: 'ready' }
+  | { type: 'cookies-loaded'; name: string }
+  | { type: 'result'; result: LoadResult }
+  | { type: 'error'; message: string };
 
 function numberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -144,7 +156,8 @@ export function readSettings(): BenchSettings {
   const warmupSeconds = numberFromEnv('BENCH_WARMUP', Math.min(2, Math.max(0.5, durationSeconds / 5)));
   const scale = Math.min(1, durationSeconds / 10);
   const connections = (process.env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map((c) => Number(c.trim()));
-  if (connections.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_CONNECTIONS must be a comma-separated list of positive integers');
+  if (connections.some((c) => !Number.isInteger(c) || c < 1))
+    throw new Error('BENCH_CONNECTIONS must be a comma-separated list of positive integers');
   const tokens = Math.round(numberFromEnv('BENCH_TOKENS', 10_000));
   const list = (name: string) => {
     const raw = process.env[name];

@@ -30,7 +30,10 @@ declare module 'autocannon' {
     stop(): void;
   }
 
-  function autocannon(options: AutocannonOptions, callback: (error: Error | null, result: unknown) => void): AutocannonInstance;
+  function autocannon(
+    options: AutocannonOptions,
+    callback: (error: Error | null, result: unknown) => void,
+  ): AutocannonInstance;
   export default autocannon;
 }
 

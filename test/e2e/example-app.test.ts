@@ -31,7 +31,11 @@ class ExampleServer {
   #listeners: (() => void)[] = [];
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.#child = spawn(process.execPath, ['--import', 'tsx', 'example-app/server.ts'], { cwd: ROOT, env, stdio: 'pipe' });
+    this.#child = spawn(process.execPath, ['--import', 'tsx', 'example-app/server.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: 'pipe',
+    });
     this.exited = new Promise((resolve) => {
       this.#child.on('exit', (code, signal) => {
         this.exitCode = code;
@@ -68,9 +72,24 @@ class ExampleServer {
           const match = pattern.exec(line);
           if (match !== null) return done(() => resolve(match));
         }
-        if (this.exitCode !== undefined) done(() => reject(new Error(`the example server exited (code ${this.exitCode}) before printing ${pattern}:\n${this.transcript}`)));
+        if (this.exitCode !== undefined)
+          done(() =>
+            reject(
+              new Error(
+                `the example server exited (code ${this.exitCode}) before printing ${pattern}:\n${this.transcript}`,
+              ),
+            ),
+          );
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`the example server did not print ${pattern} within ${timeoutMs} ms:\n${this.transcript}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(
+              new Error(`the example server did not print ${pattern} within ${timeoutMs} ms:\n${this.transcript}`),
+            ),
+          ),
+        timeoutMs,
+      );
       const done = (settle: () => void) => {
         clearTimeout(timer);
         this.#listeners = this.#listeners.filter((l) => l !== check);
@@ -169,7 +188,10 @@ async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 async function clickAndLand(page: Page, button: string, expectedPath: string): Promise<void> {
-  await Promise.all([page.waitForURL(`${base}${expectedPath}`), page.getByRole('button', { name: button, exact: true }).click()]);
+  await Promise.all([
+    page.waitForURL(`${base}${expectedPath}`),
+    page.getByRole('button', { name: button, exact: true }).click(),
+  ]);
   assert.equal(path(page), expectedPath);
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Sign in');
 }
@@ -179,66 +201,100 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
   const device2 = {} as { context: BrowserContext; page: Page; sessionId: string; cookie: string };
   const seenTokens: string[] = [];
 
-  before(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'esm', 'index.js'))) {
-      throw new Error('dist/esm/index.js is missing: the example app imports the built package. Run `npm run build` (npm ci runs it) first.');
-    }
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH.`);
-    }
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PORT: String(await freePort()),
-      HOST: '127.0.0.1',
-      EXAMPLE_DB_NAME: DB_NAME,
-      SESSION_SECRET: randomBytes(32).toString('base64url'),
-      COOKIE_SECURE: 'false',
-      DEMO_PASSWORD: PASSWORD,
-    };
-    delete env.NODE_TEST_CONTEXT;
-    server = new ExampleServer(env);
-    const [, url] = await server.waitForLine(/^Open (http:\/\/127\.0\.0\.1:\d+)\//, START_TIMEOUT_MS);
-    base = url!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-  }, { timeout: START_TIMEOUT_MS + 40_000 });
+  before(
+    async () => {
+      if (!existsSync(join(ROOT, 'dist', 'esm', 'index.js'))) {
+        throw new Error(
+          'dist/esm/index.js is missing: the example app imports the built package. Run `npm run build` (npm ci runs it) first.',
+        );
+      }
+      if (!existsSync(CHROMIUM)) {
+        throw new Error(
+          `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH.`,
+        );
+      }
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        EXAMPLE_DB_NAME: DB_NAME,
+        SESSION_SECRET: randomBytes(32).toString('base64url'),
+        COOKIE_SECURE: 'false',
+        DEMO_PASSWORD: PASSWORD,
+      };
+      delete env.NODE_TEST_CONTEXT;
+      server = new ExampleServer(env);
+      const [, url] = await server.waitForLine(/^Open (http:\/\/127\.0\.0\.1:\d+)\//, START_TIMEOUT_MS);
+      base = url!;
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        timeout: 30_000,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--disable-quic',
+        ],
+      });
+    },
+    { timeout: START_TIMEOUT_MS + 40_000 },
+  );
 
-  after(async () => {
-    await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, 'closing the browser').catch((error: unknown) => console.error(error));
-    await server?.stop();
-    const uri = process.env.MONGODB_URI;
-    if (uri) {
-      const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
-      await withTimeout(client.db(DB_NAME).dropDatabase(), 10_000, 'dropping the test database').catch(() => undefined);
-      await client.close().catch(() => undefined);
-    }
-  }, { timeout: 60_000 });
+  after(
+    async () => {
+      await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, 'closing the browser').catch((error: unknown) =>
+        console.error(error),
+      );
+      await server?.stop();
+      const uri = process.env.MONGODB_URI;
+      if (uri) {
+        const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
+        await withTimeout(client.db(DB_NAME).dropDatabase(), 10_000, 'dropping the test database').catch(
+          () => undefined,
+        );
+        await client.close().catch(() => undefined);
+      }
+    },
+    { timeout: 60_000 },
+  );
 
   test('the app runs on the database it was given, with the demo users seeded', () => {
     const output = server!.output;
-    assert.match(output[0] ?? '', process.env.MONGODB_URI ? /^Storage: MongoDB from MONGODB_URI, database "e2e_example_/ : /^Storage: bundled FerretDB/);
-    assert.ok(output.includes('Demo users created: alice and bob, with the password the one in DEMO_PASSWORD.'), server!.transcript);
+    assert.match(
+      output[0] ?? '',
+      process.env.MONGODB_URI
+        ? /^Storage: MongoDB from MONGODB_URI, database "e2e_example_/
+        : /^Storage: bundled FerretDB/,
+    );
+    assert.ok(
+      output.includes('Demo users created: alice and bob, with the password the one in DEMO_PASSWORD.'),
+      server!.transcript,
+    );
   });
 
-  test('1. two devices of alice sign in through the form and see the account page', { timeout: STEP_TIMEOUT_MS }, async () => {
-    for (const device of [device1, device2]) {
-      Object.assign(device, await newDevice());
-      await device.page.goto(`${base}/`);
-      assert.equal(path(device.page), '/login', 'a visitor without a session is sent to the sign-in page');
-      device.sessionId = await signIn(device.page, 'alice');
-      const cookie = (await device.context.cookies(base)).find((c) => c.name === 'session');
-      assert.ok(cookie, 'signing in sets the session cookie');
-      assert.equal(cookie.httpOnly, true);
-      assert.equal(cookie.sameSite, 'Lax');
-      device.cookie = cookie.value;
-      seenTokens.push(cookie.value);
-    }
-    assert.notEqual(device1.sessionId, device2.sessionId, 'each device has its own session');
-  });
+  test(
+    '1. two devices of alice sign in through the form and see the account page',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      for (const device of [device1, device2]) {
+        Object.assign(device, await newDevice());
+        await device.page.goto(`${base}/`);
+        assert.equal(path(device.page), '/login', 'a visitor without a session is sent to the sign-in page');
+        device.sessionId = await signIn(device.page, 'alice');
+        const cookie = (await device.context.cookies(base)).find((c) => c.name === 'session');
+        assert.ok(cookie, 'signing in sets the session cookie');
+        assert.equal(cookie.httpOnly, true);
+        assert.equal(cookie.sameSite, 'Lax');
+        device.cookie = cookie.value;
+        seenTokens.push(cookie.value);
+      }
+      assert.notEqual(device1.sessionId, device2.sessionId, 'each device has its own session');
+    },
+  );
 
   test('2. Log out on device 1 ends device 1 only', { timeout: STEP_TIMEOUT_MS }, async () => {
     const beforeLogout = await replay(device1.cookie);
@@ -256,36 +312,40 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     assert.equal(await device2.page.getByTestId('session-id').textContent(), device2.sessionId);
   });
 
-  test('3. Log out everywhere on device 2: copied cookies of both devices stop working', { timeout: STEP_TIMEOUT_MS }, async () => {
-    const copied = await sessionCookie(device2.context);
-    assert.equal(copied, device2.cookie);
-    const beforeLogout = await replay(copied);
-    assert.equal(beforeLogout.status, 200, 'the copied cookie of device 2 works before the logout');
-    assert.equal(beforeLogout.body.sub, 'alice');
-    assert.equal(beforeLogout.body.sessionId, device2.sessionId);
+  test(
+    '3. Log out everywhere on device 2: copied cookies of both devices stop working',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const copied = await sessionCookie(device2.context);
+      assert.equal(copied, device2.cookie);
+      const beforeLogout = await replay(copied);
+      assert.equal(beforeLogout.status, 200, 'the copied cookie of device 2 works before the logout');
+      assert.equal(beforeLogout.body.sub, 'alice');
+      assert.equal(beforeLogout.body.sessionId, device2.sessionId);
 
-    await clickAndLand(device2.page, 'Log out everywhere', '/login?notice=signed-out-everywhere');
-    assert.match((await device2.page.getByRole('status').textContent()) ?? '', /signed out on every device/);
-    await screenshot(device2.page, 'signed-out-everywhere.png');
+      await clickAndLand(device2.page, 'Log out everywhere', '/login?notice=signed-out-everywhere');
+      assert.match((await device2.page.getByRole('status').textContent()) ?? '', /signed out on every device/);
+      await screenshot(device2.page, 'signed-out-everywhere.png');
 
-    const afterAll = await replay(copied);
-    assert.equal(afterAll.status, 401);
-    assert.equal(errorCode(afterAll.body), 'logged_out_everywhere');
-    const oldDevice1 = await replay(device1.cookie);
-    assert.equal(oldDevice1.status, 401);
-    assert.equal(errorCode(oldDevice1.body), 'session_revoked');
+      const afterAll = await replay(copied);
+      assert.equal(afterAll.status, 401);
+      assert.equal(errorCode(afterAll.body), 'logged_out_everywhere');
+      const oldDevice1 = await replay(device1.cookie);
+      assert.equal(oldDevice1.status, 401);
+      assert.equal(errorCode(oldDevice1.body), 'session_revoked');
 
-    // The copied cookie planted in another browser gets the sign-in page, not the account.
-    const thief = await newDevice();
-    try {
-      await thief.context.addCookies([{ name: 'session', value: copied, url: base }]);
-      await thief.page.goto(`${base}/`);
-      assert.equal(path(thief.page), '/login?notice=session-ended');
-      assert.equal(await sessionCookie(thief.context), undefined, 'the server expired the replayed cookie');
-    } finally {
-      await thief.context.close();
-    }
-  });
+      // The copied cookie planted in another browser gets the sign-in page, not the account.
+      const thief = await newDevice();
+      try {
+        await thief.context.addCookies([{ name: 'session', value: copied, url: base }]);
+        await thief.page.goto(`${base}/`);
+        assert.equal(path(thief.page), '/login?notice=session-ended');
+        assert.equal(await sessionCookie(thief.context), undefined, 'the server expired the replayed cookie');
+      } finally {
+        await thief.context.close();
+      }
+    },
+  );
 
   test('4. device 2 signs in again at once and sees the account page', { timeout: STEP_TIMEOUT_MS }, async () => {
     // Straight from the sign-in page it landed on: usually the same second as the logout-everywhere.
@@ -302,43 +362,59 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     if (process.env.UPDATE_SCREENSHOT === '1') await copyFile(shot, README_SCREENSHOT);
   });
 
-  test('5. a wrong password shows the error; /api/me without a cookie answers credentials_required', { timeout: STEP_TIMEOUT_MS }, async () => {
-    const { context, page } = await newDevice();
-    try {
-      await page.goto(`${base}/login`);
-      assert.equal(await submitLogin(page, 'alice', `${PASSWORD}!`), 401);
-      assert.equal(await page.getByRole('alert').textContent(), WRONG_CREDENTIALS);
-      assert.equal(await page.locator('input[name="username"]').inputValue(), 'alice');
-      assert.equal(await sessionCookie(context), undefined, 'no cookie after a failed sign-in');
-      await screenshot(page, 'wrong-password.png');
+  test(
+    '5. a wrong password shows the error; /api/me without a cookie answers credentials_required',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const { context, page } = await newDevice();
+      try {
+        await page.goto(`${base}/login`);
+        assert.equal(await submitLogin(page, 'alice', `${PASSWORD}!`), 401);
+        assert.equal(await page.getByRole('alert').textContent(), WRONG_CREDENTIALS);
+        assert.equal(await page.locator('input[name="username"]').inputValue(), 'alice');
+        assert.equal(await sessionCookie(context), undefined, 'no cookie after a failed sign-in');
+        await screenshot(page, 'wrong-password.png');
 
-      assert.equal(await submitLogin(page, 'mallory', PASSWORD), 401);
-      assert.equal(await page.getByRole('alert').textContent(), WRONG_CREDENTIALS, 'an unknown user gets the same message');
-      assert.equal(await sessionCookie(context), undefined);
-    } finally {
-      await context.close();
-    }
-    const anonymous = await replay(undefined);
-    assert.equal(anonymous.status, 401);
-    assert.equal(errorCode(anonymous.body), 'credentials_required');
-  });
+        assert.equal(await submitLogin(page, 'mallory', PASSWORD), 401);
+        assert.equal(
+          await page.getByRole('alert').textContent(),
+          WRONG_CREDENTIALS,
+          'an unknown user gets the same message',
+        );
+        assert.equal(await sessionCookie(context), undefined);
+      } finally {
+        await context.close();
+      }
+      const anonymous = await replay(undefined);
+      assert.equal(anonymous.status, 401);
+      assert.equal(errorCode(anonymous.body), 'credentials_required');
+    },
+  );
 
-  test('cross-site form posts are refused (CSRF check on sign-in and logout)', { timeout: STEP_TIMEOUT_MS }, async () => {
-    const token = await sessionCookie(device2.context);
-    assert.ok(token !== undefined);
-    const crossSite = { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' };
-    const login = await fetch(`${base}/login`, {
-      method: 'POST',
-      headers: crossSite,
-      body: new URLSearchParams({ username: 'alice', password: PASSWORD }).toString(),
-      redirect: 'manual',
-    });
-    assert.equal(login.status, 403);
-    assert.equal(login.headers.get('set-cookie'), null);
-    const logoutAll = await fetch(`${base}/logout-all`, { method: 'POST', headers: { ...crossSite, cookie: `session=${token}` }, redirect: 'manual' });
-    assert.equal(logoutAll.status, 403);
-    assert.equal((await replay(token)).status, 200, 'the refused logout changed nothing');
-  });
+  test(
+    'cross-site form posts are refused (CSRF check on sign-in and logout)',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const token = await sessionCookie(device2.context);
+      assert.ok(token !== undefined);
+      const crossSite = { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' };
+      const login = await fetch(`${base}/login`, {
+        method: 'POST',
+        headers: crossSite,
+        body: new URLSearchParams({ username: 'alice', password: PASSWORD }).toString(),
+        redirect: 'manual',
+      });
+      assert.equal(login.status, 403);
+      assert.equal(login.headers.get('set-cookie'), null);
+      const logoutAll = await fetch(`${base}/logout-all`, {
+        method: 'POST',
+        headers: { ...crossSite, cookie: `session=${token}` },
+        redirect: 'manual',
+      });
+      assert.equal(logoutAll.status, 403);
+      assert.equal((await replay(token)).status, 200, 'the refused logout changed nothing');
+    },
+  );
 
   test('pages carry security headers and are not cached', { timeout: STEP_TIMEOUT_MS }, async () => {
     const res = await fetch(`${base}/login`, { signal: AbortSignal.timeout(10_000) });
@@ -352,7 +428,11 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
 
   test('one log line per request, naming the outcome and never a token', () => {
     const log = server!.output;
-    const has = (pattern: RegExp) => assert.ok(log.some((l) => pattern.test(l)), `no log line matches ${pattern}:\n${server!.transcript}`);
+    const has = (pattern: RegExp) =>
+      assert.ok(
+        log.some((l) => pattern.test(l)),
+        `no log line matches ${pattern}:\n${server!.transcript}`,
+      );
     has(/^POST \/login 303 [\d.]+ms user=alice login=ok$/);
     has(/^POST \/login 401 [\d.]+ms user=- login=failed$/);
     has(/^POST \/logout 303 [\d.]+ms user=alice logout=device$/);

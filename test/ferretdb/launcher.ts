@@ -22,15 +22,26 @@ export interface FerretDbServer {
 }
 
 /** Builds the launcher with Go unless an up-to-date binary exists. The first build takes a few minutes. */
-export async function ensureFerretDbBinary(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
+export async function ensureFerretDbBinary(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
   const built = await stat(FERRETDB_BINARY).catch(() => undefined);
   const newestSource = Math.max(...(await Promise.all(SOURCES.map(async (f) => (await stat(join(HERE, f))).mtimeMs))));
   if (built !== undefined && built.mtimeMs >= newestSource) return FERRETDB_BINARY;
   log('Building the FerretDB test server with Go (a few minutes the first time, cached afterwards)...');
   await new Promise<void>((resolve, reject) => {
-    const go = spawn('go', ['build', '-trimpath', '-o', FERRETDB_BINARY, '.'], { cwd: HERE, stdio: ['ignore', 'inherit', 'inherit'] });
-    go.on('error', (error) => reject(new Error(`cannot run \`go\` (${error.message}); install Go >= 1.24 or set MONGODB_URI to a running MongoDB`)));
-    go.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go build of the FerretDB launcher failed with exit code ${code}`))));
+    const go = spawn('go', ['build', '-trimpath', '-o', FERRETDB_BINARY, '.'], {
+      cwd: HERE,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    go.on('error', (error) =>
+      reject(
+        new Error(`cannot run \`go\` (${error.message}); install Go >= 1.24 or set MONGODB_URI to a running MongoDB`),
+      ),
+    );
+    go.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`go build of the FerretDB launcher failed with exit code ${code}`)),
+    );
   });
   return FERRETDB_BINARY;
 }
@@ -43,7 +54,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -53,14 +66,22 @@ export async function startFerretDb(options: { port?: number; dataDir?: string }
   const binary = await ensureFerretDbBinary();
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ferretdb-')));
-  const child = spawn(binary, ['-listen', `127.0.0.1:${port}`, '-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(binary, ['-listen', `127.0.0.1:${port}`, '-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   let exited: number | null | undefined;
-  const exit = new Promise<void>((resolve) => child.on('exit', (code) => { exited = code; resolve(); }));
+  const exit = new Promise<void>((resolve) =>
+    child.on('exit', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
   const uri = `mongodb://127.0.0.1:${port}/`;
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (exited !== undefined) throw new Error(`FerretDB exited with code ${exited} before it was ready (port ${port} in use?)`);
+      if (exited !== undefined)
+        throw new Error(`FerretDB exited with code ${exited} before it was ready (port ${port} in use?)`);
       // A fresh client per attempt: a client whose first connection failed does not try again.
       const client = new MongoClient(uri, { serverSelectionTimeoutMS: 250, connectTimeoutMS: 250 });
       try {

@@ -18,7 +18,10 @@ function expectError(res: request.Response, status: number, code: string): void 
 function expectCookieExpired(res: request.Response): void {
   const setCookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
   assert.equal(setCookie.length, 1, `expected one Set-Cookie, got ${JSON.stringify(setCookie)}`);
-  assert.match(setCookie[0] ?? '', /^session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\/; HttpOnly; SameSite=Lax$/);
+  assert.match(
+    setCookie[0] ?? '',
+    /^session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\/; HttpOnly; SameSite=Lax$/,
+  );
 }
 
 for (const { name, express } of EXPRESS_VERSIONS) {
@@ -68,29 +71,41 @@ for (const { name, express } of EXPRESS_VERSIONS) {
 
     test('a tampered payload (sub changed, signature kept) is invalid_token', async () => {
       const token = (await loginCookie()).slice('session='.length);
-      const res = await request(app).get('/me').set('Cookie', `session=${tamperPayload(token, { sub: 'admin' })}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${tamperPayload(token, { sub: 'admin' })}`);
       expectError(res, 401, 'invalid_token');
     });
 
     test('alg: none is invalid_token', async () => {
-      const res = await request(app).get('/me').set('Cookie', `session=${unsignedToken(sessionPayload())}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${unsignedToken(sessionPayload())}`);
       expectError(res, 401, 'invalid_token');
     });
 
     test('a token signed with another secret is invalid_token', async () => {
-      const res = await request(app).get('/me').set('Cookie', `session=${signRaw(sessionPayload(), testSecret())}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${signRaw(sessionPayload(), testSecret())}`);
       expectError(res, 401, 'invalid_token');
     });
 
     test('an algorithm other than the pinned one (HS512 with the right secret) is invalid_token', async () => {
-      const res = await request(app).get('/me').set('Cookie', `session=${signRaw(sessionPayload(), secret, 'HS512')}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${signRaw(sessionPayload(), secret, 'HS512')}`);
       expectError(res, 401, 'invalid_token');
     });
 
     test('a 10 kB garbage cookie is invalid_token, not a crash', async () => {
-      const res = await request(app).get('/me').set('Cookie', `session=${'A'.repeat(10_240)}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${'A'.repeat(10_240)}`);
       expectError(res, 401, 'invalid_token');
-      const dotted = await request(app).get('/me').set('Cookie', `session=${'eyJ'.repeat(1200)}.${'x'.repeat(3000)}.${'y'.repeat(3000)}`);
+      const dotted = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${'eyJ'.repeat(1200)}.${'x'.repeat(3000)}.${'y'.repeat(3000)}`);
       expectError(dotted, 401, 'invalid_token');
     });
 
@@ -100,7 +115,9 @@ for (const { name, express } of EXPRESS_VERSIONS) {
     });
 
     test('a cookie-parser JSON cookie (j:...) is not taken as a token', async () => {
-      const res = await request(app).get('/me').set('Cookie', `session=${encodeURIComponent('j:{"sub":"alice"}')}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${encodeURIComponent('j:{"sub":"alice"}')}`);
       expectError(res, 401, 'invalid_token');
     });
 
@@ -123,7 +140,9 @@ for (const { name, express } of EXPRESS_VERSIONS) {
 
     test('claims of the wrong type are invalid_claims', async () => {
       for (const bad of [{ sub: 42 }, { sid: ['x'] }, { iat_ms: 'yesterday' }, { sub: '' }, { iat_ms: undefined }]) {
-        const res = await request(app).get('/me').set('Cookie', `session=${signRaw(sessionPayload(bad), secret)}`);
+        const res = await request(app)
+          .get('/me')
+          .set('Cookie', `session=${signRaw(sessionPayload(bad), secret)}`);
         expectError(res, 401, 'invalid_claims');
       }
     });
@@ -136,7 +155,11 @@ for (const { name, express } of EXPRESS_VERSIONS) {
 
     test('a CORS preflight carrying the cookie leaves it alone', async () => {
       const cookie = await loginCookie();
-      const res = await request(app).options('/me').set('Cookie', cookie).set('Origin', 'https://spa.example.com').set('Access-Control-Request-Headers', 'authorization');
+      const res = await request(app)
+        .options('/me')
+        .set('Cookie', cookie)
+        .set('Origin', 'https://spa.example.com')
+        .set('Access-Control-Request-Headers', 'authorization');
       assert.equal(res.headers['set-cookie'], undefined);
       assert.equal((await request(app).get('/me').set('Cookie', cookie)).status, 200);
     });
@@ -158,7 +181,10 @@ describe('issuer, audience and clock tolerance', () => {
   test('tokens carry and require iss and aud', async () => {
     const login = await request(app).post('/login').send({ sub: 'alice' });
     const token = cookieFrom(login.headers['set-cookie']).slice('session='.length);
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(payload.iss, 'https://id.example.com');
     assert.equal(payload.aud, 'shop');
     assert.equal((await request(app).get('/me').set('Cookie', `session=${token}`)).status, 200);
@@ -170,7 +196,9 @@ describe('issuer, audience and clock tolerance', () => {
     ['no issuer', { aud: 'shop' }],
   ] as const) {
     test(`${label} is invalid_token`, async () => {
-      const res = await request(app).get('/me').set('Cookie', `session=${signRaw(sessionPayload(claims), secret)}`);
+      const res = await request(app)
+        .get('/me')
+        .set('Cookie', `session=${signRaw(sessionPayload(claims), secret)}`);
       assert.equal(res.status, 401);
       assert.equal((res.body as { error: { code: string } }).error.code, 'invalid_token');
     });
@@ -192,7 +220,13 @@ describe('asymmetric keys', () => {
   const pem = (k: typeof rsa.publicKey) => k.export({ type: 'spki', format: 'pem' }).toString();
 
   test('RS256 with a PEM key pair: login and verify', async () => {
-    const auth = createSessionAuth(testOptions({ secret: undefined, privateKey: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }), publicKey: pem(rsa.publicKey) }));
+    const auth = createSessionAuth(
+      testOptions({
+        secret: undefined,
+        privateKey: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        publicKey: pem(rsa.publicKey),
+      }),
+    );
     const app = buildApp(EXPRESS_VERSIONS[0].express, auth);
     const cookie = cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
     assert.match(Buffer.from(cookie.split('=')[1]?.split('.')[0] ?? '', 'base64url').toString(), /"alg":"RS256"/);
@@ -200,7 +234,9 @@ describe('asymmetric keys', () => {
   });
 
   test('HS/RS algorithm confusion: an HS256 token keyed with the RSA public key is invalid_token', async () => {
-    const auth = createSessionAuth(testOptions({ secret: undefined, privateKey: rsa.privateKey, publicKey: rsa.publicKey }));
+    const auth = createSessionAuth(
+      testOptions({ secret: undefined, privateKey: rsa.privateKey, publicKey: rsa.publicKey }),
+    );
     const app = buildApp(EXPRESS_VERSIONS[0].express, auth);
     const forged = hmacToken(sessionPayload(), pem(rsa.publicKey));
     const res = await request(app).get('/me').set('Cookie', `session=${forged}`);
@@ -242,14 +278,19 @@ describe('extra claims', () => {
   });
 
   test('a token whose claims fail the schema is invalid_claims', async () => {
-    const res = await request(app).get('/role').set('Cookie', `session=${signRaw(sessionPayload({ role: 'root' }), secret)}`);
+    const res = await request(app)
+      .get('/role')
+      .set('Cookie', `session=${signRaw(sessionPayload({ role: 'root' }), secret)}`);
     assert.equal(res.status, 401);
     assert.equal((res.body as { error: { code: string } }).error.code, 'invalid_claims');
   });
 
   test('login rejects claims that fail the schema, a missing sub and reserved claims', async () => {
     const res = { append: () => undefined, setHeader: () => undefined, headersSent: false } as never;
-    await assert.rejects(auth.login(res, { sub: 'alice', role: 'root' as 'admin' }), /do not match the `claims` schema: role/);
+    await assert.rejects(
+      auth.login(res, { sub: 'alice', role: 'root' as 'admin' }),
+      /do not match the `claims` schema: role/,
+    );
     await assert.rejects(auth.login(res, { sub: '' } as never), /needs `claims.sub`, a non-empty string/);
     await assert.rejects(auth.login(res, { sub: 'a', role: 'user', sid: 'mine' } as never), /cannot set sid/);
     const plain = createTestAuth();
@@ -261,7 +302,10 @@ describe('claims schemas with refinements and transforms', () => {
   const secret = testSecret();
   const claims = z.object({
     roles: z.string().transform((value) => value.split(',')),
-    ref: z.string().refine((value) => decodeURIComponent(value).length > 0).optional(),
+    ref: z
+      .string()
+      .refine((value) => decodeURIComponent(value).length > 0)
+      .optional(),
   });
   const auth = createSessionAuth({ ...testOptions({ secret }), claims });
   const app = EXPRESS_VERSIONS[0].express();

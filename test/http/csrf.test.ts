@@ -11,7 +11,8 @@ for (const { name, express } of EXPRESS_VERSIONS) {
     app.post('/form', auth.verifyOrigin, (_req, res) => {
       res.json({ ok: true });
     });
-    const login = async () => cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
+    const login = async () =>
+      cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
 
     for (const route of ['/logout', '/logout-all']) {
       test(`${route}: a cross-site Origin gets 403 csrf_rejected and the session survives`, async () => {
@@ -42,11 +43,18 @@ for (const { name, express } of EXPRESS_VERSIONS) {
           { Origin: 'null', 'Sec-Fetch-Site': 'same-origin' },
         ];
         for (const headers of cases) {
-          const res = await request(app).post(route).set('Cookie', await login()).set(headers);
+          const res = await request(app)
+            .post(route)
+            .set('Cookie', await login())
+            .set(headers);
           assert.equal(res.status, 204, JSON.stringify(headers));
         }
         const agent = request(app);
-        const sameOrigin = await agent.post(route).set('Cookie', await login()).set('Host', 'shop.example.com:8080').set('Origin', 'http://shop.example.com:8080');
+        const sameOrigin = await agent
+          .post(route)
+          .set('Cookie', await login())
+          .set('Host', 'shop.example.com:8080')
+          .set('Origin', 'http://shop.example.com:8080');
         assert.equal(sameOrigin.status, 204);
       });
     }

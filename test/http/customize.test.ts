@@ -13,7 +13,8 @@ for (const { name, express } of EXPRESS_VERSIONS) {
       const auth = createTestAuth({
         onLogout: (_req, res) => res.redirect(303, '/login?notice=signed-out'),
         onLogoutAll: (_req, res) => res.redirect(303, '/login?notice=signed-out-everywhere'),
-        onError: (err, _req, res) => (err.status === 401 ? res.redirect(303, '/login') : res.status(err.status).send(err.code)),
+        onError: (err, _req, res) =>
+          err.status === 401 ? res.redirect(303, '/login') : res.status(err.status).send(err.code),
       });
       const app = express();
       app.use(auth.authenticate);
@@ -124,11 +125,17 @@ describe('mounting mistakes are caught with a hint', () => {
     const auth = createTestAuth();
     for (const key of ['authenticate', 'requireAuth', 'logout', 'logoutAll', 'verifyOrigin'] as const) {
       const middleware = auth[key] as unknown as (...args: unknown[]) => unknown;
-      assert.throws(() => middleware(), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, new RegExp(`\`auth\\.${key}\` is already a middleware: mount it as \`auth\\.${key}\`, without calling it`));
-        return true;
-      });
+      assert.throws(
+        () => middleware(),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(
+            error.message,
+            new RegExp(`\`auth\\.${key}\` is already a middleware: mount it as \`auth\\.${key}\`, without calling it`),
+          );
+          return true;
+        },
+      );
       assert.throws(() => middleware({ redirect: '/login' }), ConfigError);
     }
   });
@@ -140,7 +147,10 @@ describe('mounting mistakes are caught with a hint', () => {
       res.status(500).send(err.message);
     });
     const res = await request(app).get('/');
-    assert.match(res.text, /`createSessionAuth` was mounted as a middleware without being called\. Call it once at startup/);
+    assert.match(
+      res.text,
+      /`createSessionAuth` was mounted as a middleware without being called\. Call it once at startup/,
+    );
   });
 
   test('middlewares keep their names for stack traces', () => {

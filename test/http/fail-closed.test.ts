@@ -59,7 +59,10 @@ for (const { name, express } of EXPRESS_VERSIONS) {
       store.recover();
       await request(app).get('/me').set('Cookie', cookie);
       assert.equal(warnings.length, 2, warnings.join('\n'));
-      assert.match(warnings[0] ?? '', /store read failed \(connection refused \(simulated\)\); protected routes answer 503/);
+      assert.match(
+        warnings[0] ?? '',
+        /store read failed \(connection refused \(simulated\)\); protected routes answer 503/,
+      );
       assert.match(warnings[1] ?? '', /service resumed/);
       const token = cookie.split('=')[1] ?? '';
       assert.ok(warnings.every((w) => !w.includes(token)));
@@ -71,13 +74,22 @@ describe('failOpen (explicit, dangerous)', () => {
   test('accepts a token without a revocation check while the store is down, and warns at startup', async () => {
     const store = new FlakyStore();
     const warnings: string[] = [];
-    const auth = createTestAuth({ store, failOpen: true, storeTimeoutMs: 100, logger: { warn: (m) => warnings.push(m) } });
+    const auth = createTestAuth({
+      store,
+      failOpen: true,
+      storeTimeoutMs: 100,
+      logger: { warn: (m) => warnings.push(m) },
+    });
     const app = buildApp(EXPRESS_VERSIONS[0].express, auth);
     assert.match(warnings[0] ?? '', /`failOpen` is on/);
     const cookie = cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
     await request(app).post('/logout').set('Cookie', cookie);
     store.mode = 'error';
-    assert.equal((await request(app).get('/me').set('Cookie', cookie)).status, 200, 'the logged-out session works again: this is why it is dangerous');
+    assert.equal(
+      (await request(app).get('/me').set('Cookie', cookie)).status,
+      200,
+      'the logged-out session works again: this is why it is dangerous',
+    );
     store.close();
   });
 });

@@ -18,7 +18,8 @@ for (const { name, express } of EXPRESS_VERSIONS) {
   describe(`logout and logoutAll (${name})`, () => {
     const auth = createTestAuth();
     const app = buildApp(express, auth);
-    const login = async (sub = 'alice') => cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
+    const login = async (sub = 'alice') =>
+      cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
     const me = (cookie: string) => request(app).get('/me').set('Cookie', cookie);
 
     test('logout ends this device only: 204, cookie expired, the copied cookie is session_revoked', async () => {
@@ -50,7 +51,9 @@ for (const { name, express } of EXPRESS_VERSIONS) {
     test('logoutAll rejects every earlier token of the user with logged_out_everywhere, not other users', async () => {
       const devices = [await login(), await login(), await login()];
       const bob = await login('bob');
-      const res = await request(app).post('/logout-all').set('Cookie', devices[0] ?? '');
+      const res = await request(app)
+        .post('/logout-all')
+        .set('Cookie', devices[0] ?? '');
       assert.equal(res.status, 204);
       assert.match(setCookies(res)[0] ?? '', EXPIRED);
       for (const device of devices) {
@@ -88,8 +91,10 @@ for (const { name, express } of EXPRESS_VERSIONS) {
 describe('the same-second rule', () => {
   const auth = createTestAuth();
   const app = buildApp(EXPRESS_VERSIONS[0].express, auth);
-  const login = async (sub: string) => cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
-  const iatOf = (cookie: string) => (JSON.parse(Buffer.from(cookie.split('.')[1] ?? '', 'base64url').toString()) as { iat: number }).iat;
+  const login = async (sub: string) =>
+    cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
+  const iatOf = (cookie: string) =>
+    (JSON.parse(Buffer.from(cookie.split('.')[1] ?? '', 'base64url').toString()) as { iat: number }).iat;
 
   async function startOfASecond(): Promise<void> {
     while (Date.now() % 1000 > 50) await new Promise((r) => setTimeout(r, 5));
@@ -141,9 +146,15 @@ describe('programmatic revocation', () => {
     const { sessionId } = res.body as { sessionId: string };
     const other = cookieFrom((await request(app).post('/login').send({ sub: 'frank' })).headers['set-cookie']);
     await auth.revokeSession(sessionId, { sub: 'frank' });
-    assert.equal(errorCode(await request(app).get('/me').set('Cookie', cookieFrom(res.headers['set-cookie']))), 'session_revoked');
+    assert.equal(
+      errorCode(await request(app).get('/me').set('Cookie', cookieFrom(res.headers['set-cookie']))),
+      'session_revoked',
+    );
     assert.equal((await request(app).get('/me').set('Cookie', other)).status, 200);
     await assert.rejects(auth.revokeSession(sessionId, {} as never), /needs the user id `sub`/);
-    await assert.rejects(auth.revokeSession({ $ne: '' } as never, { sub: 'frank' }), /needs the session id as a string/);
+    await assert.rejects(
+      auth.revokeSession({ $ne: '' } as never, { sub: 'frank' }),
+      /needs the session id as a string/,
+    );
   });
 });

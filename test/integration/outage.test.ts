@@ -33,7 +33,12 @@ function outageApp(uri: string, dbName: string) {
   return { app: buildApp(EXPRESS_VERSIONS[0].express, auth), client, warnings };
 }
 
-async function runOutage(app: ReturnType<typeof buildApp>, goDown: () => Promise<void>, comeBack: () => Promise<void>, warnings: string[]) {
+async function runOutage(
+  app: ReturnType<typeof buildApp>,
+  goDown: () => Promise<void>,
+  comeBack: () => Promise<void>,
+  warnings: string[],
+) {
   const cookie = cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
   const revoked = cookieFrom((await request(app).post('/login').send({ sub: 'alice' })).headers['set-cookie']);
   assert.equal((await request(app).get('/me').set('Cookie', cookie)).status, 200);
@@ -45,14 +50,22 @@ async function runOutage(app: ReturnType<typeof buildApp>, goDown: () => Promise
   assert.equal(down.status, 503);
   assert.equal(code(down), 'revocation_unavailable');
   assert.ok(Date.now() - started < 3000, 'answered within the store timeout, no hang');
-  assert.equal(code(await request(app).get('/me').set('Cookie', revoked)), 'revocation_unavailable', 'a revoked session is not let through');
+  assert.equal(
+    code(await request(app).get('/me').set('Cookie', revoked)),
+    'revocation_unavailable',
+    'a revoked session is not let through',
+  );
   assert.equal((await request(app).get('/public').set('Cookie', cookie)).status, 200);
   assert.equal((await request(app).get('/public')).status, 200);
 
   await comeBack();
   // eventually() throws if the app has not recovered within 30 s.
   await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 30_000);
-  assert.equal(code(await request(app).get('/me').set('Cookie', revoked)), 'session_revoked', 'revocations made before the outage still hold');
+  assert.equal(
+    code(await request(app).get('/me').set('Cookie', revoked)),
+    'session_revoked',
+    'revocations made before the outage still hold',
+  );
   assert.ok(warnings.some((w) => w.includes('protected routes answer 503')));
   assert.ok(warnings.some((w) => w.includes('service resumed')));
 }
@@ -71,7 +84,12 @@ describe('database outage through a cut connection (any server)', () => {
   });
 
   test('503 while cut, public routes work, recovery by itself', async () => {
-    await runOutage(ctx.app, () => proxy.cut(), () => proxy.restore(), ctx.warnings);
+    await runOutage(
+      ctx.app,
+      () => proxy.cut(),
+      () => proxy.restore(),
+      ctx.warnings,
+    );
   });
 });
 

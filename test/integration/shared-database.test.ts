@@ -22,8 +22,18 @@ describe('two app instances, one database', () => {
     const quiet = { warn: () => {} };
     // Separate clients, stores and auth instances, as two processes would have; Express 5 and Express 4.
     auths = [
-      createSessionAuth({ secret, store: new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet }), cookie: { secure: false }, logger: quiet }),
-      createSessionAuth({ secret, store: new MongoRevocationStore({ client: otherClient, dbName: t.dbName, logger: quiet }), cookie: { secure: false }, logger: quiet }),
+      createSessionAuth({
+        secret,
+        store: new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet }),
+        cookie: { secure: false },
+        logger: quiet,
+      }),
+      createSessionAuth({
+        secret,
+        store: new MongoRevocationStore({ client: otherClient, dbName: t.dbName, logger: quiet }),
+        cookie: { secure: false },
+        logger: quiet,
+      }),
     ];
     await Promise.all(auths.map((a) => a.ready));
     apps = [buildApp(EXPRESS_VERSIONS[0].express, auths[0]!), buildApp(EXPRESS_VERSIONS[1].express, auths[1]!)];
@@ -33,7 +43,8 @@ describe('two app instances, one database', () => {
     await t.cleanup();
   });
 
-  const login = async (app: ReturnType<typeof buildApp>, sub: string) => cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
+  const login = async (app: ReturnType<typeof buildApp>, sub: string) =>
+    cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
 
   test('a device logged out on instance B is rejected by instance A at once; other devices keep working', async () => {
     const [a, b] = apps;
@@ -85,7 +96,9 @@ describe('two app instances, one database', () => {
     const { sessionId } = res.body as { sessionId: string };
     await request(a).post('/logout').set('Cookie', cookieFrom(res.headers['set-cookie']));
     const entry = await t.db.collection('revoked_sessions').findOne({ _id: sessionId as never });
-    const payload = JSON.parse(Buffer.from(cookieFrom(res.headers['set-cookie']).split('.')[1] ?? '', 'base64url').toString()) as { exp: number };
+    const payload = JSON.parse(
+      Buffer.from(cookieFrom(res.headers['set-cookie']).split('.')[1] ?? '', 'base64url').toString(),
+    ) as { exp: number };
     assert.equal((entry?.expiresAt as Date).getTime(), payload.exp * 1000);
     assert.equal(entry?.sub, 'erin');
   });

@@ -3,5 +3,6 @@
 import revocable = require('express-revocable-jwt');
 
 const auth = revocable.createSessionAuth({ secret: 'x'.repeat(32), store: new revocable.MemoryRevocationStore() });
-const sub = (req: Parameters<typeof auth.getAuth>[0]): revocable.SessionInfo['sub'] | undefined => auth.getAuth(req)?.sub;
+const sub = (req: Parameters<typeof auth.getAuth>[0]): revocable.SessionInfo['sub'] | undefined =>
+  auth.getAuth(req)?.sub;
 export = { sub };

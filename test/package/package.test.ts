@@ -19,18 +19,27 @@ describe('the packed package', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+      cwd: ROOT,
+    });
     const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
     files = info.files.map((f) => f.path);
     const modules = join(dir, 'node_modules');
     await mkdir(join(modules, 'express-revocable-jwt'), { recursive: true });
-    await run('tar', ['-xzf', join(dir, info.filename), '-C', join(modules, 'express-revocable-jwt'), '--strip-components=1']);
+    await run('tar', [
+      '-xzf',
+      join(dir, info.filename),
+      '-C',
+      join(modules, 'express-revocable-jwt'),
+      '--strip-components=1',
+    ]);
     // Dependencies come from this repository's install, as npm would have installed them beside the package.
     for (const name of await readdir(join(ROOT, 'node_modules'))) {
       if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
       await symlink(join(ROOT, 'node_modules', name), join(modules, name));
     }
-    for (const file of ['consumer.mjs', 'consumer.cjs', 'round-trip.mjs', 'consumer-esm.ts', 'consumer-cjs.cts']) await cp(join(HERE, file), join(dir, file));
+    for (const file of ['consumer.mjs', 'consumer.cjs', 'round-trip.mjs', 'consumer-esm.ts', 'consumer-cjs.cts'])
+      await cp(join(HERE, file), join(dir, file));
     await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   });
   after(async () => {
@@ -38,31 +47,62 @@ describe('the packed package', () => {
   });
 
   test('ships the ESM and CJS builds with types, and no sources or tests', () => {
-    for (const f of ['dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/package.json', 'README.md', 'LICENSE', 'package.json']) {
+    for (const f of [
+      'dist/esm/index.js',
+      'dist/esm/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
+      'dist/cjs/package.json',
+      'README.md',
+      'LICENSE',
+      'package.json',
+    ]) {
       assert.ok(files.includes(f), `missing ${f}`);
     }
-    assert.ok(!files.some((f) => f.startsWith('lib/') || f.startsWith('test/') || f.startsWith('example-app/')), files.join(', '));
+    assert.ok(
+      !files.some((f) => f.startsWith('lib/') || f.startsWith('test/') || f.startsWith('example-app/')),
+      files.join(', '),
+    );
   });
 
   for (const consumer of ['consumer.mjs', 'consumer.cjs']) {
     test(`${consumer}: import, login, logout and a rejected replay over HTTP`, async () => {
       const { stdout } = await run(process.execPath, [consumer], { cwd: dir });
       const result = JSON.parse(stdout) as Record<string, unknown>;
-      assert.deepEqual({ ...result, format: undefined }, {
-        format: undefined,
-        me: { sub: 'alice' },
-        logoutStatus: 204,
-        replayStatus: 401,
-        replayCode: 'session_revoked',
-        errorClass: true,
-      });
+      assert.deepEqual(
+        { ...result, format: undefined },
+        {
+          format: undefined,
+          me: { sub: 'alice' },
+          logoutStatus: 204,
+          replayStatus: 401,
+          replayCode: 'session_revoked',
+          errorClass: true,
+        },
+      );
     });
   }
 
   test('types resolve for ESM and CJS consumers (strict, module nodenext)', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', 'false', 'consumer-esm.ts', 'consumer-cjs.cts'];
-    const result = await run(process.execPath, [tsc, ...args], { cwd: dir }).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      'false',
+      'consumer-esm.ts',
+      'consumer-cjs.cts',
+    ];
+    const result = await run(process.execPath, [tsc, ...args], { cwd: dir }).catch((error: { stdout: string }) => ({
+      stdout: error.stdout,
+      failed: true,
+    }));
     assert.ok(!('failed' in result), result.stdout);
   });
 
@@ -71,7 +111,11 @@ describe('the packed package', () => {
     const block = /```js\n(\/\/ app\.mjs[\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block !== undefined, 'the quick start block was not found in README.md');
     await writeFile(join(dir, 'app.mjs'), block);
-    const child = spawn(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, PORT: '0', MONGODB_URI: mongoUri() }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['app.mjs'], {
+      cwd: dir,
+      env: { ...process.env, PORT: '0', MONGODB_URI: mongoUri() },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const base = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the quick start app did not start within 20 s')), 20_000);
@@ -84,7 +128,11 @@ describe('the packed package', () => {
         });
         child.on('exit', (code) => reject(new Error(`the quick start app exited with ${code}`)));
       });
-      const login = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice' }) });
+      const login = await fetch(`${base}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice' }),
+      });
       assert.equal(login.status, 200);
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
       const me = (await (await fetch(`${base}/me`, { headers: { cookie } })).json()) as { sub: string };

@@ -29,7 +29,10 @@ export function runStoreConformance(name: string, create: () => Promise<StoreUnd
     });
 
     test('an unknown user and session are not revoked', async () => {
-      assert.deepEqual(await store.getState(id('user'), id('sid'), issued()), { lastLogoutAt: null, sessionRevoked: false });
+      assert.deepEqual(await store.getState(id('user'), id('sid'), issued()), {
+        lastLogoutAt: null,
+        sessionRevoked: false,
+      });
     });
 
     test('revokeUser stores the watermark to the millisecond, creating the user record', async () => {
@@ -93,7 +96,8 @@ export function runStoreConformance(name: string, create: () => Promise<StoreUnd
       const sub = id('user');
       const sid = id('sid');
       await store.revokeSession(sid, sub, new Date(Date.now() + HOUR));
-      for (const age of [1, 1000, 59 * 60_000]) assert.equal((await store.getState(sub, sid, Date.now() - age)).sessionRevoked, true, `age ${age}`);
+      for (const age of [1, 1000, 59 * 60_000])
+        assert.equal((await store.getState(sub, sid, Date.now() - age)).sessionRevoked, true, `age ${age}`);
     });
 
     test('one user is revoked without touching another', async () => {

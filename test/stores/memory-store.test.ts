@@ -3,7 +3,9 @@ import { describe, test } from 'node:test';
 import { ConfigError, MemoryRevocationStore } from '../../lib/index.js';
 import { runStoreConformance } from './conformance.js';
 
-runStoreConformance('MemoryRevocationStore', () => Promise.resolve({ store: new MemoryRevocationStore(), cleanup: () => Promise.resolve() }));
+runStoreConformance('MemoryRevocationStore', () =>
+  Promise.resolve({ store: new MemoryRevocationStore(), cleanup: () => Promise.resolve() }),
+);
 
 describe('MemoryRevocationStore', () => {
   const future = () => new Date(Date.now() + 60_000);
@@ -42,11 +44,14 @@ describe('MemoryRevocationStore', () => {
   });
 
   test('rejects unknown options with a hint', () => {
-    assert.throws(() => new MemoryRevocationStore({ maxEntry: 5 } as never), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /unknown option `maxEntry` \(did you mean `maxEntries`\?\)/);
-      return true;
-    });
+    assert.throws(
+      () => new MemoryRevocationStore({ maxEntry: 5 } as never),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /unknown option `maxEntry` \(did you mean `maxEntries`\?\)/);
+        return true;
+      },
+    );
     assert.throws(() => new MemoryRevocationStore({ maxEntries: -1 }), /`maxEntries`/);
   });
 });

@@ -10,7 +10,10 @@ const HOUR = 3_600_000;
 
 runStoreConformance('MongoRevocationStore', async () => {
   const t = await createTestDb('conformance');
-  return { store: new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet }), cleanup: () => t.cleanup() };
+  return {
+    store: new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet }),
+    cleanup: () => t.cleanup(),
+  };
 });
 
 describe('MongoRevocationStore', () => {
@@ -58,17 +61,27 @@ describe('MongoRevocationStore', () => {
     await store.revokeUser(_id.toHexString(), at, new Date(Date.now() + HOUR));
     const doc = await t.db.collection('accounts').findOne({ _id });
     assert.equal((doc?.sessionsValidAfter as Date).getTime(), at.getTime());
-    assert.equal((await store.getState(_id.toHexString(), 'some-session-id-0000', Date.now())).lastLogoutAt?.getTime(), at.getTime());
+    assert.equal(
+      (await store.getState(_id.toHexString(), 'some-session-id-0000', Date.now())).lastLogoutAt?.getTime(),
+      at.getTime(),
+    );
     await store.revokeSession('ended-session-id-0000', _id.toHexString(), new Date(Date.now() + HOUR));
     assert.equal(await t.db.collection('ended_sessions').countDocuments({ _id: 'ended-session-id-0000' as never }), 1);
   });
 
   test('creates a TTL index on expiresAt, or warns and goes on where the server refuses it', async () => {
     const warnings: string[] = [];
-    const store = new MongoRevocationStore({ db: t.db, sessionsCollection: 'ttl_check', logger: { warn: (m) => warnings.push(m) } });
+    const store = new MongoRevocationStore({
+      db: t.db,
+      sessionsCollection: 'ttl_check',
+      logger: { warn: (m) => warnings.push(m) },
+    });
     await store.init();
     await store.init(); // once only
-    const indexes = await t.db.collection('ttl_check').indexes().catch(() => []);
+    const indexes = await t.db
+      .collection('ttl_check')
+      .indexes()
+      .catch(() => []);
     const ttl = indexes.find((i) => i.name === 'expiresAt_ttl');
     if (ttl === undefined) {
       assert.equal(warnings.length, 1, 'no TTL index and no warning');
@@ -82,7 +95,10 @@ describe('MongoRevocationStore', () => {
   test('a watermark it cannot read fails closed (throws) instead of reading as "never logged out"', async () => {
     await t.db.collection('users').insertOne({ _id: 'mallory' as never, lastLogoutAt: 'yesterday' });
     const store = new MongoRevocationStore({ db: t.db, logger: quiet });
-    await assert.rejects(Promise.resolve(store.getState('mallory', 'any-session-id-000000', Date.now())), /holds a string, not a Date/);
+    await assert.rejects(
+      Promise.resolve(store.getState('mallory', 'any-session-id-000000', Date.now())),
+      /holds a string, not a Date/,
+    );
   });
 
   test('with `uri` it opens and closes its own client', async () => {
@@ -128,10 +144,19 @@ describe('MongoRevocationStore', () => {
       const doc = await t.db.collection('users').findOne({ _id: 'reads-user' as never });
       assert.ok(doc?.lastDeviceLogoutAt instanceof Date);
       // Tokens issued before that logout: both reads, and the logged-out one is found.
-      assert.deepEqual(await count('phone-session-id-0000', Date.now() - 1000), { reads: ['users', 'revoked_sessions'], revoked: true });
-      assert.deepEqual(await count('laptop-session-id-000', Date.now() - 1000), { reads: ['users', 'revoked_sessions'], revoked: false });
+      assert.deepEqual(await count('phone-session-id-0000', Date.now() - 1000), {
+        reads: ['users', 'revoked_sessions'],
+        revoked: true,
+      });
+      assert.deepEqual(await count('laptop-session-id-000', Date.now() - 1000), {
+        reads: ['users', 'revoked_sessions'],
+        revoked: false,
+      });
       // A token issued after the hint (the revoked session's expiry): one read again.
-      assert.deepEqual(await count('tablet-session-id-000', Date.now() + 2 * HOUR), { reads: ['users'], revoked: false });
+      assert.deepEqual(await count('tablet-session-id-000', Date.now() + 2 * HOUR), {
+        reads: ['users'],
+        revoked: false,
+      });
     } finally {
       await client.close();
     }
@@ -149,7 +174,10 @@ describe('MongoRevocationStore', () => {
       await store.revokeUser('batch-u1', new Date(), new Date(Date.now() + HOUR));
       await store.revokeSession('batch-s2-revoked-0000', 'batch-u2', new Date(Date.now() + HOUR));
       finds = 0;
-      const lookups = Array.from({ length: 30 }, (_, i) => ({ sub: `batch-u${i % 4}`, sid: i === 2 ? 'batch-s2-revoked-0000' : `batch-s${i}-other-0000000` }));
+      const lookups = Array.from({ length: 30 }, (_, i) => ({
+        sub: `batch-u${i % 4}`,
+        sid: i === 2 ? 'batch-s2-revoked-0000' : `batch-s${i}-other-0000000`,
+      }));
       const states = await Promise.all(lookups.map((l) => store.getState(l.sub, l.sid, issuedAtMs)));
       states.forEach((state, i) => {
         assert.equal(state.lastLogoutAt !== null, lookups[i]?.sub === 'batch-u1', `lookup ${i}: lastLogoutAt`);
@@ -167,13 +195,20 @@ describe('MongoRevocationStore', () => {
     let stop = false;
     const background = (async () => {
       // Keep batches under way the whole time, as a loaded server would.
-      while (!stop) await Promise.all(Array.from({ length: 20 }, (_, i) => store.getState(`busy-${i}`, `busy-session-${i}-00000`, issuedAtMs)));
+      while (!stop)
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.getState(`busy-${i}`, `busy-session-${i}-00000`, issuedAtMs)),
+        );
     })();
     for (let round = 0; round < 5; round++) {
       const sub = `immediate-${round}`;
       assert.equal((await store.getState(sub, 'immediate-session-0000', issuedAtMs)).lastLogoutAt, null);
       await store.revokeUser(sub, new Date(), new Date(Date.now() + HOUR));
-      assert.notEqual((await store.getState(sub, 'immediate-session-0000', issuedAtMs)).lastLogoutAt, null, `round ${round}`);
+      assert.notEqual(
+        (await store.getState(sub, 'immediate-session-0000', issuedAtMs)).lastLogoutAt,
+        null,
+        `round ${round}`,
+      );
     }
     stop = true;
     await background;
@@ -189,8 +224,15 @@ describe('MongoRevocationStore', () => {
       },
       logger: quiet,
     });
-    const results = await Promise.allSettled(['poisoned', 'healthy-1', 'unmappable', 'healthy-2'].map((sub) => store.getState(sub, 'isolation-session-0000', 0)));
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    const results = await Promise.allSettled(
+      ['poisoned', 'healthy-1', 'unmappable', 'healthy-2'].map((sub) =>
+        store.getState(sub, 'isolation-session-0000', 0),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.match(String((results[0] as PromiseRejectedResult).reason), /holds a string, not a Date/);
     assert.match(String((results[2] as PromiseRejectedResult).reason), /not an id/);
   });
@@ -202,10 +244,22 @@ describe('MongoRevocationStore', () => {
       ['Int32', (sub: string) => new Int32(Number(sub))],
       ['Double', (sub: string) => new Double(Number(sub))],
     ] as const) {
-      const store = new MongoRevocationStore({ db: t.db, usersCollection: `numeric_${name}`, userId: map, logger: quiet });
+      const store = new MongoRevocationStore({
+        db: t.db,
+        usersCollection: `numeric_${name}`,
+        userId: map,
+        logger: quiet,
+      });
       await store.revokeUser('42', new Date(5000), new Date(Date.now() + HOUR));
-      assert.equal((await store.getState('42', 'numeric-session-00000', 0)).lastLogoutAt?.getTime(), 5000, `${name} alone`);
-      const [a, b] = await Promise.all([store.getState('42', 'numeric-session-00000', 0), store.getState('43', 'numeric-session-00001', 0)]);
+      assert.equal(
+        (await store.getState('42', 'numeric-session-00000', 0)).lastLogoutAt?.getTime(),
+        5000,
+        `${name} alone`,
+      );
+      const [a, b] = await Promise.all([
+        store.getState('42', 'numeric-session-00000', 0),
+        store.getState('43', 'numeric-session-00001', 0),
+      ]);
       assert.equal(a.lastLogoutAt?.getTime(), 5000, `${name} in a batch`);
       assert.equal(b.lastLogoutAt, null);
     }
@@ -238,22 +292,41 @@ describe('MongoRevocationStore', () => {
     const client = new MongoClient('mongodb://127.0.0.1:1/');
     const cases: [string, unknown, RegExp][] = [
       ['no connection', {}, /`client` is missing: pass exactly one of `client` \(with `dbName`\), `db`, or `uri`/],
-      ['two connections', { client, uri: 'mongodb://127.0.0.1/' , dbName: 'a' }, /`client` conflicts with `uri`/],
+      ['two connections', { client, uri: 'mongodb://127.0.0.1/', dbName: 'a' }, /`client` conflicts with `uri`/],
       ['client without dbName', { client }, /`dbName` is required with `client`/],
-      ['bad uri', { uri: 'http://db:27017', dbName: 'a' }, /`uri` must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string\./],
-      ['typo', { client, dbName: 'a', usersColection: 'x' }, /unknown option `usersColection` \(did you mean `usersCollection`\?\)/],
-      ['dotted field', { client, dbName: 'a', lastLogoutAtField: 'a.b' }, /`lastLogoutAtField` must be a top-level field name/],
-      ['same field twice', { client, dbName: 'a', lastDeviceLogoutAtField: 'lastLogoutAt' }, /`lastDeviceLogoutAtField` must differ from `lastLogoutAtField`/],
+      [
+        'bad uri',
+        { uri: 'http://db:27017', dbName: 'a' },
+        /`uri` must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string\./,
+      ],
+      [
+        'typo',
+        { client, dbName: 'a', usersColection: 'x' },
+        /unknown option `usersColection` \(did you mean `usersCollection`\?\)/,
+      ],
+      [
+        'dotted field',
+        { client, dbName: 'a', lastLogoutAtField: 'a.b' },
+        /`lastLogoutAtField` must be a top-level field name/,
+      ],
+      [
+        'same field twice',
+        { client, dbName: 'a', lastDeviceLogoutAtField: 'lastLogoutAt' },
+        /`lastDeviceLogoutAtField` must differ from `lastLogoutAtField`/,
+      ],
       ['client not a MongoClient', { client: {}, dbName: 'a' }, /`client` must be a MongoClient/],
     ];
     for (const [name, options, message] of cases) {
       test(name, () => {
-        assert.throws(() => new MongoRevocationStore(options as never), (error: unknown) => {
-          assert.ok(error instanceof ConfigError, String(error));
-          assert.match(error.message, message);
-          assert.match(error.message, /^express-revocable-jwt: /);
-          return true;
-        });
+        assert.throws(
+          () => new MongoRevocationStore(options as never),
+          (error: unknown) => {
+            assert.ok(error instanceof ConfigError, String(error));
+            assert.match(error.message, message);
+            assert.match(error.message, /^express-revocable-jwt: /);
+            return true;
+          },
+        );
       });
     }
     test('a uri with a password is never echoed', () => {

@@ -2,7 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import express5, { type Express } from 'express';
 import express4 from 'express4';
-import { createSessionAuth, MemoryRevocationStore, type SessionAuth, type SessionAuthOptions } from '../../lib/index.js';
+import {
+  createSessionAuth,
+  MemoryRevocationStore,
+  type SessionAuth,
+  type SessionAuthOptions,
+} from '../../lib/index.js';
 
 export const EXPRESS_VERSIONS = [
   { name: 'Express 5', express: express5 },

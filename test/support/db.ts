@@ -4,7 +4,8 @@ import { MongoClient, type Db } from 'mongodb';
 
 export function mongoUri(): string {
   const uri = process.env.MONGODB_URI;
-  if (uri === undefined || uri === '') throw new Error('MONGODB_URI is not set: run the tests with `npm test`, which starts a FerretDB server.');
+  if (uri === undefined || uri === '')
+    throw new Error('MONGODB_URI is not set: run the tests with `npm test`, which starts a FerretDB server.');
   return uri;
 }
 

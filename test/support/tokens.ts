@@ -9,11 +9,22 @@ export function base64url(value: string | Buffer): string {
 /** A well-formed session payload, as `auth.login` would issue, with overrides. */
 export function sessionPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Date.now();
-  return { sub: 'alice', sid: 'c2Vzc2lvbi1pZC0xMjM0NTY3OA', iat: Math.floor(now / 1000), iat_ms: now, exp: Math.floor(now / 1000) + 3600, ...overrides };
+  return {
+    sub: 'alice',
+    sid: 'c2Vzc2lvbi1pZC0xMjM0NTY3OA',
+    iat: Math.floor(now / 1000),
+    iat_ms: now,
+    exp: Math.floor(now / 1000) + 3600,
+    ...overrides,
+  };
 }
 
 /** Signs any payload with any algorithm and key, bypassing the library. */
-export function signRaw(payload: Record<string, unknown>, key: string | Buffer | KeyObject, algorithm: jwt.Algorithm = 'HS256'): string {
+export function signRaw(
+  payload: Record<string, unknown>,
+  key: string | Buffer | KeyObject,
+  algorithm: jwt.Algorithm = 'HS256',
+): string {
   return jwt.sign(payload, key, { algorithm, noTimestamp: true });
 }
 

@@ -16,7 +16,11 @@ function expectType<T extends true>(_value?: T): void {
 }
 
 const store = new MemoryRevocationStore();
-const typed = createSessionAuth({ secret: 'x'.repeat(32), store, claims: z.object({ role: z.enum(['user', 'admin']) }) });
+const typed = createSessionAuth({
+  secret: 'x'.repeat(32),
+  store,
+  claims: z.object({ role: z.enum(['user', 'admin']) }),
+});
 type RequestAuth = NonNullable<Request['auth']>;
 
 // getAuth is typed with the claims schema; req.auth carries the session info everywhere.
@@ -39,7 +43,12 @@ expectType<Equal<NonNullable<ReturnType<typeof plain.getAuth>>['sub'], string>>(
 // Options: the store is required, expiresIn takes seconds or a duration.
 // @ts-expect-error store is required
 export const noStore: SessionAuthOptions = { secret: 'x'.repeat(32) };
-export const options: SessionAuthOptions = { secret: 'x'.repeat(32), store, expiresIn: '15m', cookie: { sameSite: 'strict' } };
+export const options: SessionAuthOptions = {
+  secret: 'x'.repeat(32),
+  store,
+  expiresIn: '15m',
+  cookie: { sameSite: 'strict' },
+};
 // @ts-expect-error sameSite is one of strict, lax, none
 export const badSameSite: SessionAuthOptions = { secret: 'x'.repeat(32), store, cookie: { sameSite: 'sometimes' } };
 
@@ -50,5 +59,17 @@ export const syncStore: RevocationStore = {
   revokeSession: () => Promise.resolve(),
 };
 
-expectType<Equal<SessionAuthErrorCode, 'credentials_required' | 'invalid_token' | 'token_expired' | 'invalid_claims' | 'session_revoked' | 'logged_out_everywhere' | 'revocation_unavailable' | 'csrf_rejected'>>();
+expectType<
+  Equal<
+    SessionAuthErrorCode,
+    | 'credentials_required'
+    | 'invalid_token'
+    | 'token_expired'
+    | 'invalid_claims'
+    | 'session_revoked'
+    | 'logged_out_everywhere'
+    | 'revocation_unavailable'
+    | 'csrf_rejected'
+  >
+>();
 expectType<Equal<AuthInfo<{ role: 'admin' }>['role'], 'admin'>>();

@@ -7,7 +7,10 @@ function controlledRun() {
   const calls: { keys: number[]; finish: (error?: Error) => void }[] = [];
   const run = (keys: number[]) =>
     new Promise<string[]>((resolve, reject) => {
-      calls.push({ keys, finish: (error) => (error === undefined ? resolve(keys.map((k) => `v${k}`)) : reject(error)) });
+      calls.push({
+        keys,
+        finish: (error) => (error === undefined ? resolve(keys.map((k) => `v${k}`)) : reject(error)),
+      });
     });
   return { calls, run };
 }
@@ -20,7 +23,10 @@ describe('createLookupBatcher', () => {
     const lookup = createLookupBatcher(run, { maxBatch: 100, maxInFlight: 2, maxQueued: 1000, timeoutMs: 5000 });
     const answers = Promise.all([1, 2, 3].map((k) => lookup(k)));
     await tick();
-    assert.deepEqual(calls.map((c) => c.keys), [[1, 2, 3]]);
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [[1, 2, 3]],
+    );
     calls[0]?.finish();
     assert.deepEqual(await answers, ['v1', 'v2', 'v3']);
   });
@@ -33,11 +39,18 @@ describe('createLookupBatcher', () => {
     const second = lookup(2);
     const third = lookup(3);
     await tick();
-    assert.deepEqual(calls.map((c) => c.keys), [[1]], 'the only slot is busy: 2 and 3 wait');
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [[1]],
+      'the only slot is busy: 2 and 3 wait',
+    );
     calls[0]?.finish();
     assert.equal(await first, 'v1');
     await tick();
-    assert.deepEqual(calls.map((c) => c.keys), [[1], [2, 3]]);
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [[1], [2, 3]],
+    );
     calls[1]?.finish();
     assert.deepEqual(await Promise.all([second, third]), ['v2', 'v3']);
   });
@@ -47,11 +60,20 @@ describe('createLookupBatcher', () => {
     const lookup = createLookupBatcher(run, { maxBatch: 2, maxInFlight: 2, maxQueued: 1000, timeoutMs: 5000 });
     const all = Promise.all([1, 2, 3, 4, 5].map((k) => lookup(k)));
     await tick();
-    assert.deepEqual(calls.map((c) => c.keys), [[1, 2], [3, 4]]);
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    );
     calls[0]?.finish();
     await tick();
     await tick();
-    assert.deepEqual(calls.map((c) => c.keys), [[1, 2], [3, 4], [5]]);
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [[1, 2], [3, 4], [5]],
+    );
     calls[1]?.finish();
     calls[2]?.finish();
     assert.deepEqual(await all, ['v1', 'v2', 'v3', 'v4', 'v5']);
@@ -84,7 +106,12 @@ describe('createLookupBatcher', () => {
   });
 
   test('an answer count that does not match the keys fails the batch', async () => {
-    const lookup = createLookupBatcher(() => Promise.resolve(['only one']), { maxBatch: 10, maxInFlight: 1, maxQueued: 10, timeoutMs: 5000 });
+    const lookup = createLookupBatcher(() => Promise.resolve(['only one']), {
+      maxBatch: 10,
+      maxInFlight: 1,
+      maxQueued: 10,
+      timeoutMs: 5000,
+    });
     await assert.rejects(Promise.all([lookup(1), lookup(2)]), /returned 1 answers for 2 keys/);
   });
 
