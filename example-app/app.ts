@@ -4,11 +4,11 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import {
   createSessionAuth,
   MemoryRevocationStore,
-  MongoRevocationStore,
   sendErrorJson,
   type RevocationStore,
   type SessionAuthError,
 } from 'express-revocable-jwt';
+import { MongoRevocationStore } from 'express-revocable-jwt/mongodb';
 import type { Db } from 'mongodb';
 import { securityHeaders } from './security.js';
 import { checkPassword, memoryUsers, mongoUsers, seedDemoUsers, type UserDirectory } from './users.js';

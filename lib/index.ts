@@ -1,16 +1,18 @@
-// Public API of express-revocable-jwt: revocable JWT cookie sessions for Express, backed by MongoDB.
+// express-revocable-jwt: revocable JWT sessions for Express. This entry never loads a database driver: the
+// MongoDB store is in `express-revocable-jwt/mongodb`, the store test suite in `express-revocable-jwt/testing`.
 export { createSessionAuth } from './session-auth.js';
 export type { LoginClaims, SessionAuth } from './session-auth.js';
-export type { SessionAuthOptions } from './options.js';
-export { MongoRevocationStore } from './mongo-store.js';
-export type { MongoRevocationStoreOptions } from './mongo-store.js';
-export { MemoryRevocationStore } from './memory-store.js';
-export type { MemoryRevocationStoreOptions } from './memory-store.js';
-export type { Awaitable, RevocationState, RevocationStore } from './store.js';
-export { ERROR_STATUS, SessionAuthError, isSessionAuthError, sendErrorJson } from './errors.js';
-export type { SessionAuthErrorBody, SessionAuthErrorCode } from './errors.js';
-export { ConfigError } from './config-error.js';
-export type { Algorithm, KeyInput } from './keys.js';
-export type { SignedSession } from './token.js';
+export type { SessionAuthOptions } from './config/options.js';
+export type { Logger } from './config/logger.js';
+export { MemoryRevocationStore } from './stores/memory-store.js';
+export type { MemoryRevocationStoreOptions } from './stores/memory-store.js';
+export type { Awaitable, RevocationState, RevocationStore } from './stores/revocation-store.js';
+export { ERROR_STATUS, SessionAuthError, isSessionAuthError } from './errors/session-auth-error.js';
+export type { SessionAuthErrorBody, SessionAuthErrorCode } from './errors/session-auth-error.js';
+export { ConfigError, MESSAGE_PREFIX } from './errors/config-error.js';
+export type { ConfigErrorCode } from './errors/config-error.js';
+export { sendErrorJson } from './http/error-response.js';
+export type { ErrorHandler } from './http/error-response.js';
+export type { Algorithm, KeyInput } from './token/keys.js';
+export type { SignedSession } from './token/sign-token.js';
 export type { AuthInfo, Register, RegisteredClaims, SessionInfo } from './types.js';
-export type { Logger } from './validate-options.js';

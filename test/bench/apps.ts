@@ -7,6 +7,7 @@ import { expressjwt } from 'express-jwt';
 import session from 'express-session';
 import { MongoClient, type Document } from 'mongodb';
 import type * as Lib from '../../lib/index.js';
+import type * as MongoEntry from '../../lib/mongodb.js';
 import { COOKIE_NAME, type Scenario } from './shared.js';
 
 /**
@@ -16,15 +17,19 @@ import { COOKIE_NAME, type Scenario } from './shared.js';
  */
 const PACKAGE_NAME = 'express-revocable-jwt';
 
-export async function loadLibrary(): Promise<typeof Lib> {
+async function loadBuilt<T>(specifier: string): Promise<T> {
   try {
-    return (await import(PACKAGE_NAME)) as typeof Lib;
+    return (await import(specifier)) as T;
   } catch (error) {
     throw new Error('cannot load the built package: run `npm run build` first (`npm run bench` does)', {
       cause: error,
     });
   }
 }
+
+export const loadLibrary = () => loadBuilt<typeof Lib>(PACKAGE_NAME);
+export const loadMongoStore = async () =>
+  (await loadBuilt<typeof MongoEntry>(`${PACKAGE_NAME}/mongodb`)).MongoRevocationStore;
 
 export interface BuiltApp {
   app: Express;
@@ -111,7 +116,7 @@ function revocableApp(auth: Lib.SessionAuth): Express {
 async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads' | 'coalesced'): Promise<BuiltApp> {
   const lib = await loadLibrary();
   const client = await connect(config);
-  const real = new lib.MongoRevocationStore({ client, dbName: config.dbName, logger: quietLogger });
+  const real = new (await loadMongoStore())({ client, dbName: config.dbName, logger: quietLogger });
   const counters: Record<string, number> = {};
   let store: Lib.RevocationStore = real;
   if (variant === 'two-reads') store = twoReadsStore(real, client, config.dbName);

@@ -10,7 +10,7 @@ import cookieParser from 'cookie-parser';
 import type { Request, Response } from 'express';
 import { expressjwt } from 'express-jwt';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
-import { loadLibrary } from './apps.js';
+import { loadLibrary, loadMongoStore } from './apps.js';
 import { cpuSeconds } from './proc.js';
 
 const SECONDS = Number(process.env.PROBE_SECONDS ?? 3);
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       );
     const findSessionIdOnly = (i: number) =>
       sessions.findOne({ _id: sids[i % 1000] as unknown as Document['_id'] }, { projection: { _id: 1 } });
-    const store = new lib.MongoRevocationStore({ client, dbName: 'bench_probe', logger: { warn: () => undefined } });
+    const store = new (await loadMongoStore())({ client, dbName: 'bench_probe', logger: { warn: () => undefined } });
     for (const concurrency of [1, 32]) {
       print(`users.findOne by _id (found), ${concurrency} in flight`, await measure(findUser, concurrency, dbPid));
       print(

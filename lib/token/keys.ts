@@ -1,6 +1,6 @@
 // Turns the configured secret or key pair into pinned-algorithm KeyObjects, checking strength at startup.
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../errors/config-error.js';
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [

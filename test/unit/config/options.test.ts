@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
-import { ConfigError, createSessionAuth, MemoryRevocationStore, type SessionAuthOptions } from '../../lib/index.js';
-import { testSecret } from '../support/apps.js';
+import { ConfigError, createSessionAuth, MemoryRevocationStore, type SessionAuthOptions } from '../../../lib/index.js';
+import { testSecret } from '../../support/apps.js';
 
 const quiet = { warn: () => {} };
 const store = new MemoryRevocationStore();

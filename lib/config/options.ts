@@ -2,13 +2,14 @@
 import { KeyObject } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { COOKIE_NAME_PATTERN } from './cookie.js';
-import { normalizeOrigin } from './csrf.js';
+import type { SessionAuthError } from '../errors/session-auth-error.js';
+import { COOKIE_NAME_PATTERN } from '../http/cookie.js';
+import { normalizeOrigin } from '../http/csrf.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
+import type { RevocationStore } from '../stores/revocation-store.js';
+import { ALGORITHMS, type Algorithm, type KeyInput } from '../token/keys.js';
 import { parseDurationSeconds } from './duration.js';
-import type { SessionAuthError } from './errors.js';
-import { ALGORITHMS } from './keys.js';
-import type { RevocationStore } from './store.js';
-import { loggerSchema } from './validate-options.js';
+import { loggerSchema, type Logger } from './logger.js';
 
 const keyInput = z.custom<string | Buffer | KeyObject>(
   (v) => typeof v === 'string' || Buffer.isBuffer(v) || v instanceof KeyObject,
@@ -89,10 +90,11 @@ export const sessionAuthOptionsSchema = z
       .default('1h')
       .transform((value, ctx) => {
         const seconds = parseDurationSeconds(value);
-        if (seconds === undefined) {
+        if (seconds === undefined || seconds > MAX_TOKEN_LIFETIME_SECONDS) {
           ctx.addIssue({
             code: 'custom',
-            message: 'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d"',
+            message:
+              'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d", at most "400d" (browsers cap cookies at 400 days)',
           });
           return z.NEVER;
         }
@@ -110,7 +112,7 @@ export const sessionAuthOptionsSchema = z
     /** `aud` claim to set and require. */
     audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     /** Seconds of clock skew accepted on `exp`/`nbf`. Defaults to 0. */
-    clockTolerance: z.number().int().min(0).max(300).default(0),
+    clockTolerance: z.number().int().min(0).max(MAX_CLOCK_TOLERANCE_SECONDS).default(0),
     /** Milliseconds to wait for the store before failing closed (503). Defaults to 2000. */
     storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
     /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
@@ -138,10 +140,62 @@ export const sessionAuthOptionsSchema = z
   })
   .strict();
 
-/** The options of `createSessionAuth`; `C` is the zod schema of the extra claims. */
-export type SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<never, never>>> = Omit<
-  z.input<typeof sessionAuthOptionsSchema>,
-  'claims' | 'store'
-> & { store: RevocationStore; claims?: C };
+/** The options of `createSessionAuth`; `C` is the zod schema of the extra claims. Checked against the schema. */
+export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<never, never>>> {
+  /** HS256/384/512 shared secret, at least 32 bytes (a string, Buffer or secret KeyObject). Or use a key pair. */
+  secret?: KeyInput;
+  /** PEM or KeyObject private key for RS/PS/ES signatures. */
+  privateKey?: KeyInput;
+  /** PEM or KeyObject public key; derived from `privateKey` when left out. Alone: a verify-only instance. */
+  publicKey?: KeyInput;
+  /** The one algorithm accepted. Defaults to HS256 with `secret`, else inferred from the key type. */
+  algorithm?: Algorithm | 'EdDSA';
+  /** Where revocation state lives: `MemoryRevocationStore`, `MongoRevocationStore` or your own. Required. */
+  store: RevocationStore;
+  /** Token and cookie lifetime: seconds, or a duration like "15m", "12h", "7d"; at most "400d". Defaults to "1h". */
+  expiresIn?: number | string;
+  /** The session cookie. Defaults to `{ name: 'session', secure: true, sameSite: 'lax', path: '/' }`. */
+  cookie?: {
+    /** Defaults to `session`. `__Host-` names are checked (Secure, Path=/, no Domain). */
+    name?: string;
+    /** Send only over HTTPS. Defaults to `true`; set `false` only for http://localhost development. */
+    secure?: boolean;
+    /** Defaults to `lax`. `none` needs `secure: true`. */
+    sameSite?: 'strict' | 'lax' | 'none';
+    /** Defaults to `/`. */
+    path?: string;
+    /** Defaults to none: a host-only cookie, the safest. */
+    domain?: string;
+  };
+  /** A zod object of extra claims: validated on login and on every request, typed on `req.auth`. */
+  claims?: C;
+  /** `iss` claim to set and require. */
+  issuer?: string;
+  /** `aud` claim to set and require. */
+  audience?: string | string[];
+  /** Seconds of clock skew accepted on `exp`/`nbf`, at most 300. Defaults to 0. */
+  clockTolerance?: number;
+  /** Milliseconds to wait for the store before failing closed (503). Defaults to 2000. */
+  storeTimeoutMs?: number;
+  /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
+  failOpen?: boolean;
+  /** Other origins allowed to POST to logout routes, e.g. `["https://app.example.com"]`. Defaults to none. */
+  trustedOrigins?: string[];
+  /** Answers a rejected request. Defaults to the JSON error response (`sendErrorJson`). */
+  onError?: (error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown;
+  /** Answers a successful logout. Defaults to 204 No Content. */
+  onLogout?: (req: Request, res: Response) => unknown;
+  /** Answers a successful logout-everywhere. Defaults to 204 No Content. */
+  onLogoutAll?: (req: Request, res: Response) => unknown;
+  /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
+  logger?: Logger;
+}
 
 export type ResolvedSessionAuthOptions = z.output<typeof sessionAuthOptionsSchema>;
+
+/** Keeps the interface and the schema in step: each must accept exactly what the other does. */
+type SchemaInput = Omit<z.input<typeof sessionAuthOptionsSchema>, 'claims' | 'store'>;
+type InterfaceInput = Omit<SessionAuthOptions, 'claims' | 'store'>;
+export type OptionsMatchSchema = [SchemaInput, InterfaceInput] extends [InterfaceInput, SchemaInput] ? true : never;
+const optionsMatchSchema: OptionsMatchSchema = true;
+void optionsMatchSchema;

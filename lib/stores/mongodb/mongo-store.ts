@@ -10,10 +10,11 @@ import {
   type ObjectId,
 } from 'mongodb';
 import { z } from 'zod';
-import { ConfigError } from './config-error.js';
-import { createLookupBatcher } from './lookup-batcher.js';
-import type { RevocationState, RevocationStore } from './store.js';
-import { loggerSchema, validateOptions } from './validate-options.js';
+import { loggerSchema } from '../../config/logger.js';
+import { validateOptions } from '../../config/validate-options.js';
+import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
+import { createLookupBatcher } from '../lookup-batcher.js';
+import type { RevocationState, RevocationStore } from '../revocation-store.js';
 
 const mongoStoreOptionsSchema = z
   .object({
@@ -164,7 +165,7 @@ export class MongoRevocationStore implements RevocationStore {
         (error: unknown) => {
           if (error instanceof MongoServerError && (error.code === 238 || error.code === 115)) {
             this.#logger.warn(
-              `express-revocable-jwt: this MongoDB-compatible server refuses TTL indexes (${error.message}); expired revoked-session entries will stay on disk but are ignored on read. Remove them periodically, or use MongoDB.`,
+              `${MESSAGE_PREFIX}: this MongoDB-compatible server refuses TTL indexes (${error.message}); expired revoked-session entries will stay on disk but are ignored on read. Remove them periodically, or use MongoDB.`,
             );
             return;
           }
@@ -291,7 +292,7 @@ export class MongoRevocationStore implements RevocationStore {
       if (stored !== null && stored.getTime() >= at.getTime()) return;
     }
     throw new Error(
-      `express-revocable-jwt: could not raise \`${field}\` after ${MAX_WRITE_ATTEMPTS} attempts (concurrent writers).`,
+      `${MESSAGE_PREFIX}: could not raise \`${field}\` after ${MAX_WRITE_ATTEMPTS} attempts (concurrent writers).`,
     );
   }
 
@@ -301,7 +302,7 @@ export class MongoRevocationStore implements RevocationStore {
     if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
     if (typeof value === 'number' && Number.isFinite(value)) return new Date(value);
     // Failing closed: a date we cannot read must not be treated as "never logged out".
-    throw new TypeError(`express-revocable-jwt: the user's \`${field}\` field holds a ${typeof value}, not a Date.`);
+    throw new TypeError(`${MESSAGE_PREFIX}: the user's \`${field}\` field holds a ${typeof value}, not a Date.`);
   }
 
   async #retryDuplicateKey<T>(write: () => Promise<T>): Promise<T> {

@@ -1,20 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MongoClient, ObjectId } from 'mongodb';
-import { ConfigError, MongoRevocationStore } from '../../lib/index.js';
-import { createTestDb, mongoUri, type TestDb } from '../support/db.js';
-import { runStoreConformance } from './conformance.js';
+import { ConfigError } from '../../../lib/index.js';
+import { MongoRevocationStore } from '../../../lib/mongodb.js';
+import { createTestDb, mongoUri, type TestDb } from '../../support/db.js';
+import { runStoreConformance } from '../../../lib/testing.js';
 
 const quiet = { warn: () => {} };
 const HOUR = 3_600_000;
 
-runStoreConformance('MongoRevocationStore', async () => {
-  const t = await createTestDb('conformance');
-  return {
-    store: new MongoRevocationStore({ client: t.client, dbName: t.dbName, logger: quiet }),
-    cleanup: () => t.cleanup(),
-  };
+let shared: TestDb | undefined;
+after(async () => {
+  await shared?.cleanup();
 });
+runStoreConformance(
+  {
+    name: 'MongoRevocationStore',
+    createStore: async () => {
+      shared ??= await createTestDb('conformance');
+      return new MongoRevocationStore({ client: shared.client, dbName: shared.dbName, logger: quiet });
+    },
+  },
+  { describe, it: test },
+);
 
 describe('MongoRevocationStore', () => {
   let t: TestDb;

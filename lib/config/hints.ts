@@ -1,26 +1,4 @@
-// Startup errors for misconfiguration: one readable message naming the option, the bad value and the fix.
-
-const PREFIX = 'express-revocable-jwt';
-
-/** Thrown at startup (never per request) when options are wrong or the API is used the wrong way. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  /** The option path at fault, e.g. `cookie.sameSite`; empty when the problem is not one option. */
-  readonly option: string;
-
-  constructor(option: string, problem: string, options?: { cause?: unknown }) {
-    super(`${PREFIX}: ${option === '' ? '' : `\`${option}\` `}${problem}`, options);
-    this.option = option;
-  }
-}
-
-/** Joins several problems into one error, so a user fixes them all in one go. */
-export function combineConfigErrors(errors: readonly ConfigError[]): ConfigError {
-  if (errors.length === 1 && errors[0] !== undefined) return errors[0];
-  const lines = errors.map((e) => `  - ${e.message.slice(PREFIX.length + 2)}`);
-  const combined = new ConfigError('', `has ${errors.length} configuration problems:\n${lines.join('\n')}`);
-  return Object.assign(combined, { option: errors.map((e) => e.option).join(', ') });
-}
+// Helpers for readable configuration errors: a value shown without secrets, and "did you mean" hints.
 
 /** Shows a value in an error message without ever revealing a secret or a key. */
 export function describeValue(value: unknown): string {

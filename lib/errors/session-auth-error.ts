@@ -1,5 +1,4 @@
 // The error class and the stable error codes every rejected request is answered with.
-import type { Response } from 'express';
 
 /** Every code this package answers with, and its HTTP status. A contract: apps and clients may rely on it. */
 export const ERROR_STATUS = {
@@ -64,11 +63,4 @@ export function isSessionAuthError(value: unknown): value is SessionAuthError {
       value.name === 'SessionAuthError' &&
       typeof (value as SessionAuthError).code === 'string')
   );
-}
-
-/** The default error response: the status of the error and its JSON body, never cached. */
-export function sendErrorJson(res: Response, error: SessionAuthError): void {
-  res.status(error.status);
-  res.setHeader('Cache-Control', 'no-store');
-  res.json(error.toJSON());
 }

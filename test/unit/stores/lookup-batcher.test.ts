@@ -1,7 +1,7 @@
 // The micro-batcher behind MongoRevocationStore: fewer round trips, never a read older than the lookup.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createLookupBatcher } from '../../lib/lookup-batcher.js';
+import { createLookupBatcher } from '../../../lib/stores/lookup-batcher.js';
 
 function controlledRun() {
   const calls: { keys: number[]; finish: (error?: Error) => void }[] = [];

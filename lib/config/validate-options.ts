@@ -1,6 +1,7 @@
 // Runs a zod options schema once at startup and turns its issues into one readable ConfigError.
 import { z } from 'zod';
-import { ConfigError, closestName, combineConfigErrors, describeValue } from './config-error.js';
+import { ConfigError, combineConfigErrors } from '../errors/config-error.js';
+import { closestName, describeValue } from './hints.js';
 
 /**
  * Parses `input` with `schema` (a strict zod object). Unknown keys get a "did you mean" hint; every other
@@ -77,13 +78,3 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   }
   return current;
 }
-
-/** Logger used for startup and outage warnings; `console` fits. Messages never contain tokens or secrets. */
-export interface Logger {
-  warn(message: string): void;
-}
-
-export const loggerSchema = z.custom<Logger>(
-  (value) => typeof value === 'object' && value !== null && typeof (value as Logger).warn === 'function',
-  { message: 'must be an object with a `warn(message)` method, such as `console`' },
-);

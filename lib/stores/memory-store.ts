@@ -1,7 +1,7 @@
 // MemoryRevocationStore: revocation state in this process only; bounded, expired entries dropped.
 import { z } from 'zod';
-import type { RevocationState, RevocationStore } from './store.js';
-import { validateOptions } from './validate-options.js';
+import { validateOptions } from '../config/validate-options.js';
+import type { RevocationState, RevocationStore } from './revocation-store.js';
 
 const memoryStoreOptionsSchema = z
   .object({

@@ -1,5 +1,6 @@
 // The RevocationStore interface every backend implements, and the runtime check of a store's shape.
-import { ConfigError } from './config-error.js';
+import type { Logger } from '../config/logger.js';
+import { ConfigError, MESSAGE_PREFIX } from '../errors/config-error.js';
 
 /** A value or a promise of it: store methods may be synchronous or asynchronous. */
 export type Awaitable<T> = T | Promise<T>;
@@ -14,11 +15,13 @@ export interface RevocationState {
 
 /**
  * Server-side revocation state. Implement these methods to add a backend (Redis, SQL, ...) and run it
- * through the conformance suite in `test/stores/conformance.ts`.
+ * through the published conformance suite: `runStoreConformance` from
+ * `express-revocable-jwt/testing`.
  */
 export interface RevocationStore {
   /**
    * Revocation state for a user (`sub`) and one of their device sessions. Must read fresh, not cached.
+   * `sessionId` is `''` for a token that names no session (checked with `createRevocation`): answer for the user.
    * `issuedAtMs` is the token's issue time (`iat_ms`); a store may use it to skip work (a session can only
    * have been revoked after its token was issued), never to answer differently.
    */
@@ -69,4 +72,17 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
       throw new ConfigError(`store.${optional}`, 'must be a function when present.');
     }
   }
+}
+
+/** Runs the store's optional one-time setup; never rejects (a failure is logged and retried by the store). */
+export function initStore(store: RevocationStore, logger: Logger): Promise<void> {
+  return Promise.resolve()
+    .then(() => store.init?.())
+    .then(
+      () => undefined,
+      (error: unknown) =>
+        logger.warn(
+          `${MESSAGE_PREFIX}: store setup failed (${error instanceof Error ? error.message : String(error)}); it is retried on the next logout.`,
+        ),
+    );
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, MemoryRevocationStore } from '../../lib/index.js';
-import { runStoreConformance } from './conformance.js';
+import { ConfigError, MemoryRevocationStore } from '../../../lib/index.js';
+import { runStoreConformance } from '../../../lib/testing.js';
 
-runStoreConformance('MemoryRevocationStore', () =>
-  Promise.resolve({ store: new MemoryRevocationStore(), cleanup: () => Promise.resolve() }),
+runStoreConformance(
+  { name: 'MemoryRevocationStore', createStore: () => new MemoryRevocationStore() },
+  { describe, it: test },
 );
 
 describe('MemoryRevocationStore', () => {

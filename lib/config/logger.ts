@@ -1,0 +1,12 @@
+// The logger option: where warnings go (store outages, risky settings). Messages never hold tokens or secrets.
+import { z } from 'zod';
+
+/** Logger used for startup and outage warnings; `console` fits. Messages never contain tokens or secrets. */
+export interface Logger {
+  warn(message: string): void;
+}
+
+export const loggerSchema = z.custom<Logger>(
+  (value) => typeof value === 'object' && value !== null && typeof (value as Logger).warn === 'function',
+  { message: 'must be an object with a `warn(message)` method, such as `console`' },
+);

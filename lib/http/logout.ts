@@ -1,0 +1,77 @@
+// The logout handlers: `logout` ends this device session, `logoutAll` every session of the signed-in user.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
+import type { RevocationEngine } from '../revocation/revocation-engine.js';
+import { isSameOriginRequest } from './csrf.js';
+import { runAppCallback, type ErrorResponder } from './error-response.js';
+import { namedMiddleware } from './middleware-guard.js';
+import type { RequestAuth } from './request-auth.js';
+
+/** `onLogout(req, res)` / `onLogoutAll(req, res)`: answers a successful logout instead of 204. */
+export type LogoutResponder = (req: Request, res: Response) => unknown;
+
+export interface LogoutParts {
+  requestAuth: RequestAuth;
+  engine: RevocationEngine;
+  respond: ErrorResponder;
+  trustedOrigins: ReadonlySet<string>;
+  onLogout: LogoutResponder | undefined;
+  onLogoutAll: LogoutResponder | undefined;
+}
+
+export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandler; logoutAll: RequestHandler } {
+  const { requestAuth, engine, respond } = parts;
+
+  /** After a successful logout: expire the cookie, forget req.auth, answer 204 or the app's own response. */
+  function endSession(req: Request, res: Response, next: NextFunction, onDone: LogoutResponder | undefined): void {
+    requestAuth.expireCookie(req, res);
+    delete req.auth;
+    if (onDone !== undefined) return runAppCallback(() => onDone(req, res), next);
+    res.status(204).end();
+  }
+
+  /** Runs a revocation; a failure answers with its error and keeps the cookie, so the user can retry. */
+  async function attempt(
+    run: () => Promise<unknown>,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ): Promise<boolean> {
+    try {
+      await run();
+      return true;
+    } catch (error) {
+      if (!isSessionAuthError(error)) throw error;
+      respond(error, req, res, next);
+      return false;
+    }
+  }
+
+  async function logout(req: Request, res: Response, next: NextFunction): Promise<void> {
+    if (!isSameOriginRequest(req, parts.trustedOrigins))
+      return respond(new SessionAuthError('csrf_rejected'), req, res, next);
+    const { session } = await requestAuth.verify(req);
+    if (session !== undefined) {
+      const revoke = () => engine.revokeSession(session.sessionId, session.sub, new Date(session.expMs));
+      if (!(await attempt(revoke, req, res, next))) return;
+    }
+    endSession(req, res, next, parts.onLogout);
+  }
+
+  async function logoutAll(req: Request, res: Response, next: NextFunction): Promise<void> {
+    if (!isSameOriginRequest(req, parts.trustedOrigins))
+      return respond(new SessionAuthError('csrf_rejected'), req, res, next);
+    const outcome = await requestAuth.authenticate(req, res);
+    const sub = outcome.auth?.sub;
+    if (sub === undefined)
+      return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
+    if (!(await attempt(() => engine.revokeUser(sub), req, res, next))) return;
+    endSession(req, res, next, parts.onLogoutAll);
+  }
+
+  const fail = (next: NextFunction) => (error: unknown) => next(error);
+  return {
+    logout: namedMiddleware('logout', (req, res, next) => void logout(req, res, next).catch(fail(next))),
+    logoutAll: namedMiddleware('logoutAll', (req, res, next) => void logoutAll(req, res, next).catch(fail(next))),
+  };
+}

@@ -1,0 +1,95 @@
+// Authenticating one request: cookie → token verification → claims → revocation check, each once per request.
+import type { Request, Response } from 'express';
+import { SessionAuthError } from '../errors/session-auth-error.js';
+import type { RevocationEngine } from '../revocation/revocation-engine.js';
+import type { ParsedClaims, SessionClaims } from '../token/claims.js';
+import type { VerifyResult } from '../token/verify-token.js';
+import type { AuthInfo } from '../types.js';
+import { readCookie, type CookieWriter } from './cookie.js';
+
+/** A token whose signature, expiry and claims are valid, whatever its revocation state. */
+export interface VerifiedSession extends SessionClaims {
+  auth: AuthInfo;
+}
+
+export interface Verified {
+  session?: VerifiedSession;
+  error?: SessionAuthError;
+}
+
+export interface Outcome {
+  auth?: AuthInfo;
+  error?: SessionAuthError;
+}
+
+export interface RequestAuthParts {
+  cookieName: string;
+  cookie: CookieWriter;
+  verifyToken: (token: string) => Promise<VerifyResult>;
+  parseClaims: (payload: unknown) => ParsedClaims<Record<string, unknown>>;
+  engine: RevocationEngine;
+  /** Longest lifetime (`exp` − issue time) accepted, in ms: this instance's `expiresIn`. */
+  maxLifetimeMs: number;
+}
+
+/** Turns a verified (or rejected) token into the session the rules need, or the error to answer with. */
+export async function verifySessionToken(parts: RequestAuthParts, token: string): Promise<Verified> {
+  const result = await parts.verifyToken(token);
+  if (!result.ok) return { error: new SessionAuthError(result.code, { cause: result.cause }) };
+  const claims = parts.parseClaims(result.payload);
+  if (!claims.ok) return { error: new SessionAuthError('invalid_claims', { cause: claims.cause }) };
+  // A token that lives longer than this instance would sign (another deployment, an older `expiresIn`) is
+  // over: revocations are sized from the lifetimes the instances sharing the store accept.
+  if (claims.expMs - claims.issuedAtMs > parts.maxLifetimeMs) return { error: new SessionAuthError('token_expired') };
+  const { sub, sessionId, issuedAtMs, expMs, auth } = claims;
+  return { session: { sub, sessionId, issuedAtMs, expMs, auth } };
+}
+
+/**
+ * Returns the per-request steps. Each runs at most once per request however many middlewares ask (e.g.
+ * `authenticate` app-wide and `requireAuth` on a route), and the cookie is expired at most once.
+ */
+export function createRequestAuth(parts: RequestAuthParts) {
+  const verifiedKey = Symbol('express-revocable-jwt verified');
+  const outcomeKey = Symbol('express-revocable-jwt outcome');
+  const clearedKey = Symbol('express-revocable-jwt cleared');
+  type Tagged = Request & { [verifiedKey]?: Promise<Verified>; [outcomeKey]?: Promise<Outcome>; [clearedKey]?: true };
+
+  function expireCookie(req: Request, res: Response): void {
+    if ((req as Tagged)[clearedKey]) return;
+    (req as Tagged)[clearedKey] = true;
+    parts.cookie.clear(res);
+  }
+
+  /** Signature, expiry and claims of the request's cookie. Never rejects. */
+  function verify(req: Request): Promise<Verified> {
+    const tagged = req as Tagged;
+    return (tagged[verifiedKey] ??= readAndVerify(req));
+  }
+
+  async function readAndVerify(req: Request): Promise<Verified> {
+    const token = readCookie(req, parts.cookieName);
+    if (token === undefined) return { error: new SessionAuthError('credentials_required') };
+    if (token === null) return { error: new SessionAuthError('invalid_token') };
+    return verifySessionToken(parts, token);
+  }
+
+  /** Verification plus the revocation check. Expires the cookie of a bad or revoked token. Never rejects. */
+  function authenticate(req: Request, res: Response): Promise<Outcome> {
+    const tagged = req as Tagged;
+    return (tagged[outcomeKey] ??= verify(req).then(async ({ session, error }): Promise<Outcome> => {
+      if (session === undefined) {
+        if (error !== undefined && error.code !== 'credentials_required') expireCookie(req, res);
+        return error === undefined ? {} : { error };
+      }
+      const rejected = await parts.engine.check(session);
+      if (rejected === undefined) return { auth: session.auth };
+      if (rejected.code !== 'revocation_unavailable') expireCookie(req, res);
+      return { error: rejected };
+    }));
+  }
+
+  return { verify, authenticate, expireCookie };
+}
+
+export type RequestAuth = ReturnType<typeof createRequestAuth>;

@@ -1,0 +1,89 @@
+// The revocation engine shared by createSessionAuth and createRevocation: checks a token against the store's
+// state and records revocations, with deadlines, fail-closed outages and the same-millisecond rule.
+import type { Logger } from '../config/logger.js';
+import { argumentError } from '../errors/config-error.js';
+import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
+import type { RevocationStore } from '../stores/revocation-store.js';
+import { createGuardedStore } from './guarded-store.js';
+import {
+  firstIssueTimeAfter,
+  MAX_REVOCATION_LIFETIME_MS,
+  revocationReason,
+  sessionEntryExpiry,
+  waitForClock,
+} from './rules.js';
+
+/** What the rules need to know of a verified token. */
+export interface TokenRef {
+  sub: string;
+  /** The device session (`sid`, else `jti`); empty when the token has none (then only its user can revoke it). */
+  sessionId: string;
+  /** Issue time in ms: `iat_ms`, or `iat` × 1000 for whole-second tokens. */
+  issuedAtMs: number;
+}
+
+export interface EngineSettings {
+  store: RevocationStore;
+  storeTimeoutMs: number;
+  failOpen: boolean;
+  logger: Logger;
+  /** How precise the issue times of the tokens being checked are; decides how long `revokeUser` waits. */
+  issuedAtPrecision: 'milliseconds' | 'seconds';
+  /** The clock (tests only). */
+  now?: () => number;
+}
+
+export type RevocationEngine = ReturnType<typeof createRevocationEngine>;
+
+/** Longest `revokeUser` waits for the clock beyond what the precision needs (a clock stepped backwards). */
+const CLOCK_SLACK_MS = 50;
+
+export function createRevocationEngine(settings: EngineSettings) {
+  const guarded = createGuardedStore(settings.store, settings.storeTimeoutMs, settings.logger);
+  const now = settings.now ?? Date.now;
+  const maxWaitMs = (settings.issuedAtPrecision === 'seconds' ? 1000 : 1) + CLOCK_SLACK_MS;
+
+  /** Undefined when the token is still accepted; else why not (revoked, or the store cannot tell: 503). */
+  async function check(ref: TokenRef): Promise<SessionAuthError | undefined> {
+    try {
+      const state = await guarded.getState(ref.sub, ref.sessionId, ref.issuedAtMs);
+      const reason = revocationReason(state, ref.issuedAtMs);
+      return reason === undefined ? undefined : new SessionAuthError(reason);
+    } catch (cause) {
+      // Fail open only when asked to; the outage itself was already logged by the guarded store.
+      if (settings.failOpen) return undefined;
+      return isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
+    }
+  }
+
+  /** Logs user `sub` out everywhere; resolves to the watermark once a token issued now would be later. */
+  async function revokeUser(sub: string): Promise<Date> {
+    assertId('revokeUser(sub)', sub, 'the user id `sub`');
+    const at = now();
+    await guarded.revokeUser(sub, new Date(at), new Date(at + MAX_REVOCATION_LIFETIME_MS));
+    await waitForClock(firstIssueTimeAfter(at, settings.issuedAtPrecision), maxWaitMs, now);
+    return new Date(at);
+  }
+
+  /** Logs out one device session; `expiresAt` is its token's expiry when known (the entry outlives it). */
+  async function revokeSession(sessionId: string, sub: string, expiresAt?: Date): Promise<void> {
+    assertId('revokeSession(sessionId)', sessionId, 'the session id (`req.auth.sessionId`)');
+    assertId('revokeSession(sessionId, { sub })', sub, 'the user id `sub` of the session');
+    if (expiresAt !== undefined && !(expiresAt instanceof Date && Number.isFinite(expiresAt.getTime()))) {
+      throw argumentError('expiresAt', 'of revokeSession must be a valid Date (`req.auth.expiresAt`) or left out.');
+    }
+    const until =
+      expiresAt === undefined ? new Date(now() + MAX_REVOCATION_LIFETIME_MS) : sessionEntryExpiry(expiresAt.getTime());
+    await guarded.revokeSession(sessionId, sub, until);
+  }
+
+  return { check, revokeUser, revokeSession };
+}
+
+/** Ids from a request body can be numbers or objects (`{ $gt: '' }`): refuse them instead of revoking nothing. */
+function assertId(call: string, value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string' || value === '') {
+    const got = value === '' ? 'an empty string' : value === null ? 'null' : typeof value;
+    throw argumentError(call, `needs ${what} as a non-empty string (got ${got}); convert ids with String(id).`);
+  }
+}

@@ -1,0 +1,55 @@
+// The revocation rules: when a verified token is no longer accepted, and how long revocation state must live.
+import type { RevocationState } from '../stores/revocation-store.js';
+
+/** Longest token lifetime any instance may be configured with (`expiresIn`); browsers cap cookies at 400 days. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 400 * 86_400;
+/** Largest `clockTolerance` any instance may be configured with. */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+/**
+ * How long a revocation must be remembered when nothing tells us the token's expiry: no token that any
+ * instance sharing the store may accept outlives it, whatever their `expiresIn` and `clockTolerance`.
+ */
+export const MAX_REVOCATION_LIFETIME_MS = (MAX_TOKEN_LIFETIME_SECONDS + MAX_CLOCK_TOLERANCE_SECONDS) * 1000;
+
+/** Why a verified token is no longer accepted, or undefined when it still is. */
+export function revocationReason(
+  state: RevocationState,
+  issuedAtMs: number,
+): 'session_revoked' | 'logged_out_everywhere' | undefined {
+  if (state.sessionRevoked) return 'session_revoked';
+  // Inclusive: a token minted in the same millisecond as the logout-everywhere is rejected. revokeUser only
+  // returns once the clock has moved past its watermark, so a login after it always gets a later issue time.
+  if (state.lastLogoutAt !== null && issuedAtMs <= state.lastLogoutAt.getTime()) return 'logged_out_everywhere';
+  return undefined;
+}
+
+/**
+ * When a revoked-session entry for a token expiring at `expMs` may be forgotten: past every instance's
+ * clock tolerance, so an instance that still accepts the token a few seconds after `exp` also sees it revoked.
+ */
+export function sessionEntryExpiry(expMs: number): Date {
+  return new Date(expMs + MAX_CLOCK_TOLERANCE_SECONDS * 1000);
+}
+
+/**
+ * The time a token issued now may carry at the earliest, at the given precision: with whole-second `iat`,
+ * a token issued in the same second as a watermark compares as issued at the start of that second.
+ */
+export function firstIssueTimeAfter(watermarkMs: number, precision: 'milliseconds' | 'seconds'): number {
+  return precision === 'milliseconds' ? watermarkMs + 1 : (Math.floor(watermarkMs / 1000) + 1) * 1000;
+}
+
+/**
+ * Resolves once `now()` reaches `targetMs`, so a token issued after this returns compares as later than the
+ * watermark. Bounded by `maxWaitMs` of real (monotonic) time: when the wall clock steps backwards, waiting it
+ * out could take arbitrarily long, and stopping early stays on the safe side (new logins are rejected for a
+ * moment, never is an old token accepted).
+ */
+export async function waitForClock(targetMs: number, maxWaitMs: number, now: () => number = Date.now): Promise<void> {
+  const giveUpAt = performance.now() + maxWaitMs;
+  for (;;) {
+    const remaining = Math.min(targetMs - now(), giveUpAt - performance.now());
+    if (remaining <= 0) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(remaining))));
+  }
+}
