@@ -291,7 +291,10 @@ describe('extra claims', () => {
       auth.login(res, { sub: 'alice', role: 'root' as 'admin' }),
       /do not match the `claims` schema: role/,
     );
-    await assert.rejects(auth.login(res, { sub: '' } as never), /`claims.sub` of auth.login\(res, claims\) must be a non-empty string/);
+    await assert.rejects(
+      auth.login(res, { sub: '' } as never),
+      /`claims.sub` of auth.login\(res, claims\) must be a non-empty string/,
+    );
     await assert.rejects(auth.login(res, { sub: 'a', role: 'user', sid: 'mine' } as never), /cannot set sid/);
     const plain = createTestAuth();
     await assert.rejects(plain.login(res, { sub: 'a', role: 'user' } as never), /no `claims` schema/);
