@@ -1,6 +1,9 @@
 // express-revocable-jwt: revocable JWT sessions for Express. This entry never loads a database driver: the
 // MongoDB store is in `express-revocable-jwt/mongodb`, the store test suite in `express-revocable-jwt/testing`.
 export { createSessionAuth } from './session-auth.js';
+export { createRevocation } from './revocation/create-revocation.js';
+export type { Revocation } from './revocation/create-revocation.js';
+export type { RevocationOptions } from './config/revocation-options.js';
 export type { LoginClaims, SessionAuth } from './session-auth.js';
 export type { SessionAuthOptions } from './config/options.js';
 export type { Logger } from './config/logger.js';

@@ -105,6 +105,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     cookieName: config.cookie.name,
     cookie,
     verifyToken: createTokenVerifier({ keys, clockTolerance: config.clockTolerance, issuer, audience }),
+    verifyAnyExpiry: createTokenVerifier({ keys, clockTolerance: 0, issuer, audience, ignoreExpiration: true }),
     parseClaims: createClaimsParser<Record<string, unknown>>(config.claims),
     engine,
     maxLifetimeMs: config.expiresIn * 1000,

@@ -19,13 +19,23 @@ const keyInput = z.custom<string | Buffer | KeyObject>(
 const fn = <T>(signature: string) =>
   z.custom<T>((v) => typeof v === 'function', { message: `must be a function ${signature}` });
 
+/**
+ * The default cookie name: a `__Host-` name whenever the cookie can have one (Secure, Path=/, no Domain), so a
+ * sibling subdomain cannot plant a cookie the browser would send in its place; `__Secure-` when it has a path
+ * or domain; plain `session` only for the insecure http://localhost setting.
+ */
+export function defaultCookieName(c: { secure: boolean; path: string; domain?: string | undefined }): string {
+  if (!c.secure) return 'session';
+  return c.path === '/' && c.domain === undefined ? '__Host-session' : '__Secure-session';
+}
+
 const cookieSchema = z
   .object({
-    /** Cookie name. Defaults to `session`. `__Host-` names are checked (Secure, Path=/, no Domain). */
+    /** Cookie name. Defaults to `__Host-session` when Secure (`session` otherwise); see `defaultCookieName`. */
     name: z
       .string()
       .regex(COOKIE_NAME_PATTERN, { message: "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)" })
-      .default('session'),
+      .optional(),
     /** Send only over HTTPS. Defaults to `true`; set `false` only for http://localhost development. */
     secure: z.boolean().default(true),
     /** Defaults to `lax`. `none` needs `secure: true`. */
@@ -44,6 +54,7 @@ const cookieSchema = z
       .optional(),
   })
   .strict()
+  .transform((c) => ({ ...c, name: c.name ?? defaultCookieName(c) }))
   .superRefine((c, ctx) => {
     if (c.sameSite === 'none' && !c.secure) {
       ctx.addIssue({
@@ -100,7 +111,13 @@ export const sessionAuthOptionsSchema = z
         }
         return seconds;
       }),
-    cookie: cookieSchema.default({ name: 'session', secure: true, sameSite: 'lax', path: '/' }),
+    cookie: cookieSchema.default({
+      name: '__Host-session',
+      secure: true,
+      sameSite: 'lax',
+      path: '/',
+      domain: undefined,
+    }),
     /** A zod object of extra claims: validated on login and on every request, typed on `req.auth`. */
     claims: z
       .custom<z.ZodObject>((v) => v instanceof z.ZodObject, {
@@ -154,9 +171,9 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
   store: RevocationStore;
   /** Token and cookie lifetime: seconds, or a duration like "15m", "12h", "7d"; at most "400d". Defaults to "1h". */
   expiresIn?: number | string;
-  /** The session cookie. Defaults to `{ name: 'session', secure: true, sameSite: 'lax', path: '/' }`. */
+  /** The session cookie. Defaults to `{ name: '__Host-session', secure: true, sameSite: 'lax', path: '/' }`. */
   cookie?: {
-    /** Defaults to `session`. `__Host-` names are checked (Secure, Path=/, no Domain). */
+    /** Defaults to `__Host-session` (`__Secure-session` with a path or domain; `session` when not Secure). */
     name?: string;
     /** Send only over HTTPS. Defaults to `true`; set `false` only for http://localhost development. */
     secure?: boolean;

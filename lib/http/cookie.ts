@@ -36,6 +36,33 @@ export function readCookie(req: Request, name: string): string | null | undefine
   return typeof value === 'string' ? value : null;
 }
 
+/**
+ * Every non-empty value of cookie `name` in the request, in header order. A sibling subdomain can plant a
+ * second cookie of the same name (with a more specific path it is even sent first): logout acts on all of them.
+ */
+export function readCookieValues(req: Request, name: string): string[] {
+  const header = req.headers.cookie;
+  if (header === undefined) return [];
+  const values: string[] = [];
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    if (value !== '') values.push(safeDecode(value));
+  }
+  return values;
+}
+
+function safeDecode(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 function noop(): void {
   // cookie-parser calls next() synchronously; nothing to do after it
 }

@@ -50,22 +50,18 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
   async function logout(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
-    const { session } = await requestAuth.verify(req);
-    if (session !== undefined) {
-      const revoke = () => engine.revokeSession(session.sessionId, session.sub, new Date(session.expMs));
-      if (!(await attempt(revoke, req, res, next))) return;
-    }
+    const sessions = await requestAuth.sessionsToEnd(req);
+    const revoke = () => Promise.all(sessions.map((s) => engine.revokeSession(s.sessionId, s.sub, new Date(s.expMs))));
+    if (!(await attempt(revoke, req, res, next))) return;
     endSession(req, res, next, parts.onLogout);
   }
 
   async function logoutAll(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
-    const outcome = await requestAuth.authenticate(req, res);
-    const sub = outcome.auth?.sub;
-    if (sub === undefined)
-      return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
-    if (!(await attempt(() => engine.revokeUser(sub), req, res, next))) return;
+    const { subs, error } = await requestAuth.usersToEnd(req, res);
+    if (error !== undefined) return respond(error, req, res, next);
+    if (!(await attempt(() => Promise.all(subs.map(engine.revokeUser)), req, res, next))) return;
     endSession(req, res, next, parts.onLogoutAll);
   }
 

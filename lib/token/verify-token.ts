@@ -16,6 +16,8 @@ export interface VerifierSettings {
   clockTolerance: number;
   issuer: string | undefined;
   audience: string | string[] | undefined;
+  /** Accept expired tokens (for logout: a token this clock calls expired may still work on another instance). */
+  ignoreExpiration?: boolean;
 }
 
 const PROPERTY = 'payload';
@@ -33,6 +35,7 @@ export function createTokenVerifier(settings: VerifierSettings): (token: string)
     requestProperty: PROPERTY,
     getToken: (req) => (req as unknown as Holder).token,
     clockTolerance: settings.clockTolerance,
+    ignoreExpiration: settings.ignoreExpiration === true,
     ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
     ...(settings.audience === undefined ? {} : { audience: settings.audience as string | [string, ...string[]] }),
   });

@@ -1,0 +1,111 @@
+// createRevocation: the revocation rules for JWTs the app already has (express-jwt, Bearer or cookie tokens).
+import type { Request, RequestHandler } from 'express';
+import type { Jwt } from 'jsonwebtoken';
+import { revocationOptionsSchema, type RevocationOptions } from '../config/revocation-options.js';
+import { validateOptions } from '../config/validate-options.js';
+import { argumentError, MESSAGE_PREFIX } from '../errors/config-error.js';
+import { SessionAuthError } from '../errors/session-auth-error.js';
+import { createErrorResponder } from '../http/error-response.js';
+import { assertNotMounted, namedMiddleware } from '../http/middleware-guard.js';
+import { assertRevocationStore, initStore } from '../stores/revocation-store.js';
+import { createRevocationEngine, type RevocationEngine } from './revocation-engine.js';
+import { readTokenRef } from './token-ref.js';
+
+/** What `createRevocation` returns. */
+export interface Revocation {
+  /** express-jwt's `isRevoked(req, token)`: `true` for a revoked token (express-jwt answers 401 `revoked_token`); rejects with a 503 `SessionAuthError` while the store cannot be read. */
+  isRevoked(req: Request, token: Jwt | undefined): Promise<boolean>;
+  /** Middleware for after any verifier that put the verified payload on `req.auth`: answers our JSON errors. */
+  check: RequestHandler;
+  /** Logs user `sub` out everywhere: every token issued before this resolves is rejected from then on. */
+  revokeUser(sub: string): Promise<Date>;
+  /** Logs out the session of this verified payload (`sid`, else `jti`); refuses a payload with neither. */
+  revokeToken(payload: Record<string, unknown>): Promise<void>;
+  /** Logs out one session of user `sub` by its id; `expiresAt` (its token's `exp`) bounds how long it is kept. */
+  revokeSession(sessionId: string, options: { sub: string; expiresAt?: Date }): Promise<void>;
+  /** Settles once the store's one-time setup ran; never rejects (problems are logged). */
+  ready: Promise<void>;
+  /** Closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Exact revocation for tokens your own code signs and verifies. Same stores and rules as `createSessionAuth`.
+ *
+ * @example
+ * ```ts
+ * const revocation = createRevocation({ store: new MongoRevocationStore({ client, dbName: 'app' }) });
+ * app.use(expressjwt({ secret, algorithms: ['HS256'], isRevoked: revocation.isRevoked }));
+ * app.post('/logout', async (req, res) => { await revocation.revokeToken(req.auth); res.sendStatus(204); });
+ * app.post('/logout-all', async (req, res) => { await revocation.revokeUser(req.auth.sub); res.sendStatus(204); });
+ * ```
+ */
+export function createRevocation(options: RevocationOptions): Revocation {
+  assertNotMounted(
+    options,
+    'createRevocation',
+    'const revocation = createRevocation({ store }); app.use(verify, revocation.check);',
+  );
+  const config = validateOptions(revocationOptionsSchema, options, 'createRevocation');
+  assertRevocationStore(config.store);
+  if (config.failOpen) {
+    config.logger.warn(
+      `${MESSAGE_PREFIX}: \`failOpen\` is on: while the revocation store is down, revoked tokens are accepted again.`,
+    );
+  }
+  const store = config.store;
+  const engine = createRevocationEngine({ ...config, store });
+  return {
+    isRevoked: async (_req, token) => isRevokedPayload(engine, token?.payload),
+    check: createCheck(engine, createErrorResponder(config.onError)),
+    revokeUser: engine.revokeUser,
+    revokeToken: async (payload) => {
+      const read = readTokenRef(payload);
+      if (!read.ok) throw argumentError('revokeToken(payload)', `needs a verified token payload: ${read.problem}.`);
+      if (read.ref.sessionId === '') {
+        throw argumentError(
+          'revokeToken(payload)',
+          'needs a token with a `sid` or `jti` claim; without one, only `revokeUser(sub)` can end it.',
+        );
+      }
+      await engine.revokeSession(
+        read.ref.sessionId,
+        read.ref.sub,
+        read.expMs === undefined ? undefined : new Date(read.expMs),
+      );
+    },
+    revokeSession: async (sessionId, opts) => engine.revokeSession(sessionId, opts?.sub, opts?.expiresAt),
+    ready: initStore(store, config.logger),
+    close: async () => {
+      await store.close?.();
+    },
+  };
+}
+
+/** express-jwt's contract: resolve `true` to reject; a rejection (503 here) goes to the app's error handler. */
+async function isRevokedPayload(engine: RevocationEngine, payload: unknown): Promise<boolean> {
+  const read = readTokenRef(payload);
+  if (!read.ok) return true;
+  const rejected = await engine.check(read.ref);
+  if (rejected === undefined) return false;
+  if (rejected.code === 'revocation_unavailable') throw rejected;
+  return true;
+}
+
+function createCheck(engine: RevocationEngine, respond: ReturnType<typeof createErrorResponder>): RequestHandler {
+  return namedMiddleware(
+    'check',
+    (req, res, next) => {
+      const payload: unknown = req.auth;
+      if (payload === undefined) return respond(new SessionAuthError('credentials_required'), req, res, next);
+      const read = readTokenRef(payload);
+      if (!read.ok)
+        return respond(new SessionAuthError('invalid_claims', { cause: new Error(read.problem) }), req, res, next);
+      engine.check(read.ref).then(
+        (rejected) => (rejected === undefined ? next() : respond(rejected, req, res, next)),
+        (error: unknown) => next(error),
+      );
+    },
+    'revocation',
+  );
+}
