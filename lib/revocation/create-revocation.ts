@@ -14,13 +14,13 @@ import { readTokenRef } from './token-ref.js';
 /** What `createRevocation` returns. */
 export interface Revocation {
   /** express-jwt's `isRevoked(req, token)`: `true` for a revoked token (express-jwt answers 401 `revoked_token`); rejects with a 503 `SessionAuthError` while the store cannot be read. */
-  isRevoked(req: Request, token: Jwt | undefined): Promise<boolean>;
+  isRevoked: (req: Request, token: Jwt | undefined) => Promise<boolean>;
   /** Middleware for after any verifier that put the verified payload on `req.auth`: answers our JSON errors. */
   check: RequestHandler;
   /** Logs user `sub` out everywhere: every token issued before this resolves is rejected from then on. */
-  revokeUser(sub: string): Promise<Date>;
+  revokeUser: (sub: string) => Promise<Date>;
   /** Logs out the session of this verified payload (`sid`, else `jti`); refuses a payload with neither. */
-  revokeToken(payload: Record<string, unknown>): Promise<void>;
+  revokeToken: (payload: Record<string, unknown>) => Promise<void>;
   /** Logs out one session of user `sub` by its id; `expiresAt` (its token's `exp`) bounds how long it is kept. */
   revokeSession(sessionId: string, options: { sub: string; expiresAt?: Date }): Promise<void>;
   /** Settles once the store's one-time setup ran; never rejects (problems are logged). */

@@ -62,7 +62,7 @@ describe('a revocation holds for every instance sharing the store (A1, A2)', () 
       exp: now - 60,
     });
     const oddClaims = sessionPayload({ sub: 'carol', sid: 'odd-claims-session-0001', role: { nested: true } });
-    const expiredOk = { ...expired, role: 'user' };
+    const expiredOk: Record<string, unknown> = { ...expired, role: 'user' };
     for (const payload of [expiredOk, oddClaims]) {
       const res = await request(app)
         .post('/logout')

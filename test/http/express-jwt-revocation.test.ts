@@ -1,0 +1,185 @@
+// createRevocation with plain express-jwt and Bearer tokens minted by jsonwebtoken: the same rules as the
+// cookie sessions, on the memory store and on the Mongo store.
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import express, { type ErrorRequestHandler, type Request } from 'express';
+import { expressjwt, type Request as JwtRequest } from 'express-jwt';
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import { createRevocation, isSessionAuthError, MemoryRevocationStore, type RevocationStore } from '../../lib/index.js';
+import { MongoRevocationStore } from '../../lib/mongodb.js';
+import { FlakyStore } from '../support/flaky-store.js';
+import { createTestDb, type TestDb } from '../support/db.js';
+
+const secret = randomBytes(32);
+const quiet = { warn: () => undefined };
+const sign = (claims: Record<string, unknown>) => jwt.sign(claims, secret, { algorithm: 'HS256', expiresIn: '1h' });
+
+let testDb: TestDb | undefined;
+after(async () => {
+  await testDb?.cleanup();
+});
+
+const STORES: { name: string; create: () => Promise<RevocationStore> }[] = [
+  { name: 'memory store', create: () => Promise.resolve(new MemoryRevocationStore()) },
+  {
+    name: 'Mongo store',
+    create: async () => {
+      testDb ??= await createTestDb('express_jwt');
+      return new MongoRevocationStore({ client: testDb.client, dbName: testDb.dbName, logger: quiet });
+    },
+  },
+];
+
+/** The README's setup: express-jwt with isRevoked, routes that log out with revokeToken and revokeUser. */
+function bearerApp(store: RevocationStore, storeTimeoutMs = 2000) {
+  const revocation = createRevocation({ store, storeTimeoutMs, logger: quiet });
+  const app = express();
+  app.use(expressjwt({ secret, algorithms: ['HS256'], isRevoked: revocation.isRevoked }));
+  app.get('/me', (req: JwtRequest, res) => {
+    res.json(req.auth);
+  });
+  app.post('/logout', (req: JwtRequest, res, next) => {
+    revocation.revokeToken(req.auth as Record<string, unknown>).then(() => res.sendStatus(204), next);
+  });
+  app.post('/logout-all', (req: JwtRequest, res, next) => {
+    revocation.revokeUser(req.auth!.sub).then(() => res.sendStatus(204), next);
+  });
+  const onError: ErrorRequestHandler = (err: { status?: number; code?: string }, _req, res, _next) => {
+    res.status(err.status ?? 500).json({ code: isSessionAuthError(err) ? err.code : err.code });
+  };
+  app.use(onError);
+  return { app, revocation };
+}
+
+const get = (app: express.Express, token: string) => request(app).get('/me').set('Authorization', `Bearer ${token}`);
+const post = (app: express.Express, path: string, token: string) =>
+  request(app).post(path).set('Authorization', `Bearer ${token}`);
+const codeOf = (res: request.Response) => (res.body as { code?: string }).code;
+
+for (const { name, create } of STORES) {
+  describe(`createRevocation with express-jwt and Bearer tokens (${name})`, () => {
+    test('logging out one token ends it and no other', async () => {
+      const { app } = bearerApp(await create());
+      const sub = randomUUID();
+      const phone = sign({ sub, sid: randomUUID() });
+      const laptop = sign({ sub, sid: randomUUID() });
+      assert.equal((await get(app, phone)).status, 200);
+      assert.equal((await post(app, '/logout', phone)).status, 204);
+      const replay = await get(app, phone);
+      assert.equal(replay.status, 401);
+      assert.equal(codeOf(replay), 'revoked_token');
+      assert.equal((await get(app, laptop)).status, 200);
+    });
+
+    test('logging out everywhere ends every token of that user issued before it, not other users', async () => {
+      const { app } = bearerApp(await create());
+      const sub = randomUUID();
+      const a = sign({ sub, sid: randomUUID() });
+      const b = sign({ sub, jti: randomUUID() });
+      const c = sign({ sub });
+      const other = sign({ sub: randomUUID(), sid: randomUUID() });
+      assert.equal((await post(app, '/logout-all', a)).status, 204);
+      for (const token of [a, b, c]) assert.equal(codeOf(await get(app, token)), 'revoked_token');
+      assert.equal((await get(app, other)).status, 200);
+      const fresh = sign({ sub, sid: randomUUID() });
+      assert.equal((await get(app, fresh)).status, 200, 'a token signed after revokeUser returned is accepted');
+    });
+
+    test('same second: a token signed in the second of the logout, before it, is rejected', async () => {
+      const { app, revocation } = bearerApp(await create());
+      const sub = randomUUID();
+      // Start early in a second, so the token and the logout share it (iat is whole seconds).
+      while (Date.now() % 1000 > 300) await new Promise((r) => setTimeout(r, 10));
+      const before = sign({ sub, sid: randomUUID() });
+      const watermark = await revocation.revokeUser(sub);
+      assert.equal(Math.floor(watermark.getTime() / 1000), (jwt.decode(before) as { iat: number }).iat, 'same second');
+      assert.equal(codeOf(await get(app, before)), 'revoked_token');
+      // revokeUser returned only in the next second: a token signed now has a later iat and is accepted.
+      const afterwards = sign({ sub, sid: randomUUID() });
+      assert.ok((jwt.decode(afterwards) as { iat: number }).iat * 1000 > watermark.getTime());
+      assert.equal((await get(app, afterwards)).status, 200);
+    });
+
+    test('a token with only jti is revoked by revokeToken; one with neither sid nor jti is refused clearly', async () => {
+      const { app, revocation } = bearerApp(await create());
+      const sub = randomUUID();
+      const withJti = sign({ sub, jti: randomUUID() });
+      assert.equal((await post(app, '/logout', withJti)).status, 204);
+      assert.equal(codeOf(await get(app, withJti)), 'revoked_token');
+      const bare = { sub, iat: Math.floor(Date.now() / 1000) };
+      await assert.rejects(revocation.revokeToken(bare), /needs a token with a `sid` or `jti` claim/);
+      const noSub = sign({ sid: randomUUID() });
+      assert.equal(codeOf(await get(app, noSub)), 'revoked_token', 'a token without sub is rejected');
+    });
+  });
+}
+
+describe('createRevocation: outages and the check middleware', () => {
+  test('isRevoked fails closed within storeTimeoutMs: 503 revocation_unavailable reaches the error handler', async () => {
+    const store = new FlakyStore();
+    const { app } = bearerApp(store, 200);
+    const token = sign({ sub: 'ivy', sid: randomUUID() });
+    for (const mode of ['error', 'hang'] as const) {
+      store.mode = mode;
+      const started = Date.now();
+      const res = await get(app, token);
+      assert.equal(res.status, 503, mode);
+      assert.equal(codeOf(res), 'revocation_unavailable');
+      assert.ok(Date.now() - started < 1500, `${mode}: answered in ${Date.now() - started} ms`);
+      store.recover();
+    }
+    assert.equal((await get(app, token)).status, 200);
+    store.close();
+  });
+
+  test('revocation.check after any verifier answers with our JSON error codes', async () => {
+    const store = new FlakyStore();
+    const revocation = createRevocation({
+      store,
+      storeTimeoutMs: 200,
+      logger: quiet,
+      issuedAtPrecision: 'milliseconds',
+    });
+    const app = express();
+    app.use(expressjwt({ secret, algorithms: ['HS256'], credentialsRequired: false }));
+    app.get('/me', revocation.check, (_req: Request, res) => {
+      res.json({ ok: true });
+    });
+    const sub = randomUUID();
+    const sid = randomUUID();
+    const token = sign({ sub, sid, iat_ms: Date.now() });
+    assert.equal((await get(app, token)).status, 200);
+    await revocation.revokeSession(sid, { sub });
+    const revoked = await get(app, token);
+    assert.deepEqual(
+      [revoked.status, (revoked.body as { error: { code: string } }).error.code],
+      [401, 'session_revoked'],
+    );
+    const other = sign({ sub, sid: randomUUID(), iat_ms: Date.now() - 10 });
+    await revocation.revokeUser(sub);
+    assert.equal((await get(app, other)).body.error.code, 'logged_out_everywhere');
+    store.mode = 'error';
+    const down = await get(app, sign({ sub: 'x', sid: randomUUID() }));
+    assert.deepEqual(
+      [down.status, (down.body as { error: { code: string } }).error.code],
+      [503, 'revocation_unavailable'],
+    );
+    store.recover();
+    const none = await request(app).get('/me');
+    assert.deepEqual(
+      [none.status, (none.body as { error: { code: string } }).error.code],
+      [401, 'credentials_required'],
+    );
+    store.close();
+  });
+
+  test('misconfiguration fails at startup with the option named', () => {
+    assert.throws(() => createRevocation({} as never), /`store` is missing/);
+    assert.throws(
+      () => createRevocation({ store: new MemoryRevocationStore(), storeTimeout: 5 } as never),
+      /did you mean `storeTimeoutMs`/,
+    );
+  });
+});
