@@ -1,5 +1,4 @@
-// Type-checked as an ES module consumer: resolves the "import" types of the exports map, for every entry point.
-import { MongoClient } from 'mongodb';
+// Type-checked as an ES module consumer: resolves the "import" types of the root and /testing entries.
 import { describe, it } from 'node:test';
 import {
   createSessionAuth,
@@ -8,7 +7,6 @@ import {
   type RevocationStore,
   type SessionAuthErrorCode,
 } from 'express-revocable-jwt';
-import { MongoRevocationStore, type MongoRevocationStoreOptions } from 'express-revocable-jwt/mongodb';
 import { runStoreConformance, type ConformanceSubject, type TestFunctions } from 'express-revocable-jwt/testing';
 import { z } from 'zod';
 
@@ -19,14 +17,6 @@ const auth = createSessionAuth({
 });
 export const role = (req: Parameters<typeof auth.getAuth>[0]): 'user' | 'admin' | undefined => auth.getAuth(req)?.role;
 export const code: SessionAuthErrorCode = 'session_revoked';
-
-const mongoOptions: MongoRevocationStoreOptions = {
-  client: new MongoClient('mongodb://localhost:27017'),
-  dbName: 'app',
-};
-export const mongoStore: RevocationStore = new MongoRevocationStore(mongoOptions);
-// @ts-expect-error -- the options are typed: dbName is a string
-export const badMongoOptions: MongoRevocationStoreOptions = { uri: 'mongodb://localhost:27017', dbName: 42 };
 
 class ListStore implements RevocationStore {
   readonly revoked: string[] = [];

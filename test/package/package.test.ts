@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const CONSUMER_FILES = ['consumer.mjs', 'consumer.cjs', 'round-trip.mjs', 'entry-points.mjs'];
 const TYPED_CONSUMER_FILES = ['consumer-esm.ts', 'consumer-cjs.cts'];
+const TYPED_MONGODB_CONSUMER_FILES = ['mongodb-consumer-esm.ts', 'mongodb-consumer-cjs.cts'];
 const STORE_FILES = ['third-party-store.mjs', 'third-party-store.test.mjs', 'broken-store.test.mjs'];
 const ENTRY_FILES = ['index', 'mongodb', 'testing'].flatMap((entry) =>
   ['esm', 'cjs'].flatMap((format) => [`dist/${format}/${entry}.js`, `dist/${format}/${entry}.d.ts`]),
@@ -131,7 +132,8 @@ describe('the packed package', { concurrency: true }, () => {
         if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
         await symlink(join(ROOT, 'node_modules', name), join(modules, name));
       }
-      for (const file of [...CONSUMER_FILES, ...TYPED_CONSUMER_FILES]) await cp(join(HERE, file), join(dir, file));
+      for (const file of [...CONSUMER_FILES, ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES])
+        await cp(join(HERE, file), join(dir, file));
       await writeFile(join(dir, 'package.json'), consumerPackage);
     };
     const setUpBare = async () => {
@@ -194,20 +196,10 @@ describe('the packed package', { concurrency: true }, () => {
 
   test('types resolve for ESM and CJS consumers of every entry point (strict, module nodenext)', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = [
-      '--noEmit',
-      '--strict',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      'false',
-      ...TYPED_CONSUMER_FILES,
-    ];
-    const exit = await runNode([tsc, ...args], dir);
+    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
+    // skipLibCheck false: our declaration files are checked too, not only what the consumers use of them.
+    const inputs = ['--skipLibCheck', 'false', ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES];
+    const exit = await runNode([tsc, ...args, ...inputs], dir);
     assert.equal(exit.code, 0, exit.stdout + exit.stderr);
   });
 
