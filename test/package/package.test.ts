@@ -98,6 +98,7 @@ function tapCounts(tap: string): Record<string, number> {
 }
 
 describe('the packed package', { concurrency: true }, () => {
+  let work: string | undefined;
   let dir: string;
   /** A consumer with the tarball installed by npm, with express and without the optional peer mongodb. */
   let bare: string;
@@ -112,7 +113,7 @@ describe('the packed package', { concurrency: true }, () => {
   };
 
   before(async () => {
-    const work = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
+    work = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
     dir = join(work, 'full');
     bare = join(work, 'without-mongodb');
     const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
@@ -159,7 +160,7 @@ describe('the packed package', { concurrency: true }, () => {
     await Promise.all([setUpFull(), setUpBare()]);
   });
   after(async () => {
-    await rm(join(dir, '..'), { recursive: true, force: true });
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
   test('ships the ESM and CJS builds of every entry point with types, and no sources or tests', () => {
