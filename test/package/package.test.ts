@@ -1,7 +1,10 @@
-// The package as users install it: `npm pack`, then imported by an ESM and a CJS consumer, with types.
+// The package as users install it: `npm pack` once, then two consumers of the tarball. One has every dependency
+// of this repository (mongodb included) beside the package; the other is a real `npm install` of the tarball
+// and express only, so `mongodb` is absent. Both import every entry point from ESM and CJS; the first also
+// type-checks consumers of each, the second runs a third-party store through the published conformance suite.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,51 +15,156 @@ import { mongoUri } from '../support/db.js';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
+const CONSUMER_FILES = ['consumer.mjs', 'consumer.cjs', 'round-trip.mjs', 'entry-points.mjs'];
+const TYPED_CONSUMER_FILES = ['consumer-esm.ts', 'consumer-cjs.cts'];
+const TYPED_MONGODB_CONSUMER_FILES = ['mongodb-consumer-esm.ts', 'mongodb-consumer-cjs.cts'];
+const STORE_FILES = ['third-party-store.mjs', 'third-party-store.test.mjs', 'broken-store.test.mjs'];
+const ENTRY_FILES = ['index', 'mongodb', 'testing'].flatMap((entry) =>
+  ['esm', 'cjs'].flatMap((format) => [`dist/${format}/${entry}.js`, `dist/${format}/${entry}.d.ts`]),
+);
 
-describe('the packed package', () => {
+interface Exit {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs node in `cwd` and returns its exit code and output instead of throwing on a non-zero exit. */
+async function runNode(args: string[], cwd: string): Promise<Exit> {
+  // A nested `node --test` must report to us, not to the test runner this file runs under.
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return run(process.execPath, args, { cwd, env }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: Error & { code?: unknown; stdout?: string; stderr?: string }) => ({
+      code: typeof error.code === 'number' ? error.code : -1,
+      stdout: error.stdout ?? '',
+      stderr: error.stderr ?? error.message,
+    }),
+  );
+}
+
+interface ConsumerResult {
+  format: 'esm' | 'cjs';
+  me: unknown;
+  logoutStatus: number;
+  replayStatus: number;
+  replayCode: string;
+  errorClass: boolean;
+  entries: {
+    root: Record<string, string>;
+    testing: Record<string, string>;
+    mongodb?: Record<string, string>;
+    mongodbError?: { isError: boolean; message: string; causeCode?: string };
+    conformanceTests: number;
+    mongodbLoadedByRoot: boolean;
+    mongodbLoadedByTesting: boolean;
+    mongodbLoadedByMongodbEntry: boolean;
+  };
+}
+
+async function runConsumer(dir: string, file: string): Promise<ConsumerResult> {
+  const exit = await runNode([file], dir);
+  assert.equal(exit.code, 0, exit.stderr);
+  const result = JSON.parse(exit.stdout) as ConsumerResult;
+  assert.deepEqual(
+    { ...result, format: undefined, entries: undefined },
+    {
+      format: undefined,
+      entries: undefined,
+      me: { sub: 'alice' },
+      logoutStatus: 204,
+      replayStatus: 401,
+      replayCode: 'session_revoked',
+      errorClass: true,
+    },
+  );
+  const { entries } = result;
+  for (const name of ['createSessionAuth', 'MemoryRevocationStore', 'SessionAuthError', 'ConfigError'])
+    assert.equal(entries.root[name], 'function', `root export ${name}`);
+  assert.ok(!('MongoRevocationStore' in entries.root) && !('runStoreConformance' in entries.root));
+  assert.deepEqual(entries.testing, { runStoreConformance: 'function' });
+  assert.ok(entries.conformanceTests >= 10, `runStoreConformance registered ${entries.conformanceTests} tests`);
+  assert.equal(entries.mongodbLoadedByRoot, false, 'loading the root entry loaded mongodb');
+  assert.equal(entries.mongodbLoadedByTesting, false, 'loading express-revocable-jwt/testing loaded mongodb');
+  return result;
+}
+
+/** The tap report's `# name N` counters. */
+function tapCounts(tap: string): Record<string, number> {
+  return Object.fromEntries(
+    [...tap.matchAll(/^# (\w+) (\d+)$/gm)].map((m): [string, number] => [m[1] ?? '', Number(m[2])]),
+  );
+}
+
+describe('the packed package', { concurrency: true }, () => {
+  let work: string | undefined;
   let dir: string;
+  /** A consumer with the tarball installed by npm, with express and without the optional peer mongodb. */
+  let bare: string;
   let files: string[];
+  /** Each consumer runs once; tests that compare two of them share the runs. */
+  const runs = new Map<string, Promise<ConsumerResult>>();
+  const consumerRun = (where: string, file: string): Promise<ConsumerResult> => {
+    const key = join(where, file);
+    const started = runs.get(key) ?? runConsumer(where, file);
+    runs.set(key, started);
+    return started;
+  };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+    work = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
+    dir = join(work, 'full');
+    bare = join(work, 'without-mongodb');
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
       cwd: ROOT,
     });
     const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
     files = info.files.map((f) => f.path);
-    const modules = join(dir, 'node_modules');
-    await mkdir(join(modules, 'express-revocable-jwt'), { recursive: true });
-    await run('tar', [
-      '-xzf',
-      join(dir, info.filename),
-      '-C',
-      join(modules, 'express-revocable-jwt'),
-      '--strip-components=1',
-    ]);
-    // Dependencies come from this repository's install, as npm would have installed them beside the package.
-    for (const name of await readdir(join(ROOT, 'node_modules'))) {
-      if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
-      await symlink(join(ROOT, 'node_modules', name), join(modules, name));
-    }
-    for (const file of ['consumer.mjs', 'consumer.cjs', 'round-trip.mjs', 'consumer-esm.ts', 'consumer-cjs.cts'])
-      await cp(join(HERE, file), join(dir, file));
-    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    const tarball = join(work, info.filename);
+    const consumerPackage = JSON.stringify({ name: 'consumer', private: true, type: 'module' });
+
+    const setUpFull = async () => {
+      const modules = join(dir, 'node_modules');
+      await mkdir(join(modules, 'express-revocable-jwt'), { recursive: true });
+      await run('tar', ['-xzf', tarball, '-C', join(modules, 'express-revocable-jwt'), '--strip-components=1']);
+      // Dependencies come from this repository's install, as npm would have installed them beside the package.
+      for (const name of await readdir(join(ROOT, 'node_modules'))) {
+        if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
+        await symlink(join(ROOT, 'node_modules', name), join(modules, name));
+      }
+      for (const file of [...CONSUMER_FILES, ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES])
+        await cp(join(HERE, file), join(dir, file));
+      await writeFile(join(dir, 'package.json'), consumerPackage);
+    };
+    const setUpBare = async () => {
+      await mkdir(bare);
+      await writeFile(join(bare, 'package.json'), consumerPackage);
+      // npm would not install an optional peer anyway; --omit=peer makes sure no peer sneaks in.
+      await run(
+        'npm',
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--omit=peer',
+          '--prefer-offline',
+          '--no-package-lock',
+          tarball,
+          'express',
+        ],
+        { cwd: bare },
+      );
+      for (const file of [...CONSUMER_FILES, ...STORE_FILES]) await cp(join(HERE, file), join(bare, file));
+    };
+    await Promise.all([setUpFull(), setUpBare()]);
   });
   after(async () => {
-    await rm(dir, { recursive: true, force: true });
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  test('ships the ESM and CJS builds with types, and no sources or tests', () => {
-    for (const f of [
-      'dist/esm/index.js',
-      'dist/esm/index.d.ts',
-      'dist/cjs/index.js',
-      'dist/cjs/index.d.ts',
-      'dist/cjs/package.json',
-      'README.md',
-      'LICENSE',
-      'package.json',
-    ]) {
+  test('ships the ESM and CJS builds of every entry point with types, and no sources or tests', () => {
+    for (const f of [...ENTRY_FILES, 'dist/cjs/package.json', 'README.md', 'LICENSE', 'package.json']) {
       assert.ok(files.includes(f), `missing ${f}`);
     }
     assert.ok(
@@ -66,44 +174,58 @@ describe('the packed package', () => {
   });
 
   for (const consumer of ['consumer.mjs', 'consumer.cjs']) {
-    test(`${consumer}: import, login, logout and a rejected replay over HTTP`, async () => {
-      const { stdout } = await run(process.execPath, [consumer], { cwd: dir });
-      const result = JSON.parse(stdout) as Record<string, unknown>;
-      assert.deepEqual(
-        { ...result, format: undefined },
-        {
-          format: undefined,
-          me: { sub: 'alice' },
-          logoutStatus: 204,
-          replayStatus: 401,
-          replayCode: 'session_revoked',
-          errorClass: true,
-        },
-      );
+    test(`with mongodb, ${consumer}: login, logout and a rejected replay over HTTP; every entry point loads`, async () => {
+      const { entries } = await consumerRun(dir, consumer);
+      assert.deepEqual(entries.mongodb, { MongoRevocationStore: 'function' }, entries.mongodbError?.message);
+      // The control: the check above would have seen mongodb, had the root or /testing entry loaded it.
+      assert.equal(entries.mongodbLoadedByMongodbEntry, true, 'mongodb files are not seen in require.cache');
+      const esm = await consumerRun(dir, 'consumer.mjs');
+      assert.deepEqual(entries.root, esm.entries.root, 'the ESM and CJS root entries export different names');
+      assert.equal(entries.conformanceTests, esm.entries.conformanceTests);
+    });
+
+    test(`without mongodb, ${consumer}: the root entry works, /mongodb fails saying to npm install mongodb`, async () => {
+      await assert.rejects(access(join(bare, 'node_modules', 'mongodb')), { code: 'ENOENT' });
+      await access(join(bare, 'node_modules', 'express-revocable-jwt', 'package.json'));
+      const { entries } = await consumerRun(bare, consumer);
+      assert.equal(entries.mongodb, undefined, 'express-revocable-jwt/mongodb loaded without mongodb');
+      assert.ok(entries.mongodbError?.isError, 'not an Error');
+      assert.match(entries.mongodbError.message, /npm install mongodb/);
+      assert.match(String(entries.mongodbError.causeCode), /MODULE_NOT_FOUND/);
     });
   }
 
-  test('types resolve for ESM and CJS consumers (strict, module nodenext)', async () => {
+  test('types resolve for ESM and CJS consumers of every entry point (strict, module nodenext)', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = [
-      '--noEmit',
-      '--strict',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      'false',
-      'consumer-esm.ts',
-      'consumer-cjs.cts',
-    ];
-    const result = await run(process.execPath, [tsc, ...args], { cwd: dir }).catch((error: { stdout: string }) => ({
-      stdout: error.stdout,
-      failed: true,
-    }));
-    assert.ok(!('failed' in result), result.stdout);
+    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
+    // skipLibCheck false: our declaration files are checked too, not only what the consumers use of them.
+    const inputs = ['--skipLibCheck', 'false', ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES];
+    const exit = await runNode([tsc, ...args, ...inputs], dir);
+    assert.equal(exit.code, 0, exit.stdout + exit.stderr);
+  });
+
+  test('a third-party store passes the published suite under node --test, without mongodb installed', async () => {
+    const exit = await runNode(['--test', '--test-reporter=tap', 'third-party-store.test.mjs'], bare);
+    assert.equal(exit.code, 0, exit.stdout + exit.stderr);
+    assert.match(exit.stdout, /^# Subtest: ThirdPartyStore conformance$/m);
+    const counts = tapCounts(exit.stdout);
+    // How many tests the packed runStoreConformance registers, counted by the consumer with a fake describe/it.
+    const expected = (await consumerRun(bare, 'consumer.mjs')).entries.conformanceTests;
+    assert.deepEqual(
+      { tests: counts.tests, pass: counts.pass, fail: counts.fail, skipped: counts.skipped, todo: counts.todo },
+      { tests: expected, pass: expected, fail: 0, skipped: 0, todo: 0 },
+    );
+  });
+
+  test('the suite fails a third-party store whose revokeSession forgets: node --test exits non-zero', async () => {
+    const exit = await runNode(['--test', '--test-reporter=tap', 'broken-store.test.mjs'], bare);
+    assert.notEqual(exit.code, 0, exit.stdout);
+    const counts = tapCounts(exit.stdout);
+    assert.ok((counts.fail ?? 0) > 0, exit.stdout);
+    assert.match(
+      exit.stdout,
+      /^ {4}not ok \d+ - revokeSession revokes that session of the user, not their other sessions$/m,
+    );
   });
 
   test('the README quick start runs as pasted: login, /me, logout, and the copied cookie is rejected', async () => {

@@ -1,0 +1,183 @@
+// The published conformance suite itself: it passes a correct store and catches broken ones.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MemoryRevocationStore, type RevocationState, type RevocationStore } from '../../../lib/index.js';
+import { runStoreConformance, type ConformanceSubject } from '../../../lib/testing.js';
+
+interface Outcome {
+  suites: string[];
+  tests: string[];
+  /** Test name to the error it failed with. */
+  failures: Map<string, unknown>;
+}
+
+/** Registers the suite with collecting `describe`/`it`, then runs each test one after the other. */
+async function runCollected<S extends RevocationStore>(subject: ConformanceSubject<S>): Promise<Outcome> {
+  const suites: string[] = [];
+  const registered: { name: string; body: () => Promise<void> }[] = [];
+  runStoreConformance(subject, {
+    describe(name, body) {
+      suites.push(name);
+      body();
+    },
+    it(name, body) {
+      registered.push({ name, body });
+    },
+  });
+  const failures = new Map<string, unknown>();
+  for (const { name, body } of registered) {
+    try {
+      await body();
+    } catch (error) {
+      failures.set(name, error);
+    }
+  }
+  return { suites, tests: registered.map((t) => t.name), failures };
+}
+
+/** A correct Map-based store; the broken stores below each get one thing wrong. */
+class MapStore implements RevocationStore {
+  protected readonly users = new Map<string, number>();
+  protected readonly sessions = new Map<string, { sub: string; expiresAt: number }>();
+
+  getState(sub: string, sessionId: string): RevocationState {
+    const at = this.users.get(sub);
+    const session = this.sessions.get(sessionId);
+    return {
+      lastLogoutAt: at === undefined ? null : new Date(at),
+      sessionRevoked: session?.sub === sub && this.isLive(session.expiresAt),
+    };
+  }
+
+  protected isLive(expiresAt: number): boolean {
+    return expiresAt > Date.now();
+  }
+
+  revokeUser(sub: string, at: Date): void {
+    this.users.set(sub, Math.max(this.users.get(sub) ?? -Infinity, at.getTime()));
+  }
+
+  revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
+    const previous = this.sessions.get(sessionId)?.expiresAt ?? -Infinity;
+    this.sessions.set(sessionId, { sub, expiresAt: Math.max(previous, expiresAt.getTime()) });
+  }
+}
+
+/** Each broken store, and a conformance test that must catch it. */
+const BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }> = {
+  'revokeSession is a no-op': {
+    create: () =>
+      new (class extends MapStore {
+        override revokeSession(): void {
+          // forgets the logout
+        }
+      })(),
+    caughtBy: 'revokeSession revokes that session of the user, not their other sessions',
+  },
+  'revokeUser is a no-op': {
+    create: () =>
+      new (class extends MapStore {
+        override revokeUser(): void {
+          // forgets the logout everywhere
+        }
+      })(),
+    caughtBy: 'revokeUser stores the watermark to the millisecond, creating the user record',
+  },
+  'revokeUser overwrites the watermark with a lower date': {
+    create: () =>
+      new (class extends MapStore {
+        override revokeUser(sub: string, at: Date): void {
+          this.users.set(sub, at.getTime());
+        }
+      })(),
+    caughtBy: 'revokeUser never moves the watermark backwards',
+  },
+  "getState ignores the session's expiry": {
+    create: () =>
+      new (class extends MapStore {
+        protected override isLive(): boolean {
+          return true;
+        }
+      })(),
+    caughtBy: 'a session entry past its expiresAt is ignored on read, even if not yet deleted',
+  },
+  'revokeSession revokes every session of the user': {
+    create: () =>
+      new (class extends MapStore {
+        readonly #revokedUsers = new Map<string, number>();
+        override revokeSession(_sessionId: string, sub: string, expiresAt: Date): void {
+          this.#revokedUsers.set(sub, Math.max(this.#revokedUsers.get(sub) ?? -Infinity, expiresAt.getTime()));
+        }
+        override getState(sub: string, sessionId: string): RevocationState {
+          const until = this.#revokedUsers.get(sub);
+          return {
+            ...super.getState(sub, sessionId),
+            sessionRevoked: until !== undefined && this.isLive(until),
+          };
+        }
+      })(),
+    caughtBy: 'revokeSession revokes that session of the user, not their other sessions',
+  },
+};
+
+const describeFailures = (failures: Map<string, unknown>) =>
+  [...failures].map(([name, error]) => `${name}: ${error instanceof Error ? error.message : String(error)}`).join('\n');
+
+describe('runStoreConformance', () => {
+  test('MemoryRevocationStore passes every conformance test, in one suite named after the subject', async () => {
+    const outcome = await runCollected({
+      name: 'MemoryRevocationStore',
+      createStore: () => new MemoryRevocationStore(),
+    });
+    assert.deepEqual(outcome.suites, ['MemoryRevocationStore conformance']);
+    assert.ok(outcome.tests.length >= 10, `only ${outcome.tests.length} tests registered`);
+    assert.equal(new Set(outcome.tests).size, outcome.tests.length, 'test names are unique');
+    assert.equal(outcome.failures.size, 0, describeFailures(outcome.failures));
+  });
+
+  test('a correct Map-based store passes too (the reference the broken stores below differ from)', async () => {
+    const outcome = await runCollected({ name: 'MapStore', createStore: () => new MapStore() });
+    assert.equal(outcome.failures.size, 0, describeFailures(outcome.failures));
+  });
+
+  for (const [breakage, { create, caughtBy }] of Object.entries(BROKEN)) {
+    test(`a store whose ${breakage} fails the suite`, async () => {
+      const outcome = await runCollected({ name: 'BrokenStore', createStore: create });
+      assert.ok(outcome.failures.size > 0, 'every conformance test passed');
+      assert.ok(outcome.tests.includes(caughtBy), `no conformance test named "${caughtBy}"`);
+      assert.ok(
+        outcome.failures.has(caughtBy),
+        `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`,
+      );
+    });
+  }
+
+  test('each test gets a fresh store, initialised first, closed and cleaned up after, also when it fails', async () => {
+    const events: string[] = [];
+    let created = 0;
+    const outcome = await runCollected({
+      name: 'Tracked',
+      createStore: () => {
+        const n = ++created;
+        return Object.assign(
+          new (class extends MapStore {
+            override revokeSession(): void {
+              // broken, so some tests fail
+            }
+          })(),
+          {
+            init: () => void events.push(`init ${n}`),
+            close: () => void events.push(`close ${n}`),
+          },
+        );
+      },
+      cleanup: () => void events.push(`cleanup ${created}`),
+    });
+    assert.ok(outcome.failures.size > 0);
+    assert.equal(created, outcome.tests.length);
+    assert.deepEqual(
+      events,
+      outcome.tests.flatMap((_, i) => [`init ${i + 1}`, `close ${i + 1}`, `cleanup ${i + 1}`]),
+    );
+  });
+});
