@@ -10,12 +10,14 @@ import { createErrorResponder } from './http/error-response.js';
 import { createGuards } from './http/guards.js';
 import { createLogin } from './http/login.js';
 import { createLogoutHandlers } from './http/logout.js';
+import { createSessionHandlers, type SessionSummary } from './http/sessions.js';
 import { assertNotMounted } from './http/middleware-guard.js';
 import { createRequestAuth } from './http/request-auth.js';
 import { createRevocationEngine } from './revocation/revocation-engine.js';
 import { assertRevocationStore, initStore } from './stores/revocation-store.js';
 import { createClaimsParser, createLoginClaimsCheck, RESERVED_CLAIMS, reservedAmong } from './token/claims.js';
-import { resolveKeys } from './token/keys.js';
+import { resolveConfiguredKeys } from './token/keys.js';
+import { resolveLifetimes } from './config/lifetimes.js';
 import type { SignedSession } from './token/sign-token.js';
 import { createTokenVerifier } from './token/verify-token.js';
 import type { AuthInfo } from './types.js';
@@ -42,8 +44,19 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   login(res: Response, claims: LoginClaims<C>): Promise<SignedSession>;
   /** Logs a user out everywhere (e.g. after a password change); resolves to the new watermark. */
   revokeUser(sub: string): Promise<Date>;
-  /** Logs out one device session of user `sub` by its id (e.g. from a "your devices" page). */
+  /**
+   * Logs out one device session of user `sub` by its id (e.g. from a "your devices" page). The entry is kept
+   * until the session could have ended (`maxAge` from now, or `expiresAt` when later).
+   */
   revokeSession(sessionId: string, options: { sub: string; expiresAt?: Date }): Promise<void>;
+  /** The live sessions of user `sub`, most recently active first (needs a store with a device registry). */
+  listSessions(sub: string): Promise<SessionSummary[]>;
+  /** Ends every other session of the signed-in user; 204 (or `onRevokeOthers`). CSRF-checked; 401 when signed out. */
+  revokeOtherSessions: RequestHandler;
+  /** Guard: 401 `reauthentication_required` unless the last password entry of this session is at most `maxAge` old. */
+  requireFreshAuth(maxAge: number | string): RequestHandler;
+  /** After the app re-checked the password: marks this session freshly authenticated (re-issues its cookie). */
+  reauthenticate(req: Request, res: Response): Promise<SignedSession>;
   /** `req.auth`, typed with this instance's claims. */
   getAuth(req: Request): AuthInfo<Extra<z.output<C>>> | undefined;
   /** Settles once the store's one-time setup (indexes) ran; never rejects (problems are logged). */
@@ -76,7 +89,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   );
   const config = validateOptions(sessionAuthOptionsSchema, options, 'createSessionAuth');
   assertRevocationStore(config.store);
-  const keys = resolveKeys(config);
+  const keys = resolveConfiguredKeys(config);
+  const lifetimes = resolveLifetimes(config);
   const reserved = reservedAmong(Object.keys(config.claims?.shape ?? {}));
   if (reserved.length > 0) {
     const names = reserved.map((k) => `\`${k}\``).join(', ');
@@ -97,7 +111,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const tokenSettings = {
     algorithm: keys.algorithm,
     signingKey: keys.signingKey,
-    expiresInSeconds: config.expiresIn,
+    keyId: keys.keyId,
+    ...lifetimes,
     issuer,
     audience,
   };
@@ -108,18 +123,36 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     verifyAnyExpiry: createTokenVerifier({ keys, clockTolerance: 0, issuer, audience, ignoreExpiration: true }),
     parseClaims: createClaimsParser<Record<string, unknown>>(config.claims),
     engine,
-    maxLifetimeMs: config.expiresIn * 1000,
+    tokenSettings,
+    renewAfterMs: lifetimes.renewAfterSeconds === undefined ? undefined : lifetimes.renewAfterSeconds * 1000,
   });
   const respond = createErrorResponder(config.onError);
   const trustedOrigins = new Set(config.trustedOrigins.map((o) => normalizeOrigin(o) as string));
-  const { onLogout, onLogoutAll } = config;
+  const { onLogout, onLogoutAll, onRevokeOthers } = config;
+  const maxAgeMs = lifetimes.maxAgeSeconds * 1000;
 
   return {
     ...createGuards(requestAuth, respond, trustedOrigins),
     ...createLogoutHandlers({ requestAuth, engine, respond, trustedOrigins, onLogout, onLogoutAll }),
-    login: createLogin(createLoginClaimsCheck(config.claims), tokenSettings, cookie),
+    ...createSessionHandlers({ requestAuth, engine, respond, trustedOrigins, onRevokeOthers }),
+    login: createLogin({
+      checkClaims: createLoginClaimsCheck(config.claims),
+      tokenSettings,
+      cookie,
+      engine,
+      maxSessions: config.maxSessions,
+    }),
     revokeUser: engine.revokeUser,
-    revokeSession: async (sessionId, opts) => engine.revokeSession(sessionId, opts?.sub, opts?.expiresAt),
+    revokeSession: async (sessionId, opts) => {
+      // A valid `expiresAt` may only lengthen the entry: a renewal may have carried the session past it.
+      const latest = engine.now() + maxAgeMs;
+      const given: unknown = opts?.expiresAt;
+      const until =
+        given instanceof Date && !(given.getTime() >= latest) && !Number.isNaN(given.getTime())
+          ? new Date(latest)
+          : given;
+      await engine.revokeSession(sessionId, opts?.sub, until === undefined ? new Date(latest) : (until as Date));
+    },
     getAuth: (req) => req.auth as AuthInfo<Extra<z.output<C>>> | undefined,
     ready: initStore(store, logger),
     close: async () => {

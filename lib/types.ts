@@ -6,10 +6,16 @@ export interface SessionInfo {
   sub: string;
   /** This device session's id (`sid`); `auth.revokeSession(sessionId)` logs it out. */
   sessionId: string;
-  /** When this session signed in, to the millisecond. */
+  /** When this token was issued (at sign-in, or at its latest renewal), to the millisecond. */
   issuedAt: Date;
-  /** When the token (and its cookie) expires. */
+  /** When the token (and its cookie) expires; a renewal moves it forward, never past `sessionExpiresAt`. */
   expiresAt: Date;
+  /** When the user signed in to start this session; kept across renewals. */
+  signedInAt: Date;
+  /** When the user last entered their password in this session (sign-in or `auth.reauthenticate`). */
+  authenticatedAt: Date;
+  /** The absolute end of this session (`signedInAt + maxAge`): no renewal goes past it. */
+  sessionExpiresAt: Date;
 }
 
 /** `req.auth`: the extra claims (validated by the `claims` schema) plus the session info. */

@@ -16,6 +16,31 @@ const keyInput = z.custom<string | Buffer | KeyObject>(
   { message: 'must be a string, a Buffer or a crypto.KeyObject' },
 );
 
+/** Seconds, from a number of seconds or a duration string, at most 400 days (browsers cap cookies there). */
+const durationValue = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === undefined || seconds > MAX_TOKEN_LIFETIME_SECONDS) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d", at most "400d" (browsers cap cookies at 400 days)',
+    });
+    return z.NEVER;
+  }
+  return seconds;
+});
+const duration = (fallback: string) => z.union([z.number(), z.string()]).default(fallback).pipe(durationValue);
+
+const keyringEntry = z
+  .object({
+    /** The key id put in the `kid` header of the tokens this key signs. */
+    kid: z.string().min(1).max(64),
+    secret: keyInput.optional(),
+    privateKey: keyInput.optional(),
+    publicKey: keyInput.optional(),
+  })
+  .strict();
+
 const fn = <T>(signature: string) =>
   z.custom<T>((v) => typeof v === 'function', { message: `must be a function ${signature}` });
 
@@ -96,21 +121,15 @@ export const sessionAuthOptionsSchema = z
     /** Where revocation state lives. Required. */
     store: z.custom<RevocationStore>(() => true).optional(),
     /** Token and cookie lifetime: seconds, or a duration like "15m", "12h", "7d". Defaults to "1h". */
-    expiresIn: z
-      .union([z.number(), z.string()])
-      .default('1h')
-      .transform((value, ctx) => {
-        const seconds = parseDurationSeconds(value);
-        if (seconds === undefined || seconds > MAX_TOKEN_LIFETIME_SECONDS) {
-          ctx.addIssue({
-            code: 'custom',
-            message:
-              'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d", at most "400d" (browsers cap cookies at 400 days)',
-          });
-          return z.NEVER;
-        }
-        return seconds;
-      }),
+    expiresIn: duration('1h'),
+    /** Re-issue a valid token older than this on its next request; `false`: never. Defaults to half of `expiresIn`. */
+    renewAfter: z.union([z.literal(false), durationValue]).optional(),
+    /** Absolute session lifetime from sign-in: no renewal goes past it. Defaults to "7d" (at least `expiresIn`). */
+    maxAge: durationValue.optional(),
+    /** Most live sessions per user; a sign-in past it ends the least recently active ones. Defaults to none. */
+    maxSessions: z.number().int().positive().max(1000).optional(),
+    /** Rotating keys: `[{ kid, secret }]` or `[{ kid, privateKey }]`; the first signs. Instead of `secret`/keys. */
+    keys: z.array(keyringEntry).min(1).optional(),
     cookie: cookieSchema.default({
       name: '__Host-session',
       secure: true,
@@ -150,6 +169,8 @@ export const sessionAuthOptionsSchema = z
       ).optional(),
     /** Answers a successful logout. Defaults to 204 No Content. */
     onLogout: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
+    /** Answers a successful `revokeOtherSessions`. Defaults to 204 No Content. */
+    onRevokeOthers: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
     /** Answers a successful logout-everywhere. Defaults to 204 No Content. */
     onLogoutAll: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
     /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
@@ -167,10 +188,21 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
   publicKey?: KeyInput;
   /** The one algorithm accepted. Defaults to HS256 with `secret`, else inferred from the key type. */
   algorithm?: Algorithm | 'EdDSA';
+  /** Rotating keys instead of `secret`/`privateKey`/`publicKey`: every key has a `kid`; the first signs. */
+  keys?: { kid: string; secret?: KeyInput; privateKey?: KeyInput; publicKey?: KeyInput }[];
   /** Where revocation state lives: `MemoryRevocationStore`, `MongoRevocationStore` or your own. Required. */
   store: RevocationStore;
-  /** Token and cookie lifetime: seconds, or a duration like "15m", "12h", "7d"; at most "400d". Defaults to "1h". */
+  /**
+   * A token's lifetime, and so the idle timeout: a session unused for this long ends. Seconds, or a duration
+   * like "15m", "12h", "7d"; at most "400d". Defaults to "1h".
+   */
   expiresIn?: number | string;
+  /** A valid token older than this is re-issued on its next request; `false`: never. Defaults to half of `expiresIn`. */
+  renewAfter?: number | string | false;
+  /** Absolute session lifetime from sign-in; no renewal goes past it. At least `expiresIn`. Defaults to "7d". */
+  maxAge?: number | string;
+  /** Cap of live sessions per user: a sign-in past it ends the least recently active ones. Defaults to none. */
+  maxSessions?: number;
   /** The session cookie. Defaults to `{ name: '__Host-session', secure: true, sameSite: 'lax', path: '/' }`. */
   cookie?: {
     /** Defaults to `__Host-session` (`__Secure-session` with a path or domain; `session` when not Secure). */
@@ -204,6 +236,8 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
   onLogout?: (req: Request, res: Response) => unknown;
   /** Answers a successful logout-everywhere. Defaults to 204 No Content. */
   onLogoutAll?: (req: Request, res: Response) => unknown;
+  /** Answers a successful `revokeOtherSessions`. Defaults to 204 No Content. */
+  onRevokeOthers?: (req: Request, res: Response) => unknown;
   /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
   logger?: Logger;
 }

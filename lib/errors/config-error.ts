@@ -24,10 +24,13 @@ export class ConfigError extends TypeError {
   readonly code: ConfigErrorCode;
   /** The option or argument at fault, e.g. `cookie.sameSite`; empty when the problem is not one option. */
   readonly option: string;
+  /** The message without the prefix and the option name. */
+  readonly problem: string;
 
   constructor(option: string, problem: string, options?: { cause?: unknown; code?: ConfigErrorCode }) {
     super(`${MESSAGE_PREFIX}: ${option === '' ? '' : `\`${option}\` `}${problem}`, options);
     this.option = option;
+    this.problem = problem;
     this.code = options?.code ?? 'invalid_option';
   }
 }

@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   invalid_claims: 401,
   session_revoked: 401,
   logged_out_everywhere: 401,
+  reauthentication_required: 401,
   revocation_unavailable: 503,
   csrf_rejected: 403,
 } as const;
@@ -21,6 +22,7 @@ const DEFAULT_MESSAGES: Record<SessionAuthErrorCode, string> = {
   invalid_claims: 'The session token does not carry the claims this app requires.',
   session_revoked: 'This session was logged out.',
   logged_out_everywhere: 'This session was ended by a "log out everywhere".',
+  reauthentication_required: 'Enter your password again to continue.',
   revocation_unavailable: 'Session state cannot be checked right now. Try again shortly.',
   csrf_rejected: 'Cross-site request rejected: the request did not come from this site.',
 };

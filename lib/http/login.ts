@@ -1,20 +1,59 @@
-// `auth.login(res, claims)`: starts a new device session by signing a token and setting the cookie.
+// `auth.login(res, claims)`: starts a new device session: registers it, enforces the session cap, signs the
+// token and sets the cookie.
 import type { Response } from 'express';
+import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import type { createLoginClaimsCheck } from '../token/claims.js';
-import { signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
+import { newSession, signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
 import type { CookieWriter } from './cookie.js';
 
-export function createLogin(
-  checkClaims: ReturnType<typeof createLoginClaimsCheck>,
-  tokenSettings: TokenSettings,
-  cookie: CookieWriter,
-) {
-  /** Rejects (never throws) with a ConfigError for bad claims, as every other async call of the API. */
+/** The User-Agent as the registry keeps it: trimmed to a sane length. */
+export const MAX_USER_AGENT_LENGTH = 256;
+
+export interface LoginParts {
+  checkClaims: ReturnType<typeof createLoginClaimsCheck>;
+  tokenSettings: TokenSettings;
+  cookie: CookieWriter;
+  engine: RevocationEngine;
+  maxSessions: number | undefined;
+}
+
+export function createLogin(parts: LoginParts) {
+  const { engine, tokenSettings } = parts;
+
+  /**
+   * With `maxSessions: N`, a sign-in that makes more than N live sessions ends the least recently active
+   * others. Two sign-ins at the same moment each count before the other registers, so N can be exceeded by
+   * the number of concurrent sign-ins until the next sign-in.
+   */
+  async function enforceCap(sub: string, sessionId: string): Promise<void> {
+    if (parts.maxSessions === undefined) return;
+    const others = (await engine.listSessions(sub)).filter((s) => s.sessionId !== sessionId);
+    const excess = others.slice(parts.maxSessions - 1);
+    await Promise.all(excess.map((s) => engine.revokeSession(s.sessionId, sub, s.expiresAt)));
+  }
+
+  /** Rejects (never throws) with a ConfigError for bad claims, or a 503 SessionAuthError if the store is down. */
   return async function login(res: Response, claims: unknown): Promise<SignedSession> {
     await Promise.resolve();
-    const { sub, extra } = checkClaims(claims);
-    const signed = signSessionToken(tokenSettings, sub, extra);
-    cookie.set(res, signed.token, tokenSettings.expiresInSeconds);
+    const { sub, extra } = parts.checkClaims(claims);
+    const now = engine.now();
+    const session = newSession(tokenSettings, sub, now);
+    const signed = signSessionToken(tokenSettings, session, extra, now);
+    if (engine.hasRegistry) {
+      const userAgent = (res.req as { headers?: Record<string, unknown> } | undefined)?.headers?.['user-agent'];
+      await engine.registerSession({
+        sessionId: session.sessionId,
+        sub,
+        signedInAt: signed.signedInAt,
+        lastActiveAt: signed.signedInAt,
+        expiresAt: signed.sessionExpiresAt,
+        ...(typeof userAgent === 'string' && userAgent !== ''
+          ? { userAgent: userAgent.slice(0, MAX_USER_AGENT_LENGTH) }
+          : {}),
+      });
+      await enforceCap(sub, session.sessionId);
+    }
+    parts.cookie.set(res, signed.token, Math.ceil((signed.expiresAt.getTime() - now) / 1000));
     return signed;
   };
 }

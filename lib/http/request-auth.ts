@@ -1,8 +1,10 @@
-// Authenticating one request: cookie → token verification → claims → revocation check, each once per request.
+// Authenticating one request: cookie → token verification → claims → revocation check → renewal, each once
+// per request.
 import type { Request, Response } from 'express';
 import { SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import { readSessionClaims, type ParsedClaims, type SessionClaims } from '../token/claims.js';
+import { signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
 import type { VerifyResult } from '../token/verify-token.js';
 import type { AuthInfo } from '../types.js';
 import { readCookie, readCookieValues, type CookieWriter } from './cookie.js';
@@ -10,6 +12,8 @@ import { readCookie, readCookieValues, type CookieWriter } from './cookie.js';
 /** A token whose signature, expiry and claims are valid, whatever its revocation state. */
 export interface VerifiedSession extends SessionClaims {
   auth: AuthInfo;
+  /** The app's extra claims as they are in the token: what a renewal signs again. */
+  extra: Record<string, unknown>;
 }
 
 export interface Verified {
@@ -20,6 +24,8 @@ export interface Verified {
 export interface Outcome {
   auth?: AuthInfo;
   error?: SessionAuthError;
+  /** The verified session behind `auth`. */
+  session?: VerifiedSession;
 }
 
 export interface RequestAuthParts {
@@ -30,8 +36,9 @@ export interface RequestAuthParts {
   verifyAnyExpiry: (token: string) => Promise<VerifyResult>;
   parseClaims: (payload: unknown) => ParsedClaims<Record<string, unknown>>;
   engine: RevocationEngine;
-  /** Longest lifetime (`exp` − issue time) accepted, in ms: this instance's `expiresIn`. */
-  maxLifetimeMs: number;
+  tokenSettings: TokenSettings;
+  /** Renew tokens older than this (ms); undefined: never. */
+  renewAfterMs: number | undefined;
 }
 
 /** Turns a verified (or rejected) token into the session the rules need, or the error to answer with. */
@@ -40,11 +47,37 @@ export async function verifySessionToken(parts: RequestAuthParts, token: string)
   if (!result.ok) return { error: new SessionAuthError(result.code, { cause: result.cause }) };
   const claims = parts.parseClaims(result.payload);
   if (!claims.ok) return { error: new SessionAuthError('invalid_claims', { cause: claims.cause }) };
-  // A token that lives longer than this instance would sign (another deployment, an older `expiresIn`) is
-  // over: revocations are sized from the lifetimes the instances sharing the store accept.
-  if (claims.expMs - claims.issuedAtMs > parts.maxLifetimeMs) return { error: new SessionAuthError('token_expired') };
-  const { sub, sessionId, issuedAtMs, expMs, auth } = claims;
-  return { session: { sub, sessionId, issuedAtMs, expMs, auth } };
+  // A token or session that lives longer than this instance would allow (another deployment, an older
+  // `expiresIn` or `maxAge`) is over: revocations are sized from the lifetimes the instances accept.
+  const { expiresInSeconds, maxAgeSeconds } = parts.tokenSettings;
+  if (claims.expMs - claims.issuedAtMs > expiresInSeconds * 1000)
+    return { error: new SessionAuthError('token_expired') };
+  if (claims.sessionExpMs - claims.signedInAtMs > maxAgeSeconds * 1000)
+    return { error: new SessionAuthError('token_expired') };
+  const { ok: _ok, ...session } = claims;
+  return { session };
+}
+
+/** Signs a new token of the same session (renewal, re-authentication) and sets the cookie. */
+export function reissue(
+  parts: RequestAuthParts,
+  res: Response,
+  session: VerifiedSession,
+  now: number,
+  authenticatedAtMs = session.authenticatedAtMs,
+): { signed: SignedSession; auth: AuthInfo } | undefined {
+  const fields = { ...session, authenticatedAtMs };
+  const signed = signSessionToken(parts.tokenSettings, fields, session.extra, now);
+  const remainingMs = signed.expiresAt.getTime() - now;
+  if (remainingMs < 1000) return undefined; // the session ends within the second: nothing to renew
+  parts.cookie.set(res, signed.token, Math.ceil(remainingMs / 1000));
+  const auth = {
+    ...session.auth,
+    issuedAt: signed.issuedAt,
+    expiresAt: signed.expiresAt,
+    authenticatedAt: new Date(authenticatedAtMs),
+  };
+  return { signed, auth };
 }
 
 /**
@@ -76,7 +109,11 @@ export function createRequestAuth(parts: RequestAuthParts) {
     return verifySessionToken(parts, token);
   }
 
-  /** Verification plus the revocation check. Expires the cookie of a bad or revoked token. Never rejects. */
+  /**
+   * Verification plus the revocation check, then renewal of a token older than `renewAfter` (only after a
+   * real check: never during an outage, not even with `failOpen`). Expires the cookie of a bad or revoked
+   * token. Never rejects.
+   */
   function authenticate(req: Request, res: Response): Promise<Outcome> {
     const tagged = req as Tagged;
     return (tagged[outcomeKey] ??= verify(req).then(async ({ session, error }): Promise<Outcome> => {
@@ -84,11 +121,30 @@ export function createRequestAuth(parts: RequestAuthParts) {
         if (error !== undefined && error.code !== 'credentials_required') expireCookie(req, res);
         return error === undefined ? {} : { error };
       }
-      const rejected = await parts.engine.check(session);
-      if (rejected === undefined) return { auth: session.auth };
-      if (rejected.code !== 'revocation_unavailable') expireCookie(req, res);
-      return { error: rejected };
+      const verdict = await parts.engine.verdict(session);
+      if (!verdict.ok) {
+        if (verdict.error.code !== 'revocation_unavailable') expireCookie(req, res);
+        return { error: verdict.error };
+      }
+      const now = parts.engine.now();
+      if (!verdict.checked || parts.renewAfterMs === undefined || now - session.issuedAtMs <= parts.renewAfterMs) {
+        return { auth: session.auth, session };
+      }
+      return renew(res, session, now);
     }));
+  }
+
+  function renew(res: Response, session: VerifiedSession, now: number): Outcome {
+    const renewed = reissue(parts, res, session, now);
+    if (renewed === undefined) return { auth: session.auth, session };
+    // At most one registry write per session per renewAfter: the renewal itself. Best effort: a failed write
+    // only leaves "last active" older on the devices page.
+    if (parts.engine.hasRegistry)
+      void parts.engine.touchSession(session.sessionId, session.sub, new Date(now)).catch(() => undefined);
+    return {
+      auth: renewed.auth,
+      session: { ...session, issuedAtMs: now, expMs: renewed.signed.expiresAt.getTime(), auth: renewed.auth },
+    };
   }
 
   /**
@@ -120,7 +176,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
     return { subs: [], error: first.error ?? new SessionAuthError('credentials_required') };
   }
 
-  return { verify, authenticate, expireCookie, sessionsToEnd, usersToEnd };
+  return { verify, authenticate, expireCookie, sessionsToEnd, usersToEnd, parts };
 }
 
 export type RequestAuth = ReturnType<typeof createRequestAuth>;

@@ -3,7 +3,7 @@
 import type { Logger } from '../config/logger.js';
 import { MESSAGE_PREFIX } from '../errors/config-error.js';
 import { SessionAuthError } from '../errors/session-auth-error.js';
-import type { RevocationStore } from '../stores/revocation-store.js';
+import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 
 export type GuardedStore = ReturnType<typeof createGuardedStore>;
 
@@ -50,12 +50,18 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
   }
 
   return {
-    getState: (sub: string, sessionId: string, issuedAtMs: number) =>
-      call('read', () => store.getState(sub, sessionId, issuedAtMs)),
+    getState: (sub: string, sessionId: string, signedInAtMs: number) =>
+      call('read', () => store.getState(sub, sessionId, signedInAtMs)),
     revokeUser: (sub: string, at: Date, relevantUntil: Date) =>
       call('write', () => store.revokeUser(sub, at, relevantUntil)),
     revokeSession: (sessionId: string, sub: string, expiresAt: Date) =>
       call('write', () => store.revokeSession(sessionId, sub, expiresAt)),
+    /** True when the store keeps a device registry. */
+    hasRegistry: store.listSessions !== undefined,
+    registerSession: (record: SessionRecord) => call('write', () => store.registerSession?.(record)),
+    touchSession: (sessionId: string, sub: string, at: Date) =>
+      call('write', () => store.touchSession?.(sessionId, sub, at)),
+    listSessions: (sub: string) => call('read', async () => (await store.listSessions?.(sub)) ?? []),
   };
 }
 

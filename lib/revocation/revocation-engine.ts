@@ -3,7 +3,7 @@
 import type { Logger } from '../config/logger.js';
 import { argumentError } from '../errors/config-error.js';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
-import type { RevocationStore } from '../stores/revocation-store.js';
+import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 import { createGuardedStore } from './guarded-store.js';
 import {
   firstIssueTimeAfter,
@@ -20,7 +20,12 @@ export interface TokenRef {
   sessionId: string;
   /** Issue time in ms: `iat_ms`, or `iat` × 1000 for whole-second tokens. */
   issuedAtMs: number;
+  /** When the session signed in (kept across renewals); the watermark compares this. Defaults to `issuedAtMs`. */
+  signedInAtMs?: number;
 }
+
+/** The verdict on a token: accepted (possibly unchecked, when failing open during an outage) or why not. */
+export type CheckResult = { ok: true; checked: boolean } | { ok: false; error: SessionAuthError };
 
 export interface EngineSettings {
   store: RevocationStore;
@@ -29,7 +34,7 @@ export interface EngineSettings {
   logger: Logger;
   /** How precise the issue times of the tokens being checked are; decides how long `revokeUser` waits. */
   issuedAtPrecision: 'milliseconds' | 'seconds';
-  /** The clock (tests only). */
+  /** The clock. */
   now?: () => number;
 }
 
@@ -43,17 +48,25 @@ export function createRevocationEngine(settings: EngineSettings) {
   const now = settings.now ?? Date.now;
   const maxWaitMs = (settings.issuedAtPrecision === 'seconds' ? 1000 : 1) + CLOCK_SLACK_MS;
 
-  /** Undefined when the token is still accepted; else why not (revoked, or the store cannot tell: 503). */
-  async function check(ref: TokenRef): Promise<SessionAuthError | undefined> {
+  /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
+  async function verdict(ref: TokenRef): Promise<CheckResult> {
+    const signedInAtMs = ref.signedInAtMs ?? ref.issuedAtMs;
     try {
-      const state = await guarded.getState(ref.sub, ref.sessionId, ref.issuedAtMs);
-      const reason = revocationReason(state, ref.issuedAtMs);
-      return reason === undefined ? undefined : new SessionAuthError(reason);
+      const state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
+      const reason = revocationReason(state, signedInAtMs);
+      return reason === undefined ? { ok: true, checked: true } : { ok: false, error: new SessionAuthError(reason) };
     } catch (cause) {
       // Fail open only when asked to; the outage itself was already logged by the guarded store.
-      if (settings.failOpen) return undefined;
-      return isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
+      if (settings.failOpen) return { ok: true, checked: false };
+      const error = isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
+      return { ok: false, error };
     }
+  }
+
+  /** Undefined when the token is still accepted; else why not (revoked, or the store cannot tell: 503). */
+  async function check(ref: TokenRef): Promise<SessionAuthError | undefined> {
+    const result = await verdict(ref);
+    return result.ok ? undefined : result.error;
   }
 
   /** Logs user `sub` out everywhere; resolves to the watermark once a token issued now would be later. */
@@ -65,19 +78,42 @@ export function createRevocationEngine(settings: EngineSettings) {
     return new Date(at);
   }
 
-  /** Logs out one device session; `expiresAt` is its token's expiry when known (the entry outlives it). */
-  async function revokeSession(sessionId: string, sub: string, expiresAt?: Date): Promise<void> {
+  /**
+   * Logs out one device session. `until` is the latest its tokens may expire (the session's absolute end, or a
+   * token's `exp`); the entry outlives it by the largest clock tolerance. Unknown: the longest lifetime.
+   */
+  async function revokeSession(sessionId: string, sub: string, until?: Date): Promise<void> {
     assertId('revokeSession(sessionId)', sessionId, 'the session id (`req.auth.sessionId`)');
     assertId('revokeSession(sessionId, { sub })', sub, 'the user id `sub` of the session');
-    if (expiresAt !== undefined && !(expiresAt instanceof Date && Number.isFinite(expiresAt.getTime()))) {
-      throw argumentError('expiresAt', 'of revokeSession must be a valid Date (`req.auth.expiresAt`) or left out.');
+    if (until !== undefined && !(until instanceof Date && Number.isFinite(until.getTime()))) {
+      throw argumentError(
+        'expiresAt',
+        'of revokeSession must be a valid Date (`req.auth.sessionExpiresAt`) or left out.',
+      );
     }
-    const until =
-      expiresAt === undefined ? new Date(now() + MAX_REVOCATION_LIFETIME_MS) : sessionEntryExpiry(expiresAt.getTime());
-    await guarded.revokeSession(sessionId, sub, until);
+    const entry =
+      until === undefined ? new Date(now() + MAX_REVOCATION_LIFETIME_MS) : sessionEntryExpiry(until.getTime());
+    await guarded.revokeSession(sessionId, sub, entry);
   }
 
-  return { check, revokeUser, revokeSession };
+  /** The user's live sessions, most recently active first. */
+  async function listSessions(sub: string): Promise<SessionRecord[]> {
+    assertId('listSessions(sub)', sub, 'the user id `sub`');
+    const sessions = await guarded.listSessions(sub);
+    return sessions.sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
+  }
+
+  return {
+    verdict,
+    check,
+    revokeUser,
+    revokeSession,
+    listSessions,
+    hasRegistry: guarded.hasRegistry,
+    registerSession: guarded.registerSession,
+    touchSession: guarded.touchSession,
+    now,
+  };
 }
 
 /** Ids from a request body can be numbers or objects (`{ $gt: '' }`): refuse them instead of revoking nothing. */

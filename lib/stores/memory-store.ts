@@ -1,11 +1,12 @@
-// MemoryRevocationStore: revocation state in this process only; bounded, expired entries dropped.
+// MemoryRevocationStore: revocation state and the device registry in this process only; bounded.
 import { z } from 'zod';
 import { validateOptions } from '../config/validate-options.js';
-import type { RevocationState, RevocationStore } from './revocation-store.js';
+import { MESSAGE_PREFIX } from '../errors/config-error.js';
+import type { RevocationState, RevocationStore, SessionRecord } from './revocation-store.js';
 
 const memoryStoreOptionsSchema = z
   .object({
-    /** Most entries (users plus sessions) kept at once; a revocation past it fails (fail closed). Defaults to 1,000,000. */
+    /** Most entries (users, revoked sessions and registered sessions) kept at once. Defaults to 1,000,000. */
     maxEntries: z.number().int().positive().default(1_000_000),
     /** How often expired entries are swept out, in ms. Defaults to 60,000. */
     sweepIntervalMs: z.number().int().positive().default(60_000),
@@ -16,11 +17,20 @@ export type MemoryRevocationStoreOptions = z.input<typeof memoryStoreOptionsSche
 
 /**
  * For a single process (development, tests, one-instance apps). State is lost on restart and is not shared
- * between instances: use MongoRevocationStore as soon as more than one process serves the app.
+ * between instances: use MongoRevocationStore as soon as more than one process serves the app. A revocation
+ * that would go past `maxEntries` fails (fail closed) instead of forgetting another one.
+ *
+ * @example
+ * ```ts
+ * const auth = createSessionAuth({ secret, store: new MemoryRevocationStore() });
+ * ```
  */
 export class MemoryRevocationStore implements RevocationStore {
   readonly #users = new Map<string, { at: number; until: number }>();
   readonly #sessions = new Map<string, number>();
+  /** Registered sessions by user, then by session id. */
+  readonly #registry = new Map<string, Map<string, SessionRecord>>();
+  #registered = 0;
   readonly #maxEntries: number;
   readonly #timer: NodeJS.Timeout;
 
@@ -32,12 +42,10 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   getState(sub: string, sessionId: string): RevocationState {
-    const now = Date.now();
     const user = this.#users.get(sub);
-    const sessionExpiry = this.#sessions.get(sessionId);
     return {
       lastLogoutAt: user === undefined ? null : new Date(user.at),
-      sessionRevoked: sessionExpiry !== undefined && sessionExpiry > now,
+      sessionRevoked: this.#isRevoked(sessionId, Date.now()),
     };
   }
 
@@ -56,19 +64,55 @@ export class MemoryRevocationStore implements RevocationStore {
     this.#sessions.set(sessionId, Math.max(existing ?? 0, expiresAt.getTime()));
   }
 
-  /** Number of entries held (users with a watermark plus revoked sessions). */
+  registerSession(record: SessionRecord): void {
+    let sessions = this.#registry.get(record.sub);
+    if (sessions?.has(record.sessionId) !== true) this.#reserve();
+    if (sessions === undefined) this.#registry.set(record.sub, (sessions = new Map()));
+    if (!sessions.has(record.sessionId)) this.#registered++;
+    sessions.set(record.sessionId, { ...record });
+  }
+
+  touchSession(sessionId: string, sub: string, lastActiveAt: Date): void {
+    const record = this.#registry.get(sub)?.get(sessionId);
+    if (record !== undefined && record.lastActiveAt.getTime() < lastActiveAt.getTime())
+      record.lastActiveAt = lastActiveAt;
+  }
+
+  listSessions(sub: string): SessionRecord[] {
+    const now = Date.now();
+    const watermark = this.#users.get(sub)?.at ?? -Infinity;
+    const live = [...(this.#registry.get(sub)?.values() ?? [])].filter(
+      (r) => r.expiresAt.getTime() > now && r.signedInAt.getTime() > watermark && !this.#isRevoked(r.sessionId, now),
+    );
+    return live.map((r) => ({ ...r }));
+  }
+
+  /** Number of entries held (users with a watermark, revoked sessions and registered sessions). */
   get size(): number {
-    return this.#users.size + this.#sessions.size;
+    return this.#users.size + this.#sessions.size + this.#registered;
   }
 
   /** Drops entries that no longer matter. Runs on a timer; callable directly. */
   sweep(now = Date.now()): void {
     for (const [sub, entry] of this.#users) if (entry.until <= now) this.#users.delete(sub);
     for (const [sid, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(sid);
+    for (const [sub, sessions] of this.#registry) {
+      for (const [sid, record] of sessions) {
+        if (record.expiresAt.getTime() > now) continue;
+        sessions.delete(sid);
+        this.#registered--;
+      }
+      if (sessions.size === 0) this.#registry.delete(sub);
+    }
   }
 
   close(): void {
     clearInterval(this.#timer);
+  }
+
+  #isRevoked(sessionId: string, now: number): boolean {
+    const expiry = this.#sessions.get(sessionId);
+    return expiry !== undefined && expiry > now;
   }
 
   #reserve(): void {
@@ -76,7 +120,7 @@ export class MemoryRevocationStore implements RevocationStore {
     this.sweep();
     if (this.size >= this.#maxEntries) {
       throw new Error(
-        `MemoryRevocationStore is full (${this.#maxEntries} entries); raise \`maxEntries\` or use MongoRevocationStore.`,
+        `${MESSAGE_PREFIX}: MemoryRevocationStore is full (${this.#maxEntries} entries); raise \`maxEntries\` or use a shared store.`,
       );
     }
   }

@@ -13,6 +13,20 @@ export interface RevocationState {
   sessionRevoked: boolean;
 }
 
+/** One signed-in device session, as the device registry keeps it (never the token). */
+export interface SessionRecord {
+  sessionId: string;
+  sub: string;
+  /** When the user signed in. */
+  signedInAt: Date;
+  /** The latest sign-in or renewal: updated at most once per `renewAfter`. */
+  lastActiveAt: Date;
+  /** The session's absolute end (`signedInAt + maxAge`); the record may be forgotten after it. */
+  expiresAt: Date;
+  /** The browser's User-Agent at sign-in, trimmed to 256 characters. */
+  userAgent?: string;
+}
+
 /**
  * Server-side revocation state. Implement these methods to add a backend (Redis, SQL, ...) and run it
  * through the published conformance suite: `runStoreConformance` from
@@ -21,11 +35,11 @@ export interface RevocationState {
 export interface RevocationStore {
   /**
    * Revocation state for a user (`sub`) and one of their device sessions. Must read fresh, not cached.
+   * `signedInAtMs` is when the session signed in (kept across renewals); a store may use it to skip work (a
+   * session can only have been revoked after it signed in), never to answer differently.
    * `sessionId` is `''` for a token that names no session (checked with `createRevocation`): answer for the user.
-   * `issuedAtMs` is the token's issue time (`iat_ms`); a store may use it to skip work (a session can only
-   * have been revoked after its token was issued), never to answer differently.
    */
-  getState(sub: string, sessionId: string, issuedAtMs: number): Awaitable<RevocationState>;
+  getState(sub: string, sessionId: string, signedInAtMs: number): Awaitable<RevocationState>;
   /**
    * Raises the user's watermark to `at`, never lowering it, and creates the user's record if missing.
    * `relevantUntil` is when the watermark stops mattering (every token issued before it has expired):
@@ -34,6 +48,18 @@ export interface RevocationStore {
   revokeUser(sub: string, at: Date, relevantUntil: Date): Awaitable<void>;
   /** Marks one device session revoked until `expiresAt`, extending (never shortening) an existing entry. */
   revokeSession(sessionId: string, sub: string, expiresAt: Date): Awaitable<void>;
+  /**
+   * Device registry (optional: without it, `listSessions`, `revokeOtherSessions` and `maxSessions` are not
+   * available). Records a new session; a repeated call for the same id replaces the record.
+   */
+  registerSession?(record: SessionRecord): Awaitable<void>;
+  /** Raises a registered session's `lastActiveAt` (never lowers it); never creates a record. */
+  touchSession?(sessionId: string, sub: string, lastActiveAt: Date): Awaitable<void>;
+  /**
+   * The user's live sessions, in any order: registered, not past `expiresAt`, not revoked (`revokeSession`),
+   * and signed in after the user's watermark (`revokeUser`).
+   */
+  listSessions?(sub: string): Awaitable<SessionRecord[]>;
   /** Optional one-time setup (indexes, connections); called once at startup. */
   init?(): Awaitable<void>;
   /** Optional shutdown: closes connections the store opened itself. */
@@ -67,7 +93,16 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
       `lacks the method${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}()\``).join(', ')} of a RevocationStore. Use MongoRevocationStore or MemoryRevocationStore, or implement the RevocationStore interface.`,
     );
   }
-  for (const optional of ['init', 'close'] as const) {
+  const registry = (['registerSession', 'touchSession', 'listSessions'] as const).filter(
+    (m) => record[m] !== undefined,
+  );
+  if (registry.length > 0 && registry.length < 3) {
+    throw new ConfigError(
+      'store',
+      `has ${registry.map((m) => `\`${m}()\``).join(', ')} but not all of \`registerSession()\`, \`touchSession()\` and \`listSessions()\`: a device registry needs the three.`,
+    );
+  }
+  for (const optional of ['init', 'close', ...registry] as const) {
     if (record[optional] !== undefined && typeof record[optional] !== 'function') {
       throw new ConfigError(`store.${optional}`, 'must be a function when present.');
     }

@@ -4,60 +4,116 @@ import { argumentError } from '../errors/config-error.js';
 import type { AuthInfo } from '../types.js';
 
 /**
- * Claims this package owns. `iat_ms` is the issue time in milliseconds: `iat` alone is whole seconds, which
- * cannot tell a token minted just before a logout-everywhere from one minted just after it in the same second.
+ * Claims this package owns. Times of our own are milliseconds: `iat` alone is whole seconds, which cannot tell
+ * a token minted just before a logout-everywhere from one minted just after it in the same second.
+ * - `sid`: the device session; `iat_ms`: this token's issue time;
+ * - `sat`: the session's sign-in time (kept across renewals: the logout-everywhere watermark compares it);
+ * - `sxp`: the session's absolute end (no renewal goes past it; revocations of the session last until it);
+ * - `pwd`: the last password entry (sign-in or `reauthenticate`), for `requireFreshAuth`.
  */
-export const RESERVED_CLAIMS = ['sub', 'sid', 'iat', 'iat_ms', 'exp', 'nbf', 'iss', 'aud', 'jti'] as const;
+export const RESERVED_CLAIMS = [
+  'sub',
+  'sid',
+  'iat',
+  'iat_ms',
+  'sat',
+  'sxp',
+  'pwd',
+  'exp',
+  'nbf',
+  'iss',
+  'aud',
+  'jti',
+] as const;
 
+const msTime = z.number().int().positive();
 const sessionClaimsSchema = z.object({
   sub: z.string().min(1),
   sid: z.string().min(16).max(64),
-  iat_ms: z.number().int().positive(),
+  iat_ms: msTime,
   exp: z.number().int().positive(),
+  // Absent from tokens of version 0.1, which never renewed: the token's own times stand in for them.
+  sat: msTime.optional(),
+  sxp: msTime.optional(),
+  pwd: msTime.optional(),
 });
 
-/** The session part of a verified token, as the revocation rules need it. */
+/** The session part of a verified token, as the revocation rules and renewal need it. */
 export interface SessionClaims {
   sub: string;
   sessionId: string;
   issuedAtMs: number;
   expMs: number;
+  signedInAtMs: number;
+  sessionExpMs: number;
+  authenticatedAtMs: number;
 }
 
-export type ParsedClaims<C> = ({ ok: true; auth: AuthInfo<C> } & SessionClaims) | { ok: false; cause: unknown };
+export type ParsedClaims<C> =
+  ({ ok: true; auth: AuthInfo<C>; extra: Record<string, unknown> } & SessionClaims) | { ok: false; cause: unknown };
 
 /** The reserved claims among `names`, e.g. the keys of an app's claims schema. */
 export function reservedAmong(names: readonly string[]): string[] {
   return names.filter((k) => (RESERVED_CLAIMS as readonly string[]).includes(k));
 }
 
+function toSessionClaims(data: z.infer<typeof sessionClaimsSchema>): SessionClaims {
+  const expMs = data.exp * 1000;
+  return {
+    sub: data.sub,
+    sessionId: data.sid,
+    issuedAtMs: data.iat_ms,
+    expMs,
+    signedInAtMs: data.sat ?? data.iat_ms,
+    sessionExpMs: Math.max(data.sxp ?? expMs, expMs),
+    authenticatedAtMs: data.pwd ?? data.sat ?? data.iat_ms,
+  };
+}
+
 /** Reads only this package's session claims from a verified payload, whatever else it carries. */
 export function readSessionClaims(payload: unknown): SessionClaims | undefined {
   const base = sessionClaimsSchema.safeParse(payload);
-  if (!base.success) return undefined;
-  const { sub, sid, iat_ms, exp } = base.data;
-  return { sub, sessionId: sid, issuedAtMs: iat_ms, expMs: exp * 1000 };
+  return base.success ? toSessionClaims(base.data) : undefined;
 }
 
-/** Validates a verified payload: the session claims plus the app's extra claims schema. Never throws. */
-export function createClaimsParser<C>(extraSchema: z.ZodType<C> | undefined) {
+/** `req.auth` for a session: the extra claims plus the session info. */
+export function toAuthInfo<C>(extra: C, claims: SessionClaims): AuthInfo<C> {
+  return {
+    ...extra,
+    sub: claims.sub,
+    sessionId: claims.sessionId,
+    issuedAt: new Date(claims.issuedAtMs),
+    expiresAt: new Date(claims.expMs),
+    signedInAt: new Date(claims.signedInAtMs),
+    authenticatedAt: new Date(claims.authenticatedAtMs),
+    sessionExpiresAt: new Date(claims.sessionExpMs),
+  } as AuthInfo<C>;
+}
+
+/**
+ * Validates a verified payload: the session claims plus the app's extra claims schema. Never throws. `extra`
+ * is what a renewal signs again: the schema's keys as they are in the token (its input, not its output).
+ */
+export function createClaimsParser<C>(extraSchema: z.ZodObject | undefined) {
+  const extraKeys = Object.keys(extraSchema?.shape ?? {});
   return (payload: unknown): ParsedClaims<C> => {
     const base = sessionClaimsSchema.safeParse(payload);
     if (!base.success) return { ok: false, cause: base.error };
-    let extra = {} as C;
+    let parsedExtra = {} as C;
     if (extraSchema !== undefined) {
       try {
         const parsed = extraSchema.safeParse(payload);
         if (!parsed.success) return { ok: false, cause: parsed.error };
-        extra = parsed.data;
+        parsedExtra = parsed.data as C;
       } catch (cause) {
         // A refine or transform of the app's schema that throws: a bad token, never a crash.
         return { ok: false, cause };
       }
     }
-    const { sub, sid, iat_ms, exp } = base.data;
-    const auth = { ...extra, sub, sessionId: sid, issuedAt: new Date(iat_ms), expiresAt: new Date(exp * 1000) };
-    return { ok: true, auth: auth, sub, sessionId: sid, issuedAtMs: iat_ms, expMs: exp * 1000 };
+    const claims = toSessionClaims(base.data);
+    const raw = payload as Record<string, unknown>;
+    const extra = Object.fromEntries(extraKeys.filter((k) => k in raw).map((k) => [k, raw[k]]));
+    return { ok: true, auth: toAuthInfo(parsedExtra, claims), extra, ...claims };
   };
 }
 

@@ -25,6 +25,62 @@ export interface ResolvedKeys {
   /** Undefined for a verify-only instance configured with a public key alone. */
   signingKey: KeyObject | undefined;
   verificationKey: KeyObject;
+  /** With `keys`: the `kid` the signing key puts in the header, and every verification key by its `kid`. */
+  keyId?: string;
+  keysById?: ReadonlyMap<string, KeyObject>;
+}
+
+/** One entry of the `keys` option: a key id and the key material, as for `secret` or a key pair. */
+export interface KeyringEntry {
+  kid: string;
+  secret?: KeyInput | undefined;
+  privateKey?: KeyInput | undefined;
+  publicKey?: KeyInput | undefined;
+}
+
+/**
+ * The `keys` option: every key has a `kid`; the first signs, every one verifies the tokens carrying its
+ * `kid`. All must use the one pinned algorithm (the same strength checks as `secret` and key pairs).
+ */
+/** `secret`/`privateKey`/`publicKey`, or the `keys` ring: exactly one of the two ways. */
+export function resolveConfiguredKeys(config: {
+  secret?: KeyInput | undefined;
+  privateKey?: KeyInput | undefined;
+  publicKey?: KeyInput | undefined;
+  algorithm?: string | undefined;
+  keys?: readonly KeyringEntry[] | undefined;
+}): ResolvedKeys {
+  if (config.keys === undefined) return resolveKeys(config);
+  if (config.secret !== undefined || config.privateKey !== undefined || config.publicKey !== undefined) {
+    throw new ConfigError(
+      'keys',
+      'and `secret`/`privateKey`/`publicKey` were both given. With rotating keys, list every key in `keys`.',
+    );
+  }
+  return resolveKeyring(config.keys, config.algorithm);
+}
+
+export function resolveKeyring(entries: readonly KeyringEntry[], algorithm: string | undefined): ResolvedKeys {
+  const keysById = new Map<string, KeyObject>();
+  let first: ResolvedKeys | undefined;
+  entries.forEach((entry, i) => {
+    let resolved: ResolvedKeys;
+    try {
+      resolved = resolveKeys({ ...entry, algorithm: algorithm ?? first?.algorithm });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(`keys[${i}]${error.option === '' ? '' : `.${error.option}`}`, error.problem, {
+        cause: error,
+      });
+    }
+    if (keysById.has(entry.kid))
+      throw new ConfigError(`keys[${i}].kid`, `repeats ${JSON.stringify(entry.kid)}; every key needs its own \`kid\`.`);
+    keysById.set(entry.kid, resolved.verificationKey);
+    first ??= resolved;
+  });
+  if (first === undefined)
+    throw new ConfigError('keys', 'is empty. List at least one key: `keys: [{ kid: "2026-11", secret }]`.');
+  return { ...first, keyId: entries[0]?.kid, keysById };
 }
 
 const MIN_HMAC_BYTES: Record<(typeof HMAC_ALGORITHMS)[number], number> = { HS256: 32, HS384: 48, HS512: 64 };

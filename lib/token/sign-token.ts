@@ -1,4 +1,4 @@
-// Signing a session token: a new device-session id, the issue time to the millisecond, the pinned algorithm.
+// Signing a session token: at sign-in (a new device session) and at renewal or re-authentication (the same one).
 import { randomBytes, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ConfigError } from '../errors/config-error.js';
@@ -7,7 +7,11 @@ import type { Algorithm } from './keys.js';
 export interface TokenSettings {
   algorithm: Algorithm;
   signingKey: KeyObject | undefined;
+  /** The `kid` header of the signing key, when keys rotate. */
+  keyId: string | undefined;
   expiresInSeconds: number;
+  /** Absolute session lifetime from sign-in. */
+  maxAgeSeconds: number;
   issuer: string | undefined;
   audience: string | string[] | undefined;
 }
@@ -16,10 +20,21 @@ export interface TokenSettings {
 export interface SignedSession {
   /** The compact JWT (also set as the cookie). */
   token: string;
-  /** The new device session's id (`sid`). */
+  /** The device session's id (`sid`). */
   sessionId: string;
   issuedAt: Date;
   expiresAt: Date;
+  signedInAt: Date;
+  sessionExpiresAt: Date;
+}
+
+/** The session a token belongs to; a new one at sign-in, carried over by renewals. */
+export interface SessionFields {
+  sub: string;
+  sessionId: string;
+  signedInAtMs: number;
+  sessionExpMs: number;
+  authenticatedAtMs: number;
 }
 
 /** A new random device-session id: 128 bits, base64url. */
@@ -27,12 +42,26 @@ export function newSessionId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-/** Signs a token for `sub` with the already validated extra claims, starting a new device session. */
+/** The fields of a new session signed in at `now`. */
+export function newSession(settings: TokenSettings, sub: string, now: number): SessionFields {
+  return {
+    sub,
+    sessionId: newSessionId(),
+    signedInAtMs: now,
+    sessionExpMs: now + settings.maxAgeSeconds * 1000,
+    authenticatedAtMs: now,
+  };
+}
+
+/**
+ * Signs a token of `session` issued at `now`, with the already validated extra claims. It expires after
+ * `expiresIn`, but never after the session's absolute end.
+ */
 export function signSessionToken(
   settings: TokenSettings,
-  sub: string,
+  session: SessionFields,
   extra: Record<string, unknown>,
-  now = Date.now(),
+  now: number,
 ): SignedSession {
   if (settings.signingKey === undefined) {
     throw new ConfigError(
@@ -41,13 +70,31 @@ export function signSessionToken(
       { code: 'unsupported' },
     );
   }
-  const sessionId = newSessionId();
   const iat = Math.floor(now / 1000);
-  const token = jwt.sign({ ...extra, sub, sid: sessionId, iat, iat_ms: now }, settings.signingKey, {
+  const exp = Math.min(iat + settings.expiresInSeconds, Math.floor(session.sessionExpMs / 1000));
+  const payload = {
+    ...extra,
+    sub: session.sub,
+    sid: session.sessionId,
+    iat,
+    iat_ms: now,
+    sat: session.signedInAtMs,
+    sxp: session.sessionExpMs,
+    pwd: session.authenticatedAtMs,
+    exp,
+  };
+  const token = jwt.sign(payload, settings.signingKey, {
     algorithm: settings.algorithm,
-    expiresIn: settings.expiresInSeconds,
+    ...(settings.keyId === undefined ? {} : { keyid: settings.keyId }),
     ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
     ...(settings.audience === undefined ? {} : { audience: settings.audience }),
   });
-  return { token, sessionId, issuedAt: new Date(now), expiresAt: new Date((iat + settings.expiresInSeconds) * 1000) };
+  return {
+    token,
+    sessionId: session.sessionId,
+    issuedAt: new Date(now),
+    expiresAt: new Date(exp * 1000),
+    signedInAt: new Date(session.signedInAtMs),
+    sessionExpiresAt: new Date(session.sessionExpMs),
+  };
 }

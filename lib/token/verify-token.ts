@@ -28,8 +28,18 @@ const PROPERTY = 'payload';
  * `req` and a CORS preflight of the app can never skip verification.
  */
 export function createTokenVerifier(settings: VerifierSettings): (token: string) => Promise<VerifyResult> {
+  const { keysById } = settings.keys;
   const middleware = expressjwt({
-    secret: settings.keys.verificationKey,
+    // With rotating keys, the token's `kid` picks the key; an unknown or missing `kid` is an invalid token.
+    secret:
+      keysById === undefined
+        ? settings.keys.verificationKey
+        : (_req, token) => {
+            const kid = token?.header.kid;
+            const key = kid === undefined ? undefined : keysById.get(kid);
+            if (key === undefined) throw new Error(kid === undefined ? 'the token has no kid' : 'unknown kid');
+            return key;
+          },
     algorithms: [settings.keys.algorithm],
     credentialsRequired: true,
     requestProperty: PROPERTY,

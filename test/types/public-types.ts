@@ -68,6 +68,7 @@ expectType<
     | 'invalid_claims'
     | 'session_revoked'
     | 'logged_out_everywhere'
+    | 'reauthentication_required'
     | 'revocation_unavailable'
     | 'csrf_rejected'
   >

@@ -12,6 +12,7 @@ describe('SessionAuthError', () => {
       invalid_claims: 401,
       session_revoked: 401,
       logged_out_everywhere: 401,
+      reauthentication_required: 401,
       revocation_unavailable: 503,
       csrf_rejected: 403,
     });

@@ -23,6 +23,9 @@ test('the parser gives req.auth and the times the rules need; missing session cl
     sessionId: payload.sid,
     issuedAt: new Date(payload.iat_ms),
     expiresAt: new Date(payload.exp * 1000),
+    signedInAt: new Date(payload.iat_ms),
+    authenticatedAt: new Date(payload.iat_ms),
+    sessionExpiresAt: new Date(payload.exp * 1000),
   });
   assert.equal(parsed.issuedAtMs, payload.iat_ms);
   for (const missing of ['sub', 'sid', 'iat_ms', 'exp']) {
@@ -48,8 +51,22 @@ test('readSessionClaims ignores extra claims the schema of another deployment wo
     sessionId: payload.sid,
     issuedAtMs: payload.iat_ms,
     expMs: payload.exp * 1000,
+    signedInAtMs: payload.iat_ms,
+    sessionExpMs: payload.exp * 1000,
+    authenticatedAtMs: payload.iat_ms,
   });
   assert.equal(readSessionClaims({ sub: 'a' }), undefined);
+  // A renewed token carries its session's own times.
+  const renewed = readSessionClaims({
+    ...payload,
+    sat: 1_799_999_000_000,
+    sxp: 1_800_100_000_000,
+    pwd: 1_799_999_500_000,
+  });
+  assert.deepEqual(
+    [renewed?.signedInAtMs, renewed?.sessionExpMs, renewed?.authenticatedAtMs],
+    [1_799_999_000_000, 1_800_100_000_000, 1_799_999_500_000],
+  );
 });
 
 test('login claims: sub required, reserved claims refused, only schema keys signed as given', () => {

@@ -1,0 +1,42 @@
+// The session lifetimes derived from the options: token lifetime, renewal age and absolute session lifetime.
+import { ConfigError } from '../errors/config-error.js';
+
+/** Absolute session lifetime when `maxAge` is not given (or `expiresIn`, when that is longer). */
+export const DEFAULT_MAX_AGE_SECONDS = 7 * 86_400;
+
+export interface Lifetimes {
+  /** A token's lifetime, in seconds: the idle timeout. */
+  expiresInSeconds: number;
+  /** Renew a token older than this, in seconds; undefined: never. */
+  renewAfterSeconds: number | undefined;
+  /** A session's absolute lifetime from sign-in, in seconds. */
+  maxAgeSeconds: number;
+}
+
+/** Fills in the defaults and checks that the three lifetimes fit together. */
+export function resolveLifetimes(options: {
+  expiresIn: number;
+  renewAfter?: number | false | undefined;
+  maxAge?: number | undefined;
+}): Lifetimes {
+  const expiresInSeconds = options.expiresIn;
+  const maxAgeSeconds = options.maxAge ?? Math.max(DEFAULT_MAX_AGE_SECONDS, expiresInSeconds);
+  if (maxAgeSeconds < expiresInSeconds) {
+    throw new ConfigError(
+      'maxAge',
+      `(${maxAgeSeconds} s) must be at least \`expiresIn\` (${expiresInSeconds} s): a session cannot end before its first token.`,
+    );
+  }
+  const renewAfter = options.renewAfter ?? Math.floor(expiresInSeconds / 2);
+  if (renewAfter !== false && renewAfter >= expiresInSeconds) {
+    throw new ConfigError(
+      'renewAfter',
+      `(${renewAfter} s) must be shorter than \`expiresIn\` (${expiresInSeconds} s), or \`false\` to never renew.`,
+    );
+  }
+  return {
+    expiresInSeconds,
+    renewAfterSeconds: renewAfter === false || renewAfter === 0 ? undefined : renewAfter,
+    maxAgeSeconds,
+  };
+}
