@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
 import { mongoUri } from '../support/db.js';
 
 const run = promisify(execFile);
@@ -17,31 +19,34 @@ describe('the packed package', () => {
   let dir: string;
   let files: string[];
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
-      cwd: ROOT,
-    });
-    const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
-    files = info.files.map((f) => f.path);
-    const modules = join(dir, 'node_modules');
-    await mkdir(join(modules, 'express-revocable-jwt'), { recursive: true });
-    await run('tar', [
-      '-xzf',
-      join(dir, info.filename),
-      '-C',
-      join(modules, 'express-revocable-jwt'),
-      '--strip-components=1',
-    ]);
-    // Dependencies come from this repository's install, as npm would have installed them beside the package.
-    for (const name of await readdir(join(ROOT, 'node_modules'))) {
-      if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
-      await symlink(join(ROOT, 'node_modules', name), join(modules, name));
-    }
-    for (const file of ['consumer.mjs', 'consumer.cjs', 'round-trip.mjs', 'consumer-esm.ts', 'consumer-cjs.cts'])
-      await cp(join(HERE, file), join(dir, file));
-    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  });
+  before(
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
+      const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+        cwd: ROOT,
+      });
+      const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
+      files = info.files.map((f) => f.path);
+      const modules = join(dir, 'node_modules');
+      await mkdir(join(modules, 'express-revocable-jwt'), { recursive: true });
+      await run('tar', [
+        '-xzf',
+        join(dir, info.filename),
+        '-C',
+        join(modules, 'express-revocable-jwt'),
+        '--strip-components=1',
+      ]);
+      // Dependencies come from this repository's install, as npm would have installed them beside the package.
+      for (const name of await readdir(join(ROOT, 'node_modules'))) {
+        if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
+        await symlink(join(ROOT, 'node_modules', name), join(modules, name));
+      }
+      for (const file of ['consumer.mjs', 'consumer.cjs', 'round-trip.mjs', 'consumer-esm.ts', 'consumer-cjs.cts'])
+        await cp(join(HERE, file), join(dir, file));
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    },
+    { timeout: 180_000 },
+  );
   after(async () => {
     await rm(dir, { recursive: true, force: true });
   });
@@ -83,7 +88,7 @@ describe('the packed package', () => {
     });
   }
 
-  test('types resolve for ESM and CJS consumers (strict, module nodenext)', async () => {
+  test('types resolve for ESM and CJS consumers (strict, module nodenext)', { timeout: 180_000 }, async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const args = [
       '--noEmit',
@@ -110,7 +115,16 @@ describe('the packed package', () => {
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     const block = /```js\n(\/\/ app\.mjs[\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block !== undefined, 'the quick start block was not found in README.md');
-    await writeFile(join(dir, 'app.mjs'), block);
+    // The block names its database `app`, as a reader's app would; the test runs it on a database of its own
+    // (a fixed prefix and a random part) and drops it afterwards, so a real MONGODB_URI is never written into.
+    const literal = "dbName: 'app'";
+    assert.equal(block.split(literal).length, 2, `the quick start must name its database once, as ${literal}`);
+    const dbName = `t_readme_${randomBytes(4).toString('hex')}`;
+    await writeFile(join(dir, 'app.mjs'), block.replace(literal, `dbName: '${dbName}'`));
+    const admin = new MongoClient(mongoUri(), { serverSelectionTimeoutMS: 5000 });
+    const databases = async () =>
+      new Set((await admin.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name));
+    const existing = await databases();
     const child = spawn(process.execPath, ['app.mjs'], {
       cwd: dir,
       env: { ...process.env, PORT: '0', MONGODB_URI: mongoUri() },
@@ -141,8 +155,16 @@ describe('the packed package', () => {
       const replay = await fetch(`${base}/me`, { headers: { cookie } });
       assert.equal(replay.status, 401);
       assert.equal(((await replay.json()) as { error: { code: string } }).error.code, 'session_revoked');
+      // Other test files create their own `t_` databases meanwhile; the quick start must have used only its own.
+      const created = [...(await databases())].filter((name) => !existing.has(name) && !name.startsWith('t_'));
+      assert.deepEqual(created, [], 'the quick start wrote into a database without the test prefix');
+      assert.ok((await databases()).has(dbName), 'the quick start used the database given to it');
     } finally {
       child.kill();
+      await admin
+        .db(dbName)
+        .dropDatabase()
+        .finally(() => admin.close());
     }
   });
 });
