@@ -94,7 +94,9 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   const log = options.log ?? ((line: string) => console.log(line));
   const storage = options.storage;
   const users: UserDirectory = storage.kind === 'mongo' ? mongoUsers(storage.db) : memoryUsers();
-  // The store writes `lastLogoutAt` into the same `users` documents that hold the password hashes.
+  // On MongoDB the store writes `lastLogoutAt` into the same `users` documents that hold the password hashes.
+  // On the bundled FerretDB, whose updates are not atomic (a concurrent write of the app could put back an old
+  // copy), it finds that out by itself and keeps that state in its own `revocation_users` collection.
   const store: RevocationStore =
     storage.kind === 'mongo'
       ? new MongoRevocationStore({ db: storage.db, logger: { warn: log } })

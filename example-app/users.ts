@@ -66,7 +66,8 @@ export async function checkPassword(
 }
 
 export function mongoUsers(db: Db): UserDirectory {
-  // The same documents hold `lastLogoutAt`, written by the revocation store on "log out everywhere".
+  // On MongoDB the same documents hold `lastLogoutAt`, written by the revocation store on "log out everywhere"
+  // (on FerretDB the store keeps it in `revocation_users` instead).
   const users: Collection<UserRecord> = db.collection<UserRecord>('users');
   return {
     async find(username) {

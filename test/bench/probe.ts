@@ -13,6 +13,10 @@ import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { loadLibrary, loadMongoStore } from './apps.js';
 import { cpuSeconds } from './proc.js';
 
+// Databases of this run only (a fixed prefix and a random part), dropped at the end.
+const PROBE_DB = `bench_probe_${randomBytes(4).toString('hex')}`;
+const PROBE_SCALE_DB = `${PROBE_DB}_scale`;
+
 const SECONDS = Number(process.env.PROBE_SECONDS ?? 3);
 
 interface Step {
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
   const client = new MongoClient(uri);
   try {
     await client.connect();
-    const db = client.db('bench_probe');
+    const db = client.db(PROBE_DB);
     await db.dropDatabase();
     await db.createCollection('users');
     await db.createCollection('revoked_sessions');
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
       );
     const findSessionIdOnly = (i: number) =>
       sessions.findOne({ _id: sids[i % 1000] as unknown as Document['_id'] }, { projection: { _id: 1 } });
-    const store = new (await loadMongoStore())({ client, dbName: 'bench_probe', logger: { warn: () => undefined } });
+    const store = new (await loadMongoStore())({ client, dbName: PROBE_DB, logger: { warn: () => undefined } });
     for (const concurrency of [1, 32]) {
       print(`users.findOne by _id (found), ${concurrency} in flight`, await measure(findUser, concurrency, dbPid));
       print(
@@ -215,7 +219,7 @@ async function main(): Promise<void> {
     );
 
     // At the scale test's size: per-lookup cost with 100,000 documents per collection (few operations: slow).
-    const big = client.db('bench_probe_scale');
+    const big = client.db(PROBE_SCALE_DB);
     await big.dropDatabase();
     const bigUsers = big.collection<Document>('users');
     const bigSessions = big.collection<Document>('revoked_sessions');
@@ -284,6 +288,11 @@ async function main(): Promise<void> {
     );
     await auth.close();
   } finally {
+    for (const name of [PROBE_DB, PROBE_SCALE_DB])
+      await client
+        .db(name)
+        .dropDatabase()
+        .catch(() => undefined);
     await client.close();
     await server?.stop();
   }

@@ -17,6 +17,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Response } from 'express';
 import { MongoClient } from 'mongodb';
+import { idKey } from '../../lib/stores/mongodb/ids.js';
+import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { loadLibrary } from './apps.js';
 import { cpuSeconds } from './proc.js';
@@ -37,9 +39,12 @@ import {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const DB_MAIN = 'bench';
-const DB_SCALE = 'bench_scale';
-const DB_MEMORY = 'bench_memory';
+// Databases of this run only (a fixed prefix and a random part), dropped at the end, also after a failure: a
+// server given in MONGODB_URI never has a database of its own overwritten or left behind.
+const DB_PREFIX = `bench_${randomBytes(4).toString('hex')}`;
+const DB_MAIN = `${DB_PREFIX}_main`;
+const DB_SCALE = `${DB_PREFIX}_scale`;
+const DB_MEMORY = `${DB_PREFIX}_memory`;
 const SCALE_DOCS = 100_000;
 const SEED_BATCH = 1000;
 
@@ -47,6 +52,7 @@ const settings = readSettings();
 const started = performance.now();
 const children = new Set<ChildProcess>();
 let database: FerretDbServer | undefined;
+let dbClient: MongoClient | undefined;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -60,6 +66,15 @@ function wanted(name: string): boolean {
 async function cleanup(): Promise<void> {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.clear();
+  if (dbClient !== undefined) {
+    for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY])
+      await dbClient
+        .db(name)
+        .dropDatabase()
+        .catch(() => undefined);
+    await dbClient.close().catch(() => undefined);
+    dbClient = undefined;
+  }
   await database?.stop();
   database = undefined;
 }
@@ -301,7 +316,8 @@ async function prepareDatabases(client: MongoClient): Promise<void> {
     const db = client.db(name);
     await db.dropDatabase();
     // Existing but empty collections, so that "empty database" lookups do reach the storage engine.
-    for (const collection of ['users', 'revoked_sessions', 'sessions']) await db.createCollection(collection);
+    for (const collection of ['users', 'revocation_users', 'revoked_sessions', 'sessions'])
+      await db.createCollection(collection);
   }
 }
 
@@ -312,7 +328,11 @@ async function prepareDatabases(client: MongoClient): Promise<void> {
  */
 async function seedScale(client: MongoClient, tokens: Tokens): Promise<number> {
   const db = client.db(DB_SCALE);
-  const users = db.collection<{ _id: string; lastLogoutAt: Date; lastDeviceLogoutAt: Date }>('users');
+  // Where the store reads it: the user documents, or its own collection on a server whose updates are not atomic.
+  const atomic = await hasAtomicUpdates(db);
+  const users = db.collection<{ _id: string; lastLogoutAt: Date; lastDeviceLogoutAt: Date }>(
+    atomic ? 'users' : 'revocation_users',
+  );
   const sessions = db.collection<{ _id: string; sub: string; expiresAt: Date; revokedAt: Date }>('revoked_sessions');
   const watermark = new Date(tokens.mintedAt - 3_600_000);
   const revokedAt = new Date(tokens.mintedAt - 30 * 60_000);
@@ -331,7 +351,11 @@ async function seedScale(client: MongoClient, tokens: Tokens): Promise<number> {
     const slice = ids.slice(start, start + SEED_BATCH);
     batches.push(() =>
       users.insertMany(
-        slice.map((_id) => ({ _id, lastLogoutAt: watermark, lastDeviceLogoutAt: deviceLogout })),
+        slice.map((id) => ({
+          _id: atomic ? id : idKey(id),
+          lastLogoutAt: watermark,
+          lastDeviceLogoutAt: deviceLogout,
+        })),
         { ordered: false },
       ),
     );
@@ -369,6 +393,7 @@ async function main(): Promise<void> {
     dbLabel = 'FerretDB (SQLite backend), the server the tests use, started for this run';
   }
   const client = new MongoClient(mongoUri);
+  dbClient = client;
   await client.connect();
   await prepareDatabases(client);
 
@@ -528,9 +553,7 @@ async function main(): Promise<void> {
 
   await load.exit();
   for (const app of apps.values()) await stopApp(app);
-  if (database === undefined) for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY]) await client.db(name).dropDatabase();
-  await client.close();
-  await cleanup();
+  await cleanup(); // drops this run's databases and closes the client
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const report = buildReport({

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createSessionAuth } from '../../lib/index.js';
 import { MongoRevocationStore } from '../../lib/mongodb.js';
 import { buildApp, cookieFrom, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
+import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { createTestDb, mongoUri, type TestDb } from '../support/db.js';
 
 const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
@@ -44,6 +45,12 @@ describe('two app instances, one database', () => {
     await t.cleanup();
   });
 
+  /** The user's state where the store keeps it: the user document (MongoDB) or its own collection (FerretDB). */
+  const storedState = async (sub: string) =>
+    (await hasAtomicUpdates(t.db))
+      ? t.db.collection('users').findOne({ _id: sub as never })
+      : t.db.collection('revocation_users').findOne({ _id: `s:${sub}` as never });
+
   const login = async (app: ReturnType<typeof buildApp>, sub: string) =>
     cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
 
@@ -69,12 +76,12 @@ describe('two app instances, one database', () => {
     assert.equal((await request(b).get('/me').set('Cookie', fresh)).status, 200);
   });
 
-  test('logoutAll works for a user with no document yet, and stores lastLogoutAt on users._id = sub', async () => {
+  test('logoutAll works for a user with no document yet, and stores lastLogoutAt (on users._id = sub with MongoDB)', async () => {
     const [a] = apps;
     assert.equal(await t.db.collection('users').countDocuments({ _id: 'carol' as never }), 0);
     const cookie = await login(a, 'carol');
     assert.equal((await request(a).post('/logout-all').set('Cookie', cookie)).status, 204);
-    const doc = await t.db.collection('users').findOne({ _id: 'carol' as never });
+    const doc = await storedState('carol');
     assert.ok(doc?.lastLogoutAt instanceof Date);
     assert.equal(code(await request(a).get('/me').set('Cookie', cookie)), 'logged_out_everywhere');
   });
@@ -87,7 +94,7 @@ describe('two app instances, one database', () => {
         stamps.push(await auths[i % 2]!.revokeUser(sub));
       }),
     );
-    const doc = await t.db.collection('users').findOne({ _id: sub as never });
+    const doc = await storedState(sub);
     assert.equal((doc?.lastLogoutAt as Date).getTime(), Math.max(...stamps.map((d) => d.getTime())));
   });
 

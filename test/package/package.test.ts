@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
 import { mongoUri } from '../support/db.js';
 
 const run = promisify(execFile);
@@ -112,7 +114,7 @@ describe('the packed package', { concurrency: true }, () => {
     return started;
   };
 
-  before(async () => {
+  before({ timeout: 180_000 }, async () => {
     work = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
     dir = join(work, 'full');
     bare = join(work, 'without-mongodb');
@@ -195,14 +197,27 @@ describe('the packed package', { concurrency: true }, () => {
     });
   }
 
-  test('types resolve for ESM and CJS consumers of every entry point (strict, module nodenext)', async () => {
-    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
-    // skipLibCheck false: our declaration files are checked too, not only what the consumers use of them.
-    const inputs = ['--skipLibCheck', 'false', ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES];
-    const exit = await runNode([tsc, ...args, ...inputs], dir);
-    assert.equal(exit.code, 0, exit.stdout + exit.stderr);
-  });
+  test(
+    'types resolve for ESM and CJS consumers of every entry point (strict, module nodenext)',
+    { timeout: 180_000 },
+    async () => {
+      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      const args = [
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--types',
+        'node',
+      ];
+      // skipLibCheck false: our declaration files are checked too, not only what the consumers use of them.
+      const inputs = ['--skipLibCheck', 'false', ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES];
+      const exit = await runNode([tsc, ...args, ...inputs], dir);
+      assert.equal(exit.code, 0, exit.stdout + exit.stderr);
+    },
+  );
 
   test('a third-party store passes the published suite under node --test, without mongodb installed', async () => {
     const exit = await runNode(['--test', '--test-reporter=tap', 'third-party-store.test.mjs'], bare);
@@ -232,7 +247,16 @@ describe('the packed package', { concurrency: true }, () => {
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     const block = /```js\n(\/\/ app\.mjs[\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block !== undefined, 'the quick start block was not found in README.md');
-    await writeFile(join(dir, 'app.mjs'), block);
+    // The block names its database `app`, as a reader's app would; the test runs it on a database of its own
+    // (a fixed prefix and a random part) and drops it afterwards, so a real MONGODB_URI is never written into.
+    const literal = "dbName: 'app'";
+    assert.equal(block.split(literal).length, 2, `the quick start must name its database once, as ${literal}`);
+    const dbName = `t_readme_${randomBytes(4).toString('hex')}`;
+    await writeFile(join(dir, 'app.mjs'), block.replace(literal, `dbName: '${dbName}'`));
+    const admin = new MongoClient(mongoUri(), { serverSelectionTimeoutMS: 5000 });
+    const databases = async () =>
+      new Set((await admin.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name));
+    const existing = await databases();
     const child = spawn(process.execPath, ['app.mjs'], {
       cwd: dir,
       env: { ...process.env, PORT: '0', MONGODB_URI: mongoUri() },
@@ -263,8 +287,16 @@ describe('the packed package', { concurrency: true }, () => {
       const replay = await fetch(`${base}/me`, { headers: { cookie } });
       assert.equal(replay.status, 401);
       assert.equal(((await replay.json()) as { error: { code: string } }).error.code, 'session_revoked');
+      // Other test files create their own `t_` databases meanwhile; the quick start must have used only its own.
+      const created = [...(await databases())].filter((name) => !existing.has(name) && !name.startsWith('t_'));
+      assert.deepEqual(created, [], 'the quick start wrote into a database without the test prefix');
+      assert.ok((await databases()).has(dbName), 'the quick start used the database given to it');
     } finally {
       child.kill();
+      await admin
+        .db(dbName)
+        .dropDatabase()
+        .finally(() => admin.close());
     }
   });
 });

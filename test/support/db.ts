@@ -9,9 +9,6 @@ export function mongoUri(): string {
   return uri;
 }
 
-/** True when the tests run against the FerretDB server that `npm test` started itself. */
-export const isOwnFerretDb = process.env.TEST_FERRETDB === '1';
-
 export interface TestDb {
   client: MongoClient;
   db: Db;

@@ -33,9 +33,10 @@ describe('MongoRevocationStore', () => {
     await t.cleanup();
   });
 
-  test('keeps lastLogoutAt as a Date on the user document, leaving its other fields alone', async () => {
+  // `atomicUpdates: true` forces what the store does on MongoDB, so the layout is tested on any server.
+  test('with atomic updates, keeps lastLogoutAt as a Date on the user document, leaving its other fields alone', async () => {
     await t.db.collection('users').insertOne({ _id: 'alice' as never, name: 'Alice', passwordHash: 'x' });
-    const store = new MongoRevocationStore({ db: t.db, logger: quiet });
+    const store = new MongoRevocationStore({ db: t.db, atomicUpdates: true, logger: quiet });
     const at = new Date();
     await store.revokeUser('alice', at, new Date(Date.now() + HOUR));
     const doc = await t.db.collection('users').findOne({ _id: 'alice' as never });
@@ -59,6 +60,7 @@ describe('MongoRevocationStore', () => {
     await t.db.collection('accounts').insertOne({ _id, email: 'a@example.com' });
     const store = new MongoRevocationStore({
       db: t.db,
+      atomicUpdates: true,
       usersCollection: 'accounts',
       lastLogoutAtField: 'sessionsValidAfter',
       userId: (sub) => new ObjectId(sub),
@@ -102,7 +104,7 @@ describe('MongoRevocationStore', () => {
 
   test('a watermark it cannot read fails closed (throws) instead of reading as "never logged out"', async () => {
     await t.db.collection('users').insertOne({ _id: 'mallory' as never, lastLogoutAt: 'yesterday' });
-    const store = new MongoRevocationStore({ db: t.db, logger: quiet });
+    const store = new MongoRevocationStore({ db: t.db, atomicUpdates: true, logger: quiet });
     await assert.rejects(
       Promise.resolve(store.getState('mallory', 'any-session-id-000000', Date.now())),
       /holds a string, not a Date/,
@@ -121,54 +123,65 @@ describe('MongoRevocationStore', () => {
     const client = new MongoClient(mongoUri(), { monitorCommands: true, writeConcern: { w: 1 } });
     const commands: Record<string, unknown>[] = [];
     client.on('commandStarted', (event) => {
-      if (event.commandName === 'update') commands.push(event.command);
+      // update: the state itself; insert and delete: the write lock where updates are not atomic.
+      if (['update', 'insert', 'delete'].includes(event.commandName)) commands.push(event.command);
     });
     try {
       const store = new MongoRevocationStore({ client, dbName: t.dbName, logger: quiet });
       await store.revokeUser('wc-user', new Date(), new Date(Date.now() + HOUR));
       await store.revokeSession('wc-session-id-0000000', 'wc-user', new Date(Date.now() + HOUR));
-      assert.equal(commands.length, 3, 'revokeUser, then the revoked session and the device-logout hint');
+      assert.equal(
+        commands.filter((c) => 'update' in c).length,
+        3,
+        'revokeUser, then the revoked session and the device-logout hint',
+      );
       for (const command of commands) assert.deepEqual(command.writeConcern, { w: 'majority' });
     } finally {
       await client.close();
     }
   });
 
-  test('one read per check, unless a device of the user was logged out after the token was issued', async () => {
-    const client = new MongoClient(mongoUri(), { monitorCommands: true });
-    const finds: string[] = [];
-    client.on('commandStarted', (event) => {
-      if (event.commandName === 'find') finds.push(String((event.command as { find: string }).find));
+  for (const [atomicUpdates, users] of [
+    [true, 'users'],
+    [false, 'revocation_users'],
+  ] as const)
+    test(`one read of ${users} per check, unless a device of the user was logged out after the token was issued`, async () => {
+      const client = new MongoClient(mongoUri(), { monitorCommands: true });
+      const finds: string[] = [];
+      client.on('commandStarted', (event) => {
+        if (event.commandName === 'find') finds.push(String((event.command as { find: string }).find));
+      });
+      try {
+        const store = new MongoRevocationStore({ client, dbName: t.dbName, atomicUpdates, logger: quiet });
+        const count = async (sid: string, issuedAtMs: number) => {
+          finds.length = 0;
+          const state = await store.getState(`reads-user-${users}`, sid, issuedAtMs);
+          return { reads: [...finds], revoked: state.sessionRevoked };
+        };
+        assert.deepEqual(await count(`phone-session-${users}`, Date.now() - 1000), { reads: [users], revoked: false });
+        await store.revokeSession(`phone-session-${users}`, `reads-user-${users}`, new Date(Date.now() + HOUR));
+        const doc = await t.db
+          .collection(users)
+          .findOne({ _id: (atomicUpdates ? `reads-user-${users}` : `s:reads-user-${users}`) as never });
+        assert.ok(doc?.lastDeviceLogoutAt instanceof Date);
+        // Tokens issued before that logout: both reads, and the logged-out one is found.
+        assert.deepEqual(await count(`phone-session-${users}`, Date.now() - 1000), {
+          reads: [users, 'revoked_sessions'],
+          revoked: true,
+        });
+        assert.deepEqual(await count('laptop-session-id-000', Date.now() - 1000), {
+          reads: [users, 'revoked_sessions'],
+          revoked: false,
+        });
+        // A token issued after the hint (the revoked session's expiry): one read again.
+        assert.deepEqual(await count('tablet-session-id-000', Date.now() + 2 * HOUR), {
+          reads: [users],
+          revoked: false,
+        });
+      } finally {
+        await client.close();
+      }
     });
-    try {
-      const store = new MongoRevocationStore({ client, dbName: t.dbName, logger: quiet });
-      const count = async (sid: string, issuedAtMs: number) => {
-        finds.length = 0;
-        const state = await store.getState('reads-user', sid, issuedAtMs);
-        return { reads: [...finds], revoked: state.sessionRevoked };
-      };
-      assert.deepEqual(await count('phone-session-id-0000', Date.now() - 1000), { reads: ['users'], revoked: false });
-      await store.revokeSession('phone-session-id-0000', 'reads-user', new Date(Date.now() + HOUR));
-      const doc = await t.db.collection('users').findOne({ _id: 'reads-user' as never });
-      assert.ok(doc?.lastDeviceLogoutAt instanceof Date);
-      // Tokens issued before that logout: both reads, and the logged-out one is found.
-      assert.deepEqual(await count('phone-session-id-0000', Date.now() - 1000), {
-        reads: ['users', 'revoked_sessions'],
-        revoked: true,
-      });
-      assert.deepEqual(await count('laptop-session-id-000', Date.now() - 1000), {
-        reads: ['users', 'revoked_sessions'],
-        revoked: false,
-      });
-      // A token issued after the hint (the revoked session's expiry): one read again.
-      assert.deepEqual(await count('tablet-session-id-000', Date.now() + 2 * HOUR), {
-        reads: ['users'],
-        revoked: false,
-      });
-    } finally {
-      await client.close();
-    }
-  });
 
   test('concurrent checks are answered together, each with its own user and session', async () => {
     const client = new MongoClient(mongoUri(), { monitorCommands: true });
@@ -226,6 +239,7 @@ describe('MongoRevocationStore', () => {
     await t.db.collection('users').insertOne({ _id: 'poisoned' as never, lastLogoutAt: 'yesterday' });
     const store = new MongoRevocationStore({
       db: t.db,
+      atomicUpdates: true,
       userId: (sub) => {
         if (sub === 'unmappable') throw new Error('not an id');
         return sub;

@@ -115,7 +115,10 @@ describe('createLookupBatcher', () => {
     await assert.rejects(Promise.all([lookup(1), lookup(2)]), /returned 1 answers for 2 keys/);
   });
 
-  test('a batch that never answers fails after timeoutMs and frees its slot; stale queued lookups are not sent', async () => {
+  test('a batch that never answers fails after timeoutMs and frees its slot; stale queued lookups are not sent', async (t) => {
+    // The clock is mocked (setTimeout and Date only; setImmediate stays real): "waited timeoutMs" is exact,
+    // whatever the load of the machine.
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
     const calls: number[][] = [];
     let hang = true;
     const run = (keys: number[]) => {
@@ -125,11 +128,38 @@ describe('createLookupBatcher', () => {
     const lookup = createLookupBatcher(run, { maxBatch: 10, maxInFlight: 1, maxQueued: 100, timeoutMs: 100 });
     const stuck = lookup(1);
     await tick();
-    const waiting = lookup(2); // queued behind the stuck batch, longer than timeoutMs
-    await assert.rejects(stuck, /no answer from the database within 100 ms/);
-    await assert.rejects(waiting, /no database slot within 100 ms/);
+    assert.deepEqual(calls, [[1]]);
+    const waiting = lookup(2); // queued behind the stuck batch
+    const stuckFailed = assert.rejects(stuck, /no answer from the database within 100 ms/);
+    const waitingFailed = assert.rejects(waiting, /no database slot within 100 ms/);
+    t.mock.timers.tick(99);
+    await tick();
+    assert.deepEqual(calls, [[1]], 'nothing moves before timeoutMs');
+    t.mock.timers.tick(1);
+    await stuckFailed;
+    await waitingFailed;
     hang = false;
     assert.equal(await lookup(3), 'v3', 'service resumes by itself');
     assert.deepEqual(calls, [[1], [3]], 'the stale lookup 2 was never sent');
+  });
+
+  test('a lookup that waited less than timeoutMs is still sent when a slot frees', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+    const { calls, run } = controlledRun();
+    const lookup = createLookupBatcher(run, { maxBatch: 10, maxInFlight: 1, maxQueued: 100, timeoutMs: 100 });
+    const first = lookup(1);
+    await tick();
+    t.mock.timers.tick(50);
+    const second = lookup(2); // waits 49 ms of virtual time, less than timeoutMs
+    t.mock.timers.tick(49);
+    calls[0]?.finish();
+    assert.equal(await first, 'v1');
+    await tick();
+    assert.deepEqual(
+      calls.map((c) => c.keys),
+      [[1], [2]],
+    );
+    calls[1]?.finish();
+    assert.equal(await second, 'v2');
   });
 });

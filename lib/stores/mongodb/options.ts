@@ -1,0 +1,67 @@
+// The options of MongoRevocationStore, checked at construction.
+import { MongoClient, type Db } from 'mongodb';
+import { z } from 'zod';
+import { loggerSchema } from '../../config/logger.js';
+
+export const mongoStoreOptionsSchema = z
+  .object({
+    /** A connected or not yet connected MongoClient; needs `dbName`. The store never closes it. */
+    client: z.instanceof(MongoClient, { message: 'must be a MongoClient from the `mongodb` package' }).optional(),
+    /** A Db handle (`client.db('app')`). */
+    db: z
+      .custom<Db>((v) => typeof v === 'object' && v !== null && typeof (v as Db).collection === 'function', {
+        message: 'must be a Db from `client.db(name)`',
+      })
+      .optional(),
+    /** A connection string; the store opens (lazily) and closes its own client. Needs `dbName`. */
+    uri: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, { message: 'must be a mongodb:// or mongodb+srv:// connection string' })
+      .optional(),
+    /** Database name, with `client` or `uri`. */
+    dbName: z
+      .string()
+      .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { message: 'must be a valid database name' })
+      .optional(),
+    /** Collection holding the users. Defaults to `users`. */
+    usersCollection: z.string().min(1).default('users'),
+    /** Field of the user document holding the watermark. Defaults to `lastLogoutAt`. */
+    lastLogoutAtField: z
+      .string()
+      .regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' })
+      .default('lastLogoutAt'),
+    /** Maps a token's `sub` to the user document's `_id`, e.g. `(sub) => new ObjectId(sub)`. Defaults to the string itself. */
+    userId: z
+      .custom<(sub: string) => unknown>((v) => typeof v === 'function', {
+        message: 'must be a function `(sub) => _id`',
+      })
+      .optional(),
+    /**
+     * Field of the user document holding the latest expiry of the user's revoked device sessions. Tokens
+     * issued after it cannot belong to a revoked session, so their check is a single read. Defaults to
+     * `lastDeviceLogoutAt`.
+     */
+    lastDeviceLogoutAtField: z
+      .string()
+      .regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' })
+      .default('lastDeviceLogoutAt'),
+    /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
+    sessionsCollection: z.string().min(1).default('revoked_sessions'),
+    /**
+     * Whether the server applies each update to a document atomically. MongoDB does; FerretDB v1 reads, changes
+     * and replaces the whole document, so a concurrent write can put back an older copy. Detected once with
+     * `buildInfo` when left out. Where updates are not atomic, the store keeps the watermark and the device
+     * hint in `stateCollection` instead of the user documents.
+     */
+    atomicUpdates: z.boolean().optional(),
+    /**
+     * Collection of the per-user revocation state on a server whose updates are not atomic; written only by the
+     * store. Defaults to `revocation_users`.
+     */
+    stateCollection: z.string().min(1).default('revocation_users'),
+    /** Where warnings go (e.g. a server without TTL indexes). Defaults to `console`. */
+    logger: loggerSchema.default(console),
+  })
+  .strict();
+
+export type MongoRevocationStoreOptions = z.input<typeof mongoStoreOptionsSchema>;
