@@ -83,6 +83,51 @@ describe('the packed package', () => {
     });
   }
 
+  test('express-revocable-jwt/redis loads with a driver installed, and without one says what to install', async () => {
+    const probe = (kind: 'import' | 'require', cwd: string) =>
+      run(
+        process.execPath,
+        kind === 'import'
+          ? [
+              '--input-type=module',
+              '-e',
+              "const m = await import('express-revocable-jwt/redis'); console.log(typeof m.RedisRevocationStore);",
+            ]
+          : ['-e', "console.log(typeof require('express-revocable-jwt/redis').RedisRevocationStore);"],
+        { cwd },
+      ).then(
+        (r) => r.stdout.trim(),
+        (error: { stderr: string }) => error.stderr,
+      );
+    assert.equal(await probe('import', dir), 'function');
+    assert.equal(await probe('require', dir), 'function');
+    // The same package in an app without `redis` or `ioredis` (a copy, so resolution starts from the app).
+    const bare = await mkdtemp(join(tmpdir(), 'pack-no-redis-'));
+    try {
+      await mkdir(join(bare, 'node_modules'));
+      await cp(
+        join(dir, 'node_modules', 'express-revocable-jwt'),
+        join(bare, 'node_modules', 'express-revocable-jwt'),
+        {
+          recursive: true,
+        },
+      );
+      for (const name of await readdir(join(ROOT, 'node_modules'))) {
+        if (['express-revocable-jwt', 'redis', 'ioredis', '@redis'].includes(name) || name.startsWith('.')) continue;
+        await symlink(join(ROOT, 'node_modules', name), join(bare, 'node_modules', name));
+      }
+      for (const kind of ['import', 'require'] as const) {
+        assert.match(
+          await probe(kind, bare),
+          /express-revocable-jwt\/redis needs the `redis` or `ioredis` package, which is not installed\. Install it in your app: `npm install redis` or `npm install ioredis`\./,
+          kind,
+        );
+      }
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
+  });
+
   test('types resolve for ESM and CJS consumers (strict, module nodenext)', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const args = [
