@@ -9,6 +9,7 @@ import {
   type SessionAuthError,
 } from 'express-revocable-jwt';
 import { MongoRevocationStore } from 'express-revocable-jwt/mongodb';
+import { RedisRevocationStore, type RedisClientLike } from 'express-revocable-jwt/redis';
 import type { Db } from 'mongodb';
 import { securityHeaders } from './security.js';
 import { checkPassword, memoryUsers, mongoUsers, seedDemoUsers, type UserDirectory } from './users.js';
@@ -19,6 +20,11 @@ export type Storage = { kind: 'mongo'; db: Db } | { kind: 'memory' };
 
 export interface ExampleAppOptions {
   storage: Storage;
+  /**
+   * A connected Redis client (node-redis or ioredis): revocation state then lives in Redis, users stay in
+   * `storage`. Unset: revocation state lives beside the users.
+   */
+  redis?: RedisClientLike | undefined;
   /** HS256 secret, at least 32 bytes. */
   secret: string;
   /** Mark the cookie `Secure`: true in production (https), false for http://localhost. */
@@ -40,7 +46,7 @@ export interface ExampleApp {
   app: Express;
   /** The demo users created by this start (empty when they already existed). */
   createdUsers: string[];
-  /** Closes the revocation store. The MongoDB client, if any, belongs to the caller. */
+  /** Closes the revocation store. The MongoDB and Redis clients, if any, belong to the caller. */
   close(): Promise<void>;
 }
 
@@ -94,13 +100,15 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   const log = options.log ?? ((line: string) => console.log(line));
   const storage = options.storage;
   const users: UserDirectory = storage.kind === 'mongo' ? mongoUsers(storage.db) : memoryUsers();
-  // On MongoDB the store writes `lastLogoutAt` into the same `users` documents that hold the password hashes.
-  // On the bundled FerretDB, whose updates are not atomic (a concurrent write of the app could put back an old
-  // copy), it finds that out by itself and keeps that state in its own `revocation_users` collection.
+  // Without Redis, the Mongo store writes `lastLogoutAt` into the same `users` documents that hold the
+  // password hashes. On the bundled FerretDB, whose updates are not atomic (a concurrent write of the app could
+  // put back an old copy), it finds that out by itself and keeps that state in its own `revocation_users`.
   const store: RevocationStore =
-    storage.kind === 'mongo'
-      ? new MongoRevocationStore({ db: storage.db, logger: { warn: log } })
-      : new MemoryRevocationStore();
+    options.redis !== undefined
+      ? new RedisRevocationStore({ client: options.redis, prefix: 'example:', logger: { warn: log } })
+      : storage.kind === 'mongo'
+        ? new MongoRevocationStore({ db: storage.db, logger: { warn: log } })
+        : new MemoryRevocationStore();
 
   const auth = createSessionAuth({
     secret: options.secret,

@@ -4,6 +4,7 @@
 //   PORT             port to listen on (default 3000)
 //   HOST             address to listen on (default 127.0.0.1; use 0.0.0.0 in a container)
 //   MONGODB_URI      MongoDB to use; when unset the bundled FerretDB test server runs in a temp folder
+//   REDIS_URL        Redis for the revocation state (RedisRevocationStore); users stay in MongoDB
 //   EXAMPLE_DB_NAME  database name (default example_app)
 //   SESSION_SECRET   HS256 secret, at least 32 bytes (default: random, so sessions end on restart)
 //   COOKIE_SECURE    "true" in production behind https; default "false" so http://localhost works
@@ -15,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MongoClient } from 'mongodb';
+import { createClient } from 'redis';
 import { ensureFerretDbBinary, startFerretDb, type FerretDbServer } from '../test/ferretdb/launcher.js';
 import { createExampleApp, type ExampleApp, type Storage } from './app.js';
 
@@ -49,6 +51,7 @@ function readConfig() {
     port,
     host: env.HOST || '127.0.0.1',
     mongoUri: env.MONGODB_URI || undefined,
+    redisUrl: env.REDIS_URL || undefined,
     dbName,
     secret,
     cookieSecure: secure === 'true' || secure === '1',
@@ -67,7 +70,13 @@ function readConfig() {
 const config = readConfig();
 
 /** Everything to release on shutdown, in this order. */
-const resources: { server?: Server; example?: ExampleApp; client?: MongoClient; ferret?: FerretDbServer } = {};
+const resources: {
+  server?: Server;
+  example?: ExampleApp;
+  client?: MongoClient;
+  redis?: ReturnType<typeof createClient>;
+  ferret?: FerretDbServer;
+} = {};
 let stopping = false;
 
 function message(error: unknown): string {
@@ -105,9 +114,31 @@ async function openStorage(): Promise<{ storage: Storage; line: string }> {
   return { storage: { kind: 'mongo', db: resources.client.db(config.dbName) }, line };
 }
 
+/** A node-redis client for REDIS_URL: no offline queue, so an outage fails checks at once (503). */
+async function openRedis(url: string): Promise<ReturnType<typeof createClient>> {
+  const client = createClient({ url, disableOfflineQueue: true });
+  let reported = false;
+  client.on('error', (error: unknown) => {
+    if (!reported) log(`Redis connection problem (${message(error)}); retrying.`);
+    reported = true;
+  });
+  client.on('ready', () => {
+    reported = false;
+  });
+  resources.redis = client;
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`Redis did not answer (${message(error)}). Check REDIS_URL.`, { cause: error });
+  }
+  return client;
+}
+
 async function start(): Promise<void> {
   const { storage, line } = await openStorage();
   log(line);
+  const redis = config.redisUrl === undefined ? undefined : await openRedis(config.redisUrl);
+  if (redis !== undefined) log('Revocation state: Redis from REDIS_URL (users stay in the storage above).');
   if (config.secret === undefined) {
     log(
       'WARNING: SESSION_SECRET is not set, so a random secret is used: every session ends when the app restarts. Set SESSION_SECRET (32+ random bytes) to keep them.',
@@ -122,6 +153,7 @@ async function start(): Promise<void> {
 
   const example = await createExampleApp({
     storage,
+    redis,
     secret: config.secret ?? randomBytes(32).toString('base64url'),
     cookieSecure: config.cookieSecure,
     demoPassword: config.demoPassword ?? DEFAULT_DEMO_PASSWORD,
@@ -189,6 +221,7 @@ async function shutdown(reason: string, exitCode: number): Promise<void> {
   };
   await step('session store', () => resources.example?.close());
   await step('MongoDB connection', () => resources.client?.close());
+  await step('Redis connection', () => resources.redis?.close());
   await step('FerretDB server', () => resources.ferret?.stop());
   clearTimeout(deadline);
   log('Stopped.');

@@ -1,12 +1,14 @@
-// `npm test`: starts a FerretDB server unless MONGODB_URI is set, runs every *.test.ts with node's test
-// runner, and fails when no test ran, any test was skipped or any test hung past its timeout. Tests are
-// registered unconditionally (no `if (env) describe(...)`): a test that is not registered cannot be counted.
+// `npm test`: starts a FerretDB server unless MONGODB_URI is set and a redis-server unless REDIS_URL is set,
+// runs every *.test.ts with node's test runner, and fails when no test ran, any test was skipped or any test
+// hung past its timeout. Tests are registered unconditionally (no `if (env) describe(...)`): a test that is
+// not registered cannot be counted.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFerretDb, type FerretDbServer } from './ferretdb/launcher.js';
+import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TEST_TIMEOUT_MS = 60_000;
@@ -41,6 +43,15 @@ if (process.env.MONGODB_URI === undefined || process.env.MONGODB_URI === '') {
   console.log('Tests run against the server in MONGODB_URI.');
 }
 
+let redis: RedisServer | undefined;
+if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === '') {
+  redis = await startRedisServer();
+  process.env.REDIS_URL = redis.url;
+  console.log(`Tests run against redis-server on ${redis.url} (set REDIS_URL to use another server).`);
+} else {
+  console.log('Tests run against the Redis in REDIS_URL.');
+}
+
 const tapDir = await mkdtemp(join(tmpdir(), 'test-report-'));
 const tapFile = join(tapDir, 'report.tap');
 const code = await new Promise<number>((resolve) => {
@@ -66,6 +77,7 @@ const code = await new Promise<number>((resolve) => {
   child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)));
 });
 await server?.stop();
+await redis?.stop();
 
 const tap = await readFile(tapFile, 'utf8').catch(() => '');
 await rm(tapDir, { recursive: true, force: true });

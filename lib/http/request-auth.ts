@@ -54,8 +54,8 @@ export async function verifySessionToken(parts: RequestAuthParts, token: string)
     return { error: new SessionAuthError('token_expired') };
   if (claims.sessionExpMs - claims.signedInAtMs > maxAgeSeconds * 1000)
     return { error: new SessionAuthError('token_expired') };
-  const { ok: _ok, ...session } = claims;
-  return { session };
+  const { sub, sessionId, issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, auth, extra } = claims;
+  return { session: { sub, sessionId, issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, auth, extra } };
 }
 
 /** Signs a new token of the same session (renewal, re-authentication) and sets the cookie. */

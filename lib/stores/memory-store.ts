@@ -67,7 +67,7 @@ export class MemoryRevocationStore implements RevocationStore {
   registerSession(record: SessionRecord): void {
     let sessions = this.#registry.get(record.sub);
     if (sessions?.has(record.sessionId) !== true) this.#reserve();
-    if (sessions === undefined) this.#registry.set(record.sub, (sessions = new Map()));
+    if (sessions === undefined) this.#registry.set(record.sub, (sessions = new Map<string, SessionRecord>()));
     if (!sessions.has(record.sessionId)) this.#registered++;
     sessions.set(record.sessionId, { ...record });
   }

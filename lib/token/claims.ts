@@ -87,7 +87,7 @@ export function toAuthInfo<C>(extra: C, claims: SessionClaims): AuthInfo<C> {
     signedInAt: new Date(claims.signedInAtMs),
     authenticatedAt: new Date(claims.authenticatedAtMs),
     sessionExpiresAt: new Date(claims.sessionExpMs),
-  } as AuthInfo<C>;
+  };
 }
 
 /**

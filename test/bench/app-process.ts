@@ -19,6 +19,7 @@ const built = await buildApp(scenario, {
   secret: required('BENCH_SECRET'),
   mongoUri: required('BENCH_MONGODB_URI'),
   dbName: required('BENCH_DB_NAME'),
+  redisUrl: process.env.BENCH_REDIS_URL ?? '',
 });
 const server = createServer(built.app);
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

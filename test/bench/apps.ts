@@ -8,6 +8,7 @@ import session from 'express-session';
 import { MongoClient, type Document } from 'mongodb';
 import type * as Lib from '../../lib/index.js';
 import type * as MongoEntry from '../../lib/mongodb.js';
+import type * as RedisEntry from '../../lib/redis.js';
 import { COOKIE_NAME, type Scenario } from './shared.js';
 
 /**
@@ -31,6 +32,9 @@ export const loadLibrary = () => loadBuilt<typeof Lib>(PACKAGE_NAME);
 export const loadMongoStore = async () =>
   (await loadBuilt<typeof MongoEntry>(`${PACKAGE_NAME}/mongodb`)).MongoRevocationStore;
 
+export const loadRedisStore = async () =>
+  (await loadBuilt<typeof RedisEntry>(`${PACKAGE_NAME}/redis`)).RedisRevocationStore;
+
 export interface BuiltApp {
   app: Express;
   /** Counters an app exposes for the report (e.g. coalesced lookups); empty for most. */
@@ -42,6 +46,8 @@ export interface AppConfig {
   secret: string;
   mongoUri: string;
   dbName: string;
+  /** Redis of the revocable-redis scenario. */
+  redisUrl: string;
 }
 
 const quietLogger = {
@@ -135,6 +141,33 @@ async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads
     close: async () => {
       await auth.close();
       await client.close();
+    },
+  };
+}
+
+/** The same app on RedisRevocationStore, with a node-redis client created as the README recommends. */
+async function revocableRedis(config: AppConfig): Promise<BuiltApp> {
+  if (config.redisUrl === '') throw new Error('revocable-redis needs BENCH_REDIS_URL (run.ts starts a redis-server)');
+  const lib = await loadLibrary();
+  const { createClient } = await import('redis');
+  const client = createClient({ url: config.redisUrl, disableOfflineQueue: true });
+  client.on('error', (error: Error) => quietLogger.warn(`redis: ${error.message}`));
+  await client.connect();
+  const store = new (await loadRedisStore())({ client, prefix: 'bench:', logger: quietLogger });
+  const auth = lib.createSessionAuth({
+    secret: config.secret,
+    store,
+    cookie: { secure: false },
+    expiresIn: '1h',
+    logger: quietLogger,
+  });
+  await auth.ready;
+  return {
+    app: revocableApp(auth),
+    stats: noStats,
+    close: async () => {
+      await auth.close();
+      client.destroy();
     },
   };
 }
@@ -269,6 +302,8 @@ export async function buildApp(scenario: Scenario, config: AppConfig): Promise<B
       return stateless(config, true);
     case 'revocable-mongo':
       return revocableMongo(config, 'default');
+    case 'revocable-redis':
+      return revocableRedis(config);
     case 'revocable-memory':
       return revocableMemory(config);
     case 'session-mongo':

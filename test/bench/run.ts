@@ -1,5 +1,6 @@
 // `npm run bench`: HTTP load against each scenario app, side by side on this machine, printed as a markdown
-// table (and written as JSON with BENCH_JSON=path). Starts its own FerretDB server unless MONGODB_URI is set.
+// table (and written as JSON with BENCH_JSON=path). Starts its own FerretDB server unless MONGODB_URI is set,
+// and its own redis-server (for revocable-redis) unless REDIS_URL is set.
 //
 // Settings (environment): BENCH_DURATION seconds per measured run (default 10), BENCH_WARMUP (default 2),
 // BENCH_JSON output path, BENCH_CONNECTIONS (default 1,16,64), BENCH_TOKENS (default 10000),
@@ -20,6 +21,7 @@ import { MongoClient } from 'mongodb';
 import { idKey } from '../../lib/stores/mongodb/ids.js';
 import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { loadLibrary } from './apps.js';
 import { cpuSeconds } from './proc.js';
 import { buildReport, type RunRecord } from './report.js';
@@ -53,6 +55,8 @@ const started = performance.now();
 const children = new Set<ChildProcess>();
 let database: FerretDbServer | undefined;
 let dbClient: MongoClient | undefined;
+let redisServer: RedisServer | undefined;
+let redisUrl = process.env.REDIS_URL ?? '';
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -77,12 +81,15 @@ async function cleanup(): Promise<void> {
   }
   await database?.stop();
   database = undefined;
+  await redisServer?.stop();
+  redisServer = undefined;
 }
 
 // Last resort (an exception thrown from a callback): no child process and no database outlives this one.
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   database?.process.kill('SIGKILL');
+  redisServer?.process.kill('SIGKILL');
 });
 
 process.once('SIGINT', () => {
@@ -135,7 +142,7 @@ async function startApp(scenario: Scenario, secret: string, mongoUri: string, db
   const child = forkTs(
     'app-process.ts',
     [scenario],
-    { BENCH_SECRET: secret, BENCH_MONGODB_URI: mongoUri, BENCH_DB_NAME: dbName },
+    { BENCH_SECRET: secret, BENCH_MONGODB_URI: mongoUri, BENCH_DB_NAME: dbName, BENCH_REDIS_URL: redisUrl },
     flags,
   );
   const ready = await nextMessage<AppMessage>(child, (m) => m.type === 'ready', `app ${scenario}`);
@@ -391,6 +398,12 @@ async function main(): Promise<void> {
     mongoUri = database.uri;
     dbPid = database.process.pid;
     dbLabel = 'FerretDB (SQLite backend), the server the tests use, started for this run';
+  }
+  if (redisUrl === '' && wanted('revocable-redis')) {
+    // Persistence on, as the README recommends for the revocation data (AOF, fsync every second).
+    redisServer = await startRedisServer({ persistent: true });
+    redisUrl = redisServer.url;
+    log(`revocable-redis: redis-server started on ${redisUrl} (set REDIS_URL to use another Redis).`);
   }
   const client = new MongoClient(mongoUri);
   dbClient = client;

@@ -6,6 +6,7 @@ export const MAIN_SCENARIOS = [
   'stateless',
   'stateless-key',
   'revocable-mongo',
+  'revocable-redis',
   'revocable-memory',
   'session-mongo',
 ] as const;
@@ -36,6 +37,8 @@ export interface AppEnv {
   BENCH_SECRET: string;
   BENCH_MONGODB_URI: string;
   BENCH_DB_NAME: string;
+  /** Redis for the revocable-redis scenario (empty when that scenario does not run). */
+  BENCH_REDIS_URL: string;
 }
 
 /** App process -> orchestrator. */

@@ -114,53 +114,56 @@ describe('the packed package', { concurrency: true }, () => {
     return started;
   };
 
-  before({ timeout: 180_000 }, async () => {
-    work = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
-    dir = join(work, 'full');
-    bare = join(work, 'without-mongodb');
-    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
-      cwd: ROOT,
-    });
-    const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
-    files = info.files.map((f) => f.path);
-    const tarball = join(work, info.filename);
-    const consumerPackage = JSON.stringify({ name: 'consumer', private: true, type: 'module' });
+  before(
+    async () => {
+      work = await mkdtemp(join(tmpdir(), 'pack-consumer-'));
+      dir = join(work, 'full');
+      bare = join(work, 'without-mongodb');
+      const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+        cwd: ROOT,
+      });
+      const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
+      files = info.files.map((f) => f.path);
+      const tarball = join(work, info.filename);
+      const consumerPackage = JSON.stringify({ name: 'consumer', private: true, type: 'module' });
 
-    const setUpFull = async () => {
-      const modules = join(dir, 'node_modules');
-      await mkdir(join(modules, 'express-revocable-jwt'), { recursive: true });
-      await run('tar', ['-xzf', tarball, '-C', join(modules, 'express-revocable-jwt'), '--strip-components=1']);
-      // Dependencies come from this repository's install, as npm would have installed them beside the package.
-      for (const name of await readdir(join(ROOT, 'node_modules'))) {
-        if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
-        await symlink(join(ROOT, 'node_modules', name), join(modules, name));
-      }
-      for (const file of [...CONSUMER_FILES, ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES])
-        await cp(join(HERE, file), join(dir, file));
-      await writeFile(join(dir, 'package.json'), consumerPackage);
-    };
-    const setUpBare = async () => {
-      await mkdir(bare);
-      await writeFile(join(bare, 'package.json'), consumerPackage);
-      // npm would not install an optional peer anyway; --omit=peer makes sure no peer sneaks in.
-      await run(
-        'npm',
-        [
-          'install',
-          '--no-audit',
-          '--no-fund',
-          '--omit=peer',
-          '--prefer-offline',
-          '--no-package-lock',
-          tarball,
-          'express',
-        ],
-        { cwd: bare },
-      );
-      for (const file of [...CONSUMER_FILES, ...STORE_FILES]) await cp(join(HERE, file), join(bare, file));
-    };
-    await Promise.all([setUpFull(), setUpBare()]);
-  });
+      const setUpFull = async () => {
+        const modules = join(dir, 'node_modules');
+        await mkdir(join(modules, 'express-revocable-jwt'), { recursive: true });
+        await run('tar', ['-xzf', tarball, '-C', join(modules, 'express-revocable-jwt'), '--strip-components=1']);
+        // Dependencies come from this repository's install, as npm would have installed them beside the package.
+        for (const name of await readdir(join(ROOT, 'node_modules'))) {
+          if (name === 'express-revocable-jwt' || name.startsWith('.')) continue;
+          await symlink(join(ROOT, 'node_modules', name), join(modules, name));
+        }
+        for (const file of [...CONSUMER_FILES, ...TYPED_CONSUMER_FILES, ...TYPED_MONGODB_CONSUMER_FILES])
+          await cp(join(HERE, file), join(dir, file));
+        await writeFile(join(dir, 'package.json'), consumerPackage);
+      };
+      const setUpBare = async () => {
+        await mkdir(bare);
+        await writeFile(join(bare, 'package.json'), consumerPackage);
+        // npm would not install an optional peer anyway; --omit=peer makes sure no peer sneaks in.
+        await run(
+          'npm',
+          [
+            'install',
+            '--no-audit',
+            '--no-fund',
+            '--omit=peer',
+            '--prefer-offline',
+            '--no-package-lock',
+            tarball,
+            'express',
+          ],
+          { cwd: bare },
+        );
+        for (const file of [...CONSUMER_FILES, ...STORE_FILES]) await cp(join(HERE, file), join(bare, file));
+      };
+      await Promise.all([setUpFull(), setUpBare()]);
+    },
+    { timeout: 180_000 },
+  );
   after(async () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
@@ -241,6 +244,51 @@ describe('the packed package', { concurrency: true }, () => {
       exit.stdout,
       /^ {4}not ok \d+ - revokeSession revokes that session of the user, not their other sessions$/m,
     );
+  });
+
+  test('express-revocable-jwt/redis loads with a driver installed, and without one says what to install', async () => {
+    const probe = (kind: 'import' | 'require', cwd: string) =>
+      run(
+        process.execPath,
+        kind === 'import'
+          ? [
+              '--input-type=module',
+              '-e',
+              "const m = await import('express-revocable-jwt/redis'); console.log(typeof m.RedisRevocationStore);",
+            ]
+          : ['-e', "console.log(typeof require('express-revocable-jwt/redis').RedisRevocationStore);"],
+        { cwd },
+      ).then(
+        (r) => r.stdout.trim(),
+        (error: { stderr: string }) => error.stderr,
+      );
+    assert.equal(await probe('import', dir), 'function');
+    assert.equal(await probe('require', dir), 'function');
+    // The same package in an app without `redis` or `ioredis` (a copy, so resolution starts from the app).
+    const noRedis = await mkdtemp(join(tmpdir(), 'pack-no-redis-'));
+    try {
+      await mkdir(join(noRedis, 'node_modules'));
+      await cp(
+        join(dir, 'node_modules', 'express-revocable-jwt'),
+        join(noRedis, 'node_modules', 'express-revocable-jwt'),
+        {
+          recursive: true,
+        },
+      );
+      for (const name of await readdir(join(ROOT, 'node_modules'))) {
+        if (['express-revocable-jwt', 'redis', 'ioredis', '@redis'].includes(name) || name.startsWith('.')) continue;
+        await symlink(join(ROOT, 'node_modules', name), join(noRedis, 'node_modules', name));
+      }
+      for (const kind of ['import', 'require'] as const) {
+        assert.match(
+          await probe(kind, noRedis),
+          /express-revocable-jwt\/redis needs the `redis` or `ioredis` package, which is not installed\. Install it in your app: `npm install redis` or `npm install ioredis`\./,
+          kind,
+        );
+      }
+    } finally {
+      await rm(noRedis, { recursive: true, force: true });
+    }
   });
 
   test('the README quick start runs as pasted: login, /me, logout, and the copied cookie is rejected', async () => {

@@ -1,0 +1,42 @@
+// The start-up check of Redis persistence: with neither AOF nor RDB snapshots, a restart forgets every logout.
+import type { Logger } from '../../config/logger.js';
+import { MESSAGE_PREFIX } from '../../errors/config-error.js';
+import type { RedisCommand } from './client.js';
+
+/** The value of one `CONFIG GET name` reply: RESP2 gives `[name, value]`, RESP3 a map or an object. */
+export function configValue(reply: unknown, name: string): string | undefined {
+  if (Array.isArray(reply)) {
+    const index = reply.findIndex((item) => String(item) === name);
+    return index === -1 ? undefined : String(reply[index + 1]);
+  }
+  if (reply instanceof Map) return reply.has(name) ? String(reply.get(name)) : undefined;
+  if (typeof reply === 'object' && reply !== null && name in reply)
+    return String((reply as Record<string, unknown>)[name]);
+  return undefined;
+}
+
+/**
+ * Warns when persistence is off (`appendonly no` and an empty `save`). Never fails: a server that refuses
+ * CONFIG (managed services rename or forbid it) or does not answer is simply not checked.
+ */
+export async function warnIfNotPersistent(
+  send: (routeKey: string, commands: RedisCommand[]) => Promise<unknown[]>,
+  logger: Logger,
+): Promise<void> {
+  let replies: unknown[];
+  try {
+    replies = await send('', [
+      ['CONFIG', 'GET', 'appendonly'],
+      ['CONFIG', 'GET', 'save'],
+    ]);
+  } catch {
+    return;
+  }
+  const appendonly = configValue(replies[0], 'appendonly');
+  const save = configValue(replies[1], 'save');
+  if (appendonly === 'no' && save === '') {
+    logger.warn(
+      `${MESSAGE_PREFIX}: Redis persistence is off (appendonly no, save ""): a Redis restart forgets every logout and revoked tokens work again until they expire. Turn on AOF (\`appendonly yes\`) for the revocation data.`,
+    );
+  }
+}

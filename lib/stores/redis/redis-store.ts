@@ -1,0 +1,166 @@
+// RedisRevocationStore: watermarks and revoked sessions as Redis keys that expire with what they hold.
+import type { Logger } from '../../config/logger.js';
+import { validateOptions } from '../../config/validate-options.js';
+import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
+import type { RevocationState, RevocationStore } from '../revocation-store.js';
+import { connect, type RedisCommand, type RedisConnection } from './client.js';
+import { warnIfNotPersistent } from './durability.js';
+import { sessionKey, userKey } from './keys.js';
+import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
+import { REVOKE_SESSION_SCRIPT, REVOKE_USER_SCRIPT } from './scripts.js';
+
+/** A date as the whole milliseconds the keys hold; a date before 1970 or invalid is a programmer error. */
+function toMs(date: Date, argument: string): string {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < 0) throw argumentError(argument, 'must be a valid Date after 1970.');
+  return String(ms);
+}
+
+function text(reply: unknown): string | null {
+  if (reply === null || reply === undefined) return null;
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  if (typeof reply === 'string' || typeof reply === 'number') return String(reply);
+  throw new TypeError(`${MESSAGE_PREFIX}: unexpected value type in a Redis reply`);
+}
+
+/**
+ * Revocation state in Redis, through a node-redis or ioredis client the app already has (single node or
+ * cluster). Each check is one `MGET` of the user's watermark key and the session's key; each logout is one
+ * Lua compare-and-set that never lowers a date, plus `WAIT` when `waitReplicas` is set. Every key expires
+ * with the state it holds (`PEXPIREAT`), so Redis needs no clean-up job.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { createSessionAuth } from 'express-revocable-jwt';
+ * import { RedisRevocationStore } from 'express-revocable-jwt/redis';
+ *
+ * const client = await createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true }).connect();
+ * const auth = createSessionAuth({
+ *   secret: process.env.SESSION_SECRET,
+ *   store: new RedisRevocationStore({ client, prefix: 'rjwt:' }),
+ * });
+ * ```
+ */
+export class RedisRevocationStore implements RevocationStore {
+  readonly #connection: RedisConnection;
+  readonly #prefix: string;
+  readonly #waitReplicas: number;
+  readonly #waitTimeoutMs: number;
+  readonly #commandTimeoutMs: number;
+  readonly #logger: Logger;
+  #checked: Promise<void> | undefined;
+
+  constructor(options: RedisRevocationStoreOptions) {
+    const config = validateOptions(redisStoreOptionsSchema, options, 'RedisRevocationStore');
+    if (config.waitReplicas > 0 && config.waitTimeoutMs >= config.commandTimeoutMs) {
+      throw new ConfigError('waitTimeoutMs', `must be shorter than \`commandTimeoutMs\` (${config.commandTimeoutMs}).`);
+    }
+    this.#connection = connect(config.client);
+    this.#prefix = config.prefix;
+    this.#waitReplicas = config.waitReplicas;
+    this.#waitTimeoutMs = config.waitTimeoutMs;
+    this.#commandTimeoutMs = config.commandTimeoutMs;
+    this.#logger = config.logger;
+  }
+
+  /** Which client the store detected: `node-redis`, `node-redis-cluster`, `ioredis` or `ioredis-cluster`. */
+  get clientKind(): RedisConnection['kind'] {
+    return this.#connection.kind;
+  }
+
+  /** Checks once that Redis persists data and that the client does not queue commands offline; warns if not. */
+  init(): Promise<void> {
+    this.#checked ??= (async () => {
+      if (this.#connection.queuesOffline) {
+        this.#logger.warn(
+          `${MESSAGE_PREFIX}: the Redis client queues commands while disconnected, so an outage piles them up in memory (each check still fails with 503 after storeTimeoutMs). Create node-redis clients with \`disableOfflineQueue: true\`, ioredis clients with \`enableOfflineQueue: false\`.`,
+        );
+      }
+      await warnIfNotPersistent((key, commands) => this.#send(key, commands), this.#logger);
+    })();
+    return this.#checked;
+  }
+
+  /** One round trip: `MGET` of the watermark and the session entry (`GET` of the watermark alone without a session). */
+  async getState(sub: string, sessionId: string, _issuedAtMs?: number): Promise<RevocationState> {
+    const user = userKey(this.#prefix, sub);
+    const keys = sessionId === '' ? [user] : [user, sessionKey(this.#prefix, sub, sessionId)];
+    const [reply] = await this.#send(user, [['MGET', ...keys]]);
+    if (!Array.isArray(reply) || reply.length !== keys.length)
+      throw new Error(`${MESSAGE_PREFIX}: unexpected MGET reply from Redis`);
+    const now = Date.now();
+    return { lastLogoutAt: readWatermark(text(reply[0]), now), sessionRevoked: readSession(text(reply[1]), now) };
+  }
+
+  async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
+    const key = userKey(this.#prefix, sub);
+    await this.#write(key, [
+      'EVAL',
+      REVOKE_USER_SCRIPT,
+      '1',
+      key,
+      toMs(at, 'at'),
+      toMs(relevantUntil, 'relevantUntil'),
+    ]);
+  }
+
+  async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
+    if (typeof sessionId !== 'string' || sessionId === '')
+      throw argumentError('sessionId', 'must be a non-empty string.');
+    const key = sessionKey(this.#prefix, sub, sessionId);
+    await this.#write(key, ['EVAL', REVOKE_SESSION_SCRIPT, '1', key, toMs(expiresAt, 'expiresAt')]);
+  }
+
+  /** The script, then (with `waitReplicas`) `WAIT` in the same round trip; too few acknowledgements fail. */
+  async #write(key: string, script: RedisCommand): Promise<void> {
+    if (this.#waitReplicas === 0) {
+      await this.#send(key, [script]);
+      return;
+    }
+    const [, acked] = await this.#send(key, [
+      script,
+      ['WAIT', String(this.#waitReplicas), String(this.#waitTimeoutMs)],
+    ]);
+    if (Number(acked) < this.#waitReplicas) {
+      throw new Error(
+        `${MESSAGE_PREFIX}: only ${Number(acked)} of ${this.#waitReplicas} Redis replicas acknowledged the revocation within ${this.#waitTimeoutMs} ms (it is applied on the primary).`,
+      );
+    }
+  }
+
+  /** Sends with a deadline: a Redis that never answers fails the call; its late reply is ignored. */
+  async #send(key: string, commands: RedisCommand[]): Promise<unknown[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${this.#commandTimeoutMs} ms`)),
+        this.#commandTimeoutMs,
+      );
+    });
+    const pending = this.#connection.send(key, commands);
+    pending.catch(() => undefined); // a reply after the deadline, error or not, is dropped
+    try {
+      return await Promise.race([pending, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** `<atMs>:<relevantUntilMs>`; past relevantUntil it no longer matters. Unreadable data fails closed. */
+function readWatermark(value: string | null, now: number): Date | null {
+  if (value === null) return null;
+  const match = /^(\d+):(\d+)$/.exec(value);
+  if (match === null)
+    throw new TypeError(`${MESSAGE_PREFIX}: the user's watermark key in Redis holds unreadable data.`);
+  return Number(match[2]) > now ? new Date(Number(match[1])) : null;
+}
+
+/** `<expiresAtMs>`; an entry past it is ignored even if Redis has not dropped the key yet. */
+function readSession(value: string | null, now: number): boolean {
+  if (value === null) return false;
+  if (!/^\d+$/.test(value))
+    throw new TypeError(`${MESSAGE_PREFIX}: a revoked-session key in Redis holds unreadable data.`);
+  return Number(value) > now;
+}

@@ -1,0 +1,285 @@
+// RedisRevocationStore against a real redis-server, through node-redis and through ioredis: the published
+// conformance suite, then what this store adds (key layout, TTLs, atomic writes, one round trip per check).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError } from '../../../lib/index.js';
+import { RedisRevocationStore } from '../../../lib/redis.js';
+import { runStoreConformance } from '../../../lib/testing.js';
+import { connectDriver, DRIVERS, randomPrefix, type TestRedisClient } from '../../support/redis-clients.js';
+
+const quiet = { warn: () => {} };
+const HOUR = 3_600_000;
+const later = (ms = HOUR) => new Date(Date.now() + ms);
+
+/** The part of a key Redis Cluster hashes: between the first `{` and the next `}`, if not empty. */
+function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** A client whose every command is counted: each count is one command the store sent. */
+function counting(t: TestRedisClient): { client: object; sent: string[][] } {
+  const sent: string[][] = [];
+  const method = t.driver === 'node-redis' ? 'sendCommand' : 'call';
+  const client = new Proxy(t.client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (property !== method || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        sent.push((t.driver === 'node-redis' ? (args[0] as string[]) : args).map(String));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { client, sent };
+}
+
+for (const driver of DRIVERS) {
+  let shared: TestRedisClient | undefined;
+  const prefix = randomPrefix(`conformance-${driver}`);
+  after(async () => {
+    await shared?.close();
+  });
+  runStoreConformance(
+    {
+      name: `RedisRevocationStore (${driver})`,
+      createStore: async () => {
+        shared ??= await connectDriver(driver);
+        return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
+      },
+    },
+    { describe, it: test },
+  );
+}
+
+for (const driver of DRIVERS) {
+  describe(`RedisRevocationStore with ${driver}`, () => {
+    let r: TestRedisClient;
+    let other: TestRedisClient;
+    const prefix = randomPrefix(driver);
+    const store = () => new RedisRevocationStore({ client: r.client, prefix, logger: quiet });
+    before(async () => {
+      r = await connectDriver(driver);
+      other = await connectDriver(driver === 'node-redis' ? 'ioredis' : 'node-redis');
+    });
+    after(async () => {
+      await r.close();
+      await other.close();
+    });
+
+    test('detects the client it was given', () => {
+      assert.equal(store().clientKind, driver);
+    });
+
+    test('the watermark key is <prefix>{<sub>}:u = "<at>:<relevantUntil>", expiring at relevantUntil', async () => {
+      const at = new Date(Date.now() - 5);
+      const until = later();
+      await store().revokeUser('alice', at, until);
+      const key = `${prefix}{alice}:u`;
+      assert.equal(await r.command('GET', key), `${at.getTime()}:${until.getTime()}`);
+      const pttl = Number(await r.command('PTTL', key));
+      assert.ok(Math.abs(pttl - (until.getTime() - Date.now())) < 2000, `PTTL ${pttl}`);
+    });
+
+    test('a session key is <prefix>{<sub>}:s:<sessionId> = "<expiresAt>", expiring at expiresAt', async () => {
+      const expiresAt = later(30 * 60_000);
+      await store().revokeSession('phone-session', 'alice', expiresAt);
+      const key = `${prefix}{alice}:s:phone-session`;
+      assert.equal(await r.command('GET', key), String(expiresAt.getTime()));
+      const pttl = Number(await r.command('PTTL', key));
+      assert.ok(Math.abs(pttl - 30 * 60_000) < 2000, `PTTL ${pttl}`);
+    });
+
+    test('a sub with {, } or : is encoded: both keys of a user share one non-empty hash tag', async () => {
+      const s = store();
+      for (const sub of ['a{b}c', '}{', 'tenant:42', 'x}:s:y', 'ünï']) {
+        await s.revokeUser(sub, new Date(), later());
+        await s.revokeSession('sid-1', sub, later());
+        const userKey = `${prefix}{${encodeURIComponent(sub)}}:u`;
+        const sessionKey = `${prefix}{${encodeURIComponent(sub)}}:s:sid-1`;
+        assert.notEqual(await r.command('GET', userKey), null, sub);
+        assert.notEqual(await r.command('GET', sessionKey), null, sub);
+        assert.equal(hashTagOf(userKey), hashTagOf(sessionKey));
+        assert.equal(hashTagOf(userKey), encodeURIComponent(sub));
+        assert.equal((await s.getState(sub, 'sid-1', 0)).sessionRevoked, true);
+        assert.equal((await s.getState(`${sub}x`, 'sid-1', 0)).sessionRevoked, false);
+      }
+    });
+
+    test('revokeUser never lowers the watermark nor shortens its TTL', async () => {
+      const s = store();
+      const key = `${prefix}{bob}:u`;
+      const first = new Date();
+      await s.revokeUser('bob', first, later(2 * HOUR));
+      await s.revokeUser('bob', new Date(first.getTime() - 1000), later(HOUR));
+      const [at, until] = String(await r.command('GET', key))
+        .split(':')
+        .map(Number);
+      assert.equal(at, first.getTime());
+      assert.ok((until ?? 0) > Date.now() + HOUR + 30 * 60_000, 'relevantUntil kept at the later of the two');
+      assert.ok(Number(await r.command('PTTL', key)) > HOUR + 30 * 60_000, 'TTL not shortened');
+    });
+
+    test('revokeSession extends an entry and its TTL but never shortens either', async () => {
+      const s = store();
+      const key = `${prefix}{carol}:s:laptop`;
+      await s.revokeSession('laptop', 'carol', later(HOUR));
+      await s.revokeSession('laptop', 'carol', later(3 * HOUR));
+      const extended = Number(await r.command('GET', key));
+      await s.revokeSession('laptop', 'carol', later(10_000));
+      assert.equal(Number(await r.command('GET', key)), extended);
+      assert.ok(Number(await r.command('PTTL', key)) > 2 * HOUR, 'TTL not shortened');
+    });
+
+    test('concurrent writers on two clients (both drivers) leave the largest dates', async () => {
+      const stores = [store(), new RedisRevocationStore({ client: other.client, prefix, logger: quiet })];
+      const base = Date.now();
+      const stamps = Array.from({ length: 60 }, (_, i) => base - ((i * 37) % 60) * 10);
+      await Promise.all(
+        stamps.map(async (ms, i) => stores[i % 2]?.revokeUser('dave', new Date(ms), new Date(ms + HOUR + i))),
+      );
+      const [at, until] = String(await r.command('GET', `${prefix}{dave}:u`))
+        .split(':')
+        .map(Number);
+      assert.equal(at, Math.max(...stamps));
+      assert.equal(until, Math.max(...stamps.map((ms, i) => ms + HOUR + i)));
+      await Promise.all(stamps.map(async (ms, i) => stores[i % 2]?.revokeSession('tv', 'dave', new Date(ms + HOUR))));
+      assert.equal(Number(await r.command('GET', `${prefix}{dave}:s:tv`)), Math.max(...stamps) + HOUR);
+    });
+
+    test('each check is one command (MGET of both keys); each write one EVAL', async () => {
+      const { client, sent } = counting(r);
+      const s = new RedisRevocationStore({ client: client as never, prefix, logger: quiet });
+      await s.getState('erin', 'sid-9', Date.now());
+      assert.deepEqual(sent, [['MGET', `${prefix}{erin}:u`, `${prefix}{erin}:s:sid-9`]]);
+      sent.length = 0;
+      await s.getState('erin', '', Date.now());
+      assert.deepEqual(sent, [['MGET', `${prefix}{erin}:u`]], 'a token without a session reads the watermark only');
+      sent.length = 0;
+      await s.revokeUser('erin', new Date(), later());
+      await s.revokeSession('sid-9', 'erin', later());
+      assert.deepEqual(
+        sent.map((c) => c[0]),
+        ['EVAL', 'EVAL'],
+      );
+      assert.ok(!sent.flat().some((a) => /^(KEYS|SCAN)$/i.test(a)));
+    });
+
+    test('an entry whose stored expiry has passed is ignored on read, even while the key exists', async () => {
+      const past = Date.now() - 1000;
+      await r.command('SET', `${prefix}{frank}:u`, `${past - 5000}:${past}`);
+      await r.command('SET', `${prefix}{frank}:s:old`, String(past));
+      assert.deepEqual(await store().getState('frank', 'old', 0), { lastLogoutAt: null, sessionRevoked: false });
+    });
+
+    test('unreadable stored data fails closed: the check and the write reject, nothing is overwritten', async () => {
+      await r.command('SET', `${prefix}{grace}:u`, 'yesterday');
+      await r.command('SET', `${prefix}{grace}:s:x`, 'soon');
+      const s = store();
+      await assert.rejects(s.getState('grace', 'y', 0), /watermark key in Redis holds unreadable data/);
+      await assert.rejects(s.getState('henry', 'x', 0).then(() => s.getState('grace', 'x', 0)));
+      await assert.rejects(s.revokeUser('grace', new Date(), later()), /unreadable/);
+      await assert.rejects(s.revokeSession('x', 'grace', later()), /unreadable/);
+      assert.equal(await r.command('GET', `${prefix}{grace}:u`), 'yesterday');
+    });
+
+    test('waitReplicas: WAIT follows each write; too few replicas fail the call, the revocation stays', async () => {
+      const { client, sent } = counting(r);
+      const s = new RedisRevocationStore({
+        client: client as never,
+        prefix,
+        waitReplicas: 1,
+        waitTimeoutMs: 50,
+        logger: quiet,
+      });
+      await assert.rejects(s.revokeUser('ivan', new Date(), later()), /only 0 of 1 Redis replicas acknowledged/);
+      assert.deepEqual(
+        sent.map((c) => c[0]),
+        ['EVAL', 'WAIT'],
+      );
+      assert.deepEqual(sent[1], ['WAIT', '1', '50']);
+      assert.notEqual((await s.getState('ivan', 'sid', 0)).lastLogoutAt, null);
+    });
+
+    test('init warns once when persistence is off, and not about a client without an offline queue', async () => {
+      const warnings: string[] = [];
+      const s = new RedisRevocationStore({ client: r.client, prefix, logger: { warn: (m) => warnings.push(m) } });
+      await s.init();
+      await s.init();
+      const config = async (name: string) => {
+        const reply = await r.command('CONFIG', 'GET', name);
+        return Array.isArray(reply) ? String(reply[1]) : String((reply as Record<string, unknown>)[name]);
+      };
+      const off = (await config('appendonly')) === 'no' && (await config('save')) === '';
+      assert.equal(warnings.filter((w) => w.includes('persistence is off')).length, off ? 1 : 0);
+      assert.equal(warnings.filter((w) => w.includes('offline')).length, 0);
+    });
+
+    test('bad arguments at call time are ConfigErrors naming the argument', async () => {
+      const s = store();
+      await assert.rejects(s.getState('', 'sid', 0), (e) => e instanceof ConfigError && e.option === 'sub');
+      await assert.rejects(
+        s.revokeUser('u', new Date(Number.NaN), later()),
+        (e) => e instanceof ConfigError && e.option === 'at',
+      );
+      await assert.rejects(
+        s.revokeSession('', 'u', later()),
+        (e) => e instanceof ConfigError && e.option === 'sessionId',
+      );
+    });
+  });
+}
+
+describe('RedisRevocationStore options', () => {
+  let r: TestRedisClient;
+  before(async () => {
+    r = await connectDriver('node-redis');
+  });
+  after(async () => {
+    await r.close();
+  });
+
+  const cases: [string, () => unknown, string, RegExp][] = [
+    ['no client', () => ({}), 'client', /`client` must be a node-redis client/],
+    ['not a client', () => ({ client: { get: () => 1 } }), 'client', /or an ioredis client/],
+    ['a prefix with a brace', () => ({ client: r.client, prefix: 'app{1}:' }), 'prefix', /must not contain `\{`/],
+    ['negative waitReplicas', () => ({ client: r.client, waitReplicas: -1 }), 'waitReplicas', /waitReplicas/],
+    [
+      'waitTimeoutMs 0 (WAIT forever)',
+      () => ({ client: r.client, waitTimeoutMs: 0 }),
+      'waitTimeoutMs',
+      /waitTimeoutMs/,
+    ],
+    [
+      'waitTimeoutMs past commandTimeoutMs',
+      () => ({ client: r.client, waitReplicas: 1, waitTimeoutMs: 5000, commandTimeoutMs: 1000 }),
+      'waitTimeoutMs',
+      /shorter than `commandTimeoutMs`/,
+    ],
+    ['a typo', () => ({ client: r.client, prefx: 'a:' }), '', /unknown option `prefx` \(did you mean `prefix`\?\)/],
+    ['a bad logger', () => ({ client: r.client, logger: {} }), 'logger', /warn\(message\)/],
+  ];
+  for (const [name, options, option, message] of cases) {
+    test(`${name}: ConfigError naming \`${option || 'the unknown key'}\``, () => {
+      assert.throws(
+        () => new RedisRevocationStore(options() as never),
+        (e) => e instanceof ConfigError && e.option === option && message.test(e.message),
+      );
+    });
+  }
+
+  test('a client that queues commands offline gets a warning at init', async () => {
+    const { createClient } = await import('redis');
+    const client = createClient({ url: process.env.REDIS_URL });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const warnings: string[] = [];
+      await new RedisRevocationStore({ client, logger: { warn: (m) => warnings.push(m) } }).init();
+      assert.equal(warnings.filter((w) => w.includes('disableOfflineQueue: true')).length, 1);
+    } finally {
+      client.destroy();
+    }
+  });
+});
