@@ -119,7 +119,13 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const requestAuth = createRequestAuth({
     cookieName: config.cookie.name,
     cookie,
-    verifyToken: createTokenVerifier({ keys, clockTolerance: config.clockTolerance, issuer, audience }),
+    verifyToken: createTokenVerifier({
+      keys,
+      clockTolerance: config.clockTolerance,
+      issuer,
+      audience,
+      now: config.now,
+    }),
     verifyAnyExpiry: createTokenVerifier({ keys, clockTolerance: 0, issuer, audience, ignoreExpiration: true }),
     parseClaims: createClaimsParser<Record<string, unknown>>(config.claims),
     engine,

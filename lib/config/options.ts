@@ -175,6 +175,8 @@ export const sessionAuthOptionsSchema = z
     onLogoutAll: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
     /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
     logger: loggerSchema.default(console),
+    /** TESTS ONLY: the clock in ms (`() => number`). Defaults to `Date.now`. */
+    now: fn<() => number>('() => number').optional(),
   })
   .strict();
 
@@ -240,6 +242,11 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
   onRevokeOthers?: (req: Request, res: Response) => unknown;
   /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
   logger?: Logger;
+  /**
+   * TESTS ONLY: the clock, in ms since the epoch. Defaults to `Date.now`. Signing, verification, renewal,
+   * freshness and revocation times all read it, so a test can move time without touching `Date`.
+   */
+  now?: () => number;
 }
 
 export type ResolvedSessionAuthOptions = z.output<typeof sessionAuthOptionsSchema>;

@@ -1,7 +1,7 @@
 // The conformance suite every RevocationStore must pass, published for store authors and used by our stores.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { RevocationStore } from '../stores/revocation-store.js';
+import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 
 /** The store under test: how to make a fresh one for each test, and how to clean up after it. */
 export interface ConformanceSubject<S extends RevocationStore = RevocationStore> {
@@ -11,6 +11,11 @@ export interface ConformanceSubject<S extends RevocationStore = RevocationStore>
   createStore(): S | Promise<S>;
   /** Called after each test, once the suite has called `store.close()` (e.g. to drop collections). */
   cleanup?(store: S): void | Promise<void>;
+  /**
+   * Whether the store keeps a device registry (`registerSession`, `touchSession`, `listSessions`). Defaults to
+   * true: its tests then run. `false` checks instead that the store has none of the three methods.
+   */
+  registry?: boolean;
 }
 
 /** The test functions of your runner: node:test's, vitest's or mocha's `describe` and `it` all fit. */
@@ -140,8 +145,99 @@ const TESTS: Record<string, (store: RevocationStore) => Promise<void>> = {
   },
 };
 
+type RegistryStore = RevocationStore &
+  Required<Pick<RevocationStore, 'registerSession' | 'touchSession' | 'listSessions'>>;
+
+function record(sub: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    sessionId: id('sid'),
+    sub,
+    signedInAt: new Date(now - 1000),
+    lastActiveAt: new Date(now - 1000),
+    expiresAt: new Date(now + HOUR),
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0',
+    ...overrides,
+  };
+}
+
+const byId = (records: SessionRecord[]) => [...records].sort((a, b) => a.sessionId.localeCompare(b.sessionId));
+
+/** The device registry: what `listSessions`, `revokeOtherSessions` and `maxSessions` rely on. */
+const REGISTRY_TESTS: Record<string, (store: RegistryStore) => Promise<void>> = {
+  async 'a registered session is listed with every field, and only for its user'(store) {
+    const sub = id('user');
+    const a = record(sub);
+    const b = record(sub, { userAgent: undefined });
+    delete b.userAgent;
+    await store.registerSession(a);
+    await store.registerSession(b);
+    await store.registerSession(record(id('other')));
+    assert.deepEqual(byId(await store.listSessions(sub)), byId([a, b]));
+    assert.deepEqual(await store.listSessions(id('nobody')), []);
+  },
+
+  async 'touchSession raises lastActiveAt, never lowers it, and never creates a record'(store) {
+    const sub = id('user');
+    const a = record(sub);
+    await store.registerSession(a);
+    const later = new Date(Date.now() + 5000);
+    await store.touchSession(a.sessionId, sub, later);
+    await store.touchSession(a.sessionId, sub, new Date(Date.now() - 60_000));
+    await store.touchSession(id('sid'), sub, later);
+    const listed = await store.listSessions(sub);
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0]?.lastActiveAt.getTime(), later.getTime());
+  },
+
+  async 'a revoked session is not listed, even when touched after the revocation'(store) {
+    const sub = id('user');
+    const a = record(sub);
+    const b = record(sub);
+    await store.registerSession(a);
+    await store.registerSession(b);
+    await store.revokeSession(a.sessionId, sub, later());
+    await store.touchSession(a.sessionId, sub, new Date());
+    assert.deepEqual(
+      (await store.listSessions(sub)).map((r) => r.sessionId),
+      [b.sessionId],
+    );
+  },
+
+  async 'sessions signed in at or before the user watermark are not listed; later ones are'(store) {
+    const sub = id('user');
+    const at = Date.now() - 500;
+    const before = record(sub, { signedInAt: new Date(at - 1) });
+    const same = record(sub, { signedInAt: new Date(at) });
+    const after = record(sub, { signedInAt: new Date(at + 1) });
+    for (const r of [before, same, after]) await store.registerSession(r);
+    await store.revokeUser(sub, new Date(at), later());
+    assert.deepEqual(
+      (await store.listSessions(sub)).map((r) => r.sessionId),
+      [after.sessionId],
+    );
+  },
+
+  async 'a session past its expiresAt is not listed, even if not yet deleted'(store) {
+    const sub = id('user');
+    await store.registerSession(record(sub, { expiresAt: new Date(Date.now() - 1000) }));
+    assert.deepEqual(await store.listSessions(sub), []);
+  },
+
+  async 'registering the same session again replaces its record'(store) {
+    const sub = id('user');
+    const a = record(sub);
+    await store.registerSession(a);
+    const replaced = { ...a, userAgent: 'Other/2.0', lastActiveAt: new Date(Date.now()) };
+    await store.registerSession(replaced);
+    assert.deepEqual(await store.listSessions(sub), [replaced]);
+  },
+};
+
 /** The names of the tests, in order: what a store must do, readable in your runner's report. */
 export const CONFORMANCE_TESTS = Object.keys(TESTS);
+/** The names of the device-registry tests, run unless the subject says `registry: false`. */
+export const REGISTRY_CONFORMANCE_TESTS = Object.keys(REGISTRY_TESTS);
 
 /**
  * Registers the conformance suite with your test runner. Each test gets a fresh store from `createStore`,
@@ -159,18 +255,45 @@ export function runStoreConformance<S extends RevocationStore>(
   subject: ConformanceSubject<S>,
   test: TestFunctions,
 ): void {
+  const run = (body: (store: S) => Promise<void>) => async () => {
+    const store = await subject.createStore();
+    try {
+      await store.init?.();
+      await body(store);
+    } finally {
+      await store.close?.();
+      await subject.cleanup?.(store);
+    }
+  };
   test.describe(`${subject.name} conformance`, () => {
-    for (const [name, body] of Object.entries(TESTS)) {
-      test.it(name, async () => {
-        const store = await subject.createStore();
-        try {
-          await store.init?.();
-          await body(store);
-        } finally {
-          await store.close?.();
-          await subject.cleanup?.(store);
-        }
-      });
+    for (const [name, body] of Object.entries(TESTS)) test.it(name, run(body));
+    if (subject.registry === false) {
+      test.it(
+        'has no device registry, as declared',
+        run(async (store) => {
+          const present = (['registerSession', 'touchSession', 'listSessions'] as const).filter(
+            (m) => store[m] !== undefined,
+          );
+          assert.deepEqual(present, [], 'a store declared with `registry: false` must not have registry methods');
+          await Promise.resolve();
+        }),
+      );
+      return;
+    }
+    for (const [name, body] of Object.entries(REGISTRY_TESTS)) {
+      test.it(
+        `device registry: ${name}`,
+        run(async (store) => {
+          for (const method of ['registerSession', 'touchSession', 'listSessions'] as const) {
+            assert.equal(
+              typeof store[method],
+              'function',
+              `the store has no \`${method}()\` (pass \`registry: false\` if it keeps no device registry)`,
+            );
+          }
+          await body(store as RegistryStore);
+        }),
+      );
     }
   });
 }

@@ -18,6 +18,8 @@ export interface VerifierSettings {
   audience: string | string[] | undefined;
   /** Accept expired tokens (for logout: a token this clock calls expired may still work on another instance). */
   ignoreExpiration?: boolean;
+  /** The clock, in ms (tests); defaults to `Date.now`. */
+  now?: (() => number) | undefined;
 }
 
 const PROPERTY = 'payload';
@@ -29,7 +31,7 @@ const PROPERTY = 'payload';
  */
 export function createTokenVerifier(settings: VerifierSettings): (token: string) => Promise<VerifyResult> {
   const { keysById } = settings.keys;
-  const middleware = expressjwt({
+  const options: Parameters<typeof expressjwt>[0] = {
     // With rotating keys, the token's `kid` picks the key; an unknown or missing `kid` is an invalid token.
     secret:
       keysById === undefined
@@ -48,7 +50,13 @@ export function createTokenVerifier(settings: VerifierSettings): (token: string)
     ignoreExpiration: settings.ignoreExpiration === true,
     ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
     ...(settings.audience === undefined ? {} : { audience: settings.audience as string | [string, ...string[]] }),
-  });
+  };
+  const now = settings.now;
+  if (now !== undefined) {
+    // express-jwt hands its own options to jsonwebtoken on every verification: the clock is read each time.
+    Object.defineProperty(options, 'clockTimestamp', { get: () => Math.floor(now() / 1000), enumerable: true });
+  }
+  const middleware = expressjwt(options);
 
   return (token) =>
     new Promise<VerifyResult>((resolve) => {

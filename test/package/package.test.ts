@@ -85,7 +85,11 @@ async function runConsumer(dir: string, file: string): Promise<ConsumerResult> {
   for (const name of ['createSessionAuth', 'MemoryRevocationStore', 'SessionAuthError', 'ConfigError'])
     assert.equal(entries.root[name], 'function', `root export ${name}`);
   assert.ok(!('MongoRevocationStore' in entries.root) && !('runStoreConformance' in entries.root));
-  assert.deepEqual(entries.testing, { runStoreConformance: 'function' });
+  assert.deepEqual(entries.testing, {
+    CONFORMANCE_TESTS: 'object',
+    REGISTRY_CONFORMANCE_TESTS: 'object',
+    runStoreConformance: 'function',
+  });
   assert.ok(entries.conformanceTests >= 10, `runStoreConformance registered ${entries.conformanceTests} tests`);
   assert.equal(entries.mongodbLoadedByRoot, false, 'loading the root entry loaded mongodb');
   assert.equal(entries.mongodbLoadedByTesting, false, 'loading express-revocable-jwt/testing loaded mongodb');

@@ -3,10 +3,11 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Document 
 import { validateOptions } from '../../config/validate-options.js';
 import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
 import { createLookupBatcher } from '../lookup-batcher.js';
-import type { RevocationState, RevocationStore } from '../revocation-store.js';
+import type { RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
 import { mongoStoreOptionsSchema, type MongoRevocationStoreOptions } from './options.js';
 import { readStates, type Lookup } from './read-states.js';
 import { hasAtomicUpdates } from './server-kind.js';
+import { createSessionRegistry, type RegistryDocument } from './session-registry.js';
 import type { KeyedCollection } from './write-lock.js';
 import { inStateCollection, inUserDocuments, retryDuplicateKey, type UserStateLocation } from './user-state.js';
 
@@ -38,6 +39,8 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #ownClient: MongoClient | undefined;
   readonly #logger: { warn(message: string): void };
   readonly #lookup: (lookup: Lookup) => Promise<RevocationState | Error>;
+  readonly #registry: ReturnType<typeof createSessionRegistry>;
+  #registryIndexes: Promise<void> | undefined;
   #location: Promise<UserStateLocation> | undefined;
   #indexes: Promise<void> | undefined;
 
@@ -59,6 +62,11 @@ export class MongoRevocationStore implements RevocationStore {
     this.#logger = config.logger;
     if (config.atomicUpdates !== undefined) this.#location = Promise.resolve(this.#locationFor(config.atomicUpdates));
     this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
+    this.#registry = createSessionRegistry({
+      registry: db.collection<RegistryDocument>(config.registryCollection, PRIMARY),
+      revoked: this.#sessions as unknown as Collection<Document>,
+      userState: (sub) => this.getState(sub, '', 0),
+    });
   }
 
   /**
@@ -66,7 +74,7 @@ export class MongoRevocationStore implements RevocationStore {
    * sessions once. A server without TTL support (FerretDB v1) gets a warning.
    */
   async init(): Promise<void> {
-    await Promise.all([this.#stateLocation(), this.#ttlIndex()]);
+    await Promise.all([this.#stateLocation(), this.#ttlIndex(), this.#registryIndex()]);
   }
 
   /**
@@ -100,6 +108,22 @@ export class MongoRevocationStore implements RevocationStore {
     // sessions too. `expiresAt` comes from the revoked token's own `exp` (the clock that stamped its iat_ms),
     // so no clock skew between app servers can put the hint before the token's issue.
     await location.raise(this.#userId(sub), this.#deviceField, expiresAt);
+  }
+
+  /** Records a signed-in session in the device registry (`registryCollection`). */
+  async registerSession(record: SessionRecord): Promise<void> {
+    this.#registryIndex().catch(() => undefined); // indexes speed up listing; never block a sign-in on them
+    await this.#registry.register(record);
+  }
+
+  /** Raises a registered session's last activity; never creates a record. */
+  async touchSession(sessionId: string, sub: string, lastActiveAt: Date): Promise<void> {
+    await this.#registry.touch(sessionId, sub, lastActiveAt);
+  }
+
+  /** The user's live sessions: registered, not expired, not revoked, signed in after the watermark. */
+  async listSessions(sub: string): Promise<SessionRecord[]> {
+    return this.#registry.list(sub);
   }
 
   /** Closes the client the store opened from `uri`; a client or Db passed in is left to its owner. */
@@ -136,6 +160,14 @@ export class MongoRevocationStore implements RevocationStore {
       },
     );
     return this.#location;
+  }
+
+  #registryIndex(): Promise<void> {
+    this.#registryIndexes ??= this.#registry.createIndexes().catch((error: unknown) => {
+      this.#registryIndexes = undefined; // retried on the next sign-in
+      throw error;
+    });
+    return this.#registryIndexes;
   }
 
   #ttlIndex(): Promise<void> {

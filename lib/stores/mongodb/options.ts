@@ -47,6 +47,8 @@ export const mongoStoreOptionsSchema = z
       .default('lastDeviceLogoutAt'),
     /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
     sessionsCollection: z.string().min(1).default('revoked_sessions'),
+    /** Collection of the device registry (signed-in sessions, for `listSessions`). Defaults to `device_sessions`. */
+    registryCollection: z.string().min(1).default('device_sessions'),
     /**
      * Whether the server applies each update to a document atomically. MongoDB does; FerretDB v1 reads, changes
      * and replaces the whole document, so a concurrent write can put back an older copy. Detected once with

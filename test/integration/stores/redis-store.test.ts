@@ -48,6 +48,7 @@ for (const driver of DRIVERS) {
         shared ??= await connectDriver(driver);
         return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
       },
+      registry: false,
     },
     { describe, it: test },
   );

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryRevocationStore, type RevocationState, type RevocationStore } from '../../../lib/index.js';
+import type { SessionRecord } from '../../../lib/stores/revocation-store.js';
 import { runStoreConformance, type ConformanceSubject } from '../../../lib/testing.js';
 
 interface Outcome {
@@ -120,6 +121,68 @@ const BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }
   },
 };
 
+/** MapStore with a correct device registry; the broken registries below each get one thing wrong. */
+class RegistryMapStore extends MapStore {
+  protected readonly records = new Map<string, SessionRecord>();
+  registerSession(record: SessionRecord): void {
+    this.records.set(record.sessionId, { ...record });
+  }
+  touchSession(sessionId: string, sub: string, at: Date): void {
+    const r = this.records.get(sessionId);
+    if (r?.sub === sub && r.lastActiveAt < at) r.lastActiveAt = at;
+  }
+  listSessions(sub: string): SessionRecord[] {
+    const watermark = this.users.get(sub) ?? -Infinity;
+    return [...this.records.values()]
+      .filter((r) => r.sub === sub && this.isLive(r.expiresAt.getTime()) && r.signedInAt.getTime() > watermark)
+      .filter((r) => !this.getState(sub, r.sessionId).sessionRevoked)
+      .map((r) => ({ ...r }));
+  }
+}
+
+const REGISTRY_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }> = {
+  'listSessions lists revoked sessions': {
+    create: () =>
+      new (class extends RegistryMapStore {
+        override listSessions(sub: string): SessionRecord[] {
+          return [...this.records.values()].filter((r) => r.sub === sub).map((r) => ({ ...r }));
+        }
+      })(),
+    caughtBy: 'device registry: a revoked session is not listed, even when touched after the revocation',
+  },
+  'touchSession creates records': {
+    create: () =>
+      new (class extends RegistryMapStore {
+        override touchSession(sessionId: string, sub: string, at: Date): void {
+          const r = this.records.get(sessionId);
+          this.records.set(sessionId, {
+            sessionId,
+            sub,
+            signedInAt: at,
+            expiresAt: new Date(Date.now() + 60_000),
+            ...r,
+            lastActiveAt: at,
+          });
+        }
+      })(),
+    caughtBy: 'device registry: touchSession raises lastActiveAt, never lowers it, and never creates a record',
+  },
+  'listSessions ignores the watermark': {
+    create: () =>
+      new (class extends RegistryMapStore {
+        override listSessions(sub: string): SessionRecord[] {
+          return [...this.records.values()]
+            .filter(
+              (r) =>
+                r.sub === sub && !this.getState(sub, r.sessionId).sessionRevoked && this.isLive(r.expiresAt.getTime()),
+            )
+            .map((r) => ({ ...r }));
+        }
+      })(),
+    caughtBy: 'device registry: sessions signed in at or before the user watermark are not listed; later ones are',
+  },
+};
+
 const describeFailures = (failures: Map<string, unknown>) =>
   [...failures].map(([name, error]) => `${name}: ${error instanceof Error ? error.message : String(error)}`).join('\n');
 
@@ -136,15 +199,37 @@ describe('runStoreConformance', () => {
   });
 
   test('a correct Map-based store passes too (the reference the broken stores below differ from)', async () => {
-    const outcome = await runCollected({ name: 'MapStore', createStore: () => new MapStore() });
+    const outcome = await runCollected({ name: 'MapStore', createStore: () => new MapStore(), registry: false });
     assert.equal(outcome.failures.size, 0, describeFailures(outcome.failures));
   });
 
   for (const [breakage, { create, caughtBy }] of Object.entries(BROKEN)) {
     test(`a store whose ${breakage} fails the suite`, async () => {
-      const outcome = await runCollected({ name: 'BrokenStore', createStore: create });
+      const outcome = await runCollected({ name: 'BrokenStore', createStore: create, registry: false });
       assert.ok(outcome.failures.size > 0, 'every conformance test passed');
       assert.ok(outcome.tests.includes(caughtBy), `no conformance test named "${caughtBy}"`);
+      assert.ok(
+        outcome.failures.has(caughtBy),
+        `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`,
+      );
+    });
+  }
+
+  test('a correct Map-based store with a device registry passes the registry tests too', async () => {
+    const outcome = await runCollected({ name: 'RegistryMapStore', createStore: () => new RegistryMapStore() });
+    assert.ok(outcome.tests.some((t) => t.startsWith('device registry: ')));
+    assert.equal(outcome.failures.size, 0, describeFailures(outcome.failures));
+  });
+
+  test('a store without a registry fails the registry tests unless it declares registry: false', async () => {
+    const outcome = await runCollected({ name: 'MapStore', createStore: () => new MapStore() });
+    assert.ok([...outcome.failures.keys()].every((t) => t.startsWith('device registry: ')));
+    assert.ok(outcome.failures.size > 0);
+  });
+
+  for (const [breakage, { create, caughtBy }] of Object.entries(REGISTRY_BROKEN)) {
+    test(`a store whose ${breakage} fails the suite`, async () => {
+      const outcome = await runCollected({ name: 'BrokenRegistry', createStore: create });
       assert.ok(
         outcome.failures.has(caughtBy),
         `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`,
@@ -172,6 +257,7 @@ describe('runStoreConformance', () => {
         );
       },
       cleanup: () => void events.push(`cleanup ${created}`),
+      registry: false,
     });
     assert.ok(outcome.failures.size > 0);
     assert.equal(created, outcome.tests.length);
