@@ -51,7 +51,8 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
     const sessions = await requestAuth.sessionsToEnd(req);
-    const revoke = () => Promise.all(sessions.map((s) => engine.revokeSession(s.sessionId, s.sub, new Date(s.expMs))));
+    const revoke = () =>
+      Promise.all(sessions.map((s) => engine.revokeSession(s.sessionId, s.sub, new Date(s.sessionExpMs))));
     if (!(await attempt(revoke, req, res, next))) return;
     endSession(req, res, next, parts.onLogout);
   }
