@@ -1,23 +1,20 @@
 // createSessionAuth: validates the options once and wires the token, revocation and HTTP parts together.
 import type { Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { MESSAGE_PREFIX, ConfigError } from './errors/config-error.js';
-import { sessionAuthOptionsSchema, type SessionAuthOptions } from './config/options.js';
-import { validateOptions } from './config/validate-options.js';
+import type { SessionAuthOptions } from './config/options.js';
+import { resolveSessionAuthConfig } from './config/resolve-config.js';
 import { createCookieWriter } from './http/cookie.js';
 import { normalizeOrigin } from './http/csrf.js';
 import { createErrorResponder } from './http/error-response.js';
 import { createGuards } from './http/guards.js';
 import { createLogin } from './http/login.js';
 import { createLogoutHandlers } from './http/logout.js';
+import { createFreshAuth } from './http/fresh-auth.js';
 import { createSessionHandlers, type SessionSummary } from './http/sessions.js';
-import { assertNotMounted } from './http/middleware-guard.js';
 import { createRequestAuth } from './http/request-auth.js';
 import { createRevocationEngine } from './revocation/revocation-engine.js';
-import { assertRevocationStore, initStore } from './stores/revocation-store.js';
-import { createClaimsParser, createLoginClaimsCheck, RESERVED_CLAIMS, reservedAmong } from './token/claims.js';
-import { resolveConfiguredKeys } from './token/keys.js';
-import { resolveLifetimes } from './config/lifetimes.js';
+import { initStore } from './stores/revocation-store.js';
+import { createClaimsParser, createLoginClaimsCheck } from './token/claims.js';
 import type { SignedSession } from './token/sign-token.js';
 import { createTokenVerifier } from './token/verify-token.js';
 import type { AuthInfo } from './types.js';
@@ -82,28 +79,7 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
 export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, never>>>(
   options: SessionAuthOptions<C>,
 ): SessionAuth<C> {
-  assertNotMounted(
-    options,
-    'createSessionAuth',
-    'const auth = createSessionAuth({ secret, store }); app.use(auth.authenticate);',
-  );
-  const config = validateOptions(sessionAuthOptionsSchema, options, 'createSessionAuth');
-  assertRevocationStore(config.store);
-  const keys = resolveConfiguredKeys(config);
-  const lifetimes = resolveLifetimes(config);
-  const reserved = reservedAmong(Object.keys(config.claims?.shape ?? {}));
-  if (reserved.length > 0) {
-    const names = reserved.map((k) => `\`${k}\``).join(', ');
-    throw new ConfigError(
-      'claims',
-      `defines ${names}, which this package sets itself (${RESERVED_CLAIMS.join(', ')}). Rename those claims.`,
-    );
-  }
-  if (config.failOpen) {
-    config.logger.warn(
-      `${MESSAGE_PREFIX}: \`failOpen\` is on: while the revocation store is down, logged-out sessions are accepted again.`,
-    );
-  }
+  const { config, keys, lifetimes } = resolveSessionAuthConfig(options);
 
   const { store, logger, issuer, audience } = config;
   const engine = createRevocationEngine({ ...config, store, issuedAtPrecision: 'milliseconds' });
@@ -141,6 +117,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     ...createGuards(requestAuth, respond, trustedOrigins),
     ...createLogoutHandlers({ requestAuth, engine, respond, trustedOrigins, onLogout, onLogoutAll }),
     ...createSessionHandlers({ requestAuth, engine, respond, trustedOrigins, onRevokeOthers }),
+    ...createFreshAuth(requestAuth, respond),
     login: createLogin({
       checkClaims: createLoginClaimsCheck(config.claims),
       tokenSettings,

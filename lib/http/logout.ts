@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import { isSameOriginRequest } from './csrf.js';
+import { sessionsToEnd, usersToEnd } from './cookies-to-end.js';
 import { runAppCallback, type ErrorResponder } from './error-response.js';
 import { namedMiddleware } from './middleware-guard.js';
 import type { RequestAuth } from './request-auth.js';
@@ -50,7 +51,7 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
   async function logout(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
-    const sessions = await requestAuth.sessionsToEnd(req);
+    const sessions = await sessionsToEnd(requestAuth, req);
     const revoke = () =>
       Promise.all(sessions.map((s) => engine.revokeSession(s.sessionId, s.sub, new Date(s.sessionExpMs))));
     if (!(await attempt(revoke, req, res, next))) return;
@@ -60,7 +61,7 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
   async function logoutAll(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
-    const { subs, error } = await requestAuth.usersToEnd(req, res);
+    const { subs, error } = await usersToEnd(requestAuth, req, res);
     if (error !== undefined) return respond(error, req, res, next);
     if (!(await attempt(() => Promise.all(subs.map(engine.revokeUser)), req, res, next))) return;
     endSession(req, res, next, parts.onLogoutAll);

@@ -3,11 +3,11 @@
 import type { Request, Response } from 'express';
 import { SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
-import { readSessionClaims, type ParsedClaims, type SessionClaims } from '../token/claims.js';
+import type { ParsedClaims, SessionClaims } from '../token/claims.js';
 import { signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
 import type { VerifyResult } from '../token/verify-token.js';
 import type { AuthInfo } from '../types.js';
-import { readCookie, readCookieValues, type CookieWriter } from './cookie.js';
+import { readCookie, type CookieWriter } from './cookie.js';
 
 /** A token whose signature, expiry and claims are valid, whatever its revocation state. */
 export interface VerifiedSession extends SessionClaims {
@@ -147,36 +147,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
     };
   }
 
-  /**
-   * The sessions a logout ends: every cookie of that name in the request that is correctly signed for this app
-   * and carries `sub`, `sid` and `exp`, whatever its expiry (another instance's clock or tolerance may still
-   * accept it) or its extra claims (another deployment's schema may still accept them).
-   */
-  async function sessionsToEnd(req: Request): Promise<SessionClaims[]> {
-    const results = await Promise.all(readCookieValues(req, parts.cookieName).map(parts.verifyAnyExpiry));
-    return results.flatMap((result) => {
-      const claims = result.ok ? readSessionClaims(result.payload) : undefined;
-      return claims === undefined ? [] : [claims];
-    });
-  }
-
-  /**
-   * The users a logoutAll ends: the user of every cookie of that name that authenticates, so a cookie planted
-   * beside the user's own can never make logoutAll act on the wrong account alone. The error when none does.
-   */
-  async function usersToEnd(req: Request, res: Response): Promise<{ subs: string[]; error?: SessionAuthError }> {
-    const first = await authenticate(req, res);
-    const subs = new Set(first.auth === undefined ? [] : [first.auth.sub]);
-    const values = readCookieValues(req, parts.cookieName);
-    for (const value of values.length > 1 ? values : []) {
-      const { session } = await verifySessionToken(parts, value);
-      if (session !== undefined && (await parts.engine.check(session)) === undefined) subs.add(session.sub);
-    }
-    if (subs.size > 0) return { subs: [...subs] };
-    return { subs: [], error: first.error ?? new SessionAuthError('credentials_required') };
-  }
-
-  return { verify, authenticate, expireCookie, sessionsToEnd, usersToEnd, parts };
+  return { verify, authenticate, expireCookie, parts };
 }
 
 export type RequestAuth = ReturnType<typeof createRequestAuth>;

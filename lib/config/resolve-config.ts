@@ -1,0 +1,36 @@
+// createSessionAuth's configuration, resolved once at startup: options, store shape, keys and lifetimes.
+import { MESSAGE_PREFIX, ConfigError } from '../errors/config-error.js';
+import { assertNotMounted } from '../http/middleware-guard.js';
+import { assertRevocationStore } from '../stores/revocation-store.js';
+import { RESERVED_CLAIMS, reservedAmong } from '../token/claims.js';
+import { resolveConfiguredKeys } from '../token/keys.js';
+import { resolveLifetimes } from './lifetimes.js';
+import { sessionAuthOptionsSchema } from './options.js';
+import { validateOptions } from './validate-options.js';
+
+/** Throws a ConfigError naming the option and the fix for anything wrong; warns about risky settings. */
+export function resolveSessionAuthConfig(options: unknown) {
+  assertNotMounted(
+    options,
+    'createSessionAuth',
+    'const auth = createSessionAuth({ secret, store }); app.use(auth.authenticate);',
+  );
+  const config = validateOptions(sessionAuthOptionsSchema, options, 'createSessionAuth');
+  assertRevocationStore(config.store);
+  const keys = resolveConfiguredKeys(config);
+  const lifetimes = resolveLifetimes(config);
+  const reserved = reservedAmong(Object.keys(config.claims?.shape ?? {}));
+  if (reserved.length > 0) {
+    const names = reserved.map((k) => `\`${k}\``).join(', ');
+    throw new ConfigError(
+      'claims',
+      `defines ${names}, which this package sets itself (${RESERVED_CLAIMS.join(', ')}). Rename those claims.`,
+    );
+  }
+  if (config.failOpen) {
+    config.logger.warn(
+      `${MESSAGE_PREFIX}: \`failOpen\` is on: while the revocation store is down, logged-out sessions are accepted again.`,
+    );
+  }
+  return { config, keys, lifetimes };
+}
