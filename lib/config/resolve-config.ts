@@ -32,5 +32,6 @@ export function resolveSessionAuthConfig(options: unknown) {
       `${MESSAGE_PREFIX}: \`failOpen\` is on: while the revocation store is down, logged-out sessions are accepted again.`,
     );
   }
-  return { config, keys, lifetimes };
+  // The spread keeps the narrowing of `store` by assertRevocationStore in the returned type.
+  return { config: { ...config, store: config.store }, keys, lifetimes };
 }
