@@ -1,7 +1,7 @@
 // A store wrapped so that every call has a deadline, every failure is a `revocation_unavailable` error, and
 // an outage is logged once.
 import type { Logger } from '../config/logger.js';
-import { MESSAGE_PREFIX } from '../errors/config-error.js';
+import { ConfigError, MESSAGE_PREFIX } from '../errors/config-error.js';
 import { SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 
@@ -15,6 +15,8 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
   let failing = false;
 
   function failed(operation: string, cause: unknown): never {
+    // A programmer error (e.g. a store option that maps ids wrongly) is no outage: it surfaces as it is.
+    if (cause instanceof ConfigError) throw cause;
     if (!failing) {
       failing = true;
       const reason = cause instanceof Error ? cause.message : String(cause);

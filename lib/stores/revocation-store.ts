@@ -90,7 +90,7 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
   if (missing.length > 0) {
     throw new ConfigError(
       'store',
-      `lacks the method${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}()\``).join(', ')} of a RevocationStore. Use MongoRevocationStore or MemoryRevocationStore, or implement the RevocationStore interface.`,
+      `lacks the method${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}()\``).join(', ')} of a RevocationStore. Use MemoryRevocationStore, MongoRevocationStore or RedisRevocationStore, or implement the RevocationStore interface.`,
     );
   }
   const registry = (['registerSession', 'touchSession', 'listSessions'] as const).filter(

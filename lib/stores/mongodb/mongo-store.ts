@@ -58,7 +58,8 @@ export class MongoRevocationStore implements RevocationStore {
       throw new ConfigError('lastDeviceLogoutAtField', 'must differ from `lastLogoutAtField`.');
     if (config.stateCollection === config.usersCollection)
       throw new ConfigError('stateCollection', 'must differ from `usersCollection`: only the store writes it.');
-    this.#userId = config.userId ?? ((sub) => sub);
+    const mapping = config.userId;
+    this.#userId = mapping === undefined ? (sub) => sub : (sub) => checkedUserId(mapping(sub));
     this.#logger = config.logger;
     if (config.atomicUpdates !== undefined) this.#location = Promise.resolve(this.#locationFor(config.atomicUpdates));
     this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
@@ -188,6 +189,31 @@ export class MongoRevocationStore implements RevocationStore {
       );
     return this.#indexes;
   }
+}
+
+/**
+ * A mapped `_id` must be a value: an async mapping would put the same `{}` (a Promise) in every query, so one
+ * logout-everywhere would log every user out, and reads would never match.
+ */
+function checkedUserId(id: unknown): unknown {
+  if (
+    id === undefined ||
+    id === null ||
+    typeof id === 'function' ||
+    typeof (id as { then?: unknown }).then === 'function'
+  ) {
+    const got =
+      id === null
+        ? 'null'
+        : typeof (id as { then?: unknown } | undefined)?.then === 'function'
+          ? 'a Promise'
+          : typeof id;
+    throw new ConfigError(
+      'userId',
+      `must return the user's \`_id\` synchronously (got ${got}), e.g. \`(sub) => new ObjectId(sub)\`.`,
+    );
+  }
+  return id;
 }
 
 /** The Db to use and the client the store opened itself (from `uri`), from exactly one of client, db, uri. */

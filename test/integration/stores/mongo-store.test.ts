@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MongoClient, ObjectId } from 'mongodb';
-import { ConfigError } from '../../../lib/index.js';
+import { ConfigError, createSessionAuth } from '../../../lib/index.js';
 import { MongoRevocationStore } from '../../../lib/mongodb.js';
 import { createTestDb, mongoUri, type TestDb } from '../../support/db.js';
 import { runStoreConformance } from '../../../lib/testing.js';
@@ -302,6 +302,26 @@ describe('MongoRevocationStore', () => {
     ]);
     assert.equal(byOid.lastLogoutAt?.getTime(), 1000);
     assert.equal(byString.lastLogoutAt, null);
+  });
+
+  test('an async userId mapping is refused with a ConfigError and writes nothing, through the API too', async () => {
+    const usersCollection = 'async_ids';
+    const store = new MongoRevocationStore({
+      db: t.db,
+      usersCollection,
+      stateCollection: 'async_ids_state',
+      userId: (sub) => Promise.resolve(sub) as never,
+      logger: quiet,
+    });
+    await assert.rejects(
+      store.revokeUser('alice', new Date(), new Date()),
+      /`userId` must return the user's `_id` synchronously \(got a Promise\)/,
+    );
+    const auth = createSessionAuth({ secret: 'x'.repeat(32), store, logger: quiet });
+    await assert.rejects(auth.revokeUser('alice'), (e: unknown) => e instanceof ConfigError && e.option === 'userId');
+    assert.equal(await t.db.collection(usersCollection).countDocuments(), 0);
+    assert.equal(await t.db.collection('async_ids_state').countDocuments(), 0);
+    await auth.close();
   });
 
   test('close() leaves a client passed in open', async () => {
