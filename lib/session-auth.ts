@@ -27,15 +27,30 @@ export type LoginClaims<C extends z.ZodObject> = { sub: string } & Extra<z.input
 
 /** What `createSessionAuth` returns: middlewares to mount and functions to call. */
 export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, never>>> {
-  /** `app.use(auth.authenticate)`: sets `req.auth` for a valid, unrevoked cookie; never rejects a request. */
+  /**
+   * Sets `req.auth` for a valid, unrevoked cookie (and renews an old token); never rejects a request.
+   * @example app.use(auth.authenticate);
+   */
   authenticate: RequestHandler;
-  /** Per-route guard: unauthenticated requests get the error response (401, or 503 while failing closed). */
+  /**
+   * Per-route guard: unauthenticated requests get the error response (401, or 503 while failing closed).
+   * @example app.get('/me', auth.requireAuth, (req, res) => res.json(req.auth));
+   */
   requireAuth: RequestHandler;
-  /** Logs out this device session: revokes it, expires the cookie, 204. Idempotent. */
+  /**
+   * Logs out this device session: revokes it, expires the cookie, 204. Idempotent; CSRF-checked.
+   * @example app.post('/logout', auth.logout);
+   */
   logout: RequestHandler;
-  /** Logs out every device of the signed-in user: raises their `lastLogoutAt`, expires the cookie, 204. */
+  /**
+   * Logs out every device of the signed-in user: raises their `lastLogoutAt`, expires the cookie, 204.
+   * @example app.post('/logout-all', auth.logoutAll);
+   */
   logoutAll: RequestHandler;
-  /** The Origin / Sec-Fetch-Site check of logout routes, for the app's own forms (e.g. `POST /login`). */
+  /**
+   * The Origin / Sec-Fetch-Site check of logout routes, for the app's own forms.
+   * @example app.post('/login', auth.verifyOrigin, loginHandler);
+   */
   verifyOrigin: RequestHandler;
   /** Starts a new device session: signs a token and sets the cookie. Call it after checking the password. */
   login(res: Response, claims: LoginClaims<C>): Promise<SignedSession>;

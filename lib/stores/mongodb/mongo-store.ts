@@ -25,8 +25,20 @@ const BATCHING = { maxBatch: 256, maxInFlight: 2, maxQueued: 20_000, timeoutMs: 
 const PRIMARY = { readPreference: 'primary', writeConcern: { w: 'majority' } } as const;
 
 /**
- * Reads from the primary and writes with majority write concern, so a logout acknowledged by one app
- * instance is seen by the next read of any other, even across a replica-set failover.
+ * Revocation state in MongoDB: the watermark on the user's document (or, on a server whose updates are not
+ * atomic, in a collection of the store's own), revoked sessions and the device registry in collections with
+ * TTL indexes. Reads from the primary and writes with majority write concern, so a logout acknowledged by one
+ * app instance is seen by the next read of any other, even across a replica-set failover.
+ *
+ * @example
+ * ```ts
+ * import { MongoClient } from 'mongodb';
+ * import { MongoRevocationStore } from 'express-revocable-jwt/mongodb';
+ *
+ * const client = new MongoClient(process.env.MONGODB_URI);
+ * const store = new MongoRevocationStore({ client, dbName: 'app' });
+ * const auth = createSessionAuth({ secret, store });
+ * ```
  */
 export class MongoRevocationStore implements RevocationStore {
   readonly #db: Db;
