@@ -159,7 +159,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   app.disable('x-powered-by');
   if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.use(requestLog(log));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ https: options.cookieSecure }));
 
   // Static files come before authentication: no session lookup for a stylesheet.
   app.get('/styles.css', (_req, res) => {
