@@ -193,10 +193,10 @@ async function signIn(page: Page, username: string, password = PASSWORD): Promis
 }
 
 /** Saves a screenshot under test-results/ (not committed); returns its path. */
-async function screenshot(page: Page, name: string): Promise<string> {
+async function screenshot(page: Page, name: string, fullPage = false): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, name);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }
 
@@ -417,8 +417,7 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     assert.equal(me.status, 200, `the new session is accepted: ${JSON.stringify(me.body)}`);
     assert.equal(me.body.sessionId, sessionId);
 
-    const shot = await screenshot(device2.page, 'account-page.png');
-    if (process.env.UPDATE_SCREENSHOT === '1') await copyFile(shot, README_SCREENSHOT);
+    await screenshot(device2.page, 'account-page.png');
   });
 
   test(
@@ -521,7 +520,9 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     await bob.b.page.reload();
     assert.deepEqual(await listedSessions(bob.b.page), [bob.b.sessionId, bob.a.sessionId]);
     assert.equal(await deviceRow(bob.b.page, bob.b.sessionId).getByTestId('this-device').count(), 1);
-    await screenshot(page, 'devices.png');
+    // The README's picture: the account page with two devices in the list.
+    const shot = await screenshot(page, 'devices.png', true);
+    if (process.env.UPDATE_SCREENSHOT === '1') await copyFile(shot, README_SCREENSHOT);
   });
 
   test(
