@@ -634,7 +634,7 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
         page.getByRole('link', { name: 'Change password' }).click(),
       ]);
       assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Confirm your password');
-      const stale = await fetch(`${base}/api/me`, { headers: { cookie: `session=${bob.a.cookie}` } });
+      const stale = await replay(bob.a.cookie);
       assert.equal(stale.status, 200, 'other pages need no fresh sign-in');
 
       const confirm = async (password: string) => {
