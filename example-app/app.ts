@@ -1,8 +1,10 @@
-// The example site: sign-in form, account page, JSON endpoint and the two logout buttons, on Express 5.
+// The example site: sign-in form, account page with its device list, password change behind a fresh sign-in,
+// JSON endpoint and the logout buttons, on Express 5.
 import { readFileSync } from 'node:fs';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
   createSessionAuth,
+  isSessionAuthError,
   MemoryRevocationStore,
   sendErrorJson,
   type RevocationStore,
@@ -11,9 +13,21 @@ import {
 import { MongoRevocationStore } from 'express-revocable-jwt/mongodb';
 import { RedisRevocationStore, type RedisClientLike } from 'express-revocable-jwt/redis';
 import type { Db } from 'mongodb';
+import { describeDevice } from './devices.js';
 import { securityHeaders } from './security.js';
-import { checkPassword, memoryUsers, mongoUsers, seedDemoUsers, type UserDirectory } from './users.js';
-import { accountPage, isNoticeKey, loginPage, messagePage, type NoticeKey } from './views.js';
+import { checkPassword, hashPassword, memoryUsers, mongoUsers, seedDemoUsers, type UserDirectory } from './users.js';
+import {
+  accountPage,
+  changePasswordPage,
+  confirmPasswordPage,
+  isAccountNoticeKey,
+  isNoticeKey,
+  loginPage,
+  messagePage,
+  type AccountNoticeKey,
+  type DeviceView,
+  type NoticeKey,
+} from './views.js';
 
 /** Where users and revocation state live: a MongoDB database, or this process's memory. */
 export type Storage = { kind: 'mongo'; db: Db } | { kind: 'memory' };
@@ -36,8 +50,14 @@ export interface ExampleAppOptions {
    * the browser's https `Origin` does not match, and every form is refused as cross-site. Defaults to off.
    */
   trustProxy?: boolean | number | string | undefined;
-  /** Session lifetime. Defaults to one hour. */
-  expiresIn?: string;
+  /** Token lifetime: a device idle for longer is signed out. Defaults to one hour. */
+  expiresIn?: number | string | undefined;
+  /** A token older than this is renewed on its next request; `false`: never. Defaults to half of `expiresIn`. */
+  renewAfter?: number | string | false | undefined;
+  /** Absolute session lifetime from sign-in, renewals included. Defaults to the library's 7 days. */
+  maxAge?: number | string | undefined;
+  /** How recent the last password entry must be for the password page. Defaults to five minutes. */
+  freshAuthMaxAge?: number | string | undefined;
   /** Where the request log and warnings go. Defaults to stdout. */
   log?: (line: string) => void;
 }
@@ -51,9 +71,19 @@ export interface ExampleApp {
 }
 
 const WRONG_CREDENTIALS = 'Wrong username or password.';
+const WRONG_PASSWORD = 'Wrong password.';
 const MAX_USERNAME = 64;
 const MAX_PASSWORD = 1024;
+const MIN_NEW_PASSWORD = 8;
 const STYLES = readFileSync(new URL('./styles.css', import.meta.url));
+
+/** Where the "confirm your password" form may send the user back to: fixed keys, never a URL from the request. */
+const RETURN_TO = { password: '/password' } as const;
+type ReturnKey = keyof typeof RETURN_TO;
+
+function isReturnKey(value: unknown): value is ReturnKey {
+  return typeof value === 'string' && Object.hasOwn(RETURN_TO, value);
+}
 
 /** What the request log line says about a request besides method, path, status and duration. */
 interface Outcome {
@@ -72,6 +102,50 @@ function isApi(req: Request): boolean {
 
 function redirectToLogin(res: Response, notice?: NoticeKey): void {
   res.redirect(303, notice === undefined ? '/login' : `/login?notice=${notice}`);
+}
+
+function redirectToAccount(res: Response, notice: AccountNoticeKey): void {
+  res.redirect(303, `/?notice=${notice}`);
+}
+
+/** The string field `name` of a parsed form body, or ''. */
+function field(req: Request, name: string): string {
+  const value = ((req.body ?? {}) as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/** The app's answer to a request the library refused: JSON under /api, else a redirect or an HTML page. */
+function answerAuthError(error: SessionAuthError, req: Request, res: Response): void {
+  outcome(res).error = error.code;
+  if (isApi(req)) return sendErrorJson(res, error);
+  // Signed in, but the last password entry is too old for this page: confirm the password first.
+  if (error.code === 'reauthentication_required') {
+    res.redirect(303, req.path === RETURN_TO.password ? '/confirm-password?next=password' : '/confirm-password');
+    return;
+  }
+  if (error.status === 401)
+    return redirectToLogin(res, error.code === 'credentials_required' ? undefined : 'session-ended');
+  if (error.code === 'csrf_rejected') {
+    res
+      .status(403)
+      .type('html')
+      .send(
+        messagePage(
+          'Request refused',
+          'This form was not sent from this site, so it was refused. Use the buttons on this site.',
+        ),
+      );
+    return;
+  }
+  res.status(error.status).setHeader('Retry-After', '5');
+  res
+    .type('html')
+    .send(
+      messagePage(
+        'Temporarily unavailable',
+        'Sessions cannot be checked right now, so nothing protected is shown. Try again in a moment.',
+      ),
+    );
 }
 
 /** One line per finished request: never headers, cookies, query strings or request bodies. */
@@ -110,39 +184,18 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
         ? new MongoRevocationStore({ db: storage.db, logger: { warn: log } })
         : new MemoryRevocationStore();
 
+  // The device list needs a store that records sign-ins (Memory, Mongo); the Redis store keeps none.
+  const hasDeviceRegistry = typeof store.listSessions === 'function';
+
   const auth = createSessionAuth({
     secret: options.secret,
     store,
     expiresIn: options.expiresIn ?? '1h',
+    ...(options.renewAfter === undefined ? {} : { renewAfter: options.renewAfter }),
+    ...(options.maxAge === undefined ? {} : { maxAge: options.maxAge }),
     cookie: { name: 'session', secure: options.cookieSecure, sameSite: 'lax', path: '/' },
     logger: { warn: log },
-    onError(error: SessionAuthError, req, res) {
-      outcome(res).error = error.code;
-      if (isApi(req)) return sendErrorJson(res, error);
-      if (error.status === 401)
-        return redirectToLogin(res, error.code === 'credentials_required' ? undefined : 'session-ended');
-      if (error.code === 'csrf_rejected') {
-        res
-          .status(403)
-          .type('html')
-          .send(
-            messagePage(
-              'Request refused',
-              'This form was not sent from this site, so it was refused. Use the buttons on this site.',
-            ),
-          );
-        return;
-      }
-      res.status(error.status).setHeader('Retry-After', '5');
-      res
-        .type('html')
-        .send(
-          messagePage(
-            'Temporarily unavailable',
-            'Sessions cannot be checked right now, so nothing protected is shown. Try again in a moment.',
-          ),
-        );
-    },
+    onError: answerAuthError,
     onLogout(_req, res) {
       outcome(res).event = 'logout=device';
       redirectToLogin(res, 'signed-out');
@@ -151,7 +204,13 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
       outcome(res).event = 'logout=everywhere';
       redirectToLogin(res, 'signed-out-everywhere');
     },
+    onRevokeOthers(_req, res) {
+      outcome(res).event = 'logout=others';
+      redirectToAccount(res, 'others-signed-out');
+    },
   });
+  const requireFreshAuth = auth.requireFreshAuth(options.freshAuthMaxAge ?? '5m');
+  const form = express.urlencoded({ extended: false, limit: '8kb' });
   await auth.ready;
   const createdUsers = await seedDemoUsers(users, options.demoPassword);
 
@@ -159,7 +218,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   app.disable('x-powered-by');
   if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.use(requestLog(log));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ https: options.cookieSecure }));
 
   // Static files come before authentication: no session lookup for a stylesheet.
   app.get('/styles.css', (_req, res) => {
@@ -187,7 +246,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     res.type('html').send(loginPage({ notice }));
   });
 
-  app.post('/login', auth.verifyOrigin, express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
+  app.post('/login', auth.verifyOrigin, form, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
@@ -219,21 +278,130 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     res.redirect(303, '/');
   });
 
-  app.get('/', auth.requireAuth, (req, res) => {
+  app.get('/', auth.requireAuth, async (req, res) => {
     const session = req.auth!;
+    let devices: DeviceView[] | undefined;
+    if (hasDeviceRegistry) {
+      devices = (await auth.listSessions(session.sub)).map((s) => ({
+        sessionId: s.sessionId,
+        device: describeDevice(s.userAgent),
+        signedInAt: s.signedInAt,
+        lastActiveAt: s.lastActiveAt,
+        current: s.sessionId === session.sessionId,
+      }));
+      // This device first, then the others, most recently active first (the order listSessions gives).
+      devices.sort((a, b) => Number(b.current) - Number(a.current));
+    }
+    const notice = isAccountNoticeKey(req.query.notice) ? req.query.notice : undefined;
     res.type('html').send(
       accountPage({
         username: session.sub,
         sessionId: session.sessionId,
+        signedInAt: session.signedInAt,
+        authenticatedAt: session.authenticatedAt,
         issuedAt: session.issuedAt,
         expiresAt: session.expiresAt,
+        sessionExpiresAt: session.sessionExpiresAt,
+        devices,
+        notice,
       }),
     );
   });
 
   app.get('/api/me', auth.requireAuth, (req, res) => {
-    const { sub, sessionId, issuedAt, expiresAt } = req.auth!;
-    res.json({ sub, sessionId, issuedAt, expiresAt });
+    const { sub, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt } = req.auth!;
+    res.json({ sub, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt });
+  });
+
+  if (hasDeviceRegistry) {
+    // "Log out" next to another device. The posted id is only a choice among the user's own other sessions:
+    // an id that is not in their list (another user's session, this device's, a made-up one) changes nothing.
+    app.post('/devices/logout', auth.verifyOrigin, auth.requireAuth, form, async (req, res) => {
+      const { sub, sessionId: current } = req.auth!;
+      const posted = field(req, 'sessionId');
+      const target = (await auth.listSessions(sub)).find((s) => s.sessionId === posted && s.sessionId !== current);
+      if (target === undefined) {
+        outcome(res).event = 'logout=device-unknown';
+        return redirectToAccount(res, 'device-unknown');
+      }
+      await auth.revokeSession(target.sessionId, { sub, expiresAt: target.expiresAt });
+      outcome(res).event = 'logout=other-device';
+      redirectToAccount(res, 'device-signed-out');
+    });
+
+    // CSRF-checked by the library; answers through onRevokeOthers (back to the account page).
+    app.post('/logout-others', auth.revokeOtherSessions);
+  }
+
+  // Pages that change the account need a recent password entry (requireFreshAuth); an older one is sent to
+  // this form first (see onError), and comes back once the password is confirmed.
+  app.get('/confirm-password', auth.requireAuth, (req, res) => {
+    const next = isReturnKey(req.query.next) ? req.query.next : undefined;
+    res.type('html').send(confirmPasswordPage({ username: req.auth!.sub, next }));
+  });
+
+  app.post('/confirm-password', auth.verifyOrigin, auth.requireAuth, form, async (req, res) => {
+    const sub = req.auth!.sub;
+    const next = isReturnKey(field(req, 'next')) ? (field(req, 'next') as ReturnKey) : undefined;
+    const password = field(req, 'password');
+    const ok = password !== '' && password.length <= MAX_PASSWORD && (await checkPassword(users, sub, password));
+    if (ok !== sub) {
+      outcome(res).event = 'reauth=failed';
+      res
+        .status(401)
+        .type('html')
+        .send(confirmPasswordPage({ username: sub, next, error: WRONG_PASSWORD }));
+      return;
+    }
+    try {
+      // Re-reads the revocation state first: a logout that raced the password check wins.
+      await auth.reauthenticate(req, res);
+    } catch (error) {
+      // Revoked or expired meanwhile: the sign-in page; the store unreachable: the 503 page.
+      if (!isSessionAuthError(error)) throw error;
+      return answerAuthError(error, req, res);
+    }
+    outcome(res).event = 'reauth=ok';
+    res.redirect(303, next === undefined ? '/' : RETURN_TO[next]);
+  });
+
+  app.get('/password', requireFreshAuth, (req, res) => {
+    res.type('html').send(changePasswordPage({ username: req.auth!.sub }));
+  });
+
+  app.post('/password', auth.verifyOrigin, requireFreshAuth, form, async (req, res) => {
+    const sub = req.auth!.sub;
+    const newPassword = field(req, 'newPassword');
+    const problem =
+      newPassword.length < MIN_NEW_PASSWORD
+        ? `Choose a password of at least ${MIN_NEW_PASSWORD} characters.`
+        : newPassword.length > MAX_PASSWORD
+          ? `Choose a password of at most ${MAX_PASSWORD} characters.`
+          : newPassword !== field(req, 'confirmPassword')
+            ? 'The two passwords differ. Type the same new password twice.'
+            : undefined;
+    if (problem !== undefined) {
+      outcome(res).event = 'password=rejected';
+      res
+        .status(400)
+        .type('html')
+        .send(changePasswordPage({ username: sub, error: problem }));
+      return;
+    }
+    if (!(await users.setPassword(sub, await hashPassword(newPassword)))) {
+      throw new Error('the signed-in user has no stored password');
+    }
+    // Everyone else who knew the old password is out: revokeUser ends every session of the user, then a fresh
+    // auth.login signs this device in again. Chosen over listing the sessions and revoking the others
+    // (revokeOtherSessions' way) because the watermark also ends sessions the device registry does not list
+    // (signed in before it existed, or a registration lost to an outage), and works on a store with no
+    // registry (Redis). It ends this device's old token too, so a copy of this very cookie taken before the
+    // change (the likeliest reason to change a password) stops working as well. The cost: this device gets a
+    // new session id, and its "Signed in" time restarts now.
+    await auth.revokeUser(sub);
+    await auth.login(res, { sub });
+    outcome(res).event = 'password=changed';
+    redirectToAccount(res, 'password-changed');
   });
 
   // Both check the request's Origin / Sec-Fetch-Site first (403 csrf_rejected for a cross-site form).

@@ -11,6 +11,10 @@
 //   TRUST_PROXY      Express "trust proxy" setting behind a TLS-terminating proxy (e.g. 1 or loopback),
 //                    so the CSRF check sees the https origin the browser used; unset by default
 //   DEMO_PASSWORD    password of the demo users alice and bob when first created
+//   SESSION_EXPIRES_IN   token lifetime, i.e. the idle timeout, e.g. "15m" (default 1h)
+//   SESSION_RENEW_AFTER  renew a token older than this on its next request, or "off" (default: half of the above)
+//   SESSION_MAX_AGE      absolute session lifetime from sign-in, renewals included (default 7d)
+//   FRESH_AUTH_MAX_AGE   how recent the last password entry must be to change the password (default 5m)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -27,6 +31,36 @@ const log = (line: string) => console.log(line);
 function fail(problem: string): never {
   console.error(`Cannot start the example app: ${problem}`);
   process.exit(1);
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds of a duration variable such as "30s", "15m", "1h", "7d" or "90" (seconds); undefined when unset. */
+function readDuration(name: string): number | undefined {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^(\d{1,9})\s*([smhd]?)$/i.exec(raw);
+  const seconds = match === null ? 0 : Number(match[1]) * (DURATION_UNITS[match[2]!.toLowerCase() || 's'] ?? 0);
+  if (!(seconds > 0))
+    fail(`${name} must be a positive duration such as "30s", "15m", "1h" or "7d", got ${JSON.stringify(raw)}.`);
+  return seconds;
+}
+
+/** The session lifetimes, checked against each other here so the error names the variables. */
+function readLifetimes() {
+  const expiresIn = readDuration('SESSION_EXPIRES_IN') ?? 3600;
+  const renewRaw = process.env.SESSION_RENEW_AFTER?.trim().toLowerCase();
+  const renewAfter: number | false | undefined =
+    renewRaw === 'off' || renewRaw === 'false' ? false : readDuration('SESSION_RENEW_AFTER');
+  if (renewAfter !== false && renewAfter !== undefined && renewAfter >= expiresIn)
+    fail(
+      `SESSION_RENEW_AFTER (${renewAfter} s) must be shorter than SESSION_EXPIRES_IN (${expiresIn} s), or "off" to never renew.`,
+    );
+  const maxAge = readDuration('SESSION_MAX_AGE');
+  if (maxAge !== undefined && maxAge < expiresIn)
+    fail(`SESSION_MAX_AGE (${maxAge} s) must be at least SESSION_EXPIRES_IN (${expiresIn} s).`);
+  const freshAuthMaxAge = readDuration('FRESH_AUTH_MAX_AGE') ?? 300;
+  return { expiresIn, renewAfter, maxAge, freshAuthMaxAge };
 }
 
 function readConfig() {
@@ -56,6 +90,7 @@ function readConfig() {
     secret,
     cookieSecure: secure === 'true' || secure === '1',
     demoPassword: env.DEMO_PASSWORD || undefined,
+    lifetimes: readLifetimes(),
     trustProxy:
       trustProxy === undefined
         ? undefined
@@ -149,6 +184,10 @@ async function start(): Promise<void> {
       'Cookie: Secure flag off (COOKIE_SECURE=false), for http://localhost only. Serve production over https with COOKIE_SECURE=true.',
     );
   }
+  const { expiresIn, renewAfter, maxAge, freshAuthMaxAge } = config.lifetimes;
+  log(
+    `Sessions: a token lasts ${expiresIn} s (SESSION_EXPIRES_IN) and is ${renewAfter === false ? 'never renewed' : `renewed after ${renewAfter ?? Math.floor(expiresIn / 2)} s`} (SESSION_RENEW_AFTER); a session lasts at most ${maxAge === undefined ? 'the default 7 days' : `${maxAge} s`} (SESSION_MAX_AGE); changing the password needs a password entry within ${freshAuthMaxAge} s (FRESH_AUTH_MAX_AGE).`,
+  );
   if (stopping) return;
 
   const example = await createExampleApp({
@@ -158,6 +197,7 @@ async function start(): Promise<void> {
     cookieSecure: config.cookieSecure,
     demoPassword: config.demoPassword ?? DEFAULT_DEMO_PASSWORD,
     trustProxy: config.trustProxy,
+    ...config.lifetimes,
     log,
   });
   resources.example = example;

@@ -18,6 +18,8 @@ export interface UserRecord {
   /** base64 random salt. */
   salt: string;
   createdAt: Date;
+  /** Set by a password change. */
+  passwordChangedAt?: Date;
 }
 
 /** Where users live: the MongoDB `users` collection, or a Map when no database is available. */
@@ -25,6 +27,8 @@ export interface UserDirectory {
   find(username: string): Promise<UserRecord | null>;
   /** Creates the user unless it exists; true when it was created. Never touches an existing user. */
   createIfMissing(user: UserRecord): Promise<boolean>;
+  /** Replaces the password hash of an existing user; false when there is no such user. */
+  setPassword(username: string, hashed: { passwordHash: string; salt: string }): Promise<boolean>;
 }
 
 function derive(password: string, salt: Buffer): Promise<Buffer> {
@@ -83,6 +87,14 @@ export function mongoUsers(db: Db): UserDirectory {
       const filled = await users.updateOne({ _id, passwordHash: { $exists: false } }, { $set: fields });
       return filled.modifiedCount > 0;
     },
+    async setPassword(username, { passwordHash, salt }) {
+      // Only these fields: on MongoDB the revocation store's lastLogoutAt lives in the same document.
+      const updated = await users.updateOne(
+        { _id: username, passwordHash: { $exists: true } },
+        { $set: { passwordHash, salt, passwordChangedAt: new Date() } },
+      );
+      return updated.matchedCount > 0;
+    },
   };
 }
 
@@ -93,6 +105,12 @@ export function memoryUsers(): UserDirectory {
     createIfMissing(user) {
       if (users.has(user._id)) return Promise.resolve(false);
       users.set(user._id, user);
+      return Promise.resolve(true);
+    },
+    setPassword(username, hashed) {
+      const user = users.get(username);
+      if (user === undefined) return Promise.resolve(false);
+      users.set(username, { ...user, ...hashed });
       return Promise.resolve(true);
     },
   };

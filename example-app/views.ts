@@ -102,40 +102,218 @@ export function loginPage(view: LoginView = {}): string {
   );
 }
 
+/** Notices shown on the account page, chosen by a fixed key in `?notice=`: never reflected text. */
+export const ACCOUNT_NOTICES = {
+  'device-signed-out': 'That device is signed out: its next request goes to the sign-in page.',
+  'device-unknown':
+    'That device is not among your other signed-in devices (it may have signed out already). Nothing changed.',
+  'others-signed-out': 'Your other devices are signed out. This device stays signed in.',
+  'password-changed': 'Your password is changed. Every other device is signed out; this one stays signed in.',
+} as const;
+
+export type AccountNoticeKey = keyof typeof ACCOUNT_NOTICES;
+
+export function isAccountNoticeKey(value: unknown): value is AccountNoticeKey {
+  return typeof value === 'string' && Object.hasOwn(ACCOUNT_NOTICES, value);
+}
+
+/** One signed-in session of the user, as the "Your devices" list shows it. */
+export interface DeviceView {
+  sessionId: string;
+  /** A readable device, e.g. "Chrome 140 on Linux". */
+  device: string;
+  signedInAt: Date;
+  lastActiveAt: Date;
+  /** The session of the browser looking at the page. */
+  current: boolean;
+}
+
 export interface AccountView {
   username: string;
   sessionId: string;
+  signedInAt: Date;
+  authenticatedAt: Date;
   issuedAt: Date;
   expiresAt: Date;
+  sessionExpiresAt: Date;
+  /** Undefined when the revocation store keeps no device registry (Redis). */
+  devices: DeviceView[] | undefined;
+  notice?: AccountNoticeKey | undefined;
+}
+
+function timeText(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 function timestamp(date: Date): SafeHtml {
-  const text = `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-  return html`<time datetime="${date.toISOString()}">${text}</time>`;
+  return html`<time datetime="${date.toISOString()}">${timeText(date)}</time>`;
+}
+
+function deviceItem(device: DeviceView): SafeHtml {
+  return html`<li
+    class="device${device.current ? ' current' : ''}"
+    data-testid="device"
+    data-session-id="${device.sessionId}"
+  >
+    <div class="device-main">
+      <span class="device-name" data-testid="device-name">${device.device}</span>
+      ${device.current ? html`<span class="badge" data-testid="this-device">This device</span>` : ''}
+      <div class="device-times">
+        Signed in ${timestamp(device.signedInAt)} ·
+        ${device.current ? 'active now' : html`last active ${timestamp(device.lastActiveAt)}`}
+      </div>
+    </div>
+    ${
+      device.current
+        ? ''
+        : html`<form method="post" action="/devices/logout">
+            <input type="hidden" name="sessionId" value="${device.sessionId}" />
+            <button
+              type="submit"
+              class="secondary"
+              aria-label="Log out ${device.device}, signed in ${timeText(device.signedInAt)}"
+            >
+              Log out
+            </button>
+          </form>`
+    }
+  </li>`;
+}
+
+function devicesSection(view: AccountView): SafeHtml {
+  if (view.devices === undefined) {
+    return html`<section class="devices">
+      <h2>Your devices</h2>
+      <p class="hint">
+        The device list needs a store with a device registry (MongoDB or memory). This app keeps its revocation state in
+        Redis (<code>REDIS_URL</code>), which has none. <strong>Log out everywhere</strong> still works.
+      </p>
+    </section>`;
+  }
+  const others = view.devices.filter((d) => !d.current).length;
+  return html`<section class="devices" aria-labelledby="devices-heading">
+    <h2 id="devices-heading">Your devices</h2>
+    <ul class="devices" data-testid="devices">
+      ${view.devices.map(deviceItem)}
+    </ul>
+    ${
+      others === 0
+        ? html`<p class="hint">No other device is signed in as <code>${view.username}</code>.</p>`
+        : html`<form method="post" action="/logout-others">
+            <button type="submit" class="danger">Log out other devices</button>
+          </form>`
+    }
+  </section>`;
 }
 
 export function accountPage(view: AccountView): string {
   return layout(
     'Your account',
     html`<h1>Signed in as <span class="user" data-testid="username">${view.username}</span></h1>
+      ${view.notice === undefined ? '' : html`<p class="notice" role="status">${ACCOUNT_NOTICES[view.notice]}</p>`}
       <dl class="session">
         <dt>This device's session</dt>
         <dd><code data-testid="session-id">${view.sessionId}</code></dd>
         <dt>Signed in</dt>
+        <dd data-testid="signed-in-at">${timestamp(view.signedInAt)}</dd>
+        <dt>Password last entered</dt>
+        <dd data-testid="authenticated-at">${timestamp(view.authenticatedAt)}</dd>
+        <dt>Token issued</dt>
         <dd data-testid="issued-at">${timestamp(view.issuedAt)}</dd>
         <dt>Token expires</dt>
         <dd data-testid="expires-at">${timestamp(view.expiresAt)}</dd>
+        <dt>Session ends at the latest</dt>
+        <dd data-testid="session-expires-at">${timestamp(view.sessionExpiresAt)}</dd>
       </dl>
+      <p class="hint">
+        The token is renewed as you use the site: each page you open after its renewal age gets a new one, so
+        <em>Token expires</em> moves forward. An idle device is signed out when its token expires, and no renewal goes
+        past the session's end.
+      </p>
       <div class="actions">
         <form method="post" action="/logout"><button type="submit">Log out</button></form>
         <form method="post" action="/logout-all"><button type="submit" class="danger">Log out everywhere</button></form>
+        <a class="button secondary" href="/password">Change password</a>
       </div>
       <p class="hint">
         <strong>Log out</strong> ends this device's session only. <strong>Log out everywhere</strong> ends every session
         of <code>${view.username}</code>, on every browser. Either way, a copy of the cookie taken before stops working
         at once: the server checks every request against the database. Try it: sign in from a second browser, then
         compare.
-      </p>`,
+      </p>
+      ${devicesSection(view)}`,
+  );
+}
+
+export interface ConfirmPasswordView {
+  username: string;
+  /** Fixed key of the page to return to (see app.ts); never a URL from the request. */
+  next?: string | undefined;
+  error?: string | undefined;
+}
+
+export function confirmPasswordPage(view: ConfirmPasswordView): string {
+  return layout(
+    'Confirm your password',
+    html`<h1>Confirm your password</h1>
+      <p>This page changes your account, so enter your password again to continue.</p>
+      ${view.error === undefined ? '' : html`<p class="error" role="alert">${view.error}</p>`}
+      <form method="post" action="/confirm-password" class="stack">
+        <input type="hidden" name="next" value="${view.next ?? ''}" />
+        <input type="text" name="username" value="${view.username}" autocomplete="username" hidden readonly />
+        <label for="password">Password of <code>${view.username}</code></label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          maxlength="1024"
+          required
+          autofocus
+        />
+        <button type="submit">Confirm</button>
+      </form>
+      <p><a href="/">Back to your account</a></p>`,
+  );
+}
+
+export interface ChangePasswordView {
+  username: string;
+  error?: string | undefined;
+}
+
+export function changePasswordPage(view: ChangePasswordView): string {
+  return layout(
+    'Change password',
+    html`<h1>Change password</h1>
+      ${view.error === undefined ? '' : html`<p class="error" role="alert">${view.error}</p>`}
+      <form method="post" action="/password" class="stack">
+        <input type="text" name="username" value="${view.username}" autocomplete="username" hidden readonly />
+        <label for="new-password">New password</label>
+        <input
+          id="new-password"
+          name="newPassword"
+          type="password"
+          autocomplete="new-password"
+          minlength="8"
+          maxlength="1024"
+          required
+          autofocus
+        />
+        <label for="confirm-password">New password again</label>
+        <input
+          id="confirm-password"
+          name="confirmPassword"
+          type="password"
+          autocomplete="new-password"
+          minlength="8"
+          maxlength="1024"
+          required
+        />
+        <button type="submit">Change password</button>
+      </form>
+      <p class="hint">Every other device signed in as <code>${view.username}</code> is signed out; this one stays.</p>
+      <p><a href="/">Back to your account</a></p>`,
   );
 }
 

@@ -1,5 +1,7 @@
 // End to end: the example app (its real entry point, as `npm start` runs it) driven by headless Chromium.
-// Two browser contexts are two devices of alice; copied cookies are replayed after each kind of logout.
+// Two browser contexts are two devices of alice; copied cookies are replayed after each kind of logout. bob's
+// devices then go through the device list, the fresh sign-in and the password change. A second server with
+// lifetimes of seconds shows renewal keeping a used session alive past its first token's expiry.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,14 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-results', 'e2e');
 const README_SCREENSHOT = join(ROOT, 'example-app', 'screenshot.png');
 const PASSWORD = `e2e ${randomBytes(9).toString('base64url')}`;
+const NEW_PASSWORD = `new ${randomBytes(9).toString('base64url')}`;
 const DB_NAME = `e2e_example_${randomBytes(4).toString('hex')}`;
+const RENEWAL_DB_NAME = `${DB_NAME}_renewal`;
+/** The fresh-sign-in window of the main server (FRESH_AUTH_MAX_AGE). */
+const FRESH_AUTH_MS = 2000;
+/** The renewal server's lifetimes: 4 s tokens, renewed once older than 1 s. */
+const RENEWAL_ENV = { SESSION_EXPIRES_IN: '4s', SESSION_RENEW_AFTER: '1s', SESSION_MAX_AGE: '1h' };
+const TOKEN_LIFETIME_MS = 4000;
 const WRONG_CREDENTIALS = 'Wrong username or password.';
 const START_TIMEOUT_MS = 90_000;
 const STEP_TIMEOUT_MS = 45_000;
@@ -121,8 +130,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 let server: ExampleServer | undefined;
+let renewalServer: ExampleServer | undefined;
 let browser: Browser | undefined;
+/** The server the current describe block talks to. */
 let base = '';
+let mainBase = '';
+let renewalBase = '';
 
 /** A new browser profile: one "device". */
 async function newDevice(): Promise<{ context: BrowserContext; page: Page }> {
@@ -168,9 +181,9 @@ async function submitLogin(page: Page, username: string, password: string): Prom
 }
 
 /** Signs in through the form and checks that the account page shows `username`; returns the session id shown. */
-async function signIn(page: Page, username: string): Promise<string> {
+async function signIn(page: Page, username: string, password = PASSWORD): Promise<string> {
   if (path(page) !== '/login' && !path(page).startsWith('/login?')) await page.goto(`${base}/login`);
-  const status = await submitLogin(page, username, PASSWORD);
+  const status = await submitLogin(page, username, password);
   assert.equal(status, 303, 'a correct password answers with a redirect to the account page');
   assert.equal(path(page), '/');
   assert.equal(await page.getByTestId('username').textContent(), username);
@@ -180,10 +193,10 @@ async function signIn(page: Page, username: string): Promise<string> {
 }
 
 /** Saves a screenshot under test-results/ (not committed); returns its path. */
-async function screenshot(page: Page, name: string): Promise<string> {
+async function screenshot(page: Page, name: string, fullPage = false): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, name);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }
 
@@ -196,72 +209,117 @@ async function clickAndLand(page: Page, button: string, expectedPath: string): P
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Sign in');
 }
 
+function startServer(dbName: string, extra: Record<string, string> = {}): Promise<ExampleServer> {
+  return freePort().then((port) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      EXAMPLE_DB_NAME: dbName,
+      SESSION_SECRET: randomBytes(32).toString('base64url'),
+      COOKIE_SECURE: 'false',
+      DEMO_PASSWORD: PASSWORD,
+      ...extra,
+    };
+    delete env.NODE_TEST_CONTEXT;
+    delete env.REDIS_URL; // `npm test` exports it for the Redis tests; this app keeps revocations in MongoDB
+    for (const name of ['SESSION_EXPIRES_IN', 'SESSION_RENEW_AFTER', 'SESSION_MAX_AGE', 'FRESH_AUTH_MAX_AGE'])
+      if (!(name in extra)) delete env[name];
+    return new ExampleServer(env);
+  });
+}
+
+async function baseUrl(started: ExampleServer): Promise<string> {
+  const [, url] = await started.waitForLine(/^Open (http:\/\/127\.0\.0\.1:\d+)\//, START_TIMEOUT_MS);
+  return url!;
+}
+
+before(
+  async () => {
+    if (!existsSync(join(ROOT, 'dist', 'esm', 'index.js'))) {
+      throw new Error(
+        'dist/esm/index.js is missing: the example app imports the built package. Run `npm run build` (npm ci runs it) first.',
+      );
+    }
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH.`,
+      );
+    }
+    // Both servers start at once; the renewal one waits, idle, until its describe block.
+    server = await startServer(DB_NAME, { FRESH_AUTH_MAX_AGE: `${FRESH_AUTH_MS / 1000}s` });
+    renewalServer = await startServer(RENEWAL_DB_NAME, RENEWAL_ENV);
+    [mainBase, renewalBase] = await Promise.all([baseUrl(server), baseUrl(renewalServer)]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 30_000,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    });
+  },
+  { timeout: START_TIMEOUT_MS + 40_000 },
+);
+
+after(
+  async () => {
+    await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, 'closing the browser').catch((error: unknown) =>
+      console.error(error),
+    );
+    await Promise.all([server?.stop(), renewalServer?.stop()]);
+    const uri = process.env.MONGODB_URI;
+    if (uri) {
+      const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
+      for (const name of [DB_NAME, RENEWAL_DB_NAME]) {
+        await withTimeout(client.db(name).dropDatabase(), 10_000, 'dropping a test database').catch(() => undefined);
+      }
+      await client.close().catch(() => undefined);
+    }
+  },
+  { timeout: 60_000 },
+);
+
+/** The row of session `sessionId` in the "Your devices" list. */
+function deviceRow(page: Page, sessionId: string) {
+  return page.locator(`[data-testid="device"][data-session-id="${sessionId}"]`);
+}
+
+/** The session ids of the "Your devices" list, in page order. */
+async function listedSessions(page: Page): Promise<string[]> {
+  const rows = await page.getByTestId('device').all();
+  return Promise.all(rows.map(async (row) => (await row.getAttribute('data-session-id')) ?? ''));
+}
+
+/** Clicks `button` (a locator) and waits for the account page with `notice`. */
+async function clickToAccount(page: Page, click: () => Promise<void>, notice: string): Promise<void> {
+  await Promise.all([page.waitForURL(`${base}/?notice=${notice}`), click()]);
+  assert.equal(path(page), `/?notice=${notice}`);
+  assert.ok(await page.getByTestId('username').isVisible());
+}
+
+/** The instant shown in the `<time>` of the test id. */
+async function shownTime(page: Page, testId: string): Promise<number> {
+  const value = await page.getByTestId(testId).locator('time').getAttribute('datetime');
+  const ms = Date.parse(value ?? '');
+  assert.ok(Number.isFinite(ms), `no time under ${testId}`);
+  return ms;
+}
+
 describe('example app in a real browser', { timeout: 240_000 }, () => {
   const device1 = {} as { context: BrowserContext; page: Page; sessionId: string; cookie: string };
   const device2 = {} as { context: BrowserContext; page: Page; sessionId: string; cookie: string };
   const seenTokens: string[] = [];
 
-  before(
-    async () => {
-      if (!existsSync(join(ROOT, 'dist', 'esm', 'index.js'))) {
-        throw new Error(
-          'dist/esm/index.js is missing: the example app imports the built package. Run `npm run build` (npm ci runs it) first.',
-        );
-      }
-      if (!existsSync(CHROMIUM)) {
-        throw new Error(
-          `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH.`,
-        );
-      }
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        PORT: String(await freePort()),
-        HOST: '127.0.0.1',
-        EXAMPLE_DB_NAME: DB_NAME,
-        SESSION_SECRET: randomBytes(32).toString('base64url'),
-        COOKIE_SECURE: 'false',
-        DEMO_PASSWORD: PASSWORD,
-      };
-      delete env.NODE_TEST_CONTEXT;
-      delete env.REDIS_URL; // `npm test` exports it for the Redis tests; this app keeps revocations in MongoDB
-      server = new ExampleServer(env);
-      const [, url] = await server.waitForLine(/^Open (http:\/\/127\.0\.0\.1:\d+)\//, START_TIMEOUT_MS);
-      base = url!;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        timeout: 30_000,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
-      });
-    },
-    { timeout: START_TIMEOUT_MS + 40_000 },
-  );
-
-  after(
-    async () => {
-      await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, 'closing the browser').catch((error: unknown) =>
-        console.error(error),
-      );
-      await server?.stop();
-      const uri = process.env.MONGODB_URI;
-      if (uri) {
-        const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
-        await withTimeout(client.db(DB_NAME).dropDatabase(), 10_000, 'dropping the test database').catch(
-          () => undefined,
-        );
-        await client.close().catch(() => undefined);
-      }
-    },
-    { timeout: 60_000 },
-  );
+  before(() => {
+    base = mainBase;
+  });
 
   test('the app runs on the database it was given, with the demo users seeded', () => {
     const output = server!.output;
@@ -359,8 +417,7 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     assert.equal(me.status, 200, `the new session is accepted: ${JSON.stringify(me.body)}`);
     assert.equal(me.body.sessionId, sessionId);
 
-    const shot = await screenshot(device2.page, 'account-page.png');
-    if (process.env.UPDATE_SCREENSHOT === '1') await copyFile(shot, README_SCREENSHOT);
+    await screenshot(device2.page, 'account-page.png');
   });
 
   test(
@@ -423,9 +480,216 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'.*frame-ancestors 'none'/);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    // helmet's default: the sign-in and logout forms above still passed the CSRF check under it.
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    assert.doesNotMatch(res.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/);
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.equal(res.headers.get('x-powered-by'), null);
   });
+
+  const bob = {
+    a: {} as { context: BrowserContext; page: Page; sessionId: string; cookie: string },
+    b: {} as { context: BrowserContext; page: Page; sessionId: string; cookie: string },
+  };
+
+  /** Signs bob in on a new browser context; returns the device with its session id and cookie. */
+  async function bobDevice(password = PASSWORD) {
+    const device = await newDevice();
+    await device.page.goto(`${base}/login`);
+    const sessionId = await signIn(device.page, 'bob', password);
+    const cookie = (await sessionCookie(device.context)) ?? '';
+    seenTokens.push(cookie);
+    return { ...device, sessionId, cookie };
+  }
+
+  test('6. "Your devices" lists both of bob\'s devices, this one marked', { timeout: STEP_TIMEOUT_MS }, async () => {
+    bob.a = await bobDevice();
+    bob.b = await bobDevice();
+    const page = bob.a.page;
+    await page.reload();
+    assert.deepEqual(await listedSessions(page), [bob.a.sessionId, bob.b.sessionId], 'this device first');
+    const own = deviceRow(page, bob.a.sessionId);
+    assert.equal(await own.getByTestId('this-device').textContent(), 'This device');
+    assert.equal(await own.getByRole('button').count(), 0, 'no Log out button for this device in the list');
+    const other = deviceRow(page, bob.b.sessionId);
+    assert.equal(await other.getByTestId('this-device').count(), 0);
+    assert.match((await other.getByTestId('device-name').textContent()) ?? '', /^Chrome \d+ on Linux$/);
+    assert.match((await other.textContent()) ?? '', /Signed in \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    assert.equal(await other.getByRole('button', { name: /^Log out Chrome/ }).count(), 1);
+    // Device b sees the same two sessions, itself marked.
+    await bob.b.page.reload();
+    assert.deepEqual(await listedSessions(bob.b.page), [bob.b.sessionId, bob.a.sessionId]);
+    assert.equal(await deviceRow(bob.b.page, bob.b.sessionId).getByTestId('this-device').count(), 1);
+    // The README's picture: the account page with two devices in the list.
+    const shot = await screenshot(page, 'devices.png', true);
+    if (process.env.UPDATE_SCREENSHOT === '1') await copyFile(shot, README_SCREENSHOT);
+  });
+
+  test(
+    "7. Log out next to device b, from device a: b's next request is signed out",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const page = bob.a.page;
+      await clickToAccount(
+        page,
+        () =>
+          deviceRow(page, bob.b.sessionId)
+            .getByRole('button', { name: /^Log out/ })
+            .click(),
+        'device-signed-out',
+      );
+      assert.match((await page.getByRole('status').textContent()) ?? '', /That device is signed out/);
+      assert.deepEqual(await listedSessions(page), [bob.a.sessionId]);
+
+      const copied = await replay(bob.b.cookie);
+      assert.equal(copied.status, 401);
+      assert.equal(errorCode(copied.body), 'session_revoked');
+      await bob.b.page.reload();
+      assert.equal(path(bob.b.page), '/login?notice=session-ended');
+      assert.equal((await replay(bob.a.cookie)).status, 200, 'device a stays signed in');
+    },
+  );
+
+  test(
+    "8. a posted session id that is not one of bob's other devices changes nothing",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const alice = await sessionCookie(device2.context);
+      assert.ok(alice !== undefined);
+      assert.equal((await replay(alice)).status, 200);
+      const post = (sessionId: string, origin = base) =>
+        fetch(`${base}/devices/logout`, {
+          method: 'POST',
+          headers: {
+            origin,
+            cookie: `session=${bob.a.cookie}`,
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({ sessionId }).toString(),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(10_000),
+        });
+      for (const sessionId of [device2.sessionId, bob.a.sessionId, 'made-up-session-id', '']) {
+        const res = await post(sessionId);
+        assert.equal(res.status, 303, sessionId);
+        assert.equal(res.headers.get('location'), '/?notice=device-unknown', sessionId);
+      }
+      assert.equal((await replay(alice)).status, 200, "alice's session survived bob's request");
+      assert.equal((await replay(bob.a.cookie)).status, 200, "bob's own session too");
+      const crossSite = await post(bob.a.sessionId, 'http://evil.example');
+      assert.equal(crossSite.status, 403);
+    },
+  );
+
+  test(
+    "9. Log out other devices ends all of bob's other sessions and keeps this one",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      await bob.b.context.close();
+      bob.b = await bobDevice();
+      const c = await bobDevice();
+      try {
+        const page = bob.a.page;
+        await page.reload();
+        assert.equal((await listedSessions(page)).length, 3);
+        // helmet's Referrer-Policy: no-referrer makes Chromium send `Origin: null` on this site's own form posts;
+        // the CSRF check lets them through on `Sec-Fetch-Site: same-origin`.
+        const request = page.waitForRequest((r) => r.method() === 'POST' && r.url() === `${base}/logout-others`);
+        await clickToAccount(
+          page,
+          () => page.getByRole('button', { name: 'Log out other devices', exact: true }).click(),
+          'others-signed-out',
+        );
+        const headers = await (await request).allHeaders();
+        assert.equal(headers.origin, 'null');
+        assert.equal(headers['sec-fetch-site'], 'same-origin');
+        assert.deepEqual(await listedSessions(page), [bob.a.sessionId]);
+        assert.match((await page.getByRole('main').textContent()) ?? '', /No other device is signed in as bob/);
+        for (const other of [bob.b, c]) {
+          const copied = await replay(other.cookie);
+          assert.equal(copied.status, 401);
+          assert.equal(errorCode(copied.body), 'session_revoked');
+        }
+        await c.page.reload();
+        assert.equal(path(c.page), '/login?notice=session-ended');
+        assert.equal((await replay(bob.a.cookie)).status, 200);
+      } finally {
+        await c.context.close();
+      }
+    },
+  );
+
+  test(
+    '10. the password page needs a fresh sign-in: the password is asked again, then the page opens',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      bob.b = await bobDevice(); // signed in again, for the password change to end
+      const page = bob.a.page;
+      await page.goto(`${base}/`);
+      const since = Date.now() - (await shownTime(page, 'authenticated-at'));
+      if (since <= FRESH_AUTH_MS + 200) await page.waitForTimeout(FRESH_AUTH_MS + 200 - since);
+
+      await Promise.all([
+        page.waitForURL(`${base}/confirm-password?next=password`),
+        page.getByRole('link', { name: 'Change password' }).click(),
+      ]);
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Confirm your password');
+      const stale = await replay(bob.a.cookie);
+      assert.equal(stale.status, 200, 'other pages need no fresh sign-in');
+
+      const confirm = async (password: string) => {
+        await page.locator('input[name="password"]').fill(password);
+        const [response] = await Promise.all([
+          page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${base}/confirm-password`),
+          page.waitForEvent('load'),
+          page.getByRole('button', { name: 'Confirm' }).click(),
+        ]);
+        return response.status();
+      };
+      assert.equal(await confirm(`${PASSWORD}!`), 401);
+      assert.equal(await page.getByRole('alert').textContent(), 'Wrong password.');
+      assert.equal(await confirm(PASSWORD), 303);
+      assert.equal(path(page), '/password');
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Change password');
+    },
+  );
+
+  test(
+    '11. a password change ends the other device and keeps this one signed in',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const page = bob.a.page;
+      // Within the fresh window the confirmation just opened.
+      await page.locator('input[name="newPassword"]').fill(NEW_PASSWORD);
+      await page.locator('input[name="confirmPassword"]').fill(NEW_PASSWORD);
+      await clickToAccount(
+        page,
+        () => page.getByRole('button', { name: 'Change password', exact: true }).click(),
+        'password-changed',
+      );
+      assert.match((await page.getByRole('status').textContent()) ?? '', /Your password is changed/);
+      const sessionId = (await page.getByTestId('session-id').textContent()) ?? '';
+      assert.notEqual(sessionId, bob.a.sessionId, 'this device continues in a new session');
+      assert.deepEqual(await listedSessions(page), [sessionId]);
+      const token = (await sessionCookie(bob.a.context)) ?? '';
+      seenTokens.push(token);
+      assert.equal((await replay(token)).status, 200);
+
+      for (const old of [bob.a.cookie, bob.b.cookie]) {
+        const copied = await replay(old);
+        assert.equal(copied.status, 401);
+        assert.equal(errorCode(copied.body), 'logged_out_everywhere');
+      }
+      await bob.b.page.reload();
+      assert.equal(path(bob.b.page), '/login?notice=session-ended');
+      assert.equal(await submitLogin(bob.b.page, 'bob', PASSWORD), 401, 'the old password no longer works');
+      assert.equal(await submitLogin(bob.b.page, 'bob', NEW_PASSWORD), 303, 'the new one does');
+      assert.equal((await sessionCookie(device2.context)) !== undefined, true);
+      assert.equal((await replay(await sessionCookie(device2.context))).status, 200, "alice's session is untouched");
+      await bob.a.context.close();
+      await bob.b.context.close();
+    },
+  );
 
   test('one log line per request, naming the outcome and never a token', () => {
     const log = server!.output;
@@ -441,17 +705,95 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     has(/^GET \/api\/me 401 [\d.]+ms user=- error=logged_out_everywhere$/);
     has(/^GET \/api\/me 401 [\d.]+ms user=- error=session_revoked$/);
     has(/^POST \/login 403 [\d.]+ms user=- error=csrf_rejected$/);
+    has(/^POST \/devices\/logout 303 [\d.]+ms user=bob logout=other-device$/);
+    has(/^POST \/devices\/logout 303 [\d.]+ms user=bob logout=device-unknown$/);
+    has(/^POST \/logout-others 303 [\d.]+ms user=bob logout=others$/);
+    has(/^GET \/password 303 [\d.]+ms user=bob error=reauthentication_required$/);
+    has(/^POST \/confirm-password 401 [\d.]+ms user=bob reauth=failed$/);
+    has(/^POST \/confirm-password 303 [\d.]+ms user=bob reauth=ok$/);
+    has(/^POST \/password 303 [\d.]+ms user=bob password=changed$/);
     assert.ok(seenTokens.length >= 3);
     for (const token of seenTokens) {
       const signature = token.split('.')[2]!;
       assert.ok(!log.some((l) => l.includes(signature)), 'a token appears in the log');
     }
     assert.ok(!log.some((l) => l.includes(PASSWORD)), 'the password appears in the log');
+    assert.ok(!log.some((l) => l.includes(NEW_PASSWORD)), 'the new password appears in the log');
   });
 
   test('SIGTERM shuts the app down cleanly', { timeout: 20_000 }, async () => {
     const { code } = await server!.stop(15_000);
     assert.equal(code, 0, server!.transcript);
     assert.ok(server!.output.includes('Stopped.'), server!.transcript);
+  });
+});
+
+describe('renewal with lifetimes of seconds', { timeout: 60_000 }, () => {
+  before(() => {
+    base = renewalBase;
+  });
+
+  test('the server reads the short lifetimes from the environment', () => {
+    assert.ok(
+      renewalServer!.output.some((l) => /^Sessions: a token lasts 4 s .* renewed after 1 s .* at most 3600 s /.test(l)),
+      renewalServer!.transcript,
+    );
+  });
+
+  test(
+    'a session in use outlives its first token; the shown expiry moves forward; an idle one ends',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const active = await newDevice();
+      const idle = await newDevice();
+      try {
+        await active.page.goto(`${base}/login`);
+        const sessionId = await signIn(active.page, 'alice');
+        await idle.page.goto(`${base}/login`);
+        await signIn(idle.page, 'bob');
+        const firstToken = (await sessionCookie(active.context)) ?? '';
+        const signedInAt = await shownTime(active.page, 'signed-in-at');
+        const firstExpiry = await shownTime(active.page, 'expires-at');
+        assert.ok(firstExpiry - signedInAt <= TOKEN_LIFETIME_MS, 'a 4 s token');
+        assert.equal(await shownTime(active.page, 'session-expires-at'), signedInAt + 3600_000, 'SESSION_MAX_AGE');
+
+        // Keep using the site for twice the token lifetime: every page is served, and its token renewed.
+        const shownExpiries = [firstExpiry];
+        while (Date.now() < signedInAt + 2 * TOKEN_LIFETIME_MS) {
+          await active.page.waitForTimeout(700);
+          await active.page.reload();
+          assert.equal(path(active.page), '/', `signed out ${Date.now() - signedInAt} ms after signing in`);
+          shownExpiries.push(await shownTime(active.page, 'expires-at'));
+        }
+        assert.equal(await active.page.getByTestId('session-id').textContent(), sessionId, 'the same session');
+        assert.equal(await shownTime(active.page, 'signed-in-at'), signedInAt, 'signed in when it was');
+        const lastExpiry = shownExpiries.at(-1)!;
+        assert.ok(
+          lastExpiry >= firstExpiry + TOKEN_LIFETIME_MS,
+          `the expiry moved forward: ${shownExpiries.join(', ')}`,
+        );
+        for (let i = 1; i < shownExpiries.length; i++) assert.ok(shownExpiries[i]! >= shownExpiries[i - 1]!);
+        assert.ok(Date.now() > firstExpiry + 1000, 'past the first token expiry');
+
+        const first = await replay(firstToken);
+        assert.equal(first.status, 401, 'the first token itself has expired');
+        assert.equal(errorCode(first.body), 'token_expired');
+        const current = await replay(await sessionCookie(active.context));
+        assert.equal(current.status, 200);
+        assert.equal(current.body.sessionId, sessionId);
+
+        // The device that was left alone since its sign-in is signed out: its cookie expired with its token.
+        await idle.page.reload();
+        assert.equal(path(idle.page), '/login');
+      } finally {
+        await active.context.close();
+        await idle.context.close();
+      }
+    },
+  );
+
+  test('SIGTERM shuts the renewal server down cleanly', { timeout: 20_000 }, async () => {
+    const { code } = await renewalServer!.stop(15_000);
+    assert.equal(code, 0, renewalServer!.transcript);
   });
 });
