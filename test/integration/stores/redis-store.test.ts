@@ -48,7 +48,6 @@ for (const driver of DRIVERS) {
         shared ??= await connectDriver(driver);
         return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
       },
-      registry: false,
     },
     { describe, it: test },
   );
