@@ -35,7 +35,7 @@ export function createSessionHandlers(parts: SessionParts) {
     if (engine.hasRegistry) return;
     throw new ConfigError(
       'store',
-      `has no device registry (\`registerSession\`, \`touchSession\`, \`listSessions\`), which \`${call}\` needs. MemoryRevocationStore and MongoRevocationStore have one.`,
+      `has no device registry (\`registerSession\`, \`touchSession\`, \`listSessions\`), which \`${call}\` needs. MemoryRevocationStore, MongoRevocationStore and RedisRevocationStore have one.`,
       { code: 'unsupported' },
     );
   }

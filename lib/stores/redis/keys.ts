@@ -18,5 +18,23 @@ export function userKey(prefix: string, sub: string): string {
 
 /** `<prefix>{<sub>}:s:<sessionId>`: one revoked device session of the user, `<expiresAtMs>`. */
 export function sessionKey(prefix: string, sub: string, sessionId: string): string {
-  return `${prefix}${hashTag(sub)}:s:${sessionId}`;
+  return `${sessionKeyPrefix(prefix, sub)}${sessionId}`;
+}
+
+/**
+ * `<prefix>{<sub>}:r`: the user's device registry, a hash of `<sessionId>` to
+ * `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>` followed by `|<userAgent>` when the session has one.
+ */
+export function registryKey(prefix: string, sub: string): string {
+  return `${prefix}${hashTag(sub)}:r`;
+}
+
+/** `<prefix>{<sub>}:r:exp`: the same sessions as a sorted set scored by `expiresAtMs`, to prune expired ones. */
+export function registryExpiryKey(prefix: string, sub: string): string {
+  return `${prefix}${hashTag(sub)}:r:exp`;
+}
+
+/** `<prefix>{<sub>}:s:`: the start of the user's revoked-session keys, completed by a session id in a script. */
+export function sessionKeyPrefix(prefix: string, sub: string): string {
+  return `${prefix}${hashTag(sub)}:s:`;
 }

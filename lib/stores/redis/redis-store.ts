@@ -2,18 +2,53 @@
 import type { Logger } from '../../config/logger.js';
 import { validateOptions } from '../../config/validate-options.js';
 import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
-import type { RevocationState, RevocationStore } from '../revocation-store.js';
+import type { RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
 import { connect, type RedisCommand, type RedisConnection } from './client.js';
 import { warnIfNotPersistent } from './durability.js';
-import { sessionKey, userKey } from './keys.js';
+import { registryExpiryKey, registryKey, sessionKey, sessionKeyPrefix, userKey } from './keys.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
-import { REVOKE_SESSION_SCRIPT, REVOKE_USER_SCRIPT } from './scripts.js';
+import {
+  LIST_SESSIONS_SCRIPT,
+  REGISTER_SESSION_SCRIPT,
+  REVOKE_SESSION_SCRIPT,
+  REVOKE_USER_SCRIPT,
+  TOUCH_SESSION_SCRIPT,
+} from './scripts.js';
 
 /** A date as the whole milliseconds the keys hold; a date before 1970 or invalid is a programmer error. */
 function toMs(date: Date, argument: string): string {
   const ms = date instanceof Date ? date.getTime() : Number.NaN;
   if (!Number.isSafeInteger(ms) || ms < 0) throw argumentError(argument, 'must be a valid Date after 1970.');
   return String(ms);
+}
+
+function checkSessionId(sessionId: unknown, argument = 'sessionId'): void {
+  if (typeof sessionId !== 'string' || sessionId === '') throw argumentError(argument, 'must be a non-empty string.');
+}
+
+/** `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>`, then `|<userAgent>` when the record has one. */
+function encodeRecord(record: SessionRecord, expiresAtMs: string): string {
+  const { userAgent } = record;
+  if (userAgent !== undefined && typeof userAgent !== 'string')
+    throw argumentError('record.userAgent', 'must be a string when present.');
+  const dates = `${toMs(record.signedInAt, 'record.signedInAt')}|${toMs(record.lastActiveAt, 'record.lastActiveAt')}|${expiresAtMs}`;
+  return userAgent === undefined ? dates : `${dates}|${userAgent}`;
+}
+
+/** The inverse of `encodeRecord`; unreadable data fails closed, as in the checks. */
+function decodeRecord(sub: string, sessionId: string, value: string | null): SessionRecord {
+  const match = value === null ? null : /^(\d+)\|(\d+)\|(\d+)(?:\|([\s\S]*))?$/.exec(value);
+  if (match === null || sessionId === '')
+    throw new TypeError(`${MESSAGE_PREFIX}: a registered session in Redis holds unreadable data.`);
+  const [, signedInAt, lastActiveAt, expiresAt, userAgent] = match;
+  return {
+    sessionId,
+    sub,
+    signedInAt: new Date(Number(signedInAt)),
+    lastActiveAt: new Date(Number(lastActiveAt)),
+    expiresAt: new Date(Number(expiresAt)),
+    ...(userAgent === undefined ? {} : { userAgent }),
+  };
 }
 
 function text(reply: unknown): string | null {
@@ -26,8 +61,10 @@ function text(reply: unknown): string | null {
 /**
  * Revocation state in Redis, through a node-redis or ioredis client the app already has (single node or
  * cluster). Each check is one `MGET` of the user's watermark key and the session's key; each logout is one
- * Lua compare-and-set that never lowers a date, plus `WAIT` when `waitReplicas` is set. Every key expires
- * with the state it holds (`PEXPIREAT`), so Redis needs no clean-up job.
+ * Lua compare-and-set that never lowers a date, plus `WAIT` when `waitReplicas` is set. The device registry
+ * (`registerSession`, `touchSession`, `listSessions`) is one Lua script per call over a per-user hash and a
+ * sorted set of expiries. Every key expires with the state it holds (`PEXPIREAT`), so Redis needs no clean-up
+ * job.
  *
  * @example
  * ```ts
@@ -106,10 +143,68 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
-    if (typeof sessionId !== 'string' || sessionId === '')
-      throw argumentError('sessionId', 'must be a non-empty string.');
+    checkSessionId(sessionId);
     const key = sessionKey(this.#prefix, sub, sessionId);
     await this.#write(key, ['EVAL', REVOKE_SESSION_SCRIPT, '1', key, toMs(expiresAt, 'expiresAt')]);
+  }
+
+  /**
+   * One `EVAL`: writes or replaces the record, prunes expired records of the user, and raises (never
+   * shortens) the registry keys' expiry to the latest `expiresAt` among the user's sessions. No `WAIT`: a
+   * sign-in does not fail on a lagging replica.
+   */
+  async registerSession(record: SessionRecord): Promise<void> {
+    const { sessionId, sub } = record;
+    checkSessionId(sessionId, 'record.sessionId');
+    const hash = registryKey(this.#prefix, sub);
+    const expiresAt = toMs(record.expiresAt, 'record.expiresAt');
+    await this.#send(hash, [
+      [
+        'EVAL',
+        REGISTER_SESSION_SCRIPT,
+        '2',
+        hash,
+        registryExpiryKey(this.#prefix, sub),
+        String(Date.now()),
+        sessionId,
+        encodeRecord(record, expiresAt),
+        expiresAt,
+      ],
+    ]);
+  }
+
+  /** One `EVAL`: raises the record's `lastActiveAt` if the record exists; never creates one. */
+  async touchSession(sessionId: string, sub: string, lastActiveAt: Date): Promise<void> {
+    checkSessionId(sessionId);
+    const hash = registryKey(this.#prefix, sub);
+    await this.#send(hash, [['EVAL', TOUCH_SESSION_SCRIPT, '1', hash, sessionId, toMs(lastActiveAt, 'lastActiveAt')]]);
+  }
+
+  /**
+   * One `EVAL` (read-only) over the registry, the watermark and the revoked-session keys of the listed
+   * sessions, all in the user's slot: returns the live sessions.
+   */
+  async listSessions(sub: string): Promise<SessionRecord[]> {
+    const hash = registryKey(this.#prefix, sub);
+    const now = Date.now();
+    const [reply] = await this.#send(hash, [
+      [
+        'EVAL',
+        LIST_SESSIONS_SCRIPT,
+        '2',
+        hash,
+        userKey(this.#prefix, sub),
+        String(now),
+        sessionKeyPrefix(this.#prefix, sub),
+      ],
+    ]);
+    if (!Array.isArray(reply) || reply.length % 2 !== 0)
+      throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the session listing`);
+    const records: SessionRecord[] = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      records.push(decodeRecord(sub, text(reply[i]) ?? '', text(reply[i + 1])));
+    }
+    return records;
   }
 
   /** The script, then (with `waitReplicas`) `WAIT` in the same round trip; too few acknowledgements fail. */

@@ -34,3 +34,85 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `;
+
+/** Most expired sessions one registry write prunes: bounds the script's run time; the next write prunes more. */
+export const REGISTRY_PRUNE_BATCH = 1000;
+
+/**
+ * KEYS[1] = registry hash, KEYS[2] = its expiry sorted set; ARGV[1] = now in ms, ARGV[2] = session id,
+ * ARGV[3] = the encoded record, ARGV[4] = its expiresAt in ms. Writes (or replaces) the record, prunes up to
+ * REGISTRY_PRUNE_BATCH expired records (the one just written too, if it has already expired), then makes both
+ * keys expire at the latest expiresAt left, raising their expiry but never shortening it. `TIME` reads the
+ * server's clock to compare with the current TTL, since `PEXPIREAT` counts on that clock.
+ */
+export const REGISTER_SESSION_SCRIPT = `
+local hash, zset = KEYS[1], KEYS[2]
+redis.call('HSET', hash, ARGV[2], ARGV[3])
+redis.call('ZADD', zset, ARGV[4], ARGV[2])
+local expired = redis.call('ZRANGEBYSCORE', zset, '-inf', ARGV[1], 'LIMIT', 0, ${REGISTRY_PRUNE_BATCH})
+if #expired > 0 then
+  redis.call('HDEL', hash, unpack(expired))
+  redis.call('ZREM', zset, unpack(expired))
+end
+local last = redis.call('ZRANGE', zset, -1, -1, 'WITHSCORES')
+if #last == 0 then return 0 end
+local endMs = tonumber(last[2])
+local time = redis.call('TIME')
+local serverNow = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+for _, key in ipairs(KEYS) do
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 or serverNow + ttl < endMs then redis.call('PEXPIREAT', key, string.format('%d', endMs)) end
+end
+return 1
+`;
+
+/**
+ * KEYS[1] = registry hash; ARGV[1] = session id, ARGV[2] = lastActiveAt in ms. Raises the record's
+ * lastActiveAt; a missing record is left missing (a renewal that raced a logout must not bring it back) and
+ * a later stored lastActiveAt is kept. The key's expiry is unchanged.
+ */
+export const TOUCH_SESSION_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return 0 end
+local s, l, e, rest = string.match(current, '^(%d+)|(%d+)|(%d+)(.*)$')
+if not s then return redis.error_reply('ERR a registered session is unreadable') end
+if tonumber(l) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], s .. '|' .. ARGV[2] .. '|' .. e .. rest)
+return 1
+`;
+
+/**
+ * KEYS[1] = registry hash, KEYS[2] = the user's watermark key; ARGV[1] = now in ms, ARGV[2] = the start of
+ * the user's revoked-session keys (`<prefix>{<sub>}:s:`). Returns `[sessionId, record, ...]` for the records
+ * that are live: not past expiresAt, signed in after the watermark (while it is relevant) and without a
+ * revoked-session entry that is still in force. The session keys are built here from the registry's ids:
+ * they share the user's hash tag, so they are in the same slot as the declared keys. Read-only; unreadable
+ * data is an error (fail closed), as in the checks.
+ */
+export const LIST_SESSIONS_SCRIPT = `
+local now = tonumber(ARGV[1])
+local watermark = -1
+local mark = redis.call('GET', KEYS[2])
+if mark then
+  local at, untilMs = string.match(mark, '^(%d+):(%d+)$')
+  if not at then return redis.error_reply('ERR the stored watermark is unreadable') end
+  if tonumber(untilMs) > now then watermark = tonumber(at) end
+end
+local all = redis.call('HGETALL', KEYS[1])
+local live = {}
+for i = 1, #all, 2 do
+  local s, e = string.match(all[i + 1], '^(%d+)|%d+|(%d+)')
+  if not s then return redis.error_reply('ERR a registered session is unreadable') end
+  if tonumber(e) > now and tonumber(s) > watermark then
+    local revoked = redis.call('GET', ARGV[2] .. all[i])
+    if revoked and not string.match(revoked, '^%d+$') then
+      return redis.error_reply('ERR the stored session entry is unreadable')
+    end
+    if not revoked or tonumber(revoked) <= now then
+      live[#live + 1] = all[i]
+      live[#live + 1] = all[i + 1]
+    end
+  end
+end
+return live
+`;

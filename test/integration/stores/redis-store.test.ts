@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../../lib/index.js';
 import { RedisRevocationStore } from '../../../lib/redis.js';
+import type { SessionRecord } from '../../../lib/stores/revocation-store.js';
 import { runStoreConformance } from '../../../lib/testing.js';
 import { connectDriver, DRIVERS, randomPrefix, type TestRedisClient } from '../../support/redis-clients.js';
 
@@ -48,7 +49,6 @@ for (const driver of DRIVERS) {
         shared ??= await connectDriver(driver);
         return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
       },
-      registry: false,
     },
     { describe, it: test },
   );
@@ -228,6 +228,145 @@ for (const driver of DRIVERS) {
         s.revokeSession('', 'u', later()),
         (e) => e instanceof ConfigError && e.option === 'sessionId',
       );
+    });
+
+    describe('device registry', () => {
+      const session = (sub: string, sessionId: string, overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+        sessionId,
+        sub,
+        signedInAt: new Date(Date.now() - 1000),
+        lastActiveAt: new Date(Date.now() - 1000),
+        expiresAt: later(),
+        userAgent: 'Mozilla/5.0 (X11) Test/1.0',
+        ...overrides,
+      });
+      const near = (actual: number, expected: number, what: string) =>
+        assert.ok(Math.abs(actual - expected) < 2000, `${what}: ${actual}, expected about ${expected}`);
+
+      test('keys: a hash <prefix>{<sub>}:r of records and a sorted set :r:exp by expiresAt, both expiring with them', async () => {
+        const s = store();
+        const a = session('reg-alice', 'laptop', { userAgent: 'Agent | with | pipes' });
+        const b = session('reg-alice', 'phone', { expiresAt: later(2 * HOUR) });
+        delete b.userAgent;
+        await s.registerSession(a);
+        await s.registerSession(b);
+        const hash = `${prefix}{reg-alice}:r`;
+        const zset = `${prefix}{reg-alice}:r:exp`;
+        const at = (r: SessionRecord) =>
+          `${r.signedInAt.getTime()}|${r.lastActiveAt.getTime()}|${r.expiresAt.getTime()}`;
+        assert.equal(await r.command('HGET', hash, 'laptop'), `${at(a)}|Agent | with | pipes`);
+        assert.equal(await r.command('HGET', hash, 'phone'), at(b), 'no user agent: no fourth part');
+        assert.equal(Number(await r.command('ZSCORE', zset, 'laptop')), a.expiresAt.getTime());
+        assert.equal(Number(await r.command('ZSCORE', zset, 'phone')), b.expiresAt.getTime());
+        for (const key of [hash, zset]) near(Number(await r.command('PTTL', key)), 2 * HOUR, `PTTL of ${key}`);
+        assert.deepEqual(
+          (await s.listSessions('reg-alice')).sort((x, y) => x.sessionId.localeCompare(y.sessionId)),
+          [a, b],
+        );
+      });
+
+      test("the registry's TTL rises to the latest expiresAt and is never shortened", async () => {
+        const s = store();
+        const hash = `${prefix}{reg-bob}:r`;
+        const zset = `${prefix}{reg-bob}:r:exp`;
+        await s.registerSession(session('reg-bob', 'one', { expiresAt: later(HOUR) }));
+        near(Number(await r.command('PTTL', hash)), HOUR, 'first session');
+        await s.registerSession(session('reg-bob', 'two', { expiresAt: later(3 * HOUR) }));
+        near(Number(await r.command('PTTL', hash)), 3 * HOUR, 'raised');
+        await s.registerSession(session('reg-bob', 'three', { expiresAt: later(10 * 60_000) }));
+        await s.registerSession(session('reg-bob', 'two', { expiresAt: later(30 * 60_000) }));
+        await s.touchSession('one', 'reg-bob', new Date());
+        for (const key of [hash, zset]) near(Number(await r.command('PTTL', key)), 3 * HOUR, `not shortened: ${key}`);
+      });
+
+      test('each write prunes expired records, at most 1000 at a time; a user with many sessions is fine', async () => {
+        const s = store();
+        const hash = `${prefix}{reg-carol}:r`;
+        const zset = `${prefix}{reg-carol}:r:exp`;
+        const past = Date.now() - 60_000;
+        const stale = Array.from({ length: 1200 }, (_, i) => `old-${i}`);
+        await r.command('HSET', hash, ...stale.flatMap((sid) => [sid, `${past - HOUR}|${past - HOUR}|${past}`]));
+        await r.command('ZADD', zset, ...stale.flatMap((sid) => [String(past), sid]));
+        await s.registerSession(session('reg-carol', 'new-1'));
+        assert.equal(Number(await r.command('HLEN', hash)), 201);
+        assert.equal(Number(await r.command('ZCARD', zset)), 201);
+        await s.registerSession(session('reg-carol', 'new-2'));
+        assert.equal(Number(await r.command('HLEN', hash)), 2);
+        assert.equal(Number(await r.command('ZCARD', zset)), 2);
+        const many = Array.from({ length: 2000 }, (_, i) => `live-${i}`);
+        await Promise.all(many.map(async (sid) => s.registerSession(session('reg-carol', sid))));
+        assert.equal((await s.listSessions('reg-carol')).length, 2002);
+      });
+
+      test('an expired registration leaves no key behind; touching a missing record creates none', async () => {
+        const s = store();
+        await s.registerSession(session('reg-dan', 'gone', { expiresAt: new Date(Date.now() - 1000) }));
+        await s.touchSession('never-registered', 'reg-erin', new Date());
+        for (const key of ['{reg-dan}:r', '{reg-dan}:r:exp', '{reg-erin}:r', '{reg-erin}:r:exp'])
+          assert.equal(Number(await r.command('EXISTS', `${prefix}${key}`)), 0, key);
+        assert.deepEqual(await s.listSessions('reg-dan'), []);
+      });
+
+      test('listSessions ignores a watermark past its relevantUntil, as the checks do', async () => {
+        const s = store();
+        const past = Date.now() - 1000;
+        await r.command('SET', `${prefix}{reg-fay}:u`, `${past}:${past}`);
+        const a = session('reg-fay', 'old', { signedInAt: new Date(past - 5000) });
+        await s.registerSession(a);
+        assert.equal((await s.getState('reg-fay', 'old', 0)).lastLogoutAt, null);
+        assert.deepEqual(await s.listSessions('reg-fay'), [a]);
+      });
+
+      test("each registry call is one EVAL on keys of the user's hash tag, without WAIT, KEYS or SCAN", async () => {
+        const { client, sent } = counting(r);
+        const s = new RedisRevocationStore({
+          client: client as never,
+          prefix,
+          waitReplicas: 1,
+          waitTimeoutMs: 50,
+          logger: quiet,
+        });
+        const sub = 'tenant:{7}';
+        const tag = encodeURIComponent(sub);
+        await s.registerSession(session(sub, 'sid-1'));
+        await s.touchSession('sid-1', sub, new Date());
+        const listed = await s.listSessions(sub);
+        assert.equal(listed.length, 1);
+        assert.deepEqual(
+          sent.map((c) => c[0]),
+          ['EVAL', 'EVAL', 'EVAL'],
+        );
+        const keysOf = (command: string[]) => command.slice(3, 3 + Number(command[2]));
+        assert.deepEqual(keysOf(sent[0] ?? []), [`${prefix}{${tag}}:r`, `${prefix}{${tag}}:r:exp`]);
+        assert.deepEqual(keysOf(sent[1] ?? []), [`${prefix}{${tag}}:r`]);
+        assert.deepEqual(keysOf(sent[2] ?? []), [`${prefix}{${tag}}:r`, `${prefix}{${tag}}:u`]);
+        assert.equal(sent[2]?.at(-1), `${prefix}{${tag}}:s:`, 'the session keys the script reads share the tag');
+        for (const command of sent) for (const key of keysOf(command)) assert.equal(hashTagOf(key), tag);
+        assert.ok(!sent.flat().some((a) => /^(KEYS|SCAN|WAIT)$/i.test(a)));
+      });
+
+      test('unreadable registry data fails closed: listing and touching reject', async () => {
+        const s = store();
+        await r.command('HSET', `${prefix}{reg-gus}:r`, 'bad', 'yesterday');
+        await assert.rejects(s.listSessions('reg-gus'), /unreadable/);
+        await assert.rejects(s.touchSession('bad', 'reg-gus', new Date()), /unreadable/);
+        await s.registerSession(session('reg-hal', 'sid'));
+        await r.command('SET', `${prefix}{reg-hal}:s:sid`, 'soon');
+        await assert.rejects(s.listSessions('reg-hal'), /unreadable/);
+      });
+
+      test('bad records are ConfigErrors naming the field', async () => {
+        const s = store();
+        await assert.rejects(
+          s.registerSession(session('u', '')),
+          (e) => e instanceof ConfigError && e.option === 'record.sessionId',
+        );
+        await assert.rejects(
+          s.registerSession(session('u', 'sid', { expiresAt: new Date(Number.NaN) })),
+          (e) => e instanceof ConfigError && e.option === 'record.expiresAt',
+        );
+        await assert.rejects(s.listSessions(''), (e) => e instanceof ConfigError && e.option === 'sub');
+      });
     });
   });
 }
