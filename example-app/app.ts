@@ -184,7 +184,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
         ? new MongoRevocationStore({ db: storage.db, logger: { warn: log } })
         : new MemoryRevocationStore();
 
-  // The device list needs a store that records sign-ins (Memory, Mongo); the Redis store keeps none.
+  // The device list needs a store that records sign-ins; the memory, Mongo and Redis stores all do.
   const hasDeviceRegistry = typeof store.listSessions === 'function';
 
   const auth = createSessionAuth({
@@ -395,7 +395,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     // auth.login signs this device in again. Chosen over listing the sessions and revoking the others
     // (revokeOtherSessions' way) because the watermark also ends sessions the device registry does not list
     // (signed in before it existed, or a registration lost to an outage), and works on a store with no
-    // registry (Redis). It ends this device's old token too, so a copy of this very cookie taken before the
+    // registry at all. It ends this device's old token too, so a copy of this very cookie taken before the
     // change (the likeliest reason to change a password) stops working as well. The cost: this device gets a
     // new session id, and its "Signed in" time restarts now.
     await auth.revokeUser(sub);

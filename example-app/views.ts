@@ -136,7 +136,7 @@ export interface AccountView {
   issuedAt: Date;
   expiresAt: Date;
   sessionExpiresAt: Date;
-  /** Undefined when the revocation store keeps no device registry (Redis). */
+  /** Undefined when the revocation store keeps no device registry. */
   devices: DeviceView[] | undefined;
   notice?: AccountNoticeKey | undefined;
 }
@@ -185,8 +185,8 @@ function devicesSection(view: AccountView): SafeHtml {
     return html`<section class="devices">
       <h2>Your devices</h2>
       <p class="hint">
-        The device list needs a store with a device registry (MongoDB or memory). This app keeps its revocation state in
-        Redis (<code>REDIS_URL</code>), which has none. <strong>Log out everywhere</strong> still works.
+        The device list needs a revocation store with a device registry, and this one has none.
+        <strong>Log out everywhere</strong> still works.
       </p>
     </section>`;
   }
