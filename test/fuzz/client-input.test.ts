@@ -51,6 +51,7 @@ function startApp(express: typeof express5): Promise<Target> {
   });
   return new Promise((resolve) => {
     const server = app.listen(0, '127.0.0.1', () => {
+      server.keepAliveTimeout = 120_000;
       const address = server.address();
       resolve({ server, port: typeof address === 'object' && address !== null ? address.port : 0, auth });
     });

@@ -98,6 +98,7 @@ describe('chaos under load: FerretDB paused, resumed, killed and restarted', () 
       app.post('/logout', auth.logout);
       const server = await new Promise<Server>((resolve) => {
         const s = app.listen(0, '127.0.0.1', () => resolve(s));
+        s.keepAliveTimeout = 120_000; // idle keep-alive sockets are not closed under the client's feet
       });
       servers.push(server);
       const address = server.address();

@@ -27,13 +27,13 @@ const memory: ModelOptions = {
   strictLogout: STRICT,
 };
 
-describe('model-based test of the session contract', () => {
+describe('model-based test of the session contract', { timeout: 600_000 }, () => {
   test(`memory store: ${RUNS ?? 200} random histories`, { timeout: timeoutFor(RUNS ?? 200, 60) }, async () => {
     const { runs, ms } = await runModel(memory, RUNS ?? 200, SEED, PATH);
     console.log(`# model (memory store): ${runs} histories in ${(ms / 1000).toFixed(1)} s`);
   });
 
-  describe('MongoRevocationStore', () => {
+  describe('MongoRevocationStore', { timeout: 600_000 }, () => {
     let db: TestDb;
     let store: MongoRevocationStore;
     before(async () => {
