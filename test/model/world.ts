@@ -1,0 +1,186 @@
+// The system under test for the model-based test: several app instances (each its own clock offset and key
+// ring) sharing one revocation store behind a switch that can take it down, driven over HTTP with supertest.
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import request from 'supertest';
+import {
+  createSessionAuth,
+  isSessionAuthError,
+  sendErrorJson,
+  type RevocationState,
+  type RevocationStore,
+  type SessionAuth,
+} from '../../lib/index.js';
+import type { SessionRecord } from '../../lib/stores/revocation-store.js';
+
+/** Lifetimes shared by every instance (seconds). */
+export interface Lifetimes {
+  expiresIn: number;
+  renewAfter: number;
+  maxAge: number;
+  fresh: number;
+  maxSessions: number;
+}
+
+/** Key material by generation: generation g signs with `k<g>` and also verifies `k<g-1>`. */
+export const KEYS = [0, 1, 2, 3].map((g) => ({ kid: `k${g}`, secret: randomBytes(32) }));
+
+export function ringOf(generation: number): string[] {
+  return generation === 0 ? ['k0'] : [`k${generation}`, `k${generation - 1}`];
+}
+
+/**
+ * The test clock. Model time `t` (ms since `base`) moves only when the history says so; `drift` is 1 ms that
+ * appears once a logout-everywhere has been written, so `revokeUser`'s wait for the clock to pass its watermark
+ * ends at once instead of after its 50 ms bound (the model never reads a time stamped after that point).
+ */
+export class Clock {
+  t = 0;
+  drift = 0;
+  constructor(readonly base: number) {}
+  at(offset: number): number {
+    return this.base + this.t + offset + this.drift;
+  }
+}
+
+/**
+ * The shared store behind a switch: `down` makes every call fail (a database that refuses connections), and
+ * every call is tracked so the harness can wait for fire-and-forget writes (the registry touch of a renewal).
+ */
+export class SwitchStore implements RevocationStore {
+  down = false;
+  readonly #pending = new Set<Promise<unknown>>();
+  constructor(
+    readonly inner: Required<Pick<RevocationStore, 'getState' | 'revokeUser' | 'revokeSession'>> &
+      Required<Pick<RevocationStore, 'registerSession' | 'touchSession' | 'listSessions'>>,
+    readonly clock: Clock,
+  ) {}
+
+  #call<T>(run: () => T | Promise<T>): Promise<T> {
+    const p = this.down
+      ? Promise.reject(new Error('connection refused (simulated outage)'))
+      : Promise.resolve().then(run);
+    const tracked = p.finally(() => this.#pending.delete(tracked));
+    tracked.catch(() => undefined);
+    this.#pending.add(tracked);
+    return p;
+  }
+
+  getState(sub: string, sessionId: string, issuedAtMs: number): Promise<RevocationState> {
+    return this.#call(() => this.inner.getState(sub, sessionId, issuedAtMs));
+  }
+  revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
+    return this.#call(async () => {
+      await this.inner.revokeUser(sub, at, relevantUntil);
+      this.clock.drift = 1;
+    });
+  }
+  revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
+    return this.#call(() => this.inner.revokeSession(sessionId, sub, expiresAt));
+  }
+  registerSession(record: SessionRecord): Promise<void> {
+    return this.#call(() => this.inner.registerSession(record));
+  }
+  touchSession(sessionId: string, sub: string, at: Date): Promise<void> {
+    return this.#call(() => this.inner.touchSession(sessionId, sub, at));
+  }
+  listSessions(sub: string): Promise<SessionRecord[]> {
+    return this.#call(() => this.inner.listSessions(sub));
+  }
+
+  /** Resolves once every call made so far has settled. */
+  async settle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+}
+
+export interface Instance {
+  auth: SessionAuth;
+  app: express.Express;
+  offset: number;
+  generation: number;
+}
+
+/** One app instance: the README's routes plus the session-management ones. */
+export function buildInstance(store: SwitchStore, clock: Clock, life: Lifetimes, offset: number, generation: number) {
+  const auth = createSessionAuth({
+    keys: ringOf(generation).map((kid) => ({ kid, secret: KEYS[Number(kid.slice(1))]?.secret as Buffer })),
+    store,
+    cookie: { secure: false },
+    expiresIn: life.expiresIn,
+    renewAfter: life.renewAfter,
+    maxAge: life.maxAge,
+    maxSessions: life.maxSessions,
+    storeTimeoutMs: 5000,
+    logger: { warn: () => {} },
+    now: () => clock.at(offset),
+  });
+  const app = express();
+  app.use(express.json());
+  app.use(auth.authenticate);
+  const answer = (res: express.Response, next: express.NextFunction) => (error: unknown) =>
+    isSessionAuthError(error) ? sendErrorJson(res, error) : next(error);
+  app.post('/login', (req, res, next) => {
+    auth
+      .login(res, { sub: String((req.body as { sub: string }).sub) })
+      .then((s) => res.json({ sessionId: s.sessionId }), answer(res, next));
+  });
+  app.get('/me', auth.requireAuth, (req, res) => {
+    res.json({ sub: req.auth?.sub, sessionId: req.auth?.sessionId });
+  });
+  app.get('/public', (req, res) => {
+    res.json({ sub: req.auth?.sub ?? null });
+  });
+  app.get('/sensitive', auth.requireFreshAuth(life.fresh), (req, res) => {
+    res.json({ sub: req.auth?.sub });
+  });
+  app.post('/reauth', (req, res, next) => {
+    auth.reauthenticate(req, res).then((s) => res.json({ sessionId: s.sessionId }), answer(res, next));
+  });
+  app.post('/logout', auth.logout);
+  app.post('/logout-all', auth.logoutAll);
+  app.post('/revoke-others', auth.revokeOtherSessions);
+  // Anything unexpected (a thrown ConfigError, a bug) must show up as a 500, never as a hang.
+  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(500).json({ error: { code: 'internal', message: String(error) } });
+  });
+  return { auth, app, offset, generation } satisfies Instance;
+}
+
+export interface Answer {
+  status: number;
+  code: string | undefined;
+  /** The token set by the response (the last Set-Cookie wins), `null` when it expired the cookie, else undefined. */
+  cookie: string | null | undefined;
+  body: Record<string, unknown>;
+}
+
+/** Sends one request to an instance, with the session cookie when given. */
+export async function send(
+  app: express.Express,
+  method: 'get' | 'post',
+  path: string,
+  token: string | undefined,
+  body?: object,
+): Promise<Answer> {
+  let req = request(app)[method](path);
+  if (token !== undefined) req = req.set('Cookie', `session=${token}`);
+  const res = body === undefined ? await req : await req.send(body);
+  let cookie: string | null | undefined;
+  for (const line of ([] as string[]).concat(res.headers['set-cookie'] ?? [])) {
+    if (!line.startsWith('session=')) continue;
+    const value = line.slice('session='.length).split(';')[0] ?? '';
+    cookie = value === '' ? null : value;
+  }
+  const parsed = (res.body ?? {}) as Record<string, unknown>;
+  return { status: res.status, code: (parsed.error as { code?: string } | undefined)?.code, cookie, body: parsed };
+}
+
+/** The payload of a compact JWT, unverified. */
+export function payloadOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+export function headerOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
