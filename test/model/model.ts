@@ -39,7 +39,6 @@ export interface ModelOptions {
    * session feature promises it). `false`: the revocation lasts until the presented token's `exp` + 300 s, as
    * the README's "Revocation rules" describe `logout` (see the known bug in test/model/README or the report).
    */
-  strictLogout: boolean;
 }
 
 interface MToken {
@@ -409,7 +408,7 @@ class Logout extends Step {
       return;
     }
     w.expectAnswer(what, got, 204, undefined);
-    if (ends) w.revokeEntry(token.sid, w.options.strictLogout ? Infinity : token.exp * 1000 + ENTRY_SLACK_MS);
+    if (ends) w.revokeEntry(token.sid, token.sxp + ENTRY_SLACK_MS); // out for the session's whole life
     w.keep(this.target, w.expectCookie(what, got, null));
   }
   toString(): string {

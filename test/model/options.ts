@@ -2,8 +2,6 @@
 import { MemoryRevocationStore } from '../../lib/index.js';
 import type { ModelOptions } from './model.js';
 
-const STRICT = process.env.MODEL_STRICT === '1';
-
 export const memory: ModelOptions = {
   storeName: 'memory',
   makeStore: (clock) => {
@@ -14,5 +12,4 @@ export const memory: ModelOptions = {
   life: { expiresIn: 240, renewAfter: 120, maxAge: 900, fresh: 60, maxSessions: 3 },
   maxTotalAdvanceMs: Infinity,
   jumps: [999, 1_000, 59_000, 61_000, 121_000, 239_000, 241_000, 400_000, 900_000],
-  strictLogout: STRICT,
 };

@@ -1,10 +1,6 @@
-// KNOWN BUG (fails today; not a *.test.ts file, so `npm test` does not run it):
-//   npx tsx --test test/known-bugs/logout-renewed-copy.ts
-// `logout` keeps the revoked session only until the presented token's `exp` + 300 s
-// (lib/http/logout.ts: `engine.revokeSession(s.sessionId, s.sub, new Date(s.expMs))`). Since tokens are
-// renewed (`renewAfter`), another copy of the same session can carry a later `exp`: once the entry lapses, that
-// copy is accepted again and can keep renewing itself until the session's absolute end (`sxp`). The model-based
-// test finds the same history with MODEL_STRICT=1 (a logged-out session stays revoked for its whole life).
+// A logged-out session stays out for every copy of its cookie, also one renewed after the logout's token:
+// the entry lasts until the session's absolute end (`sxp`), not the presented token's `exp`. Found by the
+// model-based test; failed while logout sized the entry from the token's `exp`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import express from 'express';
