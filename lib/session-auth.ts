@@ -128,6 +128,25 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const { onLogout, onLogoutAll, onRevokeOthers } = config;
   const maxAgeMs = lifetimes.maxAgeSeconds * 1000;
 
+  /**
+   * How long a `revokeSession` must hold: a renewal may have carried the session past the `expiresAt` the
+   * caller saw, so a given date only ever lengthens the entry (to `maxAge` from now at least). Without one,
+   * the session's own end from the device registry, else the longest lifetime any instance may allow.
+   */
+  async function sessionEnd(
+    sessionId: string,
+    opts: { sub: string; expiresAt?: Date } | undefined,
+  ): Promise<Date | undefined> {
+    const given: unknown = opts?.expiresAt;
+    if (given !== undefined) {
+      if (!(given instanceof Date) || Number.isNaN(given.getTime())) return given as Date; // refused by the engine
+      return new Date(Math.max(given.getTime(), engine.now() + maxAgeMs));
+    }
+    if (!engine.hasRegistry || typeof opts?.sub !== 'string' || opts.sub === '') return undefined;
+    const record = (await engine.listSessions(opts.sub)).find((s) => s.sessionId === sessionId);
+    return record?.expiresAt;
+  }
+
   return {
     ...createGuards(requestAuth, respond, trustedOrigins),
     ...createLogoutHandlers({ requestAuth, engine, respond, trustedOrigins, onLogout, onLogoutAll }),
@@ -141,16 +160,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
       maxSessions: config.maxSessions,
     }),
     revokeUser: engine.revokeUser,
-    revokeSession: async (sessionId, opts) => {
-      // A valid `expiresAt` may only lengthen the entry: a renewal may have carried the session past it.
-      const latest = engine.now() + maxAgeMs;
-      const given: unknown = opts?.expiresAt;
-      const until =
-        given instanceof Date && !(given.getTime() >= latest) && !Number.isNaN(given.getTime())
-          ? new Date(latest)
-          : given;
-      await engine.revokeSession(sessionId, opts?.sub, until === undefined ? new Date(latest) : (until as Date));
-    },
+    revokeSession: async (sessionId, opts) =>
+      engine.revokeSession(sessionId, opts?.sub, await sessionEnd(sessionId, opts)),
     getAuth: (req) => req.auth as AuthInfo<Extra<z.output<C>>> | undefined,
     ready: initStore(store, logger),
     close: async () => {

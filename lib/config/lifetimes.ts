@@ -14,11 +14,10 @@ export interface Lifetimes {
 }
 
 /** Fills in the defaults and checks that the three lifetimes fit together. */
-export function resolveLifetimes(options: {
-  expiresIn: number;
-  renewAfter?: number | false | undefined;
-  maxAge?: number | undefined;
-}): Lifetimes {
+export function resolveLifetimes(
+  options: { expiresIn: number; renewAfter?: number | false | undefined; maxAge?: number | undefined },
+  canSign = true,
+): Lifetimes {
   const expiresInSeconds = options.expiresIn;
   const maxAgeSeconds = options.maxAge ?? Math.max(DEFAULT_MAX_AGE_SECONDS, expiresInSeconds);
   if (maxAgeSeconds < expiresInSeconds) {
@@ -27,7 +26,14 @@ export function resolveLifetimes(options: {
       `(${maxAgeSeconds} s) must be at least \`expiresIn\` (${expiresInSeconds} s): a session cannot end before its first token.`,
     );
   }
-  const renewAfter = options.renewAfter ?? Math.floor(expiresInSeconds / 2);
+  if (!canSign && options.renewAfter !== undefined && options.renewAfter !== false) {
+    throw new ConfigError(
+      'renewAfter',
+      'needs a key that can sign: this instance has only a public key. Leave `renewAfter` out (a verify-only instance never renews) or pass `privateKey`.',
+    );
+  }
+  // A verify-only instance cannot re-issue tokens: its sessions are renewed by the instances that sign.
+  const renewAfter = canSign ? (options.renewAfter ?? Math.floor(expiresInSeconds / 2)) : false;
   if (renewAfter !== false && renewAfter >= expiresInSeconds) {
     throw new ConfigError(
       'renewAfter',

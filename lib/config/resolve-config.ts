@@ -18,7 +18,7 @@ export function resolveSessionAuthConfig(options: unknown) {
   const config = validateOptions(sessionAuthOptionsSchema, options, 'createSessionAuth');
   assertRevocationStore(config.store);
   const keys = resolveConfiguredKeys(config);
-  const lifetimes = resolveLifetimes(config);
+  const lifetimes = resolveLifetimes(config, keys.signingKey !== undefined);
   const reserved = reservedAmong(Object.keys(config.claims?.shape ?? {}));
   if (reserved.length > 0) {
     const names = reserved.map((k) => `\`${k}\``).join(', ');

@@ -36,8 +36,11 @@ export function readCookie(req: Request, name: string): string | null | undefine
   return typeof value === 'string' ? value : null;
 }
 
+/** Most values of the session cookie a logout looks at; browsers send one, a planted cookie makes two. */
+const MAX_COOKIE_VALUES = 8;
+
 /**
- * Every non-empty value of cookie `name` in the request, in header order. A sibling subdomain can plant a
+ * Every distinct non-empty value of cookie `name` in the request (at most 8), in header order. A sibling subdomain can plant a
  * second cookie of the same name (with a more specific path it is even sent first): logout acts on all of them.
  */
 export function readCookieValues(req: Request, name: string): string[] {
@@ -51,7 +54,8 @@ export function readCookieValues(req: Request, name: string): string[] {
     if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
     if (value !== '') values.push(safeDecode(value));
   }
-  return values;
+  // A header repeating one value (or dozens) must not cost a verification and a store read per copy.
+  return [...new Set(values)].slice(0, MAX_COOKIE_VALUES);
 }
 
 function safeDecode(value: string): string {

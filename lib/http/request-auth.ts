@@ -135,7 +135,12 @@ export function createRequestAuth(parts: RequestAuthParts) {
   }
 
   function renew(res: Response, session: VerifiedSession, now: number): Outcome {
-    const renewed = reissue(parts, res, session, now);
+    let renewed: ReturnType<typeof reissue>;
+    try {
+      renewed = reissue(parts, res, session, now);
+    } catch {
+      renewed = undefined; // a renewal that cannot be signed keeps the valid token it had: never a 500
+    }
     if (renewed === undefined) return { auth: session.auth, session };
     // At most one registry write per session per renewAfter: the renewal itself. Best effort: a failed write
     // only leaves "last active" older on the devices page.

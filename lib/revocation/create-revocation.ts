@@ -9,6 +9,7 @@ import { createErrorResponder } from '../http/error-response.js';
 import { assertNotMounted, namedMiddleware } from '../http/middleware-guard.js';
 import { assertRevocationStore, initStore } from '../stores/revocation-store.js';
 import { createRevocationEngine, type RevocationEngine } from './revocation-engine.js';
+import { MAX_REVOCATION_LIFETIME_MS } from './rules.js';
 import { readTokenRef } from './token-ref.js';
 
 /** What `createRevocation` returns. */
@@ -68,11 +69,7 @@ export function createRevocation(options: RevocationOptions): Revocation {
           'needs a token with a `sid` or `jti` claim; without one, only `revokeUser(sub)` can end it.',
         );
       }
-      await engine.revokeSession(
-        read.ref.sessionId,
-        read.ref.sub,
-        read.expMs === undefined ? undefined : new Date(read.expMs),
-      );
+      await engine.revokeSession(read.ref.sessionId, read.ref.sub, entryEnd(payload, read));
     },
     revokeSession: async (sessionId, opts) => engine.revokeSession(sessionId, opts?.sub, opts?.expiresAt),
     ready: initStore(store, config.logger),
@@ -80,6 +77,22 @@ export function createRevocation(options: RevocationOptions): Revocation {
       await store.close?.();
     },
   };
+}
+
+/**
+ * How long a `revokeToken` must hold. A `jti` names one token: until its `exp`. A `sid` names a session that
+ * may have other tokens (refreshed ones, expiring later): until its `sxp` claim when it has one, else for the
+ * longest lifetime any token may have (undefined here).
+ */
+function entryEnd(
+  payload: Record<string, unknown>,
+  read: Extract<ReturnType<typeof readTokenRef>, { ok: true }>,
+): Date | undefined {
+  const bySid = typeof payload.sid === 'string' && payload.sid !== '';
+  if (!bySid) return read.expMs === undefined ? undefined : new Date(read.expMs);
+  const sxp = payload.sxp;
+  if (typeof sxp !== 'number' || !Number.isSafeInteger(sxp) || sxp <= 0) return undefined;
+  return new Date(Math.min(Math.max(sxp, read.expMs ?? 0), Date.now() + MAX_REVOCATION_LIFETIME_MS));
 }
 
 /** express-jwt's contract: resolve `true` to reject; a rejection (503 here) goes to the app's error handler. */

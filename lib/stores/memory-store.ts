@@ -4,9 +4,12 @@ import { validateOptions } from '../config/validate-options.js';
 import { MESSAGE_PREFIX } from '../errors/config-error.js';
 import type { RevocationState, RevocationStore, SessionRecord } from './revocation-store.js';
 
+/** Most device-registry records kept per user; past it the least recently active one is forgotten. */
+const MAX_RECORDS_PER_USER = 1000;
+
 const memoryStoreOptionsSchema = z
   .object({
-    /** Most entries (users, revoked sessions and registered sessions) kept at once. Defaults to 1,000,000. */
+    /** Most revocation entries (users and revoked sessions) kept at once, and, separately, most device-registry records. Defaults to 1,000,000. */
     maxEntries: z.number().int().positive().default(1_000_000),
     /** How often expired entries are swept out, in ms. Defaults to 60,000. */
     sweepIntervalMs: z.number().int().positive().default(60_000),
@@ -70,11 +73,19 @@ export class MemoryRevocationStore implements RevocationStore {
     this.#sessions.set(sessionId, Math.max(existing ?? 0, expiresAt.getTime()));
   }
 
+  /**
+   * The registry has a budget of its own (`maxEntries` records, at most 1,000 per user), so sign-ins can never
+   * crowd out revocations: past it, the least recently active records are forgotten (they only feed the
+   * device list), never a revocation.
+   */
   registerSession(record: SessionRecord): void {
     let sessions = this.#registry.get(record.sub);
-    if (sessions?.has(record.sessionId) !== true) this.#reserve();
     if (sessions === undefined) this.#registry.set(record.sub, (sessions = new Map<string, SessionRecord>()));
-    if (!sessions.has(record.sessionId)) this.#registered++;
+    if (!sessions.has(record.sessionId)) {
+      if (sessions.size >= MAX_RECORDS_PER_USER) this.#forgetLeastActive(sessions);
+      if (this.#registered >= this.#maxEntries) this.#makeRegistryRoom();
+      this.#registered++;
+    }
     sessions.set(record.sessionId, { ...record });
   }
 
@@ -93,9 +104,14 @@ export class MemoryRevocationStore implements RevocationStore {
     return live.map((r) => ({ ...r }));
   }
 
-  /** Number of entries held (users with a watermark, revoked sessions and registered sessions). */
+  /** Number of revocation entries held (users with a watermark and revoked sessions); see `maxEntries`. */
   get size(): number {
-    return this.#users.size + this.#sessions.size + this.#registered;
+    return this.#users.size + this.#sessions.size;
+  }
+
+  /** Number of device-registry records held (a budget of its own, also `maxEntries`). */
+  get registrySize(): number {
+    return this.#registered;
   }
 
   /** Drops entries that no longer matter. Runs on a timer; callable directly. */
@@ -114,6 +130,23 @@ export class MemoryRevocationStore implements RevocationStore {
 
   close(): void {
     clearInterval(this.#timer);
+  }
+
+  #forgetLeastActive(sessions: Map<string, SessionRecord>): void {
+    let oldest: SessionRecord | undefined;
+    for (const r of sessions.values()) if (oldest === undefined || r.lastActiveAt < oldest.lastActiveAt) oldest = r;
+    if (oldest === undefined) return;
+    sessions.delete(oldest.sessionId);
+    this.#registered--;
+  }
+
+  #makeRegistryRoom(): void {
+    this.sweep();
+    if (this.#registered < this.#maxEntries) return;
+    let fullest: Map<string, SessionRecord> | undefined;
+    for (const sessions of this.#registry.values())
+      if (fullest === undefined || sessions.size > fullest.size) fullest = sessions;
+    if (fullest !== undefined) this.#forgetLeastActive(fullest);
   }
 
   #isRevoked(sessionId: string, now: number): boolean {

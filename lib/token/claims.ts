@@ -57,16 +57,26 @@ export function reservedAmong(names: readonly string[]): string[] {
   return names.filter((k) => (RESERVED_CLAIMS as readonly string[]).includes(k));
 }
 
+/** Longest session any token may claim (`sxp` − `sat`): the cap of `maxAge`, 400 days. */
+const MAX_SESSION_MS = 400 * 86_400_000;
+
+/**
+ * The session times, made consistent on the safe side whatever an instance signed: a session cannot have
+ * signed in, nor its password been entered, after this token was issued (a later `sat` would survive a
+ * logout-everywhere, a later `pwd` would stay fresh for ever); it cannot end more than 400 days after it
+ * signed in, nor before this token expires.
+ */
 function toSessionClaims(data: z.infer<typeof sessionClaimsSchema>): SessionClaims {
   const expMs = data.exp * 1000;
+  const signedInAtMs = Math.min(data.sat ?? data.iat_ms, data.iat_ms);
   return {
     sub: data.sub,
     sessionId: data.sid,
     issuedAtMs: data.iat_ms,
     expMs,
-    signedInAtMs: data.sat ?? data.iat_ms,
-    sessionExpMs: Math.max(data.sxp ?? expMs, expMs),
-    authenticatedAtMs: data.pwd ?? data.sat ?? data.iat_ms,
+    signedInAtMs,
+    sessionExpMs: Math.max(Math.min(data.sxp ?? expMs, signedInAtMs + MAX_SESSION_MS), expMs),
+    authenticatedAtMs: Math.min(data.pwd ?? signedInAtMs, data.iat_ms),
   };
 }
 

@@ -1,5 +1,6 @@
 // Sequences an attacker or a rolling deploy would try against logout: each revocation that answered must hold.
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import express from 'express';
 import request from 'supertest';
@@ -233,5 +234,79 @@ describe('untested corners (D12)', () => {
         .set('Origin', origin);
     assert.equal((await viaProxy('http://app.example.com')).status, 403);
     assert.equal((await viaProxy('https://app.example.com')).status, 204);
+  });
+});
+
+describe('found by an independent review', () => {
+  test('a verify-only instance never renews, so a token past renewAfter is no 500', async () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    let clock = Date.now();
+    const now = () => clock;
+    const store = new MemoryRevocationStore();
+    const signer = createSessionAuth(
+      testOptions({ secret: undefined, privateKey: ec.privateKey, store, now, expiresIn: '1h' }),
+    );
+    const verifier = createSessionAuth(
+      testOptions({ secret: undefined, publicKey: ec.publicKey, store, now, expiresIn: '1h' }),
+    );
+    const cookie = cookieFrom(
+      (await request(buildApp(express, signer)).post('/login').send({ sub: 'alice' })).headers['set-cookie'],
+    );
+    const vApp = buildApp(express, verifier);
+    assert.equal((await request(vApp).get('/me').set('Cookie', cookie)).status, 200);
+    clock += 31 * 60_000; // past renewAfter (default 30m), still valid
+    const res = await request(vApp).get('/me').set('Cookie', cookie);
+    assert.equal(res.status, 200, `got ${res.status}`);
+  });
+
+  test('revokeSession on a short-maxAge instance holds on a long-lifetime instance (the registry gives the session end)', async () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const store = new MemoryRevocationStore({ now });
+    const secret = testSecret();
+    const a = createSessionAuth(
+      testOptions({ secret, store, now, expiresIn: '30d', maxAge: '60d', renewAfter: false }),
+    );
+    const b = createSessionAuth(testOptions({ secret, store, now, expiresIn: '1h' })); // maxAge 7d
+    const appA = buildApp(express, a);
+    const login = await request(appA).post('/login').send({ sub: 'alice' });
+    const cookie = cookieFrom(login.headers['set-cookie']);
+    const sessionId = (login.body as { sessionId: string }).sessionId;
+    await b.revokeSession(sessionId, { sub: 'alice' }); // e.g. the devices page served by instance B -> success
+    assert.equal((await request(appA).get('/me').set('Cookie', cookie)).status, 401);
+    clock += 8 * 86_400_000; // token (exp +30d) still valid on A
+    const res = await request(appA).get('/me').set('Cookie', cookie);
+    assert.equal(res.status, 401, `revoked session accepted again: ${res.status}`);
+  });
+
+  test('a token with `sat` later than its `iat_ms` does not survive logoutAll (sat is capped at iat_ms)', async () => {
+    const secret = testSecret();
+    const auth = createSessionAuth(testOptions({ secret }));
+    const app = buildApp(express, auth);
+    const now = Date.now();
+    const sat = now + 3 * 86_400_000; // e.g. signed by an instance whose clock was days ahead, or a buggy signer
+    const token = signRaw(sessionPayload({ sat, sxp: sat + 86_400_000, pwd: sat }), secret);
+    const cookie = `session=${token}`;
+    assert.equal((await request(app).post('/logout-all').set('Cookie', cookie)).status, 204);
+    const res = await request(app).get('/me').set('Cookie', cookie);
+    assert.equal(res.status, 401, `survived logoutAll: ${res.status}`);
+  });
+
+  test('logout of a token whose sxp is beyond the Date range is no 500', async () => {
+    const secret = testSecret();
+    const auth = createSessionAuth(testOptions({ secret }));
+    const app = buildApp(express, auth);
+    const token = signRaw(sessionPayload({ sxp: 9_000_000_000_000_000 }), secret);
+    const res = await request(app).post('/logout').set('Cookie', `session=${token}`);
+    assert.notEqual(res.status, 500, 'logout answered 500');
+  });
+
+  test('sign-ins of one account cannot fill the memory budget of revocations', async () => {
+    const store = new MemoryRevocationStore({ maxEntries: 50 });
+    const auth = createSessionAuth(testOptions({ store }));
+    const res = { append: () => undefined, setHeader: () => undefined, headersSent: false } as never;
+    const victim = await auth.login(res, { sub: 'victim' });
+    for (let i = 0; i < 49; i++) await auth.login(res, { sub: 'attacker' }); // repeated sign-ins, one account
+    await assert.doesNotReject(auth.revokeSession(victim.sessionId, { sub: 'victim' }), 'the victim can still log out');
   });
 });

@@ -9,7 +9,13 @@ import { readStates, type Lookup } from './read-states.js';
 import { hasAtomicUpdates } from './server-kind.js';
 import { createSessionRegistry, type RegistryDocument } from './session-registry.js';
 import type { KeyedCollection } from './write-lock.js';
-import { inStateCollection, inUserDocuments, retryDuplicateKey, type UserStateLocation } from './user-state.js';
+import {
+  inStateCollection,
+  inUserDocuments,
+  MAX_WRITE_ATTEMPTS,
+  retryDuplicateKey,
+  type UserStateLocation,
+} from './user-state.js';
 
 export type { MongoRevocationStoreOptions } from './options.js';
 
@@ -110,17 +116,30 @@ export class MongoRevocationStore implements RevocationStore {
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
     this.#ttlIndex().catch(() => undefined); // indexes only speed up cleanup; never block a logout on them
     const location = await this.#stateLocation();
-    await retryDuplicateKey(() =>
-      this.#sessions.updateOne(
-        { _id: sessionId },
-        { $max: { expiresAt }, $setOnInsert: { sub, revokedAt: new Date() } },
-        { upsert: true },
-      ),
-    );
-    // Only after the entry exists: from now on, checks of this user's tokens issued before `expiresAt` read the
-    // sessions too. `expiresAt` comes from the revoked token's own `exp` (the clock that stamped its iat_ms),
-    // so no clock skew between app servers can put the hint before the token's issue.
+    await this.#extendEntry(sessionId, sub, expiresAt);
+    // Only after the entry exists: from now on, checks of this user's sessions signed in before `expiresAt` read
+    // the revoked sessions too. `expiresAt` is at least the session's end, stamped by the clock that stamped its
+    // sign-in time, so no clock skew between app servers can put the hint before the session's sign-in.
     await location.raise(this.#userId(sub), this.#deviceField, expiresAt);
+  }
+
+  /**
+   * `$max` on the entry's expiry, read back: on a server whose updates are not atomic, a concurrent revocation
+   * of the same session could put back a shorter expiry.
+   */
+  async #extendEntry(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      await retryDuplicateKey(() =>
+        this.#sessions.updateOne(
+          { _id: sessionId },
+          { $max: { expiresAt }, $setOnInsert: { sub, revokedAt: new Date() } },
+          { upsert: true },
+        ),
+      );
+      const stored = await this.#sessions.findOne({ _id: sessionId }, { projection: { expiresAt: 1 } });
+      if (stored?.expiresAt instanceof Date && stored.expiresAt.getTime() >= expiresAt.getTime()) return;
+    }
+    throw new Error(`${MESSAGE_PREFIX}: the revoked session entry did not hold after ${MAX_WRITE_ATTEMPTS} writes.`);
   }
 
   /** Records a signed-in session in the device registry (`registryCollection`). */

@@ -40,9 +40,16 @@ export function inStateCollection(state: KeyedCollection): UserStateLocation {
     documentId: (userId) => idKey(asStored(userId)),
     async raise(userId, field, at) {
       const _id = idKey(asStored(userId));
-      await withWriteLock(state, _id, () =>
-        state.updateOne({ _id }, { $max: { [field]: at }, $setOnInsert: { user: userId } }, { upsert: true }),
-      );
+      // Read back after each locked write: a write slower than the lock's lifetime may have overlapped
+      // another, whose replace could have put back an older date. Retried until the date holds.
+      for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+        await withWriteLock(state, _id, () =>
+          state.updateOne({ _id }, { $max: { [field]: at }, $setOnInsert: { user: userId } }, { upsert: true }),
+        );
+        const stored = readDate(await state.findOne({ _id }, { projection: { [field]: 1 } }), field);
+        if (stored !== null && stored.getTime() >= at.getTime()) return;
+      }
+      throw new Error(`${MESSAGE_PREFIX}: \`${field}\` did not hold after ${MAX_WRITE_ATTEMPTS} locked writes.`);
     },
   };
 }

@@ -93,6 +93,11 @@ export class RedisRevocationStore implements RevocationStore {
     if (config.waitReplicas > 0 && config.waitTimeoutMs >= config.commandTimeoutMs) {
       throw new ConfigError('waitTimeoutMs', `must be shorter than \`commandTimeoutMs\` (${config.commandTimeoutMs}).`);
     }
+    const clientOptions = (config.client as { options?: { keyPrefix?: unknown } }).options;
+    if (typeof clientOptions?.keyPrefix === 'string' && clientOptions.keyPrefix !== '') {
+      // ioredis prefixes declared keys but not key names built inside a script (the device list builds them).
+      throw new ConfigError('client', "has an ioredis `keyPrefix`; use this store's own `prefix` option instead.");
+    }
     this.#connection = connect(config.client);
     this.#prefix = config.prefix;
     this.#waitReplicas = config.waitReplicas;

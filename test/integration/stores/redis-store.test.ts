@@ -423,3 +423,11 @@ describe('RedisRevocationStore options', () => {
     }
   });
 });
+
+test('an ioredis client with a keyPrefix is refused (scripts build key names it would not prefix)', () => {
+  const client = { call: () => Promise.resolve(null), isCluster: false, options: { keyPrefix: 'app1:' } };
+  assert.throws(
+    () => new RedisRevocationStore({ client, logger: quiet }),
+    (e: unknown) => e instanceof ConfigError && e.option === 'client' && /keyPrefix/.test(e.message),
+  );
+});
