@@ -3,6 +3,7 @@
 import type { Request, Response } from 'express';
 import { SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS } from '../revocation/rules.js';
 import type { ParsedClaims, SessionClaims } from '../token/claims.js';
 import { signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
 import type { VerifyResult } from '../token/verify-token.js';
@@ -52,8 +53,12 @@ export async function verifySessionToken(parts: RequestAuthParts, token: string)
   const { expiresInSeconds, maxAgeSeconds } = parts.tokenSettings;
   if (claims.expMs - claims.issuedAtMs > expiresInSeconds * 1000)
     return { error: new SessionAuthError('token_expired') };
-  if (claims.sessionExpMs - claims.signedInAtMs > maxAgeSeconds * 1000)
+  // The sign-in time may have been stamped by another instance whose clock runs a little ahead of the one that
+  // issued this token (the sign-in time is then capped at the issue time): allow the largest tolerance.
+  const sessionSlackMs = MAX_CLOCK_TOLERANCE_SECONDS * 1000;
+  if (claims.sessionExpMs - claims.signedInAtMs > maxAgeSeconds * 1000 + sessionSlackMs) {
     return { error: new SessionAuthError('token_expired') };
+  }
   const { sub, sessionId, issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, auth, extra } = claims;
   return { session: { sub, sessionId, issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, auth, extra } };
 }
