@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { parseDurationSeconds } from '../config/duration.js';
 import { argumentError } from '../errors/config-error.js';
 import { SessionAuthError } from '../errors/session-auth-error.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS } from '../revocation/rules.js';
 import type { SignedSession } from '../token/sign-token.js';
 import type { ErrorResponder } from './error-response.js';
 import { namedMiddleware } from './middleware-guard.js';
@@ -25,7 +26,10 @@ export function createFreshAuth(requestAuth: RequestAuth, respond: ErrorResponde
           return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
         }
         req.auth = outcome.auth;
-        if (engine.now() - session.authenticatedAtMs > seconds * 1000) {
+        // A password entry cannot be much later than this token's issue (instances' clocks differ a little): a
+        // `pwd` far ahead must not stay fresh for ever.
+        const enteredAt = Math.min(session.authenticatedAtMs, session.issuedAtMs + MAX_CLOCK_TOLERANCE_SECONDS * 1000);
+        if (engine.now() - enteredAt > seconds * 1000) {
           return respond(new SessionAuthError('reauthentication_required'), req, res, next);
         }
         next();

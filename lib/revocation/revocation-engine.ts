@@ -7,6 +7,7 @@ import type { RevocationStore, SessionRecord } from '../stores/revocation-store.
 import { createGuardedStore } from './guarded-store.js';
 import {
   firstIssueTimeAfter,
+  MAX_CLOCK_TOLERANCE_SECONDS,
   MAX_REVOCATION_LIFETIME_MS,
   revocationReason,
   sessionEntryExpiry,
@@ -40,6 +41,9 @@ export interface EngineSettings {
 
 export type RevocationEngine = ReturnType<typeof createRevocationEngine>;
 
+/** Most a session's sign-in time may lie after its token's issue time: instances' clocks differ a little. */
+const MAX_SKEW_MS = MAX_CLOCK_TOLERANCE_SECONDS * 1000;
+
 /** Longest `revokeUser` waits for the clock beyond what the precision needs (a clock stepped backwards). */
 const CLOCK_SLACK_MS = 50;
 
@@ -50,7 +54,10 @@ export function createRevocationEngine(settings: EngineSettings) {
 
   /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
   async function verdict(ref: TokenRef): Promise<CheckResult> {
-    const signedInAtMs = ref.signedInAtMs ?? ref.issuedAtMs;
+    // A session cannot have signed in after this token was issued, give or take the clock skew between the
+    // instances (at most the largest tolerance): a `sat` far ahead (an odd signer) must not let it survive a
+    // logout-everywhere.
+    const signedInAtMs = Math.min(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs + MAX_SKEW_MS);
     try {
       const state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
       const reason = revocationReason(state, signedInAtMs);

@@ -61,14 +61,14 @@ export function reservedAmong(names: readonly string[]): string[] {
 const MAX_SESSION_MS = 400 * 86_400_000;
 
 /**
- * The session times, made consistent on the safe side whatever an instance signed: a session cannot have
- * signed in, nor its password been entered, after this token was issued (a later `sat` would survive a
- * logout-everywhere, a later `pwd` would stay fresh for ever); it cannot end more than 400 days after it
- * signed in, nor before this token expires.
+ * The session times as signed, with the session's end capped: no more than 400 days after sign-in, never
+ * before this token expires. (Where a `sat` or `pwd` later than `iat_ms` matters, the rules take the earlier
+ * of the two: see `revocation-engine.ts` and `fresh-auth.ts`; they are kept as signed so that renewals by
+ * instances whose clocks differ a little carry them unchanged.)
  */
 function toSessionClaims(data: z.infer<typeof sessionClaimsSchema>): SessionClaims {
   const expMs = data.exp * 1000;
-  const signedInAtMs = Math.min(data.sat ?? data.iat_ms, data.iat_ms);
+  const signedInAtMs = data.sat ?? data.iat_ms;
   return {
     sub: data.sub,
     sessionId: data.sid,
@@ -76,7 +76,7 @@ function toSessionClaims(data: z.infer<typeof sessionClaimsSchema>): SessionClai
     expMs,
     signedInAtMs,
     sessionExpMs: Math.max(Math.min(data.sxp ?? expMs, signedInAtMs + MAX_SESSION_MS), expMs),
-    authenticatedAtMs: Math.min(data.pwd ?? signedInAtMs, data.iat_ms),
+    authenticatedAtMs: data.pwd ?? signedInAtMs,
   };
 }
 

@@ -279,14 +279,21 @@ describe('found by an independent review', () => {
     assert.equal(res.status, 401, `revoked session accepted again: ${res.status}`);
   });
 
-  test('a token with `sat` later than its `iat_ms` does not survive logoutAll (sat is capped at iat_ms)', async () => {
+  test("a `sat` or `pwd` far after its token's issue time counts as at most 300 s after it (the largest skew)", async () => {
     const secret = testSecret();
-    const auth = createSessionAuth(testOptions({ secret }));
+    let clock = Date.now();
+    const now = () => clock;
+    const auth = createSessionAuth(testOptions({ secret, now, store: new MemoryRevocationStore({ now }) }));
     const app = buildApp(express, auth);
-    const now = Date.now();
-    const sat = now + 3 * 86_400_000; // e.g. signed by an instance whose clock was days ahead, or a buggy signer
-    const token = signRaw(sessionPayload({ sat, sxp: sat + 86_400_000, pwd: sat }), secret);
-    const cookie = `session=${token}`;
+    app.get('/fresh', auth.requireFreshAuth('5m'), (_req, res) => void res.sendStatus(204));
+    const ahead = clock + 3 * 86_400_000; // signed by an instance whose clock was days ahead, or a buggy signer
+    const cookie = `session=${signRaw(sessionPayload({ iat_ms: clock, sat: ahead, sxp: ahead + 86_400_000, pwd: ahead }), secret)}`;
+    clock += 301_000 + 300_000; // past the skew allowance, and more than 5 minutes after any real password entry
+    assert.equal(
+      (await request(app).get('/fresh').set('Cookie', cookie)).status,
+      401,
+      'a pwd far ahead is not fresh for ever',
+    );
     assert.equal((await request(app).post('/logout-all').set('Cookie', cookie)).status, 204);
     const res = await request(app).get('/me').set('Cookie', cookie);
     assert.equal(res.status, 401, `survived logoutAll: ${res.status}`);
