@@ -523,10 +523,10 @@ async function main(): Promise<void> {
   let pass = 0;
   for (const connections of settings.connections) {
     for (let r = 0; r < settings.repeat; r++) {
-      if (connections === 1 && dbClient !== undefined) await probeRoundTrips();
+      if (connections === 1 && matrixScenarios.length > 0) await probeRoundTrips();
       await runPass(connections, pass++ % 2 === 0 ? matrixScenarios : [...matrixScenarios].reverse());
     }
-    if (connections === 1) await probeRoundTrips();
+    if (connections === 1 && matrixScenarios.length > 0) await probeRoundTrips();
   }
   async function runPass(connections: number, order: readonly Scenario[]): Promise<void> {
     for (const scenario of order) {
