@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import express from 'express';
 import request from 'supertest';
-import { MemoryRevocationStore } from '../../lib/index.js';
+import { createRevocation, MemoryRevocationStore } from '../../lib/index.js';
 import { ConfigError } from '../../lib/errors/config-error.js';
 import { buildApp, cookieFrom, createTestAuth, testSecret } from '../support/apps.js';
 
@@ -76,5 +76,34 @@ describe('maxRevocationDelay: two instances on one store', () => {
         String(bad),
       );
     }
+  });
+
+  test('createRevocation takes the option too: its own revokeToken and revokeUser are seen at once', async () => {
+    const store = new MemoryRevocationStore();
+    const options = {
+      store,
+      issuedAtPrecision: 'milliseconds' as const,
+      maxRevocationDelay: '1s',
+      logger: { warn: () => {} },
+    };
+    const a = createRevocation(options);
+    const b = createRevocation(options);
+    const iat = Math.floor(Date.now() / 1000) - 10;
+    const payload = { sub: 'dave', sid: 'sid-0123456789abcdef', iat, iat_ms: iat * 1000, exp: iat + 3600 };
+    const token = { header: { alg: 'HS256' as const }, payload, signature: '' };
+    const req = {} as express.Request;
+    assert.equal(await a.isRevoked(req, token), false);
+    assert.equal(await b.isRevoked(req, token), false);
+    await a.revokeToken(payload);
+    assert.equal(await a.isRevoked(req, token), true, 'at once on the instance that revoked');
+    const other = { ...payload, sid: 'sid-fedcba9876543210' };
+    const otherToken = { ...token, payload: other };
+    assert.equal(await b.isRevoked(req, otherToken), false);
+    await b.revokeUser('dave');
+    assert.equal(await b.isRevoked(req, otherToken), true);
+    assert.throws(
+      () => createRevocation({ store, maxRevocationDelay: '2m' }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('maxRevocationDelay'),
+    );
   });
 });
