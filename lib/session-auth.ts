@@ -97,7 +97,12 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const { config, keys, lifetimes } = resolveSessionAuthConfig(options);
 
   const { store, logger, issuer, audience } = config;
-  const engine = createRevocationEngine({ ...config, store, issuedAtPrecision: 'milliseconds' });
+  const engine = createRevocationEngine({
+    ...config,
+    store,
+    issuedAtPrecision: 'milliseconds',
+    maxRevocationDelayMs: config.maxRevocationDelay,
+  });
   const cookie = createCookieWriter({ ...config.cookie, domain: config.cookie.domain });
   const tokenSettings = {
     algorithm: keys.algorithm,

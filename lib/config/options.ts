@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { SessionAuthError } from '../errors/session-auth-error.js';
 import { COOKIE_NAME_PATTERN } from '../http/cookie.js';
 import { normalizeOrigin } from '../http/csrf.js';
+import { revocationDelaySchema } from '../revocation/revocation-cache.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
 import type { RevocationStore } from '../stores/revocation-store.js';
 import { ALGORITHMS, type Algorithm, type KeyInput } from '../token/keys.js';
@@ -153,6 +154,8 @@ export const sessionAuthOptionsSchema = z
     storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
     /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
     failOpen: z.boolean().default(false),
+    /** Opt-in: answer checks from revocation state read at most this long ago (ms or "100ms"). Defaults to 0: exact. */
+    maxRevocationDelay: revocationDelaySchema,
     /** Other origins allowed to POST to logout routes, e.g. `["https://app.example.com"]`. Defaults to none. */
     trustedOrigins: z
       .array(
@@ -230,6 +233,12 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
   storeTimeoutMs?: number;
   /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
   failOpen?: boolean;
+  /**
+   * Opt-in bounded delay: each instance may answer a check from revocation state it read at most this long ago
+   * (milliseconds, or a duration such as "100ms" or "1s"; at most "60s"). Revocations made through this instance
+   * are seen by it at once, other instances' within the delay. Defaults to 0: every check reads the store.
+   */
+  maxRevocationDelay?: number | string;
   /** Other origins allowed to POST to logout routes, e.g. `["https://app.example.com"]`. Defaults to none. */
   trustedOrigins?: string[];
   /** Answers a rejected request. Defaults to the JSON error response (`sendErrorJson`). */

@@ -2,6 +2,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { SessionAuthError } from '../errors/session-auth-error.js';
+import { revocationDelaySchema } from '../revocation/revocation-cache.js';
 import type { RevocationStore } from '../stores/revocation-store.js';
 import { loggerSchema, type Logger } from './logger.js';
 
@@ -10,6 +11,7 @@ export const revocationOptionsSchema = z
     store: z.custom<RevocationStore>(() => true).optional(),
     storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
     failOpen: z.boolean().default(false),
+    maxRevocationDelay: revocationDelaySchema,
     issuedAtPrecision: z.enum(['seconds', 'milliseconds']).default('seconds'),
     onError: z
       .custom<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown>(
@@ -29,6 +31,11 @@ export interface RevocationOptions {
   storeTimeoutMs?: number;
   /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
   failOpen?: boolean;
+  /**
+   * Opt-in bounded delay: checks may be answered from revocation state read at most this long ago (milliseconds,
+   * or "100ms", "1s"; at most "60s"). Revocations through this instance are seen by it at once. Defaults to 0.
+   */
+  maxRevocationDelay?: number | string;
   /**
    * How precise the issue times of your tokens are. `'seconds'` (the default: jsonwebtoken's `iat`) makes
    * `revokeUser` wait for the next whole second before it returns, so a token signed after it is accepted;

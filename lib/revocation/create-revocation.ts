@@ -55,7 +55,7 @@ export function createRevocation(options: RevocationOptions): Revocation {
     );
   }
   const store = config.store;
-  const engine = createRevocationEngine({ ...config, store });
+  const engine = createRevocationEngine({ ...config, store, maxRevocationDelayMs: config.maxRevocationDelay });
   return {
     isRevoked: async (_req, token) => isRevokedPayload(engine, token?.payload),
     check: createCheck(engine, createErrorResponder(config.onError)),

@@ -14,9 +14,10 @@ export type GuardedStore = ReturnType<typeof createGuardedStore>;
 export function createGuardedStore(store: RevocationStore, timeoutMs: number, logger: Logger) {
   let failing = false;
 
-  function failed(operation: string, cause: unknown): never {
+  /** The error a failed call rejects with; the first failure of an outage is logged. */
+  function failure(operation: string, cause: unknown): SessionAuthError | ConfigError {
     // A programmer error (e.g. a store option that maps ids wrongly) is no outage: it surfaces as it is.
-    if (cause instanceof ConfigError) throw cause;
+    if (cause instanceof ConfigError) return cause;
     if (!failing) {
       failing = true;
       const reason = cause instanceof Error ? cause.message : String(cause);
@@ -24,7 +25,7 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
         `${MESSAGE_PREFIX}: revocation store ${operation} failed (${reason}); protected routes answer 503 until it recovers.`,
       );
     }
-    throw new SessionAuthError('revocation_unavailable', { cause });
+    return new SessionAuthError('revocation_unavailable', { cause });
   }
 
   function succeeded<T>(value: T): T {
@@ -35,20 +36,41 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
     return value;
   }
 
-  async function call<T>(operation: string, run: () => T | PromiseLike<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
+  function call<T>(operation: string, run: () => T | PromiseLike<T>): Promise<T> {
+    let pending: T | PromiseLike<T>;
     try {
-      const pending = run();
-      if (!isThenable(pending)) return succeeded(pending);
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
-      return succeeded(await Promise.race([Promise.resolve(pending), deadline]));
+      pending = run();
     } catch (cause) {
-      return failed(operation, cause);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      return Promise.reject(failure(operation, cause));
     }
+    if (!isThenable(pending)) return Promise.resolve(succeeded(pending));
+    const thenable = pending;
+    // One promise settled by whichever comes first, the answer or the deadline (a late answer is ignored).
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(failure(operation, new Error(`no answer within ${timeoutMs} ms`)));
+      }, timeoutMs);
+      const onValue = (value: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(succeeded(value));
+      };
+      const onError = (cause: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(failure(operation, cause));
+      };
+      try {
+        thenable.then(onValue, onError);
+      } catch (cause) {
+        onError(cause);
+      }
+    });
   }
 
   return {

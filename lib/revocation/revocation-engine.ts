@@ -5,6 +5,7 @@ import { argumentError } from '../errors/config-error.js';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 import { createGuardedStore } from './guarded-store.js';
+import { createRevocationCache } from './revocation-cache.js';
 import {
   firstIssueTimeAfter,
   MAX_CLOCK_TOLERANCE_SECONDS,
@@ -37,6 +38,11 @@ export interface EngineSettings {
   issuedAtPrecision: 'milliseconds' | 'seconds';
   /** The clock. */
   now?: () => number;
+  /**
+   * Bounded-delay mode: checks may be answered from state read at most this many ms ago (revocations through
+   * this engine are seen at once). 0 or undefined: every check reads the store (exact).
+   */
+  maxRevocationDelayMs?: number;
 }
 
 export type RevocationEngine = ReturnType<typeof createRevocationEngine>;
@@ -46,11 +52,19 @@ const MAX_SKEW_MS = MAX_CLOCK_TOLERANCE_SECONDS * 1000;
 
 /** Longest `revokeUser` waits for the clock beyond what the precision needs (a clock stepped backwards). */
 const CLOCK_SLACK_MS = 50;
+/** The verdict on an accepted, checked token: the same object every time (nothing to build per request). */
+const ACCEPTED: CheckResult = Object.freeze({ ok: true, checked: true });
+const ACCEPTED_UNCHECKED: CheckResult = Object.freeze({ ok: true, checked: false });
 
 export function createRevocationEngine(settings: EngineSettings) {
   const guarded = createGuardedStore(settings.store, settings.storeTimeoutMs, settings.logger);
   const now = settings.now ?? Date.now;
   const maxWaitMs = (settings.issuedAtPrecision === 'seconds' ? 1000 : 1) + CLOCK_SLACK_MS;
+
+  const cache =
+    settings.maxRevocationDelayMs !== undefined && settings.maxRevocationDelayMs > 0
+      ? createRevocationCache({ maxDelayMs: settings.maxRevocationDelayMs, now })
+      : undefined;
 
   /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
   async function verdict(ref: TokenRef): Promise<CheckResult> {
@@ -59,12 +73,17 @@ export function createRevocationEngine(settings: EngineSettings) {
     // logout-everywhere.
     const signedInAtMs = Math.min(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs + MAX_SKEW_MS);
     try {
-      const state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
+      let state = cache?.get(ref.sub, ref.sessionId);
+      if (state === undefined) {
+        const read = cache?.begin();
+        state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
+        if (read !== undefined) cache?.store(ref.sub, ref.sessionId, state, read);
+      }
       const reason = revocationReason(state, signedInAtMs);
-      return reason === undefined ? { ok: true, checked: true } : { ok: false, error: new SessionAuthError(reason) };
+      return reason === undefined ? ACCEPTED : { ok: false, error: new SessionAuthError(reason) };
     } catch (cause) {
       // Fail open only when asked to; the outage itself was already logged by the guarded store.
-      if (settings.failOpen) return { ok: true, checked: false };
+      if (settings.failOpen) return ACCEPTED_UNCHECKED;
       const error = isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
       return { ok: false, error };
     }
@@ -80,7 +99,12 @@ export function createRevocationEngine(settings: EngineSettings) {
   async function revokeUser(sub: string): Promise<Date> {
     assertId('revokeUser(sub)', sub, 'the user id `sub`');
     const at = now();
-    await guarded.revokeUser(sub, new Date(at), new Date(at + MAX_REVOCATION_LIFETIME_MS));
+    try {
+      await guarded.revokeUser(sub, new Date(at), new Date(at + MAX_REVOCATION_LIFETIME_MS));
+    } finally {
+      // Even after a failure (the write may have gone through): this instance reads the store next time.
+      cache?.forgetUser(sub);
+    }
     await waitForClock(firstIssueTimeAfter(at, settings.issuedAtPrecision), maxWaitMs, now);
     return new Date(at);
   }
@@ -100,7 +124,11 @@ export function createRevocationEngine(settings: EngineSettings) {
     }
     const entry =
       until === undefined ? new Date(now() + MAX_REVOCATION_LIFETIME_MS) : sessionEntryExpiry(until.getTime());
-    await guarded.revokeSession(sessionId, sub, entry);
+    try {
+      await guarded.revokeSession(sessionId, sub, entry);
+    } finally {
+      cache?.forgetSession(sessionId);
+    }
   }
 
   /** The user's live sessions, most recently active first. */

@@ -22,10 +22,11 @@ interface Pending<K, V> {
 }
 
 /**
- * Returns `lookup(key)`. Lookups made in the same turn of the event loop, or while every batch slot is busy,
- * are answered together by one `run(keys)` call (which returns the values in the order of `keys`). A lookup
- * never joins a batch that was already sent, so every answer comes from a read issued after the lookup was
- * made: batching saves round trips without ever serving state older than the request.
+ * Returns `lookup(key)`. Lookups made in the same turn of the event loop (in the same I/O callback when no
+ * batch is under way and the last one was a lone lookup), or while every batch slot is busy, are answered together by one `run(keys)` call (which
+ * returns the values in the order of `keys`). A lookup never joins a batch that was already sent, so every
+ * answer comes from a read issued after the lookup was made: batching saves round trips without ever serving
+ * state older than the request.
  */
 export function createLookupBatcher<K, V>(
   run: (keys: K[]) => Promise<V[]>,
@@ -34,11 +35,17 @@ export function createLookupBatcher<K, V>(
   const queue: Pending<K, V>[] = [];
   let inFlight = 0;
   let scheduled = false;
+  /** Size of the last batch sent: 1 means requests come one at a time. */
+  let lastBatchSize = 1;
 
   function schedule(): void {
     if (scheduled || inFlight >= options.maxInFlight || queue.length === 0) return;
     scheduled = true;
-    setImmediate(flush);
+    // Nothing under way and the last batch was a lone lookup (one request at a time: low load): the batch goes
+    // out at the end of this turn, with every lookup made in it, instead of a whole event-loop turn later.
+    // Otherwise wait for the turn's other I/O callbacks, whose lookups then share the batch.
+    if (inFlight === 0 && lastBatchSize <= 1) queueMicrotask(flush);
+    else setImmediate(flush);
   }
 
   function flush(): void {
@@ -49,6 +56,7 @@ export function createLookupBatcher<K, V>(
     }
     while (inFlight < options.maxInFlight && queue.length > 0) {
       const batch = queue.splice(0, options.maxBatch);
+      if (inFlight === 0) lastBatchSize = batch.length;
       inFlight++;
       void send(batch);
     }

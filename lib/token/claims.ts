@@ -80,9 +80,46 @@ function toSessionClaims(data: z.infer<typeof sessionClaimsSchema>): SessionClai
   };
 }
 
+type BaseClaims = z.infer<typeof sessionClaimsSchema>;
+type BaseParse = { success: true; data: BaseClaims } | { success: false; error: unknown };
+
+const isMsTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const isOptionalMsTime = (v: unknown) => v === undefined || isMsTime(v);
+
+/**
+ * `sessionClaimsSchema.safeParse`, with a fast path for the common case: a payload that plainly satisfies the
+ * schema is read directly (the same data zod would return); anything else goes through zod, which decides and
+ * names the problem. The fast path never accepts what zod would refuse: it is stricter where they could differ.
+ */
+function parseBase(payload: unknown): BaseParse {
+  if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
+    const p = payload as Record<string, unknown>;
+    const { sub, sid, iat_ms, exp, sat, sxp, pwd } = p;
+    if (
+      typeof sub === 'string' &&
+      sub.length >= 1 &&
+      typeof sid === 'string' &&
+      sid.length >= 16 &&
+      sid.length <= 64 &&
+      isMsTime(iat_ms) &&
+      isMsTime(exp) &&
+      isOptionalMsTime(sat) &&
+      isOptionalMsTime(sxp) &&
+      isOptionalMsTime(pwd)
+    ) {
+      const data: BaseClaims = { sub, sid, iat_ms, exp };
+      if (sat !== undefined) data.sat = sat;
+      if (sxp !== undefined) data.sxp = sxp;
+      if (pwd !== undefined) data.pwd = pwd;
+      return { success: true, data };
+    }
+  }
+  return sessionClaimsSchema.safeParse(payload);
+}
+
 /** Reads only this package's session claims from a verified payload, whatever else it carries. */
 export function readSessionClaims(payload: unknown): SessionClaims | undefined {
-  const base = sessionClaimsSchema.safeParse(payload);
+  const base = parseBase(payload);
   return base.success ? toSessionClaims(base.data) : undefined;
 }
 
@@ -107,7 +144,7 @@ export function toAuthInfo<C>(extra: C, claims: SessionClaims): AuthInfo<C> {
 export function createClaimsParser<C>(extraSchema: z.ZodObject | undefined) {
   const extraKeys = Object.keys(extraSchema?.shape ?? {});
   return (payload: unknown): ParsedClaims<C> => {
-    const base = sessionClaimsSchema.safeParse(payload);
+    const base = parseBase(payload);
     if (!base.success) return { ok: false, cause: base.error };
     let parsedExtra = {} as C;
     if (extraSchema !== undefined) {
@@ -122,7 +159,8 @@ export function createClaimsParser<C>(extraSchema: z.ZodObject | undefined) {
     }
     const claims = toSessionClaims(base.data);
     const raw = payload as Record<string, unknown>;
-    const extra = Object.fromEntries(extraKeys.filter((k) => k in raw).map((k) => [k, raw[k]]));
+    const extra: Record<string, unknown> = {};
+    for (const k of extraKeys) if (k in raw) extra[k] = raw[k];
     return { ok: true, auth: toAuthInfo(parsedExtra, claims), extra, ...claims };
   };
 }

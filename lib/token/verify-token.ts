@@ -1,6 +1,6 @@
-// Verifying a compact JWT with express-jwt, in one place, returning a plain result instead of a property on req.
-import type { Request, Response } from 'express';
-import { expressjwt } from 'express-jwt';
+// Verifying a compact JWT as express-jwt does (jsonwebtoken, the same options and errors), in one place, returning a plain result instead of a property on req.
+import { UnauthorizedError } from 'express-jwt';
+import jwt, { type GetPublicKeyOrSecret, type Secret, type VerifyOptions } from 'jsonwebtoken';
 import type { ResolvedKeys } from './keys.js';
 
 /** A token larger than this is rejected before any decoding; browsers cap a cookie at 4096 bytes anyway. */
@@ -22,30 +22,27 @@ export interface VerifierSettings {
   now?: (() => number) | undefined;
 }
 
-const PROPERTY = 'payload';
-
 /**
  * Returns `verify(token)`: signature with the one pinned algorithm, `exp`/`nbf` with the tolerance, `iss` and
- * `aud` when configured. express-jwt runs against a request object of its own, so nothing is left on the app's
- * `req` and a CORS preflight of the app can never skip verification.
+ * `aud` when configured. It runs jsonwebtoken's `verify` with the options express-jwt would pass it, but
+ * directly: express-jwt decodes every token once more before jsonwebtoken does, and answers a turn of the event
+ * loop later (`setImmediate`). Errors are express-jwt's `UnauthorizedError`s, as before.
  */
 export function createTokenVerifier(settings: VerifierSettings): (token: string) => Promise<VerifyResult> {
   const { keysById } = settings.keys;
-  const options: Parameters<typeof expressjwt>[0] = {
-    // With rotating keys, the token's `kid` picks the key; an unknown or missing `kid` is an invalid token.
-    secret:
-      keysById === undefined
-        ? settings.keys.verificationKey
-        : (_req, token) => {
-            const kid = token?.header.kid;
-            const key = kid === undefined ? undefined : keysById.get(kid);
-            if (key === undefined) throw new Error(kid === undefined ? 'the token has no kid' : 'unknown kid');
-            return key;
-          },
+  // With rotating keys, the token's `kid` picks the key; an unknown or missing `kid` is an invalid token.
+  const key: Secret | GetPublicKeyOrSecret =
+    keysById === undefined
+      ? settings.keys.verificationKey
+      : (header, callback) => {
+          const kid = header.kid;
+          const found = kid === undefined ? undefined : keysById.get(kid);
+          if (found === undefined)
+            return callback(new Error(kid === undefined ? 'the token has no kid' : 'unknown kid'));
+          callback(null, found);
+        };
+  const options: VerifyOptions = {
     algorithms: [settings.keys.algorithm],
-    credentialsRequired: true,
-    requestProperty: PROPERTY,
-    getToken: (req) => (req as unknown as Holder).token,
     clockTolerance: settings.clockTolerance,
     ignoreExpiration: settings.ignoreExpiration === true,
     ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
@@ -53,29 +50,28 @@ export function createTokenVerifier(settings: VerifierSettings): (token: string)
   };
   const now = settings.now;
   if (now !== undefined) {
-    // express-jwt hands its own options to jsonwebtoken on every verification: the clock is read each time.
+    // jsonwebtoken copies the options on every verification: the clock is read each time.
     Object.defineProperty(options, 'clockTimestamp', { get: () => Math.floor(now() / 1000), enumerable: true });
   }
-  const middleware = expressjwt(options);
 
-  return (token) =>
-    new Promise<VerifyResult>((resolve) => {
-      if (token.length > MAX_TOKEN_LENGTH) return resolve({ ok: false, code: 'invalid_token' });
-      const holder: Holder = { token, method: 'GET', headers: {} };
-      void middleware(holder as unknown as Request, undefined as unknown as Response, (err?: unknown) => {
-        if (err !== undefined && err !== null) return resolve({ ok: false, code: errorCode(err), cause: err });
-        const payload = holder[PROPERTY];
-        if (typeof payload !== 'object' || payload === null) return resolve({ ok: false, code: 'invalid_token' });
-        resolve({ ok: true, payload: payload as Record<string, unknown> });
+  return (token) => {
+    if (token === '' || token.length > MAX_TOKEN_LENGTH) return Promise.resolve({ ok: false, code: 'invalid_token' });
+    let result: VerifyResult = { ok: false, code: 'invalid_token' };
+    try {
+      // Synchronous: the key (or the `kid` callback) is at hand, so the callback runs before verify returns.
+      jwt.verify(token, key, options, (err, payload) => {
+        if (err !== null) {
+          const wrapped = new UnauthorizedError('invalid_token', err);
+          result = { ok: false, code: errorCode(wrapped), cause: wrapped };
+        } else if (typeof payload === 'object' && payload !== null) {
+          result = { ok: true, payload: payload as Record<string, unknown> };
+        }
       });
-    });
-}
-
-interface Holder {
-  token: string;
-  method: string;
-  headers: Record<string, string>;
-  [PROPERTY]?: unknown;
+    } catch (cause) {
+      result = { ok: false, code: 'invalid_token', cause };
+    }
+    return Promise.resolve(result);
+  };
 }
 
 function errorCode(err: unknown): 'invalid_token' | 'token_expired' {

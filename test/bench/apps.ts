@@ -119,7 +119,10 @@ function revocableApp(auth: Lib.SessionAuth): Express {
   return app;
 }
 
-async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads' | 'coalesced'): Promise<BuiltApp> {
+async function revocableMongo(
+  config: AppConfig,
+  variant: 'default' | 'two-reads' | 'coalesced' | 'cached',
+): Promise<BuiltApp> {
   const lib = await loadLibrary();
   const client = await connect(config);
   const real = new (await loadMongoStore())({ client, dbName: config.dbName, logger: quietLogger });
@@ -133,6 +136,8 @@ async function revocableMongo(config: AppConfig, variant: 'default' | 'two-reads
     cookie: { secure: false },
     expiresIn: '1h',
     logger: quietLogger,
+    // The opt-in bounded delay: checks may be answered from state read at most 100 ms ago.
+    ...(variant === 'cached' ? { maxRevocationDelay: 100 } : {}),
   });
   await auth.ready;
   return {
@@ -237,7 +242,10 @@ function coalescingStore(real: Lib.RevocationStore, counters: Record<string, num
 
 async function revocableMemory(config: AppConfig): Promise<BuiltApp> {
   const lib = await loadLibrary();
-  const store = new lib.MemoryRevocationStore();
+  const seed = Number(process.env.BENCH_MEMORY_SEED ?? 0);
+  // Room for the seeded users and sessions beside the default bound (a million entries in all).
+  const store = new lib.MemoryRevocationStore(seed > 0 ? { maxEntries: 2 * seed + 1_000_000 } : {});
+  seedMemoryStore(store, seed, Number(process.env.BENCH_SEED_AT_MS ?? 0));
   const auth = lib.createSessionAuth({
     secret: config.secret,
     store,
@@ -247,6 +255,22 @@ async function revocableMemory(config: AppConfig): Promise<BuiltApp> {
   });
   await auth.ready;
   return { app: revocableApp(auth), stats: noStats, close: () => auth.close() };
+}
+
+/**
+ * The memory-store scale run: `count` users with a logout-everywhere watermark (an hour before the tokens in
+ * rotation were issued; the users in rotation are among them) and `count` revoked device sessions of those users.
+ */
+function seedMemoryStore(store: Lib.MemoryRevocationStore, count: number, atMs: number): void {
+  if (!(count > 0)) return;
+  const at = new Date(atMs - 3_600_000);
+  const until = new Date(atMs + 7 * 86_400_000);
+  const revokedUntil = new Date(atMs + 3_600_000);
+  for (let i = 0; i < count; i++) {
+    void store.revokeUser(`user-${i}`, at, until);
+    void store.revokeSession(`seeded-${i.toString(36).padStart(8, '0')}-session`, `user-${i}`, revokedUntil);
+  }
+  process.stderr.write(`[bench app] memory store seeded with ${count} watermarks and ${count} revoked sessions\n`);
 }
 
 /**
@@ -302,6 +326,8 @@ export async function buildApp(scenario: Scenario, config: AppConfig): Promise<B
       return stateless(config, true);
     case 'revocable-mongo':
       return revocableMongo(config, 'default');
+    case 'revocable-mongo-cached':
+      return revocableMongo(config, 'cached');
     case 'revocable-redis':
       return revocableRedis(config);
     case 'revocable-memory':

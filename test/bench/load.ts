@@ -283,6 +283,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     requests: recorded,
     totalResponses: total,
     rps: recorded / windowSeconds,
+    meanMs: recorded === 0 ? Number.NaN : sorted.reduce((sum, v) => sum + v, 0) / recorded,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     errors,

@@ -1,4 +1,6 @@
 // Turns the measurements into the markdown report and the BENCH_JSON document, with the targets of the issue.
+import type { CachedCheckResult } from './cached-check.js';
+import type { RoundTrips } from './round-trip.js';
 import type { BenchSettings, LoadResult } from './shared.js';
 
 export interface RunRecord {
@@ -26,6 +28,10 @@ export interface ReportInput {
         heapMb?: { early: number; late: number; afterGc: boolean };
       }
     | undefined;
+  /** Bare driver round trips measured at the 1-connection level (before each pass and after the last). */
+  roundTrips: RoundTrips[];
+  memoryScale: { entries: number; empty: LoadResult[]; seeded: LoadResult[] } | undefined;
+  cachedCheck: CachedCheckResult | undefined;
   elapsedSeconds: number;
 }
 
@@ -45,6 +51,13 @@ const perRequestUs = (cpuSeconds: number | undefined, requests: number) =>
 const show = (value: number | null, suffix = '') => (value === null ? 'n/a' : `${value}${suffix}`);
 const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
 /** Successful (2xx) responses per second: what the targets compare. */
 const okRps = (r: LoadResult) => (r.requests - r.non2xx) / r.seconds;
 
@@ -86,19 +99,37 @@ function rowJson(name: string, r: LoadResult, cores: number, stats: Record<strin
 export function buildReport(input: ReportInput): { markdown: string; json: unknown } {
   const { settings, runs, cores } = input;
   const rows = runs.map((run) => rowJson(run.name, run.result, cores, run.stats));
+  const resultsOf = (name: string, connections: number) =>
+    runs.filter((r) => r.name === name && r.result.connections === connections).map((r) => r.result);
+  /** Median 2xx/s over the passes (BENCH_REPEAT) of one scenario at one level. */
   const rpsOf = (name: string, connections: number) => {
-    const run = runs.find((r) => r.name === name && r.result.connections === connections);
-    return run === undefined ? undefined : okRps(run.result);
+    const results = resultsOf(name, connections);
+    return results.length === 0 ? undefined : median(results.map(okRps));
   };
   const ratio = (a: string, b: string, connections = 64) => {
     const x = rpsOf(a, connections);
     const y = rpsOf(b, connections);
     return x === undefined || y === undefined || y === 0 ? null : round(x / y, 2);
   };
+  // The c1 excess: (mean latency of revocable-mongo - mean latency of stateless-key) at 1 connection, medians over
+  // the passes, in units of the mean wall time of a bare driver find by _id measured in the same run.
+  const meanLatency = (name: string) => {
+    const results = resultsOf(name, 1);
+    return results.length === 0 ? undefined : median(results.map((r) => r.meanMs));
+  };
+  const findWallMs = input.roundTrips.length === 0 ? undefined : mean(input.roundTrips.map((t) => t.findById.wallMs));
+  const pingWallMs = input.roundTrips.length === 0 ? undefined : mean(input.roundTrips.map((t) => t.ping.wallMs));
+  const revocableC1 = meanLatency('revocable-mongo');
+  const statelessC1 = meanLatency('stateless-key');
+  const excessMs = revocableC1 === undefined || statelessC1 === undefined ? undefined : revocableC1 - statelessC1;
   const ratios = {
     revocable_vs_stateless_key_c64: ratio('revocable-mongo', 'stateless-key'),
-    revocable_vs_session_c64: ratio('revocable-mongo', 'session-mongo'),
+    revocable_vs_stateless_key_c16: ratio('revocable-mongo', 'stateless-key', 16),
+    c1_excess_round_trips: excessMs === undefined || findWallMs === undefined ? null : round(excessMs / findWallMs, 2),
+    cached_vs_stateless_key_c1: ratio('revocable-mongo-cached', 'stateless-key', 1),
+    cached_vs_stateless_key_c64: ratio('revocable-mongo-cached', 'stateless-key'),
     memory_vs_stateless_key_c64: ratio('revocable-memory', 'stateless-key'),
+    revocable_vs_session_c64: ratio('revocable-mongo', 'session-mongo'),
   };
 
   const targets: Target[] = [];
@@ -110,8 +141,38 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       met: value === null ? null : value >= min,
     });
   atLeast('revocable-mongo ≥ 1.5 × session-mongo (c64)', ratios.revocable_vs_session_c64, 1.5);
-  atLeast('revocable-mongo ≥ 0.6 × stateless-key (c64)', ratios.revocable_vs_stateless_key_c64, 0.6);
-  atLeast('revocable-memory ≥ 0.9 × stateless-key (c64)', ratios.memory_vs_stateless_key_c64, 0.9);
+  atLeast('revocable-mongo ≥ 0.9 × stateless-key (c64)', ratios.revocable_vs_stateless_key_c64, 0.9);
+  atLeast('revocable-mongo ≥ 0.85 × stateless-key (c16)', ratios.revocable_vs_stateless_key_c16, 0.85);
+  atLeast('revocable-memory ≥ 0.95 × stateless-key (c64)', ratios.memory_vs_stateless_key_c64, 0.95);
+  atLeast('revocable-mongo-cached (100 ms) ≥ 0.9 × stateless-key (c1)', ratios.cached_vs_stateless_key_c1, 0.9);
+  atLeast('revocable-mongo-cached (100 ms) ≥ 0.95 × stateless-key (c64)', ratios.cached_vs_stateless_key_c64, 0.95);
+  targets.push({
+    target: 'c1 excess of revocable-mongo over stateless-key ≤ 1.3 bare find round trips',
+    measured:
+      ratios.c1_excess_round_trips === null
+        ? 'not measured'
+        : `${ratios.c1_excess_round_trips} round trips (${show(round((excessMs ?? 0) * 1000, 0))} µs over a ${show(round((findWallMs ?? 0) * 1000, 0))} µs find)`,
+    value: ratios.c1_excess_round_trips,
+    met: ratios.c1_excess_round_trips === null ? null : ratios.c1_excess_round_trips <= 1.3,
+  });
+  const roundTripJson =
+    input.roundTrips.length === 0
+      ? null
+      : {
+          ping_wall_us: round((pingWallMs ?? 0) * 1000, 0),
+          ping_client_cpu_us: round(mean(input.roundTrips.map((t) => t.ping.cpuUs)), 0),
+          find_by_id_wall_us: round((findWallMs ?? 0) * 1000, 0),
+          find_by_id_client_cpu_us: round(mean(input.roundTrips.map((t) => t.findById.cpuUs)), 0),
+          samples: input.roundTrips.length,
+          c1_mean_latency_ms: {
+            'revocable-mongo': revocableC1 === undefined ? null : round(revocableC1, 3),
+            'stateless-key': statelessC1 === undefined ? null : round(statelessC1, 3),
+            'revocable-mongo-cached':
+              meanLatency('revocable-mongo-cached') === undefined
+                ? null
+                : round(meanLatency('revocable-mongo-cached') as number, 3),
+          },
+        };
 
   let scaleJson: unknown = null;
   if (input.scale !== undefined) {
@@ -119,7 +180,8 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     const seeded = mean(input.scale.seeded.map(okRps));
     const value = round(seeded / empty, 3);
     targets.push({
-      target: 'scale: req/s with 200k documents within 10 % of the empty database',
+      target:
+        "scale on the benchmark's database server: req/s with 200k documents within 10 % of the empty database (on FerretDB 1.x this measures FerretDB's limit: it scans on _id lookups)",
       measured: `${show(value)} × (${Math.round(seeded)} vs ${Math.round(empty)} 2xx/s)`,
       value,
       met: value === null ? null : Math.abs(value - 1) <= 0.1,
@@ -135,8 +197,31 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     };
   }
 
+  let memoryScaleJson: unknown = null;
+  if (input.memoryScale !== undefined) {
+    const { entries, empty, seeded } = input.memoryScale;
+    const e = median(empty.map(okRps));
+    const x = median(seeded.map(okRps));
+    const value = round(x / e, 3);
+    targets.push({
+      target: `scale, memory store: req/s with ${entries.toLocaleString('en-US')} watermarks + ${entries.toLocaleString('en-US')} revoked sessions within 10 % of an empty store`,
+      measured: `${show(value)} × (${Math.round(x)} vs ${Math.round(e)} 2xx/s, medians)`,
+      value,
+      met: value === null ? null : value >= 0.9,
+    });
+    memoryScaleJson = {
+      entries: { users_with_watermark: entries, revoked_sessions: entries },
+      empty_ok_rps: empty.map((r) => round(okRps(r), 0)),
+      seeded_ok_rps: seeded.map((r) => round(okRps(r), 0)),
+      seeded_status_counts: seeded.map((r) => r.statusCounts),
+      seeded_rss_mb: seeded.map((r) => mb(r.appRss)),
+      empty_rss_mb: empty.map((r) => mb(r.appRss)),
+      ratio: value,
+    };
+  }
+
   let memoryJson: unknown = null;
-  let correctnessJson: unknown = null;
+  let correctnessJson: Record<string, unknown> | null = null;
   if (input.memory !== undefined) {
     const { result, seconds, earlySeconds } = input.memory;
     const series = result.rssSeries ?? [];
@@ -196,6 +281,32 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     }
   }
 
+  const cached = input.cachedCheck;
+  if (cached !== undefined) {
+    targets.push({
+      target: 'cached mode, same instance: requests accepted after its own logout returned = 0',
+      measured: `${cached.sameInstanceAccepted} of ${cached.sameInstanceSent}`,
+      value: cached.sameInstanceAccepted,
+      met: cached.sameInstanceAccepted === 0 && cached.sameInstanceSent > 0,
+    });
+    // "Plus one read": the bound counts from when a read was sent; allow a bare round trip and an HTTP request.
+    const allowance = 100 + (findWallMs ?? 1) + 5;
+    targets.push({
+      target: `cached mode, other instance: last acceptance after a logout ≤ 100 ms + one read (${round(allowance, 1)} ms)`,
+      measured: `${round(cached.crossMaxDelayMs, 1)} ms (each logout: ${cached.crossDelaysMs.map((d) => round(d, 1)).join(', ')} ms)`,
+      value: round(cached.crossMaxDelayMs, 1),
+      met: cached.crossMaxDelayMs <= allowance && cached.acceptedBefore > 0,
+    });
+    correctnessJson = {
+      ...(correctnessJson ?? {}),
+      cached_same_instance_accepted_after_logout: cached.sameInstanceAccepted,
+      cached_same_instance_sent_after_logout: cached.sameInstanceSent,
+      cached_cross_instance_max_delay_ms: round(cached.crossMaxDelayMs, 1),
+      cached_cross_instance_delays_ms: cached.crossDelaysMs.map((d) => round(d, 1)),
+      cached_cross_instance_accepted_before_logout: cached.acceptedBefore,
+    };
+  }
+
   const md: string[] = [];
   md.push('## Benchmark results', '');
   md.push(
@@ -249,6 +360,14 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     for (const run of counted) md.push(`- ${run.name} c${run.result.connections}: ${JSON.stringify(run.stats)}`);
   }
 
+  if (roundTripJson !== null) {
+    md.push(
+      '',
+      '### One connection: the excess in driver round trips',
+      '',
+      `Bare driver round trips from the orchestrator's own client, one at a time, measured at the 1-connection level before each pass and after the last (${input.roundTrips.length} samples): \`ping\` ${roundTripJson.ping_wall_us} µs wall (${roundTripJson.ping_client_cpu_us} µs client CPU), \`find\` by \`_id\` ${roundTripJson.find_by_id_wall_us} µs wall (${roundTripJson.find_by_id_client_cpu_us} µs client CPU). Mean latency at c1 (median over passes): revocable-mongo ${show(roundTripJson.c1_mean_latency_ms['revocable-mongo'])} ms, stateless-key ${show(roundTripJson.c1_mean_latency_ms['stateless-key'])} ms, revocable-mongo-cached ${show(roundTripJson.c1_mean_latency_ms['revocable-mongo-cached'])} ms: an excess of ${show(ratios.c1_excess_round_trips)} find round trips.`,
+    );
+  }
   md.push('', '### Targets', '', '| Target | Measured | Met |', '|---|---|---|');
   for (const t of targets)
     md.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
@@ -306,10 +425,13 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       tokens: settings.tokens,
       users: settings.users,
       elapsed_seconds: round(input.elapsedSeconds, 0),
+      repeat: settings.repeat,
     },
     scenarios: rows,
     ratios,
+    round_trips: roundTripJson,
     scale: scaleJson,
+    memory_store_scale: memoryScaleJson,
     memory: memoryJson,
     correctness: correctnessJson,
     targets: targets.map((t) => ({ target: t.target, value: t.value, met: t.met })),

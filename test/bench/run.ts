@@ -4,9 +4,11 @@
 //
 // Settings (environment): BENCH_DURATION seconds per measured run (default 10), BENCH_WARMUP (default 2),
 // BENCH_JSON output path, BENCH_CONNECTIONS (default 1,16,64), BENCH_TOKENS (default 10000),
-// BENCH_ONLY / BENCH_SKIP comma lists of scenarios or of the extra runs `scale` and `memory` (the memory run
-// also holds the correctness check), BENCH_EXPERIMENTS=1 to add the investigation-only apps, BENCH_APP_FLAGS
-// node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`).
+// BENCH_ONLY / BENCH_SKIP comma lists of scenarios or of the extra runs `scale`, `memory` (the memory run
+// also holds the correctness check), `memory-scale` (MemoryRevocationStore with 10^6 watermarks and 10^6 revoked
+// sessions) and `cached-correctness` (two maxRevocationDelay instances on one database), BENCH_REPEAT passes of
+// the matrix at each level (default 1; ratios use medians), BENCH_EXPERIMENTS=1 to add the investigation-only
+// apps, BENCH_APP_FLAGS node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`).
 //
 // Processes: this orchestrator, the database server, one process per app, one load-generator process.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -23,8 +25,10 @@ import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { loadLibrary } from './apps.js';
+import { checkCachedInstances, type CachedCheckResult, type Victim } from './cached-check.js';
 import { cpuSeconds } from './proc.js';
 import { buildReport, type RunRecord } from './report.js';
+import { measureRoundTrips, type RoundTrips } from './round-trip.js';
 import {
   EXPERIMENT_SCENARIOS,
   MAIN_SCENARIOS,
@@ -47,6 +51,9 @@ const DB_PREFIX = `bench_${randomBytes(4).toString('hex')}`;
 const DB_MAIN = `${DB_PREFIX}_main`;
 const DB_SCALE = `${DB_PREFIX}_scale`;
 const DB_MEMORY = `${DB_PREFIX}_memory`;
+const DB_CACHED = `${DB_PREFIX}_cached`;
+/** Users with a watermark and revoked sessions in the memory-store scale run. */
+const MEMORY_SCALE_ENTRIES = 1_000_000;
 const SCALE_DOCS = 100_000;
 const SEED_BATCH = 1000;
 
@@ -71,7 +78,7 @@ async function cleanup(): Promise<void> {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.clear();
   if (dbClient !== undefined) {
-    for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY])
+    for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY, DB_CACHED])
       await dbClient
         .db(name)
         .dropDatabase()
@@ -136,13 +143,25 @@ interface AppHandle {
   child: ChildProcess;
 }
 
-async function startApp(scenario: Scenario, secret: string, mongoUri: string, dbName: string): Promise<AppHandle> {
+async function startApp(
+  scenario: Scenario,
+  secret: string,
+  mongoUri: string,
+  dbName: string,
+  extraEnv: Record<string, string> = {},
+): Promise<AppHandle> {
   // BENCH_APP_FLAGS passes node flags to the app processes, e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`.
   const flags = (process.env.BENCH_APP_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const child = forkTs(
     'app-process.ts',
     [scenario],
-    { BENCH_SECRET: secret, BENCH_MONGODB_URI: mongoUri, BENCH_DB_NAME: dbName, BENCH_REDIS_URL: redisUrl },
+    {
+      BENCH_SECRET: secret,
+      BENCH_MONGODB_URI: mongoUri,
+      BENCH_DB_NAME: dbName,
+      BENCH_REDIS_URL: redisUrl,
+      ...extraEnv,
+    },
     flags,
   );
   const ready = await nextMessage<AppMessage>(child, (m) => m.type === 'ready', `app ${scenario}`);
@@ -319,7 +338,7 @@ async function waitForIdle(pid: number, maxSeconds: number): Promise<void> {
 }
 
 async function prepareDatabases(client: MongoClient): Promise<void> {
-  for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY]) {
+  for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY, DB_CACHED]) {
     const db = client.db(name);
     await db.dropDatabase();
     // Existing but empty collections, so that "empty database" lookups do reach the storage engine.
@@ -426,9 +445,26 @@ async function main(): Promise<void> {
   // package before anything could rebuild dist/ in the middle of a long run.
   const memoryApp = wanted('memory') ? await startApp('revocable-mongo', secret, mongoUri, DB_MEMORY) : undefined;
   const seededApp = wanted('scale') ? await startApp('revocable-mongo', secret, mongoUri, DB_SCALE) : undefined;
-  log(
-    `Started ${apps.size + (memoryApp === undefined ? 0 : 1) + (seededApp === undefined ? 0 : 1)} apps, one process each.`,
-  );
+  // The memory-store scale run: an empty MemoryRevocationStore against one holding a million watermarks and a
+  // million revoked sessions (the users in rotation among them, watermarked before their tokens were issued).
+  const memoryScaleApps = wanted('memory-scale')
+    ? {
+        empty: await startApp('revocable-memory', secret, mongoUri, DB_MAIN),
+        seeded: await startApp('revocable-memory', secret, mongoUri, DB_MAIN, {
+          BENCH_MEMORY_SEED: String(MEMORY_SCALE_ENTRIES),
+          BENCH_SEED_AT_MS: String(tokens.mintedAt),
+        }),
+      }
+    : undefined;
+  // Two instances of the bounded-delay app on one database of their own: logouts through one, seen by the other.
+  const cachedApps = wanted('cached-correctness')
+    ? [
+        await startApp('revocable-mongo-cached', secret, mongoUri, DB_CACHED),
+        await startApp('revocable-mongo-cached', secret, mongoUri, DB_CACHED),
+      ]
+    : undefined;
+  const extraApps = [memoryApp, seededApp, memoryScaleApps?.empty, memoryScaleApps?.seeded, ...(cachedApps ?? [])];
+  log(`Started ${apps.size + extraApps.filter((a) => a !== undefined).length} apps, one process each.`);
 
   const load = new LoadProcess();
   await load.ready();
@@ -473,8 +509,26 @@ async function main(): Promise<void> {
 
   // The matrix: every scenario at every connection level, the order reversed at each level so that a slow
   // drift of the machine does not always hit the same scenarios last.
-  for (const [level, connections] of settings.connections.entries()) {
-    const order = level % 2 === 0 ? matrixScenarios : [...matrixScenarios].reverse();
+  // With BENCH_REPEAT=n, each level runs the whole matrix n times, the order alternating again: the report takes
+  // medians. At 1 connection, bare driver round trips are measured before each pass and after the last, the unit
+  // the excess latency of revocable-mongo over stateless-key is counted in.
+  const roundTrips: RoundTrips[] = [];
+  const probeRoundTrips = async () => {
+    const measured = await measureRoundTrips(client, DB_MAIN, 'round_trip_probe');
+    roundTrips.push(measured);
+    log(
+      `  bare driver round trips: ping ${(measured.ping.wallMs * 1000).toFixed(0)} µs wall / ${measured.ping.cpuUs.toFixed(0)} µs CPU, find by _id ${(measured.findById.wallMs * 1000).toFixed(0)} µs wall / ${measured.findById.cpuUs.toFixed(0)} µs CPU`,
+    );
+  };
+  let pass = 0;
+  for (const connections of settings.connections) {
+    for (let r = 0; r < settings.repeat; r++) {
+      if (connections === 1 && matrixScenarios.length > 0) await probeRoundTrips();
+      await runPass(connections, pass++ % 2 === 0 ? matrixScenarios : [...matrixScenarios].reverse());
+    }
+    if (connections === 1 && matrixScenarios.length > 0) await probeRoundTrips();
+  }
+  async function runPass(connections: number, order: readonly Scenario[]): Promise<void> {
     for (const scenario of order) {
       const app = apps.get(scenario) as AppHandle;
       const before = await appStats(app);
@@ -486,6 +540,42 @@ async function main(): Promise<void> {
         stats: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])),
       });
     }
+  }
+
+  // Memory-store scale: the empty and the seeded store alternately, at the top connection level.
+  let memoryScale: { entries: number; empty: LoadResult[]; seeded: LoadResult[] } | undefined;
+  if (memoryScaleApps !== undefined) {
+    const topLevel = Math.max(...settings.connections);
+    memoryScale = { entries: MEMORY_SCALE_ENTRIES, empty: [], seeded: [] };
+    for (let r = 0; r < settings.repeat; r++) {
+      memoryScale.empty.push(await measure(memoryScaleApps.empty, topLevel, 'revocable-memory empty'));
+      memoryScale.seeded.push(await measure(memoryScaleApps.seeded, topLevel, 'revocable-memory 1M+1M'));
+    }
+    await stopApp(memoryScaleApps.empty);
+    await stopApp(memoryScaleApps.seeded);
+  }
+
+  // Bounded-delay correctness: logouts through instance A, probed on A and on B (maxRevocationDelay 100 ms).
+  let cachedCheck: CachedCheckResult | undefined;
+  if (cachedApps !== undefined) {
+    const [a, b] = cachedApps as [AppHandle, AppHandle];
+    const victims: Victim[] = [];
+    for (let k = 0; k < 3; k++) {
+      // Tokens of users the other runs leave alone (index 10 + k and its second device; 20 + k alone).
+      const everywhere = 10 + k;
+      victims.push({
+        kind: 'logout-all',
+        cookie: tokens.cookies[everywhere] as string,
+        probe: tokens.cookies[everywhere + settings.users] as string,
+      });
+      const one = tokens.cookies[20 + k] as string;
+      victims.push({ kind: 'logout', cookie: one, probe: one });
+    }
+    cachedCheck = await checkCachedInstances(a.url, b.url, victims);
+    log(
+      `  cached mode, two instances: same instance accepted ${cachedCheck.sameInstanceAccepted} of ${cachedCheck.sameInstanceSent} after its logouts; the other instance's last acceptance ${cachedCheck.crossMaxDelayMs.toFixed(1)} ms after a logout (each: ${cachedCheck.crossDelaysMs.map((d) => d.toFixed(1)).join(', ')})`,
+    );
+    for (const app of cachedApps) await stopApp(app);
   }
 
   // Memory and correctness: a fresh revocable-mongo app under 64 connections for 60 s (scaled down with
@@ -581,6 +671,9 @@ async function main(): Promise<void> {
     runs,
     scale,
     memory,
+    roundTrips,
+    memoryScale,
+    cachedCheck,
     elapsedSeconds: (performance.now() - started) / 1000,
   });
   process.stdout.write(report.markdown);

@@ -6,6 +6,7 @@ export const MAIN_SCENARIOS = [
   'stateless',
   'stateless-key',
   'revocable-mongo',
+  'revocable-mongo-cached',
   'revocable-redis',
   'revocable-memory',
   'session-mongo',
@@ -39,6 +40,10 @@ export interface AppEnv {
   BENCH_DB_NAME: string;
   /** Redis for the revocable-redis scenario (empty when that scenario does not run). */
   BENCH_REDIS_URL: string;
+  /** revocable-memory only: seed the store with this many users with a watermark and as many revoked sessions. */
+  BENCH_MEMORY_SEED?: string;
+  /** The seeded watermark and revocation time (ms): before the tokens in rotation were issued. */
+  BENCH_SEED_AT_MS?: string;
 }
 
 /** App process -> orchestrator. */
@@ -109,6 +114,8 @@ export interface LoadResult {
   /** Responses from the start of the warm-up to the end (to relate server-side counters to requests). */
   totalResponses: number;
   rps: number;
+  /** Mean latency of the responses in the window (ms). */
+  meanMs: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -150,6 +157,8 @@ export interface BenchSettings {
   users: number;
   jsonPath: string | undefined;
   experiments: boolean;
+  /** Passes of the matrix at each connection level (BENCH_REPEAT), alternating the order; ratios use medians. */
+  repeat: number;
   only: Set<string> | undefined;
   skip: Set<string>;
 }
@@ -176,6 +185,7 @@ export function readSettings(): BenchSettings {
     users: Math.max(1, Math.floor(tokens / 2)),
     jsonPath: process.env.BENCH_JSON === '' ? undefined : process.env.BENCH_JSON,
     experiments: process.env.BENCH_EXPERIMENTS === '1',
+    repeat: Math.max(1, Math.round(numberFromEnv('BENCH_REPEAT', 1))),
     only: list('BENCH_ONLY'),
     skip: list('BENCH_SKIP') ?? new Set(),
   };

@@ -1,0 +1,91 @@
+// Scale that does not depend on the test server: every read MongoRevocationStore sends on the hot path, seen
+// through the driver's command monitoring, is a `find` on `_id` alone (equality or `$in`) with a projection and
+// no sort, skip or other filter field, i.e. a query any MongoDB serves from the `_id` index whatever the size.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MongoClient, type CommandStartedEvent, type Document } from 'mongodb';
+import { MongoRevocationStore } from '../../../lib/mongodb.js';
+import { createTestDb, mongoUri, type TestDb } from '../../support/db.js';
+
+const SETUP_COMMANDS = new Set(['buildInfo', 'createIndexes', 'hello', 'isMaster', 'ping', 'endSessions']);
+
+describe('MongoRevocationStore: the shape of hot-path reads (command monitoring)', () => {
+  let testDb: TestDb;
+  let client: MongoClient;
+  let store: MongoRevocationStore;
+  const events: CommandStartedEvent[] = [];
+
+  before(async () => {
+    testDb = await createTestDb('read_shape');
+    client = new MongoClient(mongoUri(), { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
+    client.on('commandStarted', (event) => events.push(event));
+    await client.connect();
+    store = new MongoRevocationStore({ client, dbName: testDb.dbName, logger: { warn: () => undefined } });
+    await store.init();
+  });
+
+  after(async () => {
+    await client.close();
+    await testDb.cleanup();
+  });
+
+  /** The commands `run` sends, setup and monitoring commands left out. */
+  async function commandsOf(run: () => Promise<unknown>): Promise<CommandStartedEvent[]> {
+    events.length = 0;
+    await run();
+    return events.filter((e) => !SETUP_COMMANDS.has(e.commandName));
+  }
+
+  function assertIdFind(event: CommandStartedEvent): void {
+    const { command } = event;
+    assert.equal(event.commandName, 'find', `a read is a find, got ${event.commandName}`);
+    const filter = command.filter as Document;
+    assert.deepEqual(Object.keys(filter), ['_id'], `filter on _id alone: ${JSON.stringify(filter)}`);
+    const id: unknown = filter._id;
+    if (typeof id === 'object' && id !== null && !(id instanceof Date)) {
+      assert.deepEqual(Object.keys(id), ['$in'], `_id by equality or $in: ${JSON.stringify(id)}`);
+      assert.ok(Array.isArray((id as { $in: unknown }).$in));
+    }
+    assert.equal(typeof command.projection, 'object', 'with a projection');
+    assert.ok(command.projection !== null && Object.keys(command.projection as Document).length > 0);
+    for (const field of ['sort', 'skip', 'hint', 'min', 'max', 'collation'])
+      assert.equal(command[field], undefined, `no ${field}`);
+  }
+
+  const now = Date.now();
+  const sid = (n: number) => `session-${String(n).padStart(12, '0')}`;
+
+  test('the common case (no logout of the user since the token): one find by _id', async () => {
+    const commands = await commandsOf(() => store.getState('fresh-user', sid(1), now));
+    assert.equal(commands.length, 1);
+    commands.forEach(assertIdFind);
+  });
+
+  test('a user with a logout-everywhere watermark: still one find by _id', async () => {
+    await store.revokeUser('watermarked', new Date(now - 1000), new Date(now + 3_600_000));
+    const commands = await commandsOf(() => store.getState('watermarked', sid(2), now));
+    assert.equal(commands.length, 1);
+    commands.forEach(assertIdFind);
+  });
+
+  test('after a device logout: the user, then the revoked session, each a find by _id', async () => {
+    await store.revokeSession(sid(3), 'device-user', new Date(now + 3_600_000));
+    const commands = await commandsOf(() => store.getState('device-user', sid(4), now - 60_000));
+    assert.equal(commands.length, 2);
+    commands.forEach(assertIdFind);
+  });
+
+  test('batched checks: $in on _id, for users and for suspect sessions alike', async () => {
+    await store.revokeSession(sid(5), 'batch-0', new Date(now + 3_600_000));
+    await store.revokeSession(sid(6), 'batch-1', new Date(now + 3_600_000));
+    const commands = await commandsOf(() =>
+      Promise.all(Array.from({ length: 20 }, (_, i) => store.getState(`batch-${i}`, sid(100 + i), now - 60_000))),
+    );
+    assert.ok(commands.length >= 2, `${commands.length} commands`);
+    commands.forEach(assertIdFind);
+    assert.ok(
+      commands.some((e) => typeof (e.command.filter as Document)._id === 'object'),
+      'concurrent checks were batched with $in',
+    );
+  });
+});
