@@ -121,7 +121,7 @@ function revocableApp(auth: Lib.SessionAuth): Express {
 
 async function revocableMongo(
   config: AppConfig,
-  variant: 'default' | 'two-reads' | 'coalesced' | 'cached',
+  variant: 'default' | 'two-reads' | 'coalesced' | 'cached' | 'renewing',
 ): Promise<BuiltApp> {
   const lib = await loadLibrary();
   const client = await connect(config);
@@ -138,6 +138,10 @@ async function revocableMongo(
     logger: quietLogger,
     // The opt-in bounded delay: checks may be answered from state read at most 100 ms ago.
     ...(variant === 'cached' ? { maxRevocationDelay: 100 } : {}),
+    // Renewal at its most expensive: every token is older than `renewAfter` (minted before the run) and the load
+    // generator never adopts the renewed cookie, so every request re-signs, sets a cookie and touches the
+    // device registry. A browser adopts it: then a session renews (and writes) once per `renewAfter`.
+    ...(variant === 'renewing' ? { renewAfter: 1 } : {}),
   });
   await auth.ready;
   return {
@@ -328,6 +332,8 @@ export async function buildApp(scenario: Scenario, config: AppConfig): Promise<B
       return revocableMongo(config, 'default');
     case 'revocable-mongo-cached':
       return revocableMongo(config, 'cached');
+    case 'revocable-mongo-renewing':
+      return revocableMongo(config, 'renewing');
     case 'revocable-redis':
       return revocableRedis(config);
     case 'revocable-memory':

@@ -7,6 +7,7 @@ export const MAIN_SCENARIOS = [
   'stateless-key',
   'revocable-mongo',
   'revocable-mongo-cached',
+  'revocable-mongo-renewing',
   'revocable-redis',
   'revocable-memory',
   'session-mongo',
