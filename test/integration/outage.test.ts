@@ -12,16 +12,9 @@ import { MongoRevocationStore } from '../../lib/mongodb.js';
 import { buildApp, cookieFrom, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
 import { mongoUri } from '../support/db.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { errorCodeOf, eventually } from '../support/eventually.js';
 
-const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not recovered within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const code = errorCodeOf;
 
 // Long enough for a loaded 2-core machine (browser tests and `npm pack` run beside this file), short enough
 // that "no hang" below means something.

@@ -8,18 +8,11 @@ import { RedisRevocationStore } from '../../lib/redis.js';
 import { buildApp, cookieFrom, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
 import { connectDriver, DRIVERS, randomPrefix, type TestRedisClient } from '../support/redis-clients.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { errorCodeOf, eventually } from '../support/eventually.js';
 
 const STORE_TIMEOUT_MS = 500;
 const MARGIN_MS = 2500; // a busy 2-core machine; the point is "bounded", not "fast"
-const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not recovered within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const code = errorCodeOf;
 
 for (const driver of DRIVERS) {
   describe(`Redis outage (${driver}, its own redis-server)`, () => {
