@@ -310,7 +310,7 @@ describe('MongoRevocationStore', () => {
       db: t.db,
       usersCollection,
       stateCollection: 'async_ids_state',
-      userId: (sub) => Promise.resolve(sub) as never,
+      userId: (sub) => Promise.resolve(sub),
       logger: quiet,
     });
     await assert.rejects(
