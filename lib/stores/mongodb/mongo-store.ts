@@ -227,18 +227,9 @@ export class MongoRevocationStore implements RevocationStore {
  * logout-everywhere would log every user out, and reads would never match.
  */
 function checkedUserId(id: unknown): unknown {
-  if (
-    id === undefined ||
-    id === null ||
-    typeof id === 'function' ||
-    typeof (id as { then?: unknown }).then === 'function'
-  ) {
-    const got =
-      id === null
-        ? 'null'
-        : typeof (id as { then?: unknown } | undefined)?.then === 'function'
-          ? 'a Promise'
-          : typeof id;
+  const isPromise = typeof (id as { then?: unknown } | null | undefined)?.then === 'function';
+  if (id === undefined || id === null || typeof id === 'function' || isPromise) {
+    const got = isPromise ? 'a Promise' : id === null ? 'null' : typeof id;
     throw new ConfigError(
       'userId',
       `must return the user's \`_id\` synchronously (got ${got}), e.g. \`(sub) => new ObjectId(sub)\`.`,
