@@ -713,7 +713,7 @@ export async function runModel(options: ModelOptions, runs: number, seed?: numbe
     throw new Error(
       [
         `model-based test on ${options.storeName} failed after ${result.numRuns} histories (${result.numShrinks} shrinks).`,
-        `Replay: MODEL_SEED=${result.seed} MODEL_PATH=${result.counterexamplePath ?? ''} npm run test:model -- ${options.storeName === 'memory' ? 'model.test' : 'model-mongo.test'} (the seed alone re-runs the same histories)`,
+        `Replay: MODEL_SEED=${result.seed} MODEL_PATH=${result.counterexamplePath ?? ''} npm run test:model -- ${{ memory: 'model.test', MongoRevocationStore: 'model-mongo.test', RedisRevocationStore: 'model-redis.test' }[options.storeName] ?? ''} (the seed alone re-runs the same histories)`,
         `Instance clock offsets (ms): ${JSON.stringify(offs)}`,
         `Shrunk history: ${(cmds as { toString(): string } | undefined)?.toString() ?? ''}`,
         `Failure: ${error instanceof Error ? error.message : String(error)}`,
