@@ -1,5 +1,6 @@
 // `npm run soak`: mixed traffic (sign-ins, requests, renewals, logouts, logout-everywhere) against two instances
-// sharing a FerretDB of their own, for SOAK_MINUTES (default 10). Samples RSS, heap used after GC, event-loop
+// sharing a FerretDB of their own (or, with SOAK_STORE=redis, a redis-server of their own), for SOAK_MINUTES
+// (default 10). Samples RSS, heap used after GC, event-loop
 // delay and open handles every SOAK_SAMPLE_SECONDS (default 60) and prints them as a table. Fails when the heap
 // after GC grows more than 10 % after the first sample, or when a logged-out session is ever accepted.
 // Run with `node --expose-gc --import tsx test/soak/soak.ts` (the npm script does).
@@ -10,7 +11,11 @@ import express from 'express';
 import { MongoClient } from 'mongodb';
 import { createSessionAuth } from '../../lib/index.js';
 import { MongoRevocationStore } from '../../lib/mongodb.js';
+import { RedisRevocationStore } from '../../lib/redis.js';
+import type { RevocationStore } from '../../lib/index.js';
 import { startFerretDb } from '../ferretdb/launcher.js';
+import { connectNodeRedis } from '../support/redis-clients.js';
+import { startRedisServer } from '../support/redis-server.js';
 import { testSecret } from '../support/apps.js';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
@@ -19,18 +24,33 @@ const WORKERS = 8;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc (npm run soak does)');
 
-const db = await startFerretDb();
-const clients: MongoClient[] = [];
+const STORE = process.env.SOAK_STORE === 'redis' ? 'redis' : 'mongo';
+const db =
+  STORE === 'mongo'
+    ? { kind: 'mongo' as const, server: await startFerretDb() }
+    : { kind: 'redis' as const, server: await startRedisServer() };
+const closers: (() => Promise<unknown>)[] = [];
+
+/** One instance's store: on the soak's own FerretDB or redis-server. */
+async function openStore(): Promise<RevocationStore> {
+  if (db.kind === 'mongo') {
+    const client = new MongoClient(db.server.uri);
+    await client.connect();
+    closers.push(() => client.close());
+    return new MongoRevocationStore({ client, dbName: 'soak', logger: { warn: () => {} } });
+  }
+  const client = await connectNodeRedis(db.server.url);
+  closers.push(() => client.quit());
+  return new RedisRevocationStore({ client, prefix: 'soak:', logger: { warn: () => {} } });
+}
+
 const servers: Server[] = [];
 const ports: number[] = [];
 const secret = testSecret();
 for (let i = 0; i < 2; i++) {
-  const client = new MongoClient(db.uri);
-  await client.connect();
-  clients.push(client);
   const auth = createSessionAuth({
     secret,
-    store: new MongoRevocationStore({ client, dbName: 'soak', logger: { warn: () => {} } }),
+    store: await openStore(),
     cookie: { secure: false },
     expiresIn: 4, // seconds: renewals (after 2 s) and expiries happen all the time
     renewAfter: 2,
@@ -147,11 +167,13 @@ running = false;
 await Promise.all(workers);
 agent.destroy();
 for (const s of servers) s.close();
-for (const c of clients) await c.close();
-await db.stop();
-await rm(db.dataDir, { recursive: true, force: true });
+for (const close of closers) await close();
+await db.server.stop();
+if (db.kind === 'mongo') await rm(db.server.dataDir, { recursive: true, force: true });
 
-console.log(`\nSoak: ${MINUTES} min, two instances on FerretDB, ${WORKERS} workers`);
+console.log(
+  `\nSoak: ${MINUTES} min, two instances on ${db.kind === 'mongo' ? 'FerretDB' : 'Redis'}, ${WORKERS} workers`,
+);
 console.log('| minute | RSS MB | heap after GC MB | event-loop p99 ms | max ms | open handles | requests so far |');
 console.log('| -----: | -----: | ---------------: | ----------------: | -----: | -----------: | --------------: |');
 for (const r of rows)
