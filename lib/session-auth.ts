@@ -12,7 +12,7 @@ import { createLogoutHandlers } from './http/logout.js';
 import { createFreshAuth } from './http/fresh-auth.js';
 import { createSessionHandlers, type SessionSummary } from './http/sessions.js';
 import { createRequestAuth } from './http/request-auth.js';
-import { createRevocationEngine } from './revocation/revocation-engine.js';
+import { createRevocationEngine, type RevocationEngine } from './revocation/revocation-engine.js';
 import { initStore } from './stores/revocation-store.js';
 import { createClaimsParser, createLoginClaimsCheck } from './token/claims.js';
 import type { SignedSession } from './token/sign-token.js';
@@ -133,25 +133,6 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const { onLogout, onLogoutAll, onRevokeOthers } = config;
   const maxAgeMs = lifetimes.maxAgeSeconds * 1000;
 
-  /**
-   * How long a `revokeSession` must hold: a renewal may have carried the session past the `expiresAt` the
-   * caller saw, so a given date only ever lengthens the entry (to `maxAge` from now at least). Without one,
-   * the session's own end from the device registry, else the longest lifetime any instance may allow.
-   */
-  async function sessionEnd(
-    sessionId: string,
-    opts: { sub: string; expiresAt?: Date } | undefined,
-  ): Promise<Date | undefined> {
-    const given: unknown = opts?.expiresAt;
-    if (given !== undefined) {
-      if (!(given instanceof Date) || Number.isNaN(given.getTime())) return given as Date; // refused by the engine
-      return new Date(Math.max(given.getTime(), engine.now() + maxAgeMs));
-    }
-    if (!engine.hasRegistry || typeof opts?.sub !== 'string' || opts.sub === '') return undefined;
-    const record = (await engine.listSessions(opts.sub)).find((s) => s.sessionId === sessionId);
-    return record?.expiresAt;
-  }
-
   return {
     ...createGuards(requestAuth, respond, trustedOrigins),
     ...createLogoutHandlers({ requestAuth, engine, respond, trustedOrigins, onLogout, onLogoutAll }),
@@ -166,11 +147,32 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     }),
     revokeUser: engine.revokeUser,
     revokeSession: async (sessionId, opts) =>
-      engine.revokeSession(sessionId, opts?.sub, await sessionEnd(sessionId, opts)),
+      engine.revokeSession(sessionId, opts?.sub, await sessionEnd(engine, maxAgeMs, sessionId, opts)),
     getAuth: (req) => req.auth as AuthInfo<Extra<z.output<C>>> | undefined,
     ready: initStore(store, logger),
     close: async () => {
       await store.close?.();
     },
   };
+}
+
+/**
+ * How long a `revokeSession` must hold: a renewal may have carried the session past the `expiresAt` the
+ * caller saw, so a given date only ever lengthens the entry (to `maxAge` from now at least). Without one,
+ * the session's own end from the device registry, else the longest lifetime any instance may allow.
+ */
+async function sessionEnd(
+  engine: RevocationEngine,
+  maxAgeMs: number,
+  sessionId: string,
+  opts: { sub: string; expiresAt?: Date } | undefined,
+): Promise<Date | undefined> {
+  const given: unknown = opts?.expiresAt;
+  if (given !== undefined) {
+    if (!(given instanceof Date) || Number.isNaN(given.getTime())) return given as Date; // refused by the engine
+    return new Date(Math.max(given.getTime(), engine.now() + maxAgeMs));
+  }
+  if (!engine.hasRegistry || typeof opts?.sub !== 'string' || opts.sub === '') return undefined;
+  const record = (await engine.listSessions(opts.sub)).find((s) => s.sessionId === sessionId);
+  return record?.expiresAt;
 }

@@ -66,28 +66,7 @@ export function createRevocationEngine(settings: EngineSettings) {
       ? createRevocationCache({ maxDelayMs: settings.maxRevocationDelayMs, now })
       : undefined;
 
-  /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
-  async function verdict(ref: TokenRef): Promise<CheckResult> {
-    // A session cannot have signed in after this token was issued, give or take the clock skew between the
-    // instances (at most the largest tolerance): a `sat` far ahead (an odd signer) must not let it survive a
-    // logout-everywhere.
-    const signedInAtMs = Math.min(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs + MAX_SKEW_MS);
-    try {
-      let state = cache?.get(ref.sub, ref.sessionId);
-      if (state === undefined) {
-        const read = cache?.begin();
-        state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
-        if (read !== undefined) cache?.store(ref.sub, ref.sessionId, state, read);
-      }
-      const reason = revocationReason(state, signedInAtMs);
-      return reason === undefined ? ACCEPTED : { ok: false, error: new SessionAuthError(reason) };
-    } catch (cause) {
-      // Fail open only when asked to; the outage itself was already logged by the guarded store.
-      if (settings.failOpen) return ACCEPTED_UNCHECKED;
-      const error = isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
-      return { ok: false, error };
-    }
-  }
+  const verdict = createVerdict(guarded, cache, settings.failOpen);
 
   /** Undefined when the token is still accepted; else why not (revoked, or the store cannot tell: 503). */
   async function check(ref: TokenRef): Promise<SessionAuthError | undefined> {
@@ -148,6 +127,36 @@ export function createRevocationEngine(settings: EngineSettings) {
     registerSession: guarded.registerSession,
     touchSession: guarded.touchSession,
     now,
+  };
+}
+
+/** The check of one token, from the cache when it may answer, else from the store. */
+function createVerdict(
+  guarded: ReturnType<typeof createGuardedStore>,
+  cache: ReturnType<typeof createRevocationCache> | undefined,
+  failOpen: boolean,
+): (ref: TokenRef) => Promise<CheckResult> {
+  /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
+  return async function verdict(ref: TokenRef): Promise<CheckResult> {
+    // A session cannot have signed in after this token was issued, give or take the clock skew between the
+    // instances (at most the largest tolerance): a `sat` far ahead (an odd signer) must not let it survive a
+    // logout-everywhere.
+    const signedInAtMs = Math.min(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs + MAX_SKEW_MS);
+    try {
+      let state = cache?.get(ref.sub, ref.sessionId);
+      if (state === undefined) {
+        const read = cache?.begin();
+        state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
+        if (read !== undefined) cache?.store(ref.sub, ref.sessionId, state, read);
+      }
+      const reason = revocationReason(state, signedInAtMs);
+      return reason === undefined ? ACCEPTED : { ok: false, error: new SessionAuthError(reason) };
+    } catch (cause) {
+      // Fail open only when asked to; the outage itself was already logged by the guarded store.
+      if (failOpen) return ACCEPTED_UNCHECKED;
+      const error = isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
+      return { ok: false, error };
+    }
   };
 }
 
