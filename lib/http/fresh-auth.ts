@@ -1,9 +1,9 @@
 // Fresh sign-in: `requireFreshAuth(maxAge)` asks for a recent password entry, `reauthenticate` records one.
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { parseDurationSeconds } from '../config/duration.js';
 import { argumentError } from '../errors/config-error.js';
 import { SessionAuthError } from '../errors/session-auth-error.js';
-import { MAX_CLOCK_TOLERANCE_SECONDS } from '../revocation/rules.js';
+import { notLongAfterIssue } from '../revocation/rules.js';
 import type { SignedSession } from '../token/sign-token.js';
 import type { ErrorResponder } from './error-response.js';
 import { namedMiddleware } from './middleware-guard.js';
@@ -11,7 +11,6 @@ import { reissue, type RequestAuth } from './request-auth.js';
 
 export function createFreshAuth(requestAuth: RequestAuth, respond: ErrorResponder) {
   const { engine } = requestAuth.parts;
-  const fail = (next: NextFunction) => (error: unknown) => next(error);
 
   /** `requireFreshAuth('5m')`: accepts a session whose last password entry is at most that old. */
   function requireFreshAuth(maxAge: number | string): RequestHandler {
@@ -26,14 +25,12 @@ export function createFreshAuth(requestAuth: RequestAuth, respond: ErrorResponde
           return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
         }
         req.auth = outcome.auth;
-        // A password entry cannot be much later than this token's issue (instances' clocks differ a little): a
-        // `pwd` far ahead must not stay fresh for ever.
-        const enteredAt = Math.min(session.authenticatedAtMs, session.issuedAtMs + MAX_CLOCK_TOLERANCE_SECONDS * 1000);
+        const enteredAt = notLongAfterIssue(session.authenticatedAtMs, session.issuedAtMs);
         if (engine.now() - enteredAt > seconds * 1000) {
           return respond(new SessionAuthError('reauthentication_required'), req, res, next);
         }
         next();
-      }, fail(next));
+      }, next);
     });
   }
 

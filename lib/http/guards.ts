@@ -18,13 +18,11 @@ export function createGuards(
   respond: ErrorResponder,
   trustedOrigins: ReadonlySet<string>,
 ): Guards {
-  const fail = (next: NextFunction) => (error: unknown) => next(error);
-
   const authenticate = namedMiddleware('authenticate', (req, res, next) => {
     requestAuth.authenticate(req, res).then((outcome) => {
       if (outcome.auth !== undefined) req.auth = outcome.auth;
       next();
-    }, fail(next));
+    }, next);
   });
 
   const requireAuth = namedMiddleware('requireAuth', (req: Request, res: Response, next: NextFunction) => {
@@ -34,7 +32,7 @@ export function createGuards(
       }
       req.auth = outcome.auth;
       next();
-    }, fail(next));
+    }, next);
   });
 
   const verifyOrigin = namedMiddleware('verifyOrigin', (req, res, next) => {

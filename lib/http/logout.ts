@@ -67,9 +67,8 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
     endSession(req, res, next, parts.onLogoutAll);
   }
 
-  const fail = (next: NextFunction) => (error: unknown) => next(error);
   return {
-    logout: namedMiddleware('logout', (req, res, next) => void logout(req, res, next).catch(fail(next))),
-    logoutAll: namedMiddleware('logoutAll', (req, res, next) => void logoutAll(req, res, next).catch(fail(next))),
+    logout: namedMiddleware('logout', (req, res, next) => void logout(req, res, next).catch(next)),
+    logoutAll: namedMiddleware('logoutAll', (req, res, next) => void logoutAll(req, res, next).catch(next)),
   };
 }

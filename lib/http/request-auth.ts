@@ -53,8 +53,8 @@ export async function verifySessionToken(parts: RequestAuthParts, token: string)
   const { expiresInSeconds, maxAgeSeconds } = parts.tokenSettings;
   if (claims.expMs - claims.issuedAtMs > expiresInSeconds * 1000)
     return { error: new SessionAuthError('token_expired') };
-  // The sign-in time may have been stamped by another instance whose clock runs a little ahead of the one that
-  // issued this token (the sign-in time is then capped at the issue time): allow the largest tolerance.
+  // The sign-in time and the session's end are stamped by the instance that signed the user in, whose clock may
+  // differ a little from this one's settings' view of the session: allow the largest tolerance.
   const sessionSlackMs = MAX_CLOCK_TOLERANCE_SECONDS * 1000;
   if (claims.sessionExpMs - claims.signedInAtMs > maxAgeSeconds * 1000 + sessionSlackMs) {
     return { error: new SessionAuthError('token_expired') };

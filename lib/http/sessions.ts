@@ -29,7 +29,6 @@ export interface SessionParts {
 
 export function createSessionHandlers(parts: SessionParts) {
   const { requestAuth, engine, respond } = parts;
-  const fail = (next: NextFunction) => (error: unknown) => next(error);
 
   function assertRegistry(call: string): void {
     if (engine.hasRegistry) return;
@@ -74,7 +73,7 @@ export function createSessionHandlers(parts: SessionParts) {
     listSessions,
     revokeOtherSessions: namedMiddleware(
       'revokeOtherSessions',
-      (req, res, next) => void revokeOthers(req, res, next).catch(fail(next)),
+      (req, res, next) => void revokeOthers(req, res, next).catch(next),
     ),
   };
 }

@@ -8,8 +8,8 @@ import { createGuardedStore } from './guarded-store.js';
 import { createRevocationCache } from './revocation-cache.js';
 import {
   firstIssueTimeAfter,
-  MAX_CLOCK_TOLERANCE_SECONDS,
   MAX_REVOCATION_LIFETIME_MS,
+  notLongAfterIssue,
   revocationReason,
   sessionEntryExpiry,
   waitForClock,
@@ -46,9 +46,6 @@ export interface EngineSettings {
 }
 
 export type RevocationEngine = ReturnType<typeof createRevocationEngine>;
-
-/** Most a session's sign-in time may lie after its token's issue time: instances' clocks differ a little. */
-const MAX_SKEW_MS = MAX_CLOCK_TOLERANCE_SECONDS * 1000;
 
 /** Longest `revokeUser` waits for the clock beyond what the precision needs (a clock stepped backwards). */
 const CLOCK_SLACK_MS = 50;
@@ -138,10 +135,7 @@ function createVerdict(
 ): (ref: TokenRef) => Promise<CheckResult> {
   /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
   return async function verdict(ref: TokenRef): Promise<CheckResult> {
-    // A session cannot have signed in after this token was issued, give or take the clock skew between the
-    // instances (at most the largest tolerance): a `sat` far ahead (an odd signer) must not let it survive a
-    // logout-everywhere.
-    const signedInAtMs = Math.min(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs + MAX_SKEW_MS);
+    const signedInAtMs = notLongAfterIssue(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs);
     try {
       let state = cache?.get(ref.sub, ref.sessionId);
       if (state === undefined) {

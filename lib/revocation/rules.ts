@@ -24,6 +24,15 @@ export function revocationReason(
 }
 
 /**
+ * A time a token claims for its session (`sat`, `pwd`) as the rules may believe it: at most the largest clock
+ * tolerance after the token's own issue time. Instances' clocks differ a little, so a small lead is normal;
+ * a time far ahead (an odd signer) must not let a session survive a logout-everywhere or stay fresh for ever.
+ */
+export function notLongAfterIssue(timeMs: number, issuedAtMs: number): number {
+  return Math.min(timeMs, issuedAtMs + MAX_CLOCK_TOLERANCE_SECONDS * 1000);
+}
+
+/**
  * When a revoked-session entry for a token expiring at `expMs` may be forgotten: past every instance's
  * clock tolerance, so an instance that still accepts the token a few seconds after `exp` also sees it revoked.
  */

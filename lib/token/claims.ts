@@ -1,6 +1,7 @@
 // The claims of a session token: which ones this package owns, reading a verified payload, checking login claims.
 import { z } from 'zod';
 import { argumentError } from '../errors/config-error.js';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
 import type { AuthInfo } from '../types.js';
 
 /**
@@ -58,12 +59,12 @@ export function reservedAmong(names: readonly string[]): string[] {
 }
 
 /** Longest session any token may claim (`sxp` − `sat`): the cap of `maxAge`, 400 days. */
-const MAX_SESSION_MS = 400 * 86_400_000;
+const MAX_SESSION_MS = MAX_TOKEN_LIFETIME_SECONDS * 1000;
 
 /**
  * The session times as signed, with the session's end capped: no more than 400 days after sign-in, never
- * before this token expires. (Where a `sat` or `pwd` later than `iat_ms` matters, the rules take the earlier
- * of the two: see `revocation-engine.ts` and `fresh-auth.ts`; they are kept as signed so that renewals by
+ * before this token expires. (Where a `sat` or `pwd` after `iat_ms` matters, the rules believe it at most
+ * 300 s ahead: `notLongAfterIssue` in `revocation/rules.ts`. They are kept as signed, so that renewals by
  * instances whose clocks differ a little carry them unchanged.)
  */
 function toSessionClaims(data: z.infer<typeof sessionClaimsSchema>): SessionClaims {
