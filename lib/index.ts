@@ -9,7 +9,14 @@ export type { SessionAuthOptions } from './config/options.js';
 export type { Logger } from './config/logger.js';
 export { MemoryRevocationStore } from './stores/memory-store.js';
 export type { MemoryRevocationStoreOptions } from './stores/memory-store.js';
-export type { Awaitable, RevocationState, RevocationStore } from './stores/revocation-store.js';
+export type {
+  Awaitable,
+  RevocationChange,
+  RevocationLog,
+  RevocationState,
+  RevocationStore,
+  SessionRecord,
+} from './stores/revocation-store.js';
 export { ERROR_STATUS, SessionAuthError, isSessionAuthError } from './errors/session-auth-error.js';
 export type { SessionAuthErrorBody, SessionAuthErrorCode } from './errors/session-auth-error.js';
 export { ConfigError, MESSAGE_PREFIX } from './errors/config-error.js';

@@ -149,7 +149,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     revokeSession: async (sessionId, opts) =>
       engine.revokeSession(sessionId, opts?.sub, await sessionEnd(engine, maxAgeMs, sessionId, opts)),
     getAuth: (req) => req.auth as AuthInfo<Extra<z.output<C>>> | undefined,
-    ready: initStore(store, logger),
+    ready: initStore(store, logger).then(engine.warmUp),
     close: async () => {
       await store.close?.();
     },

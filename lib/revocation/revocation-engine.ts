@@ -6,6 +6,7 @@ import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-err
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 import { createGuardedStore } from './guarded-store.js';
 import { createRevocationCache } from './revocation-cache.js';
+import { createRevocationMirror, type RevocationMirror } from './revocation-mirror.js';
 import {
   firstIssueTimeAfter,
   MAX_REVOCATION_LIFETIME_MS,
@@ -58,12 +59,13 @@ export function createRevocationEngine(settings: EngineSettings) {
   const now = settings.now ?? Date.now;
   const maxWaitMs = (settings.issuedAtPrecision === 'seconds' ? 1000 : 1) + CLOCK_SLACK_MS;
 
-  const cache =
-    settings.maxRevocationDelayMs !== undefined && settings.maxRevocationDelayMs > 0
-      ? createRevocationCache({ maxDelayMs: settings.maxRevocationDelayMs, now })
-      : undefined;
+  const delayMs = settings.maxRevocationDelayMs ?? 0;
+  // Bounded delay: a copy of all revocations when the store has a change feed, else (and when the copy
+  // outgrows its bound, or for sessions older than the feed) a per-user cache.
+  const cache = delayMs > 0 ? createRevocationCache({ maxDelayMs: delayMs, now }) : undefined;
+  const mirror = delayMs > 0 ? mirrorOf(settings, delayMs, now) : undefined;
 
-  const verdict = createVerdict(guarded, cache, settings.failOpen);
+  const verdict = createVerdict(guarded, cache, mirror, settings.failOpen);
 
   /** Undefined when the token is still accepted; else why not (revoked, or the store cannot tell: 503). */
   async function check(ref: TokenRef): Promise<SessionAuthError | undefined> {
@@ -75,8 +77,10 @@ export function createRevocationEngine(settings: EngineSettings) {
   async function revokeUser(sub: string): Promise<Date> {
     assertId('revokeUser(sub)', sub, 'the user id `sub`');
     const at = now();
+    const relevantUntil = at + MAX_REVOCATION_LIFETIME_MS;
     try {
-      await guarded.revokeUser(sub, new Date(at), new Date(at + MAX_REVOCATION_LIFETIME_MS));
+      await guarded.revokeUser(sub, new Date(at), new Date(relevantUntil));
+      mirror?.applyUser(sub, at, relevantUntil);
     } finally {
       // Even after a failure (the write may have gone through): this instance reads the store next time.
       cache?.forgetUser(sub);
@@ -102,6 +106,7 @@ export function createRevocationEngine(settings: EngineSettings) {
       until === undefined ? new Date(now() + MAX_REVOCATION_LIFETIME_MS) : sessionEntryExpiry(until.getTime());
     try {
       await guarded.revokeSession(sessionId, sub, entry);
+      mirror?.applySession(sessionId, entry.getTime());
     } finally {
       cache?.forgetSession(sessionId);
     }
@@ -124,20 +129,38 @@ export function createRevocationEngine(settings: EngineSettings) {
     registerSession: guarded.registerSession,
     touchSession: guarded.touchSession,
     now,
+    /** With a copy of all revocations: its first read (never rejects; a failure is logged and retried). */
+    warmUp: async (): Promise<void> => mirror?.sync(),
+    /** The copy, when there is one: for tests. */
+    mirror,
   };
 }
 
-/** The check of one token, from the cache when it may answer, else from the store. */
+/** The copy of all revocations, for a store with a change feed. */
+function mirrorOf(settings: EngineSettings, delayMs: number, now: () => number): RevocationMirror | undefined {
+  const { store } = settings;
+  if (store.readRevocations === undefined) return undefined;
+  return createRevocationMirror({
+    read: (since, limit) => (store.readRevocations as NonNullable<typeof store.readRevocations>)(since, limit),
+    maxDelayMs: delayMs,
+    readTimeoutMs: settings.storeTimeoutMs,
+    now,
+    logger: settings.logger,
+  });
+}
+
+/** The check of one token, from the copy or the cache when they may answer, else from the store. */
 function createVerdict(
   guarded: ReturnType<typeof createGuardedStore>,
   cache: ReturnType<typeof createRevocationCache> | undefined,
+  mirror: RevocationMirror | undefined,
   failOpen: boolean,
 ): (ref: TokenRef) => Promise<CheckResult> {
   /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
   return async function verdict(ref: TokenRef): Promise<CheckResult> {
     const signedInAtMs = notLongAfterIssue(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs);
     try {
-      let state = cache?.get(ref.sub, ref.sessionId);
+      let state = mirror?.get(ref.sub, ref.sessionId, signedInAtMs) ?? cache?.get(ref.sub, ref.sessionId);
       if (state === undefined) {
         const read = cache?.begin();
         state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);

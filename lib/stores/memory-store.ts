@@ -2,7 +2,13 @@
 import { z } from 'zod';
 import { validateOptions } from '../config/validate-options.js';
 import { MESSAGE_PREFIX } from '../errors/config-error.js';
-import type { RevocationState, RevocationStore, SessionRecord } from './revocation-store.js';
+import type {
+  RevocationChange,
+  RevocationLog,
+  RevocationState,
+  RevocationStore,
+  SessionRecord,
+} from './revocation-store.js';
 
 /** Most device-registry records kept per user; past it the least recently active one is forgotten. */
 const MAX_RECORDS_PER_USER = 1000;
@@ -33,8 +39,10 @@ export type MemoryRevocationStoreOptions = z.input<typeof memoryStoreOptionsSche
  * ```
  */
 export class MemoryRevocationStore implements RevocationStore {
-  readonly #users = new Map<string, { at: number; until: number }>();
-  readonly #sessions = new Map<string, number>();
+  /** Watermarks by user: the watermark, until when it matters, when it last changed (for the change feed). */
+  readonly #users = new Map<string, { at: number; until: number; changed: number }>();
+  /** Revoked sessions: until when, and when the entry last changed. */
+  readonly #sessions = new Map<string, { sub: string; expiresAt: number; changed: number }>();
   /** Registered sessions by user, then by session id. */
   readonly #registry = new Map<string, Map<string, SessionRecord>>();
   #registered = 0;
@@ -64,13 +72,38 @@ export class MemoryRevocationStore implements RevocationStore {
     this.#users.set(sub, {
       at: Math.max(existing?.at ?? 0, at.getTime()),
       until: Math.max(existing?.until ?? 0, relevantUntil.getTime()),
+      changed: this.#now(),
     });
   }
 
-  revokeSession(sessionId: string, _sub: string, expiresAt: Date): void {
+  revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
     const existing = this.#sessions.get(sessionId);
     if (existing === undefined) this.#reserve();
-    this.#sessions.set(sessionId, Math.max(existing ?? 0, expiresAt.getTime()));
+    this.#sessions.set(sessionId, {
+      sub: existing?.sub ?? sub,
+      expiresAt: Math.max(existing?.expiresAt ?? 0, expiresAt.getTime()),
+      changed: this.#now(),
+    });
+  }
+
+  /** The change feed: everything that still matters (`since` null), else what changed at or after `since`. */
+  readRevocations(since: Date | null, limit: number): RevocationLog {
+    const now = this.#now();
+    const from = since?.getTime();
+    const wanted = (expiry: number, changed: number) => (from === undefined ? expiry > now : changed >= from);
+    const changes: RevocationChange[] = [];
+    for (const [sub, e] of this.#users) {
+      if (changes.length >= limit) break;
+      if (wanted(e.until, e.changed))
+        changes.push({ kind: 'user', sub, lastLogoutAt: new Date(e.at), relevantUntil: new Date(e.until) });
+    }
+    for (const [sessionId, e] of this.#sessions) {
+      if (changes.length >= limit) break;
+      if (wanted(e.expiresAt, e.changed))
+        changes.push({ kind: 'session', sessionId, sub: e.sub, expiresAt: new Date(e.expiresAt) });
+    }
+    // Every revocation this store ever held is in its maps: the feed has no start.
+    return { startedAt: new Date(0), changes };
   }
 
   /**
@@ -117,7 +150,7 @@ export class MemoryRevocationStore implements RevocationStore {
   /** Drops entries that no longer matter. Runs on a timer; callable directly. */
   sweep(now = this.#now()): void {
     for (const [sub, entry] of this.#users) if (entry.until <= now) this.#users.delete(sub);
-    for (const [sid, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(sid);
+    for (const [sid, entry] of this.#sessions) if (entry.expiresAt <= now) this.#sessions.delete(sid);
     for (const [sub, sessions] of this.#registry) {
       for (const [sid, record] of sessions) {
         if (record.expiresAt.getTime() > now) continue;
@@ -150,8 +183,8 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   #isRevoked(sessionId: string, now: number): boolean {
-    const expiry = this.#sessions.get(sessionId);
-    return expiry !== undefined && expiry > now;
+    const entry = this.#sessions.get(sessionId);
+    return entry !== undefined && entry.expiresAt > now;
   }
 
   #reserve(): void {

@@ -27,6 +27,29 @@ export interface SessionRecord {
   userAgent?: string;
 }
 
+/** One revocation as the change feed (`readRevocations`) reports it. */
+export type RevocationChange =
+  | {
+      kind: 'user';
+      sub: string;
+      /** The watermark the user was raised to. */
+      lastLogoutAt: Date;
+      /** When it stops mattering (`revokeUser`'s `relevantUntil`). */
+      relevantUntil: Date;
+    }
+  | { kind: 'session'; sessionId: string; sub: string; expiresAt: Date };
+
+/** What `readRevocations` answers. */
+export interface RevocationLog {
+  /**
+   * Since when every revocation written through this store is in the feed (for a store whose feed began after
+   * it already held state, e.g. a database written by an older version). Sessions signed in before it are
+   * always checked against the store itself.
+   */
+  startedAt: Date;
+  changes: RevocationChange[];
+}
+
 /**
  * Server-side revocation state. Implement these methods to add a backend (Redis, SQL, ...) and run it
  * through the published conformance suite: `runStoreConformance` from
@@ -60,6 +83,14 @@ export interface RevocationStore {
    * and signed in after the user's watermark (`revokeUser`).
    */
   listSessions?(sub: string): Awaitable<SessionRecord[]>;
+  /**
+   * Change feed (optional: it lets `maxRevocationDelay` answer every check from memory). With `since` null,
+   * every revocation that still matters; else every revocation written at or after `since` by the writing
+   * process's clock (a change is reported again harmlessly; an old one may be left out). At most `limit`
+   * changes: when there are more, answer at least `limit` (the caller then stops using the feed).
+   * A write must be in the feed before `revokeUser`/`revokeSession` resolve.
+   */
+  readRevocations?(since: Date | null, limit: number): Awaitable<RevocationLog>;
   /** Optional one-time setup (indexes, connections); called once at startup. */
   init?(): Awaitable<void>;
   /** Optional shutdown: closes connections the store opened itself. */
@@ -102,7 +133,7 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
       `has ${registry.map((m) => `\`${m}()\``).join(', ')} but not all of \`registerSession()\`, \`touchSession()\` and \`listSessions()\`: a device registry needs the three.`,
     );
   }
-  for (const optional of ['init', 'close', ...registry] as const) {
+  for (const optional of ['init', 'close', 'readRevocations', ...registry] as const) {
     if (record[optional] !== undefined && typeof record[optional] !== 'function') {
       throw new ConfigError(`store.${optional}`, 'must be a function when present.');
     }

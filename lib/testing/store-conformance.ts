@@ -1,7 +1,7 @@
 // The conformance suite every RevocationStore must pass, published for store authors and used by our stores.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
+import type { RevocationChange, RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 
 /** The store under test: how to make a fresh one for each test, and how to clean up after it. */
 export interface ConformanceSubject<S extends RevocationStore = RevocationStore> {
@@ -16,6 +16,11 @@ export interface ConformanceSubject<S extends RevocationStore = RevocationStore>
    * true: its tests then run. `false` checks instead that the store has none of the three methods.
    */
   registry?: boolean;
+  /**
+   * Whether the store has a change feed (`readRevocations`, used by `maxRevocationDelay`). Defaults to false:
+   * the suite then checks that it has none; `true` runs the feed's tests.
+   */
+  feed?: boolean;
 }
 
 /** The test functions of your runner: node:test's, vitest's or mocha's `describe` and `it` all fit. */
@@ -234,10 +239,86 @@ const REGISTRY_TESTS: Record<string, (store: RegistryStore) => Promise<void>> = 
   },
 };
 
+type FeedStore = RevocationStore & Required<Pick<RevocationStore, 'readRevocations'>>;
+
+/** The user changes of `sub` and the session changes of `sessionId` in a feed read. */
+async function changesOf(store: FeedStore, since: Date | null, key: string): Promise<RevocationChange[]> {
+  const log = await store.readRevocations(since, 10_000);
+  assert.ok(log.startedAt instanceof Date && Number.isFinite(log.startedAt.getTime()), 'startedAt is a valid Date');
+  return log.changes.filter((c) => (c.kind === 'user' ? c.sub === key : c.sessionId === key));
+}
+
+/** The change feed's tests: a revocation is in the feed before its write resolves, with its values. */
+const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
+  async 'a revokeUser is in the feed before it resolves, read from just before it and in the full read'(store) {
+    const sub = id('user');
+    const since = new Date(Date.now() - 1000);
+    const at = new Date(Date.now() - 10);
+    const until = later();
+    await store.revokeUser(sub, at, until);
+    for (const from of [since, null]) {
+      const changes = await changesOf(store, from, sub);
+      assert.ok(changes.length >= 1, `revokeUser is in the feed (since ${String(from)})`);
+      for (const change of changes) {
+        assert.equal(change.kind, 'user');
+        if (change.kind !== 'user') continue;
+        assert.equal(change.lastLogoutAt.getTime(), at.getTime(), 'the watermark to the millisecond');
+        assert.ok(change.relevantUntil.getTime() >= until.getTime(), 'relevant at least until relevantUntil');
+      }
+    }
+  },
+
+  async 'a raised watermark is in the feed with its new value'(store) {
+    const sub = id('user');
+    const since = new Date(Date.now() - 1000);
+    await store.revokeUser(sub, new Date(Date.now() - 5000), later());
+    const second = new Date(Date.now() - 10);
+    await store.revokeUser(sub, second, later());
+    const changes = await changesOf(store, since, sub);
+    const highest = Math.max(...changes.map((c) => (c.kind === 'user' ? c.lastLogoutAt.getTime() : 0)));
+    assert.equal(highest, second.getTime());
+  },
+
+  async 'a revokeSession is in the feed before it resolves, with its user and expiry'(store) {
+    const sub = id('user');
+    const sessionId = id('sid');
+    const since = new Date(Date.now() - 1000);
+    const expiresAt = later();
+    await store.revokeSession(sessionId, sub, expiresAt);
+    for (const from of [since, null]) {
+      const changes = await changesOf(store, from, sessionId);
+      assert.ok(changes.length >= 1, `revokeSession is in the feed (since ${String(from)})`);
+      for (const change of changes) {
+        assert.equal(change.kind, 'session');
+        if (change.kind !== 'session') continue;
+        assert.equal(change.sub, sub);
+        assert.ok(change.expiresAt.getTime() >= expiresAt.getTime(), 'the entry lasts at least until expiresAt');
+      }
+    }
+  },
+
+  async 'the feed starts no later than the first revocation written after init'(store) {
+    const before = Date.now();
+    await store.revokeSession(id('sid'), id('user'), later());
+    await new Promise((resolve) => setTimeout(resolve, 10)); // a start taken at read time shows as later
+    const log = await store.readRevocations(null, 10_000);
+    assert.ok(log.startedAt.getTime() <= before, `startedAt ${log.startedAt.toISOString()} is not after the write`);
+  },
+
+  async 'a read past its limit answers at least the limit'(store) {
+    const since = new Date(Date.now() - 1000);
+    for (let i = 0; i < 3; i++) await store.revokeSession(id('sid'), id('user'), later());
+    const { changes } = await store.readRevocations(since, 2);
+    assert.ok(changes.length >= 2, `3 revocations, limit 2: answered ${changes.length}`);
+  },
+};
+
 /** The names of the tests, in order: what a store must do, readable in your runner's report. */
 export const CONFORMANCE_TESTS = Object.keys(TESTS);
 /** The names of the device-registry tests, run unless the subject says `registry: false`. */
 export const REGISTRY_CONFORMANCE_TESTS = Object.keys(REGISTRY_TESTS);
+/** The names of the change-feed tests, run when the subject says `feed: true`. */
+export const FEED_CONFORMANCE_TESTS = Object.keys(FEED_TESTS);
 
 /**
  * Registers the conformance suite with your test runner. Each test gets a fresh store from `createStore`,
@@ -267,6 +348,7 @@ export function runStoreConformance<S extends RevocationStore>(
   };
   test.describe(`${subject.name} conformance`, () => {
     for (const [name, body] of Object.entries(TESTS)) test.it(name, run(body));
+    registerFeedTests(subject.feed === true, test, run);
     if (subject.registry === false) {
       test.it(
         'has no device registry, as declared',
@@ -296,4 +378,35 @@ export function runStoreConformance<S extends RevocationStore>(
       );
     }
   });
+}
+
+/** The change feed's tests, or (for a subject without `feed: true`) one test that the store has no feed. */
+function registerFeedTests(
+  declared: boolean,
+  test: TestFunctions,
+  run: (body: (store: RevocationStore) => Promise<void>) => () => Promise<void>,
+): void {
+  if (!declared) {
+    test.it(
+      'has no change feed, as declared',
+      run(async (store) => {
+        assert.equal(
+          typeof store.readRevocations,
+          'undefined',
+          'a store with `readRevocations` must pass `feed: true`',
+        );
+        await Promise.resolve();
+      }),
+    );
+    return;
+  }
+  for (const [name, body] of Object.entries(FEED_TESTS)) {
+    test.it(
+      `change feed: ${name}`,
+      run(async (store) => {
+        assert.equal(typeof store.readRevocations, 'function', 'the store has no `readRevocations()`');
+        await body(store as FeedStore);
+      }),
+    );
+  }
 }

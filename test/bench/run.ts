@@ -20,6 +20,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Response } from 'express';
 import { MongoClient } from 'mongodb';
+import { MongoRevocationStore } from '../../lib/mongodb.js';
+import { CHANGE_OVERLAP_MS } from '../../lib/revocation/revocation-mirror.js';
 import { idKey } from '../../lib/stores/mongodb/ids.js';
 import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
@@ -344,6 +346,20 @@ async function prepareDatabases(client: MongoClient): Promise<void> {
     // Existing but empty collections, so that "empty database" lookups do reach the storage engine.
     for (const collection of ['users', 'revocation_users', 'revoked_sessions', 'sessions'])
       await db.createCollection(collection);
+  }
+  // The change feed of the bounded-delay apps begins before any session signs in, as in an app that runs with
+  // maxRevocationDelay from the start (sessions signed in before the feed, plus its margin for clock skew, are
+  // checked per user instead).
+  let startedAt = 0;
+  for (const name of [DB_MAIN, DB_CACHED]) {
+    const store = new MongoRevocationStore({ client, dbName: name, logger: { warn: log } });
+    await store.init();
+    startedAt = Math.max(startedAt, (await store.readRevocations(null, 1)).startedAt.getTime());
+  }
+  const wait = startedAt + CHANGE_OVERLAP_MS + 1 - Date.now();
+  if (wait > 0) {
+    log(`Waiting ${(wait / 1000).toFixed(1)} s: the sessions sign in after the change feed's start and its margin.`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 

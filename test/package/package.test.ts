@@ -87,6 +87,7 @@ async function runConsumer(dir: string, file: string): Promise<ConsumerResult> {
   assert.ok(!('MongoRevocationStore' in entries.root) && !('runStoreConformance' in entries.root));
   assert.deepEqual(entries.testing, {
     CONFORMANCE_TESTS: 'object',
+    FEED_CONFORMANCE_TESTS: 'object',
     REGISTRY_CONFORMANCE_TESTS: 'object',
     runStoreConformance: 'function',
   });

@@ -3,9 +3,10 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Document 
 import { validateOptions } from '../../config/validate-options.js';
 import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
 import { createLookupBatcher } from '../lookup-batcher.js';
-import type { RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
+import type { RevocationLog, RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
 import { mongoStoreOptionsSchema, type MongoRevocationStoreOptions } from './options.js';
 import { readStates, type Lookup } from './read-states.js';
+import { createRevocationLog } from './revocation-log.js';
 import { hasAtomicUpdates } from './server-kind.js';
 import { createSessionRegistry, type RegistryDocument } from './session-registry.js';
 import type { KeyedCollection } from './write-lock.js';
@@ -58,6 +59,7 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #logger: { warn(message: string): void };
   readonly #lookup: (lookup: Lookup) => Promise<RevocationState | Error>;
   readonly #registry: ReturnType<typeof createSessionRegistry>;
+  readonly #log: ReturnType<typeof createRevocationLog>;
   #registryIndexes: Promise<void> | undefined;
   #location: Promise<UserStateLocation> | undefined;
   #indexes: Promise<void> | undefined;
@@ -81,6 +83,7 @@ export class MongoRevocationStore implements RevocationStore {
     this.#logger = config.logger;
     if (config.atomicUpdates !== undefined) this.#location = Promise.resolve(this.#locationFor(config.atomicUpdates));
     this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
+    this.#log = createRevocationLog(db.collection(config.logCollection, PRIMARY));
     this.#registry = createSessionRegistry({
       registry: db.collection<RegistryDocument>(config.registryCollection, PRIMARY),
       revoked: this.#sessions as unknown as Collection<Document>,
@@ -93,7 +96,13 @@ export class MongoRevocationStore implements RevocationStore {
    * sessions once. A server without TTL support (FerretDB v1) gets a warning.
    */
   async init(): Promise<void> {
-    await Promise.all([this.#stateLocation(), this.#ttlIndex(), this.#registryIndex()]);
+    await Promise.all([
+      this.#stateLocation(),
+      this.#ttlIndex(),
+      this.#registryIndex(),
+      this.#log.ensureIndexes(),
+      this.#log.startedAt(),
+    ]);
   }
 
   /**
@@ -107,10 +116,14 @@ export class MongoRevocationStore implements RevocationStore {
     return state;
   }
 
-  /** `relevantUntil` is not needed: the watermark stays as long as the user (or their state document). */
-  async revokeUser(sub: string, at: Date, _relevantUntil?: Date): Promise<void> {
+  /**
+   * The watermark stays as long as the user (or their state document); its entry in the change feed until
+   * `relevantUntil`.
+   */
+  async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
     const location = await this.#stateLocation();
     await location.raise(this.#userId(sub), this.#field, at);
+    await this.#log.append({ sub, logoutAt: at, exp: relevantUntil });
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
@@ -121,6 +134,15 @@ export class MongoRevocationStore implements RevocationStore {
     // the revoked sessions too. `expiresAt` is at least the session's end, stamped by the clock that stamped its
     // sign-in time, so no clock skew between app servers can put the hint before the session's sign-in.
     await location.raise(this.#userId(sub), this.#deviceField, expiresAt);
+    await this.#log.append({ sub, sid: sessionId, exp: expiresAt });
+  }
+
+  /**
+   * The change feed (`logCollection`): every revocation that still matters, or those written since `since`.
+   * Each revocation is added to it after it is stored and before `revokeUser`/`revokeSession` resolve.
+   */
+  async readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
+    return this.#log.read(since, limit);
   }
 
   /**

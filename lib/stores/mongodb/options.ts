@@ -47,6 +47,11 @@ export const mongoStoreOptionsSchema = z
       .default('lastDeviceLogoutAt'),
     /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
     sessionsCollection: z.string().min(1).default('revoked_sessions'),
+    /**
+     * Collection of the change feed: one document per revocation until it stops mattering, read by instances
+     * with `maxRevocationDelay` to keep every revocation in memory. Defaults to `revocation_log`.
+     */
+    logCollection: z.string().min(1).default('revocation_log'),
     /** Collection of the device registry (signed-in sessions, for `listSessions`). Defaults to `device_sessions`. */
     registryCollection: z.string().min(1).default('device_sessions'),
     /**

@@ -88,4 +88,28 @@ describe('MongoRevocationStore: the shape of hot-path reads (command monitoring)
       'concurrent checks were batched with $in',
     );
   });
+
+  test('the change feed (maxRevocationDelay): a find on one indexed field, with a projection and a limit', async () => {
+    await store.revokeUser('feed-user', new Date(now - 1000), new Date(now + 3_600_000));
+    const since = new Date(now - 60_000);
+    const commands = await commandsOf(async () => {
+      await store.readRevocations(null, 1000);
+      await store.readRevocations(since, 1000);
+    });
+    const finds = commands.filter((e) => (e.command.filter as Document)._id === undefined);
+    assert.deepEqual(
+      finds.map((e) => Object.keys(e.command.filter as Document)),
+      [['exp'], ['at']],
+      'the full read filters on exp, the next ones on at',
+    );
+    const indexes = await client.db(testDb.dbName).collection('revocation_log').listIndexes().toArray();
+    const indexed = new Set(indexes.map((i) => Object.keys(i.key as Document).join(',')));
+    for (const event of finds) {
+      const [field] = Object.keys(event.command.filter as Document) as [string];
+      assert.ok(indexed.has(field), `an index on ${field}: ${[...indexed].join(' ')}`);
+      assert.ok(Object.keys(event.command.projection as Document).length > 0, 'with a projection');
+      assert.equal(event.command.limit, 1000, 'with the limit');
+      for (const option of ['sort', 'skip']) assert.equal(event.command[option], undefined, `no ${option}`);
+    }
+  });
 });

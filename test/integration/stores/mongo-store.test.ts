@@ -20,6 +20,7 @@ runStoreConformance(
       shared ??= await createTestDb('conformance');
       return new MongoRevocationStore({ client: shared.client, dbName: shared.dbName, logger: quiet });
     },
+    feed: true,
   },
   { describe, it: test },
 );

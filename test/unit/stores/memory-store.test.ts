@@ -4,7 +4,7 @@ import { ConfigError, MemoryRevocationStore } from '../../../lib/index.js';
 import { runStoreConformance } from '../../../lib/testing.js';
 
 runStoreConformance(
-  { name: 'MemoryRevocationStore', createStore: () => new MemoryRevocationStore() },
+  { name: 'MemoryRevocationStore', createStore: () => new MemoryRevocationStore(), feed: true },
   { describe, it: test },
 );
 

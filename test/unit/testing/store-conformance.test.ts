@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryRevocationStore, type RevocationState, type RevocationStore } from '../../../lib/index.js';
-import type { SessionRecord } from '../../../lib/stores/revocation-store.js';
+import type { RevocationChange, RevocationLog, SessionRecord } from '../../../lib/stores/revocation-store.js';
 import { runStoreConformance, type ConformanceSubject } from '../../../lib/testing.js';
 
 interface Outcome {
@@ -183,6 +183,71 @@ const REGISTRY_BROKEN: Record<string, { create: () => RevocationStore; caughtBy:
   },
 };
 
+/** MapStore with a correct change feed (every write, stamped); the broken feeds below each get one thing wrong. */
+class FeedMapStore extends MapStore {
+  protected readonly log: { at: number; change: RevocationChange }[] = [];
+  protected readonly startedAt = new Date(Date.now() - 1);
+  override revokeUser(sub: string, at: Date, relevantUntil?: Date): void {
+    super.revokeUser(sub, at);
+    const until = relevantUntil ?? new Date(Date.now() + 3_600_000);
+    this.log.push({ at: Date.now(), change: { kind: 'user', sub, lastLogoutAt: at, relevantUntil: until } });
+  }
+  override revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
+    super.revokeSession(sessionId, sub, expiresAt);
+    this.log.push({ at: Date.now(), change: { kind: 'session', sessionId, sub, expiresAt } });
+  }
+  readRevocations(since: Date | null, limit: number): RevocationLog {
+    const from = since?.getTime() ?? -Infinity;
+    const changes = this.log.filter((e) => e.at >= from).map((e) => e.change);
+    return { startedAt: this.startedAt, changes: changes.slice(0, limit) };
+  }
+}
+
+const FEED_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }> = {
+  'feed leaves out revoked sessions': {
+    create: () =>
+      new (class extends FeedMapStore {
+        override readRevocations(since: Date | null, limit: number): RevocationLog {
+          const log = super.readRevocations(since, limit);
+          return { ...log, changes: log.changes.filter((c) => c.kind === 'user') };
+        }
+      })(),
+    caughtBy: 'change feed: a revokeSession is in the feed before it resolves, with its user and expiry',
+  },
+  'feed keeps the first watermark of a user, not the raised one': {
+    create: () =>
+      new (class extends FeedMapStore {
+        override revokeUser(sub: string, at: Date, relevantUntil?: Date): void {
+          const known = this.log.some((e) => e.change.kind === 'user' && e.change.sub === sub);
+          if (!known) return super.revokeUser(sub, at, relevantUntil);
+          // The state is raised, the feed is not told.
+          this.users.set(sub, Math.max(this.users.get(sub) ?? -Infinity, at.getTime()));
+        }
+      })(),
+    caughtBy: 'change feed: a raised watermark is in the feed with its new value',
+  },
+  'feed starts when it is read': {
+    create: () =>
+      new (class extends FeedMapStore {
+        override readRevocations(since: Date | null, limit: number): RevocationLog {
+          return { ...super.readRevocations(since, limit), startedAt: new Date() };
+        }
+      })(),
+    caughtBy: 'change feed: the feed starts no later than the first revocation written after init',
+  },
+  'feed answers only the full read': {
+    create: () =>
+      new (class extends FeedMapStore {
+        override readRevocations(since: Date | null, limit: number): RevocationLog {
+          const log = super.readRevocations(null, limit);
+          return since === null ? log : { ...log, changes: [] };
+        }
+      })(),
+    caughtBy:
+      'change feed: a revokeUser is in the feed before it resolves, read from just before it and in the full read',
+  },
+};
+
 const describeFailures = (failures: Map<string, unknown>) =>
   [...failures].map(([name, error]) => `${name}: ${error instanceof Error ? error.message : String(error)}`).join('\n');
 
@@ -191,6 +256,7 @@ describe('runStoreConformance', () => {
     const outcome = await runCollected({
       name: 'MemoryRevocationStore',
       createStore: () => new MemoryRevocationStore(),
+      feed: true,
     });
     assert.deepEqual(outcome.suites, ['MemoryRevocationStore conformance']);
     assert.ok(outcome.tests.length >= 10, `only ${outcome.tests.length} tests registered`);
@@ -217,19 +283,49 @@ describe('runStoreConformance', () => {
 
   test('a correct Map-based store with a device registry passes the registry tests too', async () => {
     const outcome = await runCollected({ name: 'RegistryMapStore', createStore: () => new RegistryMapStore() });
-    assert.ok(outcome.tests.some((t) => t.startsWith('device registry: ')));
+    assert.ok(
+      outcome.tests.some((t) => t.startsWith('device registry: ')),
+      'registry tests registered',
+    );
     assert.equal(outcome.failures.size, 0, describeFailures(outcome.failures));
   });
 
   test('a store without a registry fails the registry tests unless it declares registry: false', async () => {
     const outcome = await runCollected({ name: 'MapStore', createStore: () => new MapStore() });
-    assert.ok([...outcome.failures.keys()].every((t) => t.startsWith('device registry: ')));
-    assert.ok(outcome.failures.size > 0);
+    assert.ok(
+      [...outcome.failures.keys()].every((t) => t.startsWith('device registry: ')),
+      describeFailures(outcome.failures),
+    );
+    assert.ok(outcome.failures.size > 0, 'some test failed');
   });
 
   for (const [breakage, { create, caughtBy }] of Object.entries(REGISTRY_BROKEN)) {
     test(`a store whose ${breakage} fails the suite`, async () => {
       const outcome = await runCollected({ name: 'BrokenRegistry', createStore: create });
+      assert.ok(
+        outcome.failures.has(caughtBy),
+        `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`,
+      );
+    });
+  }
+
+  test('a correct store with a change feed passes the feed tests; without `feed: true` it fails one test', async () => {
+    const declared = await runCollected({
+      name: 'Feed',
+      createStore: () => new FeedMapStore(),
+      registry: false,
+      feed: true,
+    });
+    assert.ok(declared.tests.filter((t) => t.startsWith('change feed: ')).length >= 5, 'feed tests registered');
+    assert.equal(declared.failures.size, 0, describeFailures(declared.failures));
+    const undeclared = await runCollected({ name: 'Feed', createStore: () => new FeedMapStore(), registry: false });
+    assert.deepEqual([...undeclared.failures.keys()], ['has no change feed, as declared']);
+  });
+
+  for (const [breakage, { create, caughtBy }] of Object.entries(FEED_BROKEN)) {
+    test(`a store whose ${breakage} fails the suite`, async () => {
+      const outcome = await runCollected({ name: 'BrokenFeed', createStore: create, registry: false, feed: true });
+      assert.ok(outcome.tests.includes(caughtBy), `no conformance test named "${caughtBy}"`);
       assert.ok(
         outcome.failures.has(caughtBy),
         `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`,
@@ -259,7 +355,7 @@ describe('runStoreConformance', () => {
       cleanup: () => void events.push(`cleanup ${created}`),
       registry: false,
     });
-    assert.ok(outcome.failures.size > 0);
+    assert.ok(outcome.failures.size > 0, 'some test failed');
     assert.equal(created, outcome.tests.length);
     assert.deepEqual(
       events,

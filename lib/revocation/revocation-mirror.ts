@@ -1,0 +1,167 @@
+// The bounded-delay mode on a store with a change feed (`readRevocations`): each instance keeps a copy of all
+// revocation state that still matters, answers every check from it, and brings it up to date at least every
+// `maxRevocationDelay` by asking the store only for what changed. No timers: a check that finds the copy half
+// the delay old starts the next read; one that finds it older than the delay is not answered from it.
+import type { Logger } from '../config/logger.js';
+import { MESSAGE_PREFIX } from '../errors/config-error.js';
+import type { RevocationLog, RevocationState } from '../stores/revocation-store.js';
+
+/**
+ * Most revocations (users with a watermark plus revoked sessions) the copy holds, about 150 bytes each. With
+ * more, the instance stops using the copy and falls back to reading the store per user (a warning says so).
+ */
+export const MIRROR_MAX_ENTRIES = 100_000;
+/**
+ * Each read asks again for what was written since the previous one was sent, minus this margin: it covers a
+ * write's own latency (a store re-stamps a change whose write took longer than `CHANGE_LATE_MS`) and clocks of
+ * app servers that disagree by up to the rest (about 8 s).
+ */
+export const CHANGE_OVERLAP_MS = 10_000;
+/** A store writes a change again, with a new time, when writing it took longer than this. */
+export const CHANGE_LATE_MS = 2_000;
+/** How often entries that no longer matter are dropped from the copy. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+const NOT_REVOKED: RevocationState = Object.freeze({ lastLogoutAt: null, sessionRevoked: false });
+
+export interface RevocationMirrorSettings {
+  /** The store's change feed. */
+  read: (since: Date | null, limit: number) => PromiseLike<RevocationLog> | RevocationLog;
+  /** How old (ms) the copy may be at most; > 0. */
+  maxDelayMs: number;
+  /** Longest a read may take before another may be sent. */
+  readTimeoutMs: number;
+  now: () => number;
+  logger: Logger;
+  /** Most entries; defaults to `MIRROR_MAX_ENTRIES`. */
+  maxEntries?: number;
+}
+
+export type RevocationMirror = ReturnType<typeof createRevocationMirror>;
+
+/**
+ * The copy. Its time (`syncedAt`) is when the latest successful read was sent: every revocation written before
+ * then is in it. Reads never overlap in what they may skip: each asks from the previous success's time minus
+ * `CHANGE_OVERLAP_MS`, so a failed or slow read only makes the copy older, never incomplete.
+ */
+export function createRevocationMirror(settings: RevocationMirrorSettings) {
+  const { maxDelayMs, now, logger } = settings;
+  const maxEntries = settings.maxEntries ?? MIRROR_MAX_ENTRIES;
+  const users = new Map<string, { at: number; until: number }>();
+  const sessions = new Map<string, number>();
+  /** Sessions signed in before this (plus the margin) may have revocations the feed never saw. */
+  let startedAt = Number.POSITIVE_INFINITY;
+  let syncedAt: number | undefined;
+  let readSentAt: number | undefined;
+  let prunedAt = 0;
+  let disabled = false;
+  let failing = false;
+  let current: Promise<void> | undefined;
+
+  /** The state from the copy, or undefined when it may not answer (too old, disabled, session too old). */
+  function get(sub: string, sessionId: string, signedInAtMs: number): RevocationState | undefined {
+    if (disabled) return undefined;
+    const at = now();
+    if (syncedAt === undefined || at - syncedAt >= maxDelayMs / 2) void sync();
+    if (syncedAt === undefined || at - syncedAt > maxDelayMs || at < syncedAt) return undefined;
+    if (!(signedInAtMs > startedAt + CHANGE_OVERLAP_MS)) return undefined;
+    const user = users.get(sub);
+    const expiry = sessionId === '' ? undefined : sessions.get(sessionId);
+    if (user === undefined && expiry === undefined) return NOT_REVOKED;
+    return {
+      lastLogoutAt: user === undefined || user.until <= at ? null : new Date(user.at),
+      sessionRevoked: expiry !== undefined && expiry > at,
+    };
+  }
+
+  /** Brings the copy up to date; one read at a time (a read past `readTimeoutMs` no longer holds the next). */
+  function sync(): Promise<void> {
+    const at = now();
+    if (readSentAt !== undefined && at >= readSentAt) {
+      // At most one read per half delay (also while the store fails), and one at a time unless it hangs.
+      if (at - readSentAt < maxDelayMs / 2) return current ?? Promise.resolve();
+      if (current !== undefined && at - readSentAt < settings.readTimeoutMs) return current;
+    }
+    const since = syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
+    readSentAt = at;
+    const read = Promise.resolve()
+      .then(() => settings.read(since, maxEntries))
+      .then(
+        (log) => apply(log, at, since === null),
+        (error: unknown) => readFailed(error),
+      )
+      .finally(() => {
+        if (current === read) current = undefined;
+      });
+    current = read;
+    return read;
+  }
+
+  function apply(log: RevocationLog, sentAt: number, full: boolean): void {
+    if (disabled) return;
+    if (log.changes.length >= maxEntries) return disable(`more than ${maxEntries} revocations changed at once`);
+    if (full) startedAt = log.startedAt.getTime();
+    for (const change of log.changes) {
+      if (change.kind === 'user') applyUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
+      else applySession(change.sessionId, change.expiresAt.getTime());
+    }
+    if (users.size + sessions.size > maxEntries) prune(sentAt);
+    if (users.size + sessions.size > maxEntries) return disable(`more than ${maxEntries} revocations matter`);
+    if (sentAt - prunedAt >= PRUNE_INTERVAL_MS) prune(sentAt);
+    if (syncedAt === undefined || sentAt > syncedAt) syncedAt = sentAt;
+    if (failing) {
+      failing = false;
+      logger.warn(`${MESSAGE_PREFIX}: the revocation feed answers again; checks are answered from memory.`);
+    }
+  }
+
+  function readFailed(error: unknown): void {
+    if (failing || disabled) return;
+    failing = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    logger.warn(
+      `${MESSAGE_PREFIX}: reading the revocation feed failed (${reason}); checks read the store until it answers.`,
+    );
+  }
+
+  function disable(reason: string): void {
+    disabled = true;
+    users.clear();
+    sessions.clear();
+    logger.warn(
+      `${MESSAGE_PREFIX}: maxRevocationDelay: ${reason}; this instance now caches per user instead of keeping every revocation in memory.`,
+    );
+  }
+
+  function prune(at: number): void {
+    prunedAt = at;
+    for (const [sub, entry] of users) if (entry.until <= at) users.delete(sub);
+    for (const [sessionId, expiry] of sessions) if (expiry <= at) sessions.delete(sessionId);
+  }
+
+  /** A user's watermark, raised (never lowered): from the feed, or from a revocation through this instance. */
+  function applyUser(sub: string, at: number, until: number): void {
+    if (disabled) return;
+    const entry = users.get(sub);
+    if (entry === undefined) users.set(sub, { at, until });
+    else users.set(sub, { at: Math.max(entry.at, at), until: Math.max(entry.until, until) });
+  }
+
+  /** A revoked session's entry, extended (never shortened). */
+  function applySession(sessionId: string, expiresAt: number): void {
+    if (disabled) return;
+    const entry = sessions.get(sessionId);
+    if (entry === undefined || entry < expiresAt) sessions.set(sessionId, expiresAt);
+  }
+
+  return {
+    get,
+    sync,
+    applyUser,
+    applySession,
+    /** Whether the copy is in use (false after it grew past its bound). */
+    enabled: () => !disabled,
+    /** Entries held now: for tests of the bound. */
+    size: () => ({ users: users.size, sessions: sessions.size }),
+  };
+}

@@ -1,0 +1,278 @@
+// The bounded-delay mode on a store with a change feed: every revocation in memory, every check answered from
+// it, brought up to date at least every maxRevocationDelay. A controlled clock, no sleeping.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createRevocationEngine } from '../../../lib/revocation/revocation-engine.js';
+import {
+  CHANGE_OVERLAP_MS,
+  createRevocationMirror,
+  MIRROR_MAX_ENTRIES,
+} from '../../../lib/revocation/revocation-mirror.js';
+import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
+import type { RevocationLog, RevocationStore } from '../../../lib/stores/revocation-store.js';
+
+const T0 = 1_800_000_000_000;
+const DELAY = 100;
+const HOUR = 3_600_000;
+
+function manualClock(start = T0) {
+  const clock = { at: start, now: () => clock.at };
+  return clock;
+}
+
+/** A memory store behind a feed that counts reads, remembers what each asked for, and can fail or hang. */
+function feedStore(now: () => number) {
+  const inner = new MemoryRevocationStore({ now });
+  const store = {
+    reads: 0,
+    feedReads: [] as (number | null)[],
+    down: false,
+    feedDown: false,
+    feedHangs: false,
+    getState(sub: string, sid: string) {
+      store.reads++;
+      if (store.down) return Promise.reject(new Error('connection refused (simulated)'));
+      return Promise.resolve(inner.getState(sub, sid));
+    },
+    revokeUser: (sub: string, at: Date, until: Date) => inner.revokeUser(sub, at, until),
+    revokeSession: (sid: string, sub: string, expiresAt: Date) => inner.revokeSession(sid, sub, expiresAt),
+    readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
+      store.feedReads.push(since === null ? null : since.getTime());
+      if (store.feedHangs) return new Promise<RevocationLog>(() => undefined);
+      if (store.feedDown) return Promise.reject(new Error('feed unreachable (simulated)'));
+      return Promise.resolve(inner.readRevocations(since, limit));
+    },
+  };
+  return store satisfies RevocationStore;
+}
+
+function engineOn(store: RevocationStore, now: () => number, logger = { warn: (_: string) => undefined }) {
+  return createRevocationEngine({
+    store,
+    storeTimeoutMs: 200,
+    failOpen: false,
+    logger,
+    issuedAtPrecision: 'milliseconds',
+    now,
+    maxRevocationDelayMs: DELAY,
+  });
+}
+
+const sid = (n: number) => `session-${String(n).padStart(16, '0')}`;
+const token = (sub: string, sessionId = sid(0), issuedAtMs = T0 - 1000) => ({ sub, sessionId, issuedAtMs });
+const code = async (e: ReturnType<typeof engineOn>, ref: ReturnType<typeof token>) => (await e.check(ref))?.code;
+
+describe('maxRevocationDelay with a change feed: every revocation in memory', () => {
+  test('after the first read, checks of any user are answered without reading the store', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    store.revokeUser('revoked-user', new Date(T0 - 500), new Date(T0 + HOUR));
+    store.revokeSession(sid(7), 'device-user', new Date(T0 + HOUR));
+    const engine = engineOn(store, clock.now);
+    await engine.warmUp();
+    for (let i = 0; i < 200; i++) assert.equal(await code(engine, token(`user-${i}`, sid(100 + i))), undefined);
+    assert.equal(await code(engine, token('revoked-user')), 'logged_out_everywhere');
+    assert.equal(await code(engine, token('revoked-user', sid(1), T0 - 100)), undefined, 'signed in after it');
+    assert.equal(await code(engine, token('device-user', sid(7))), 'session_revoked');
+    assert.equal(await code(engine, token('device-user', sid(8))), undefined);
+    assert.equal(store.reads, 0, 'no per-check store read');
+    assert.deepEqual(store.feedReads, [null], 'one full read of the feed');
+  });
+
+  test('own revocations are seen at once, without waiting for the feed', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const engine = engineOn(store, clock.now);
+    await engine.warmUp();
+    await engine.revokeSession(sid(1), 'alice', new Date(T0 + HOUR));
+    assert.equal(await code(engine, token('alice', sid(1))), 'session_revoked');
+    await engine.revokeUser('bob');
+    assert.equal(await code(engine, token('bob', sid(2), T0 - 1)), 'logged_out_everywhere');
+    assert.equal(store.feedReads.length, 1, 'no feed read was needed');
+    assert.equal(store.reads, 0);
+  });
+
+  test("another instance's revocation: seen by the next read of the feed, and never later than the bound", async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const [a, b] = [engineOn(store, clock.now), engineOn(store, clock.now)] as const;
+    await Promise.all([a.warmUp(), b.warmUp()]);
+    const ref = token('carol', sid(3));
+    assert.equal(await code(b, ref), undefined);
+    await a.revokeSession(sid(3), 'carol', new Date(T0 + HOUR));
+    assert.equal(await code(b, ref), undefined, 'b answers from its copy, read less than the delay ago');
+    clock.at += DELAY / 2; // half the delay: this check starts the next read
+    await code(b, ref);
+    await b.mirror?.sync();
+    assert.equal(await code(b, ref), 'session_revoked', 'the read brought the revocation');
+    assert.equal(store.reads, 0, 'all from the copy');
+    assert.deepEqual(store.feedReads.slice(-1), [T0 - CHANGE_OVERLAP_MS], 'asked what changed since the last read');
+  });
+
+  test('never serves a copy older than the bound: with the feed down, checks read the store; with both down, 503', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const warnings: string[] = [];
+    const [a, b] = [engineOn(store, clock.now), engineOn(store, clock.now, { warn: (m) => void warnings.push(m) })];
+    await b.warmUp();
+    store.feedDown = true;
+    await a.revokeUser('dave');
+    const ref = token('dave', sid(4), T0 - 1);
+    clock.at += DELAY; // exactly the bound: the copy may still answer
+    assert.equal(await code(b, ref), undefined);
+    await b.mirror?.sync();
+    clock.at += 1;
+    assert.equal(await code(b, ref), 'logged_out_everywhere', 'past the bound: read from the store');
+    assert.equal(store.reads, 1);
+    assert.ok(
+      warnings.some((w) => w.includes('revocation feed failed')),
+      warnings.join('\n'),
+    );
+    store.down = true;
+    clock.at += DELAY;
+    assert.equal(await code(b, token('erin', sid(5))), 'revocation_unavailable', 'fails closed');
+    store.down = false;
+    store.feedDown = false;
+    clock.at += DELAY;
+    await b.mirror?.sync();
+    assert.equal(await code(b, ref), 'logged_out_everywhere');
+    const reads = store.reads;
+    assert.equal(await code(b, token('erin', sid(5))), undefined);
+    assert.equal(store.reads, reads, 'answered from the copy again');
+    assert.ok(
+      warnings.some((w) => w.includes('answers again')),
+      warnings.join('\n'),
+    );
+  });
+
+  test('reads of the feed cover each other: each asks from the last success, also after failures', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const engine = engineOn(store, clock.now);
+    await engine.warmUp();
+    store.feedDown = true;
+    for (let i = 1; i <= 3; i++) {
+      clock.at += DELAY / 2;
+      await engine.mirror?.sync();
+    }
+    store.feedDown = false;
+    clock.at += DELAY / 2;
+    await engine.mirror?.sync();
+    clock.at += DELAY / 2;
+    await engine.mirror?.sync();
+    const first = T0 - CHANGE_OVERLAP_MS;
+    assert.deepEqual(store.feedReads, [null, first, first, first, first, T0 + 2 * DELAY - CHANGE_OVERLAP_MS]);
+  });
+
+  test('one read at a time, at most one per half delay; a hung read holds the next back for the store timeout only', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const engine = engineOn(store, clock.now);
+    await engine.warmUp();
+    store.feedHangs = true;
+    clock.at += DELAY / 2;
+    for (let i = 0; i < 5; i++) await code(engine, token(`u${i}`, sid(i)));
+    assert.equal(store.feedReads.length, 2, 'one read for five checks');
+    clock.at += 150; // past the half delay, within the 200 ms store timeout: still waiting
+    await code(engine, token('u9', sid(9)));
+    assert.equal(store.feedReads.length, 2);
+    clock.at += 60; // past the timeout
+    store.feedHangs = false;
+    await code(engine, token('u9', sid(9)));
+    await engine.mirror?.sync();
+    assert.equal(store.feedReads.length, 3);
+    assert.equal(await code(engine, token('u9', sid(9))), undefined);
+  });
+
+  test('a failing feed is asked at most once per half delay, not on every check', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const engine = engineOn(store, clock.now);
+    await engine.warmUp();
+    store.feedDown = true;
+    clock.at += DELAY / 2;
+    for (let i = 0; i < 5; i++) {
+      await code(engine, token(`u${i}`, sid(i)));
+      await engine.mirror?.sync();
+    }
+    assert.equal(store.feedReads.length, 2, 'one failed read for five checks');
+    clock.at += DELAY / 2;
+    await code(engine, token('u9', sid(9)));
+    assert.equal(store.feedReads.length, 3, 'the next one half a delay later');
+  });
+
+  test('sessions signed in before the feed started (plus the margin) are checked against the store', async () => {
+    const clock = manualClock();
+    const reads: string[] = [];
+    const mirror = createRevocationMirror({
+      read: () => ({ startedAt: new Date(T0 - 60_000), changes: [] }),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: (m) => void reads.push(m) },
+    });
+    await mirror.sync();
+    assert.equal(mirror.get('old', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS), undefined);
+    assert.deepEqual(mirror.get('new', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS + 1), {
+      lastLogoutAt: null,
+      sessionRevoked: false,
+    });
+  });
+
+  test('entries count until they stop mattering: a watermark until relevantUntil, a session until its expiry', async () => {
+    const clock = manualClock();
+    const mirror = createRevocationMirror({
+      read: () => ({
+        startedAt: new Date(0),
+        changes: [
+          { kind: 'user', sub: 'u', lastLogoutAt: new Date(T0 - 10), relevantUntil: new Date(T0 + 30) },
+          { kind: 'session', sessionId: sid(1), sub: 'u', expiresAt: new Date(T0 + 30) },
+        ],
+      }),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: () => undefined },
+    });
+    await mirror.sync();
+    assert.deepEqual(mirror.get('u', sid(1), T0 - 100), { lastLogoutAt: new Date(T0 - 10), sessionRevoked: true });
+    clock.at += 30;
+    assert.deepEqual(mirror.get('u', sid(1), T0 - 100), { lastLogoutAt: null, sessionRevoked: false });
+  });
+
+  test('memory is bounded: past maxEntries the copy is dropped, with a warning, and checks read the store', async () => {
+    assert.equal(MIRROR_MAX_ENTRIES, 100_000, 'the documented bound');
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    for (let i = 0; i < 4; i++) store.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
+    const warnings: string[] = [];
+    const mirror = createRevocationMirror({
+      read: (since, limit) => store.readRevocations(since, limit),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: (m) => void warnings.push(m) },
+      maxEntries: 3,
+    });
+    await mirror.sync();
+    assert.equal(mirror.enabled(), false);
+    assert.deepEqual(mirror.size(), { users: 0, sessions: 0 });
+    assert.equal(mirror.get('user-9', sid(9), T0), undefined);
+    assert.ok(
+      warnings.some((w) => w.includes('more than 3')),
+      warnings.join('\n'),
+    );
+    mirror.applyUser('user-9', T0, T0 + HOUR);
+    assert.deepEqual(mirror.size(), { users: 0, sessions: 0 }, 'own revocations are not kept either');
+  });
+
+  test('a clock stepped backwards makes the copy unusable until it is read again', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const engine = engineOn(store, clock.now);
+    await engine.warmUp();
+    clock.at -= 1000;
+    assert.equal(await code(engine, token('frank', sid(1), T0 - 5000)), undefined);
+    assert.equal(store.reads, 1, 'read from the store');
+  });
+});
