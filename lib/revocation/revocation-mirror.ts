@@ -19,6 +19,8 @@ export const MIRROR_MAX_ENTRIES = 100_000;
 export const CHANGE_OVERLAP_MS = 10_000;
 /** A store writes a change again, with a new time, when writing it took longer than this. */
 export const CHANGE_LATE_MS = 2_000;
+/** A copy older than this is read again whole rather than by what changed (an idle instance, a long outage). */
+export const FULL_READ_AFTER_MS = 300_000;
 /** How often entries that no longer matter are dropped from the copy. */
 const PRUNE_INTERVAL_MS = 60_000;
 
@@ -55,6 +57,8 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
   let readSentAt: number | undefined;
   let prunedAt = 0;
   let disabled = false;
+  /** The last read of what changed hit the limit: the next one reads everything. */
+  let readWhole = false;
   let failing = false;
   let current: Promise<void> | undefined;
 
@@ -82,7 +86,8 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
       if (at - readSentAt < maxDelayMs / 2) return current ?? Promise.resolve();
       if (current !== undefined && at - readSentAt < settings.readTimeoutMs) return current;
     }
-    const since = syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
+    const whole = syncedAt === undefined || readWhole || at - syncedAt > FULL_READ_AFTER_MS || at < syncedAt;
+    const since = whole || syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
     readSentAt = at;
     const read = Promise.resolve()
       .then(() => settings.read(since, maxEntries))
@@ -99,8 +104,15 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
 
   function apply(log: RevocationLog, sentAt: number, full: boolean): void {
     if (disabled) return;
-    if (log.changes.length >= maxEntries) return disable(`more than ${maxEntries} revocations changed at once`);
-    if (full) startedAt = log.startedAt.getTime();
+    if (log.changes.length >= maxEntries) {
+      if (full) return disable(`more than ${maxEntries} revocations matter`);
+      readWhole = true; // too many changes at once: read what matters instead
+      return;
+    }
+    if (full) {
+      startedAt = log.startedAt.getTime();
+      readWhole = false;
+    }
     for (const change of log.changes) {
       if (change.kind === 'user') applyUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
       else applySession(change.sessionId, change.expiresAt.getTime());
@@ -108,7 +120,8 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     if (users.size + sessions.size > maxEntries) prune(sentAt);
     if (users.size + sessions.size > maxEntries) return disable(`more than ${maxEntries} revocations matter`);
     if (sentAt - prunedAt >= PRUNE_INTERVAL_MS) prune(sentAt);
-    if (syncedAt === undefined || sentAt > syncedAt) syncedAt = sentAt;
+    // A whole read is complete as of its sending, also after the clock stepped back.
+    if (full || syncedAt === undefined || sentAt > syncedAt) syncedAt = sentAt;
     if (failing) {
       failing = false;
       logger.warn(`${MESSAGE_PREFIX}: the revocation feed answers again; checks are answered from memory.`);

@@ -6,6 +6,7 @@ import { createRevocationEngine } from '../../../lib/revocation/revocation-engin
 import {
   CHANGE_OVERLAP_MS,
   createRevocationMirror,
+  FULL_READ_AFTER_MS,
   MIRROR_MAX_ENTRIES,
 } from '../../../lib/revocation/revocation-mirror.js';
 import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
@@ -266,7 +267,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.deepEqual(mirror.size(), { users: 0, sessions: 0 }, 'own revocations are not kept either');
   });
 
-  test('a clock stepped backwards makes the copy unusable until it is read again', async () => {
+  test('a clock stepped backwards makes the copy unusable until it is read again, whole', async () => {
     const clock = manualClock();
     const store = feedStore(clock.now);
     const engine = engineOn(store, clock.now);
@@ -274,5 +275,46 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     clock.at -= 1000;
     assert.equal(await code(engine, token('frank', sid(1), T0 - 5000)), undefined);
     assert.equal(store.reads, 1, 'read from the store');
+    await engine.mirror?.sync();
+    assert.deepEqual(store.feedReads, [null, null]);
+    assert.equal(await code(engine, token('frank', sid(1), T0 - 5000)), undefined);
+    assert.equal(store.reads, 1, 'from the copy again');
+  });
+
+  test('too many changes at once, or a copy idle for long, are read again whole instead of by change', async () => {
+    const clock = manualClock();
+    const asked: (number | null)[] = [];
+    let changes = 0;
+    const mirror = createRevocationMirror({
+      read: (since) => {
+        asked.push(since === null ? null : since.getTime());
+        const list = Array.from({ length: changes }, (_, i) => ({
+          kind: 'session' as const,
+          sessionId: sid(i),
+          sub: `user-${i}`,
+          expiresAt: new Date(T0 + HOUR),
+        }));
+        return { startedAt: new Date(0), changes: list };
+      },
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: () => undefined },
+      maxEntries: 5,
+    });
+    await mirror.sync();
+    changes = 5; // a read of what changed hits the limit: nothing applied, the next read is whole
+    clock.at += DELAY / 2;
+    await mirror.sync();
+    changes = 2;
+    clock.at += DELAY / 2;
+    await mirror.sync();
+    assert.equal(mirror.enabled(), true);
+    assert.deepEqual(mirror.size(), { users: 0, sessions: 2 });
+    clock.at += DELAY / 2;
+    await mirror.sync();
+    clock.at += FULL_READ_AFTER_MS + 1;
+    await mirror.sync();
+    assert.deepEqual(asked, [null, T0 - CHANGE_OVERLAP_MS, null, T0 + DELAY - CHANGE_OVERLAP_MS, null]);
   });
 });
