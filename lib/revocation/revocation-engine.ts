@@ -4,7 +4,7 @@ import type { Logger } from '../config/logger.js';
 import { argumentError } from '../errors/config-error.js';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
-import { createGuardedStore } from './guarded-store.js';
+import { createGuardedStore, nextTurn } from './guarded-store.js';
 import { createRevocationCache } from './revocation-cache.js';
 import { createRevocationMirror, type RevocationMirror } from './revocation-mirror.js';
 import {
@@ -161,7 +161,9 @@ function createVerdict(
     const signedInAtMs = notLongAfterIssue(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs);
     try {
       let state = mirror?.get(ref.sub, ref.sessionId, signedInAtMs) ?? cache?.get(ref.sub, ref.sessionId);
-      if (state === undefined) {
+      if (state !== undefined) {
+        state = await nextTurn(state);
+      } else {
         const read = cache?.begin();
         state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
         if (read !== undefined) cache?.store(ref.sub, ref.sessionId, state, read);

@@ -2,6 +2,7 @@
 import { MongoClient, MongoServerError, type Collection, type Db, type Document } from 'mongodb';
 import { validateOptions } from '../../config/validate-options.js';
 import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
+import { MAX_REVOCATION_LIFETIME_MS } from '../../revocation/rules.js';
 import { createLookupBatcher } from '../lookup-batcher.js';
 import type { RevocationLog, RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
 import { mongoStoreOptionsSchema, type MongoRevocationStoreOptions } from './options.js';
@@ -123,7 +124,9 @@ export class MongoRevocationStore implements RevocationStore {
   async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
     const location = await this.#stateLocation();
     await location.raise(this.#userId(sub), this.#field, at);
-    await this.#log.append({ sub, logoutAt: at, exp: relevantUntil });
+    // Called without a valid relevantUntil (not by this package): the entry stays as long as any token may live.
+    const exp = validDate(relevantUntil) ?? new Date(at.getTime() + MAX_REVOCATION_LIFETIME_MS);
+    await this.#log.append({ sub, logoutAt: at, exp });
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
@@ -242,6 +245,10 @@ export class MongoRevocationStore implements RevocationStore {
       );
     return this.#indexes;
   }
+}
+
+function validDate(value: unknown): Date | undefined {
+  return value instanceof Date && Number.isFinite(value.getTime()) ? value : undefined;
 }
 
 /**
