@@ -348,64 +348,65 @@ export function runStoreConformance<S extends RevocationStore>(
   };
   test.describe(`${subject.name} conformance`, () => {
     for (const [name, body] of Object.entries(TESTS)) test.it(name, run(body));
-    registerFeedTests(subject.feed === true, test, run);
-    if (subject.registry === false) {
-      test.it(
-        'has no device registry, as declared',
-        run(async (store) => {
-          const present = (['registerSession', 'touchSession', 'listSessions'] as const).filter(
-            (m) => store[m] !== undefined,
-          );
-          assert.deepEqual(present, [], 'a store declared with `registry: false` must not have registry methods');
-          await Promise.resolve();
-        }),
-      );
-      return;
-    }
-    for (const [name, body] of Object.entries(REGISTRY_TESTS)) {
-      test.it(
-        `device registry: ${name}`,
-        run(async (store) => {
-          for (const method of ['registerSession', 'touchSession', 'listSessions'] as const) {
-            assert.equal(
-              typeof store[method],
-              'function',
-              `the store has no \`${method}()\` (pass \`registry: false\` if it keeps no device registry)`,
-            );
-          }
-          await body(store as RegistryStore);
-        }),
-      );
-    }
+    registerPart(test, run, {
+      declared: subject.feed === true,
+      methods: ['readRevocations'],
+      what: 'change feed',
+      whenPresent: 'a store with `readRevocations` must pass `feed: true`',
+      whenMissing: 'pass `feed: true` only for a store with a change feed',
+      tests: FEED_TESTS as PartTests,
+    });
+    registerPart(test, run, {
+      declared: subject.registry !== false,
+      methods: ['registerSession', 'touchSession', 'listSessions'],
+      what: 'device registry',
+      whenPresent: 'a store declared with `registry: false` must not have registry methods',
+      whenMissing: 'pass `registry: false` if it keeps no device registry',
+      tests: REGISTRY_TESTS as PartTests,
+    });
   });
 }
 
-/** The change feed's tests, or (for a subject without `feed: true`) one test that the store has no feed. */
-function registerFeedTests(
-  declared: boolean,
+type PartTests = Record<string, (store: RevocationStore) => Promise<void>>;
+
+/** An optional part of the interface: its methods, and how the subject declares it. */
+interface OptionalPart {
+  declared: boolean;
+  methods: (keyof RevocationStore)[];
+  /** Prefix of its test names, e.g. `device registry`. */
+  what: string;
+  /** The failure message when the store has methods of a part it was declared without. */
+  whenPresent: string;
+  /** What to do when it lacks the methods of a part it was declared with. */
+  whenMissing: string;
+  tests: PartTests;
+}
+
+/** The part's tests when the subject declares it; else one test that the store has none of its methods. */
+function registerPart(
   test: TestFunctions,
   run: (body: (store: RevocationStore) => Promise<void>) => () => Promise<void>,
+  part: OptionalPart,
 ): void {
-  if (!declared) {
+  if (!part.declared) {
     test.it(
-      'has no change feed, as declared',
+      `has no ${part.what}, as declared`,
       run(async (store) => {
-        assert.equal(
-          typeof store.readRevocations,
-          'undefined',
-          'a store with `readRevocations` must pass `feed: true`',
-        );
+        const present = part.methods.filter((m) => store[m] !== undefined);
+        assert.deepEqual(present, [], part.whenPresent);
         await Promise.resolve();
       }),
     );
     return;
   }
-  for (const [name, body] of Object.entries(FEED_TESTS)) {
+  for (const [name, body] of Object.entries(part.tests)) {
     test.it(
-      `change feed: ${name}`,
+      `${part.what}: ${name}`,
       run(async (store) => {
-        assert.equal(typeof store.readRevocations, 'function', 'the store has no `readRevocations()`');
-        await body(store as FeedStore);
+        for (const method of part.methods) {
+          assert.equal(typeof store[method], 'function', `the store has no \`${method}()\` (${part.whenMissing})`);
+        }
+        await body(store);
       }),
     );
   }

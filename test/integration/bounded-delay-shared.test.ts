@@ -10,7 +10,8 @@ import { MongoRevocationStore } from '../../lib/mongodb.js';
 import { buildApp, cookieFrom, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
 import { createTestDb, mongoUri, type TestDb } from '../support/db.js';
 
-const DELAY_MS = 100;
+/** Long enough that a slow read of the feed, under the load of the other tests, cannot leave the copy too old. */
+const DELAY_MS = 1000;
 /** What a read of the feed and a request may add to the bound on a loaded test machine. */
 const SLACK_MS = 1000;
 const STATE_COLLECTIONS = new Set(['users', 'revocation_users', 'revoked_sessions']);
