@@ -80,9 +80,10 @@ export function createRevocationEngine(settings: EngineSettings) {
     const relevantUntil = at + MAX_REVOCATION_LIFETIME_MS;
     try {
       await guarded.revokeUser(sub, new Date(at), new Date(relevantUntil));
-      mirror?.applyUser(sub, at, relevantUntil);
     } finally {
-      // Even after a failure (the write may have gone through): this instance reads the store next time.
+      // Even after a failure (the write may have gone through): this instance refuses from its copy, or reads
+      // the store next time.
+      mirror?.applyUser(sub, at, relevantUntil);
       cache?.forgetUser(sub);
     }
     await waitForClock(firstIssueTimeAfter(at, settings.issuedAtPrecision), maxWaitMs, now);
@@ -106,8 +107,8 @@ export function createRevocationEngine(settings: EngineSettings) {
       until === undefined ? new Date(now() + MAX_REVOCATION_LIFETIME_MS) : sessionEntryExpiry(until.getTime());
     try {
       await guarded.revokeSession(sessionId, sub, entry);
-      mirror?.applySession(sessionId, entry.getTime());
     } finally {
+      mirror?.applySession(sessionId, entry.getTime());
       cache?.forgetSession(sessionId);
     }
   }

@@ -19,7 +19,10 @@ export const MIRROR_MAX_ENTRIES = 100_000;
 export const CHANGE_OVERLAP_MS = 10_000;
 /** A store writes a change again, with a new time, when writing it took longer than this. */
 export const CHANGE_LATE_MS = 2_000;
-/** A copy older than this is read again whole rather than by what changed (an idle instance, a long outage). */
+/**
+ * The copy is read again whole at least this often: after an idle spell or a long outage, and also when busy,
+ * so that a change the reads by time missed (clocks further apart than the margin allows) is caught then.
+ */
 export const FULL_READ_AFTER_MS = 300_000;
 /** How often entries that no longer matter are dropped from the copy. */
 const PRUNE_INTERVAL_MS = 60_000;
@@ -54,6 +57,8 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
   /** Sessions signed in before this (plus the margin) may have revocations the feed never saw. */
   let startedAt = Number.POSITIVE_INFINITY;
   let syncedAt: number | undefined;
+  /** When the latest whole read that succeeded was sent. */
+  let wholeReadAt: number | undefined;
   let readSentAt: number | undefined;
   let prunedAt = 0;
   let disabled = false;
@@ -86,7 +91,12 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
       if (at - readSentAt < maxDelayMs / 2) return current ?? Promise.resolve();
       if (current !== undefined && at - readSentAt < settings.readTimeoutMs) return current;
     }
-    const whole = syncedAt === undefined || readWhole || at - syncedAt > FULL_READ_AFTER_MS || at < syncedAt;
+    const whole =
+      syncedAt === undefined ||
+      wholeReadAt === undefined ||
+      readWhole ||
+      at - wholeReadAt > FULL_READ_AFTER_MS ||
+      at < syncedAt;
     const since = whole || syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
     readSentAt = at;
     const read = Promise.resolve()
@@ -112,13 +122,13 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     if (full) {
       startedAt = log.startedAt.getTime();
       readWhole = false;
+      wholeReadAt = sentAt;
     }
     for (const change of log.changes) {
-      if (change.kind === 'user') applyUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
-      else applySession(change.sessionId, change.expiresAt.getTime());
+      if (change.kind === 'user') mergeUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
+      else mergeSession(change.sessionId, change.expiresAt.getTime());
     }
-    if (users.size + sessions.size > maxEntries) prune(sentAt);
-    if (users.size + sessions.size > maxEntries) return disable(`more than ${maxEntries} revocations matter`);
+    if (!withinBound(sentAt)) return;
     if (sentAt - prunedAt >= PRUNE_INTERVAL_MS) prune(sentAt);
     // A whole read is complete as of its sending, also after the clock stepped back.
     if (full || syncedAt === undefined || sentAt > syncedAt) syncedAt = sentAt;
@@ -146,25 +156,44 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     );
   }
 
+  /** False (and the copy dropped) when more revocations than the bound still matter. */
+  function withinBound(at: number): boolean {
+    if (users.size + sessions.size > maxEntries) prune(at);
+    if (users.size + sessions.size <= maxEntries) return true;
+    disable(`more than ${maxEntries} revocations matter`);
+    return false;
+  }
+
   function prune(at: number): void {
     prunedAt = at;
     for (const [sub, entry] of users) if (entry.until <= at) users.delete(sub);
     for (const [sessionId, expiry] of sessions) if (expiry <= at) sessions.delete(sessionId);
   }
 
-  /** A user's watermark, raised (never lowered): from the feed, or from a revocation through this instance. */
-  function applyUser(sub: string, at: number, until: number): void {
-    if (disabled) return;
+  /** A user's watermark, raised (never lowered). */
+  function mergeUser(sub: string, at: number, until: number): void {
     const entry = users.get(sub);
     if (entry === undefined) users.set(sub, { at, until });
     else users.set(sub, { at: Math.max(entry.at, at), until: Math.max(entry.until, until) });
   }
 
   /** A revoked session's entry, extended (never shortened). */
-  function applySession(sessionId: string, expiresAt: number): void {
-    if (disabled) return;
+  function mergeSession(sessionId: string, expiresAt: number): void {
     const entry = sessions.get(sessionId);
     if (entry === undefined || entry < expiresAt) sessions.set(sessionId, expiresAt);
+  }
+
+  /** A revocation through this instance: in the copy at once, within the same bound. */
+  function applyUser(sub: string, at: number, until: number): void {
+    if (disabled) return;
+    mergeUser(sub, at, until);
+    withinBound(now());
+  }
+
+  function applySession(sessionId: string, expiresAt: number): void {
+    if (disabled) return;
+    mergeSession(sessionId, expiresAt);
+    withinBound(now());
   }
 
   return {

@@ -123,26 +123,28 @@ export class MongoRevocationStore implements RevocationStore {
    */
   async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
     const location = await this.#stateLocation();
-    await location.raise(this.#userId(sub), this.#field, at);
     // Called without a valid relevantUntil (not by this package): the entry stays as long as any token may live.
     const exp = validDate(relevantUntil) ?? new Date(at.getTime() + MAX_REVOCATION_LIFETIME_MS);
+    // The feed first: a write that fails half-way leaves a revocation instances with a copy refuse, never one
+    // only the store knows (a retry of the logout may not come, or may not write again).
     await this.#log.append({ sub, logoutAt: at, exp });
+    await location.raise(this.#userId(sub), this.#field, at);
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
     this.#ttlIndex().catch(() => undefined); // indexes only speed up cleanup; never block a logout on them
     const location = await this.#stateLocation();
+    await this.#log.append({ sub, sid: sessionId, exp: expiresAt }); // the feed first, as in revokeUser
     await this.#extendEntry(sessionId, sub, expiresAt);
     // Only after the entry exists: from now on, checks of this user's sessions signed in before `expiresAt` read
     // the revoked sessions too. `expiresAt` is at least the session's end, stamped by the clock that stamped its
     // sign-in time, so no clock skew between app servers can put the hint before the session's sign-in.
     await location.raise(this.#userId(sub), this.#deviceField, expiresAt);
-    await this.#log.append({ sub, sid: sessionId, exp: expiresAt });
   }
 
   /**
    * The change feed (`logCollection`): every revocation that still matters, or those written since `since`.
-   * Each revocation is added to it after it is stored and before `revokeUser`/`revokeSession` resolve.
+   * Each revocation is added to it just before it is stored (both before `revokeUser`/`revokeSession` resolve).
    */
   async readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
     return this.#log.read(since, limit);

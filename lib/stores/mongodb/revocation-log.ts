@@ -4,6 +4,7 @@ import { MongoServerError, ObjectId, type Collection, type Filter } from 'mongod
 import { MESSAGE_PREFIX } from '../../errors/config-error.js';
 import { CHANGE_LATE_MS } from '../../revocation/revocation-mirror.js';
 import type { RevocationChange, RevocationLog } from '../revocation-store.js';
+import { retryDuplicateKey } from './user-state.js';
 
 /** A revocation: `at` (the writer's clock) is what the feed filters on, `exp` when the entry may go. */
 interface ChangeDocument {
@@ -63,7 +64,9 @@ export function createRevocationLog(collection: Collection<LogDocument>) {
   function startedAt(): Promise<Date> {
     started ??= (async () => {
       const marker = collection as unknown as Collection<StartDocument>;
-      await marker.updateOne({ _id: 'started' }, { $setOnInsert: { startedAt: new Date() } }, { upsert: true });
+      await retryDuplicateKey(() =>
+        marker.updateOne({ _id: 'started' }, { $setOnInsert: { startedAt: new Date() } }, { upsert: true }),
+      );
       const stored = await marker.findOne({ _id: 'started' }, { projection: { startedAt: 1 } });
       if (!(stored?.startedAt instanceof Date)) throw new Error(`${MESSAGE_PREFIX}: the revocation log has no start.`);
       return stored.startedAt;
@@ -75,7 +78,7 @@ export function createRevocationLog(collection: Collection<LogDocument>) {
   }
 
   /**
-   * Adds a revocation once it is stored. Its time is taken just before the write; when the write took longer
+   * Adds a revocation, just before it is stored. Its time is taken just before the write; when the write took longer
    * than `CHANGE_LATE_MS`, a reader may have moved past that time already, so it is written again.
    */
   async function append(entry: Omit<ChangeDocument, '_id' | 'at'>): Promise<void> {

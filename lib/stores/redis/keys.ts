@@ -38,3 +38,11 @@ export function registryExpiryKey(prefix: string, sub: string): string {
 export function sessionKeyPrefix(prefix: string, sub: string): string {
   return `${prefix}${hashTag(sub)}:s:`;
 }
+
+/**
+ * The change feed's keys, in one slot of their own (`{feed}`): `:at`, the revocations scored by when they were
+ * written; `:exp`, the same scored by when they stop mattering; `:start`, when the feed began (ms).
+ */
+export function feedKeys(prefix: string): { at: string; exp: string; start: string } {
+  return { at: `${prefix}{feed}:at`, exp: `${prefix}{feed}:exp`, start: `${prefix}{feed}:start` };
+}

@@ -2,12 +2,20 @@
 import type { Logger } from '../../config/logger.js';
 import { validateOptions } from '../../config/validate-options.js';
 import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
-import type { RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
+import { CHANGE_LATE_MS } from '../../revocation/revocation-mirror.js';
+import type {
+  RevocationChange,
+  RevocationLog,
+  RevocationState,
+  RevocationStore,
+  SessionRecord,
+} from '../revocation-store.js';
 import { connect, type RedisCommand, type RedisConnection } from './client.js';
 import { warnIfNotPersistent } from './durability.js';
-import { registryExpiryKey, registryKey, sessionKey, sessionKeyPrefix, userKey } from './keys.js';
+import { feedKeys, registryExpiryKey, registryKey, sessionKey, sessionKeyPrefix, userKey } from './keys.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
 import {
+  FEED_APPEND_SCRIPT,
   LIST_SESSIONS_SCRIPT,
   REGISTER_SESSION_SCRIPT,
   REVOKE_SESSION_SCRIPT,
@@ -120,6 +128,9 @@ export class RedisRevocationStore implements RevocationStore {
         );
       }
       await warnIfNotPersistent((key, commands) => this.#send(key, commands), this.#logger);
+      // The feed begins now (if no store began it before): sessions signed in from here on are in its reach.
+      const keys = feedKeys(this.#prefix);
+      await this.#send(keys.at, [['SET', keys.start, String(Date.now()), 'NX']]);
     })();
     return this.#checked;
   }
@@ -137,20 +148,68 @@ export class RedisRevocationStore implements RevocationStore {
 
   async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
     const key = userKey(this.#prefix, sub);
-    await this.#write(key, [
-      'EVAL',
-      REVOKE_USER_SCRIPT,
-      '1',
-      key,
-      toMs(at, 'at'),
-      toMs(relevantUntil, 'relevantUntil'),
-    ]);
+    const atMs = toMs(at, 'at');
+    const untilMs = toMs(relevantUntil, 'relevantUntil');
+    // The feed first: a write that fails half-way leaves a revocation instances with a copy refuse, never one
+    // only the keys hold (a retry of the logout may not come, or may not write again).
+    const feedAcks = await this.#appendToFeed(JSON.stringify(['u', sub, Number(atMs), Number(untilMs)]), untilMs);
+    this.#requireAcks(
+      Math.min(feedAcks, await this.#write(key, ['EVAL', REVOKE_USER_SCRIPT, '1', key, atMs, untilMs])),
+    );
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
     checkSessionId(sessionId);
     const key = sessionKey(this.#prefix, sub, sessionId);
-    await this.#write(key, ['EVAL', REVOKE_SESSION_SCRIPT, '1', key, toMs(expiresAt, 'expiresAt')]);
+    const expiresAtMs = toMs(expiresAt, 'expiresAt');
+    const feedAcks = await this.#appendToFeed(JSON.stringify(['s', sessionId, sub, Number(expiresAtMs)]), expiresAtMs);
+    this.#requireAcks(
+      Math.min(feedAcks, await this.#write(key, ['EVAL', REVOKE_SESSION_SCRIPT, '1', key, expiresAtMs])),
+    );
+  }
+
+  /**
+   * The change feed (for `maxRevocationDelay`): every revocation that still matters, or those written since
+   * `since`, with when the feed began. One round trip to the feed's slot.
+   */
+  async readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
+    const keys = feedKeys(this.#prefix);
+    const now = String(Date.now());
+    const range =
+      since === null
+        ? ['ZRANGEBYSCORE', keys.exp, `(${now}`, '+inf', 'LIMIT', '0', String(limit)]
+        : ['ZRANGEBYSCORE', keys.at, toMs(since, 'since'), '+inf', 'LIMIT', '0', String(limit)];
+    const [, start, entries] = await this.#send(keys.at, [['SET', keys.start, now, 'NX'], ['GET', keys.start], range]);
+    const startMs = Number(text(start));
+    if (!Number.isSafeInteger(startMs) || !Array.isArray(entries))
+      throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
+    return { startedAt: new Date(startMs), changes: entries.map((entry) => readFeedEntry(text(entry))) };
+  }
+
+  /**
+   * Adds a revocation to the feed, just before it is stored (with `WAIT`, as the revocation itself); resolves to
+   * the replicas that acknowledged it. Its time is taken just before the write; a write that took longer than
+   * `CHANGE_LATE_MS` is made again with a new time, since a reader may have moved past the first.
+   */
+  async #appendToFeed(entry: string, endMs: string): Promise<number> {
+    const keys = feedKeys(this.#prefix);
+    for (let attempt = 1; ; attempt++) {
+      const at = Date.now();
+      const acks = await this.#write(keys.at, [
+        'EVAL',
+        FEED_APPEND_SCRIPT,
+        '2',
+        keys.at,
+        keys.exp,
+        String(at),
+        entry,
+        endMs,
+        String(at),
+      ]);
+      if (Date.now() - at <= CHANGE_LATE_MS) return acks;
+      if (attempt === 3)
+        throw new Error(`${MESSAGE_PREFIX}: writing to the revocation feed took over ${CHANGE_LATE_MS} ms each time.`);
+    }
   }
 
   /**
@@ -212,19 +271,27 @@ export class RedisRevocationStore implements RevocationStore {
     return records;
   }
 
-  /** The script, then (with `waitReplicas`) `WAIT` in the same round trip; too few acknowledgements fail. */
-  async #write(key: string, script: RedisCommand): Promise<void> {
+  /**
+   * The script, then (with `waitReplicas`) `WAIT` in the same round trip; resolves to the replicas that
+   * acknowledged it (0 without `waitReplicas`, which asks for none). The caller checks them once every write is made.
+   */
+  async #write(key: string, script: RedisCommand): Promise<number> {
     if (this.#waitReplicas === 0) {
       await this.#send(key, [script]);
-      return;
+      return 0;
     }
     const [, acked] = await this.#send(key, [
       script,
       ['WAIT', String(this.#waitReplicas), String(this.#waitTimeoutMs)],
     ]);
-    if (Number(acked) < this.#waitReplicas) {
+    return Number(acked);
+  }
+
+  /** Too few acknowledgements fail the call, once the writes are made (they stay applied on the primary). */
+  #requireAcks(acked: number): void {
+    if (acked < this.#waitReplicas) {
       throw new Error(
-        `${MESSAGE_PREFIX}: only ${Number(acked)} of ${this.#waitReplicas} Redis replicas acknowledged the revocation within ${this.#waitTimeoutMs} ms (it is applied on the primary).`,
+        `${MESSAGE_PREFIX}: only ${acked} of ${this.#waitReplicas} Redis replicas acknowledged the revocation within ${this.#waitTimeoutMs} ms (it is applied on the primary).`,
       );
     }
   }
@@ -246,6 +313,24 @@ export class RedisRevocationStore implements RevocationStore {
       clearTimeout(timer);
     }
   }
+}
+
+/** A feed entry, `["u", sub, atMs, untilMs]` or `["s", sessionId, sub, expiresAtMs]`; unreadable data fails the read. */
+function readFeedEntry(value: string | null): RevocationChange {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(value ?? '');
+  } catch {
+    entry = undefined;
+  }
+  if (Array.isArray(entry) && entry.length === 4) {
+    const [kind, a, b, c] = entry as unknown[];
+    if (kind === 'u' && typeof a === 'string' && Number.isSafeInteger(b) && Number.isSafeInteger(c))
+      return { kind: 'user', sub: a, lastLogoutAt: new Date(b as number), relevantUntil: new Date(c as number) };
+    if (kind === 's' && typeof a === 'string' && typeof b === 'string' && Number.isSafeInteger(c))
+      return { kind: 'session', sessionId: a, sub: b, expiresAt: new Date(c as number) };
+  }
+  throw new TypeError(`${MESSAGE_PREFIX}: an entry of the revocation feed in Redis holds unreadable data.`);
 }
 
 /** `<atMs>:<relevantUntilMs>`; past relevantUntil it no longer matters. Unreadable data fails closed. */

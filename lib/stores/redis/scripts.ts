@@ -116,3 +116,23 @@ for i = 1, #all, 2 do
 end
 return live
 `;
+
+/** Most revocations that no longer matter one feed write removes: bounds its run time. */
+export const FEED_PRUNE_BATCH = 1000;
+
+/**
+ * KEYS[1] = the feed by write time, KEYS[2] = the feed by end; ARGV[1] = write time in ms, ARGV[2] = the entry,
+ * ARGV[3] = its end in ms, ARGV[4] = now in ms. Adds the entry to both (written again, it only moves to its new
+ * write time), then removes up to FEED_PRUNE_BATCH entries that ended.
+ */
+export const FEED_APPEND_SCRIPT = `
+local atKey, expKey = KEYS[1], KEYS[2]
+redis.call('ZADD', atKey, ARGV[1], ARGV[2])
+redis.call('ZADD', expKey, ARGV[3], ARGV[2])
+local ended = redis.call('ZRANGEBYSCORE', expKey, '-inf', ARGV[4], 'LIMIT', 0, ${FEED_PRUNE_BATCH})
+for _, entry in ipairs(ended) do
+  redis.call('ZREM', atKey, entry)
+  redis.call('ZREM', expKey, entry)
+end
+return 1
+`;

@@ -50,6 +50,23 @@ describe('MongoRevocationStore at the edges', () => {
     await t.cleanup();
   });
 
+  test('a revocation whose feed entry cannot be written is refused and not stored (the feed comes first)', async () => {
+    // A feed collection that refuses a second entry of the user (a unique index on sub).
+    const log = t.db.collection('log_refusing');
+    await log.createIndex({ sub: 1 }, { unique: true });
+    await log.insertOne({ sub: 'feedless', exp: new Date(Date.now() + HOUR) });
+    const store = new MongoRevocationStore({ db: t.db, logCollection: 'log_refusing', logger: quiet });
+    await assert.rejects(
+      store.revokeUser('feedless', new Date(), new Date(Date.now() + HOUR)),
+      /duplicate key|E11000/i,
+    );
+    await assert.rejects(store.revokeSession('feedless-session-0001', 'feedless', new Date(Date.now() + HOUR)));
+    assert.deepEqual(await store.getState('feedless', 'feedless-session-0001', Date.now() - HOUR), {
+      lastLogoutAt: null,
+      sessionRevoked: false,
+    });
+  });
+
   test('a user document that matches no lookup of its batch (case-insensitive ids) fails no lookup', async () => {
     await t.db.collection('ci_users').insertMany([
       { _id: 'Carol' as never, lastLogoutAt: new Date(3000) },

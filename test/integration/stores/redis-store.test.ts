@@ -49,6 +49,7 @@ for (const driver of DRIVERS) {
         shared ??= await connectDriver(driver);
         return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
       },
+      feed: true,
     },
     { describe, it: test },
   );
@@ -149,7 +150,7 @@ for (const driver of DRIVERS) {
       assert.equal(Number(await r.command('GET', `${prefix}{dave}:s:tv`)), Math.max(...stamps) + HOUR);
     });
 
-    test('each check is one command (MGET of both keys); each write one EVAL', async () => {
+    test('each check is one command (MGET of both keys); each write one EVAL to the feed, then one EVAL', async () => {
       const { client, sent } = counting(r);
       const s = new RedisRevocationStore({ client: client as never, prefix, logger: quiet });
       await s.getState('erin', 'sid-9', Date.now());
@@ -161,10 +162,27 @@ for (const driver of DRIVERS) {
       await s.revokeUser('erin', new Date(), later());
       await s.revokeSession('sid-9', 'erin', later());
       assert.deepEqual(
-        sent.map((c) => c[0]),
-        ['EVAL', 'EVAL'],
+        sent.map((c) => [c[0], c[3]]),
+        [
+          ['EVAL', `${prefix}{feed}:at`],
+          ['EVAL', `${prefix}{erin}:u`],
+          ['EVAL', `${prefix}{feed}:at`],
+          ['EVAL', `${prefix}{erin}:s:sid-9`],
+        ],
       );
       assert.ok(!sent.flat().some((a) => /^(KEYS|SCAN)$/i.test(a)));
+    });
+
+    test('a revocation whose feed entry cannot be written is refused and not stored (the feed comes first)', async () => {
+      const broken = randomPrefix(`feedless-${driver}`);
+      await r.command('SET', `${broken}{feed}:at`, 'not a sorted set');
+      const s = new RedisRevocationStore({ client: r.client, prefix: broken, logger: quiet });
+      await assert.rejects(s.revokeUser('feedless', new Date(), later()), /WRONGTYPE/);
+      await assert.rejects(s.revokeSession('sid-1', 'feedless', later()), /WRONGTYPE/);
+      assert.deepEqual(await s.getState('feedless', 'sid-1', Date.now() - 60_000), {
+        lastLogoutAt: null,
+        sessionRevoked: false,
+      });
     });
 
     test('an entry whose stored expiry has passed is ignored on read, even while the key exists', async () => {
@@ -197,7 +215,8 @@ for (const driver of DRIVERS) {
       await assert.rejects(s.revokeUser('ivan', new Date(), later()), /only 0 of 1 Redis replicas acknowledged/);
       assert.deepEqual(
         sent.map((c) => c[0]),
-        ['EVAL', 'WAIT'],
+        ['EVAL', 'WAIT', 'EVAL', 'WAIT'],
+        'the feed entry, then the revocation, each followed by WAIT',
       );
       assert.deepEqual(sent[1], ['WAIT', '1', '50']);
       assert.notEqual((await s.getState('ivan', 'sid', 0)).lastLogoutAt, null);

@@ -185,6 +185,74 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.equal(await code(engine, token('u9', sid(9))), undefined);
   });
 
+  test('a revocation through this instance whose write failed is still refused by it (it may have gone through)', async () => {
+    const clock = manualClock();
+    const store = feedStore(clock.now);
+    const engine = engineOn(store, clock.now);
+    await engine.warmUp();
+    store.revokeSession = () => {
+      throw new Error('write lost (simulated)');
+    };
+    await assert.rejects(engine.revokeSession(sid(1), 'gina', new Date(T0 + HOUR)));
+    assert.equal(await code(engine, token('gina', sid(1))), 'session_revoked');
+    assert.equal(store.reads, 0);
+  });
+
+  test('read whole at least every 5 minutes, also when busy: a change the reads by time missed is caught then', async () => {
+    const clock = manualClock();
+    const writerClock = { at: T0 - 15_000 }; // a writer whose clock is 15 s behind: beyond the 10 s margin
+    const writer = new MemoryRevocationStore({ now: () => writerClock.at });
+    const reads: (number | null)[] = [];
+    const mirror = createRevocationMirror({
+      read: (since, limit) => {
+        reads.push(since === null ? null : since.getTime());
+        return writer.readRevocations(since, limit);
+      },
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: () => undefined },
+    });
+    await mirror.sync();
+    writer.revokeSession(sid(1), 'hank', new Date(T0 + HOUR));
+    let firstRefused: number | undefined;
+    for (let step = 1; firstRefused === undefined && step <= FULL_READ_AFTER_MS / (DELAY / 2) + 2; step++) {
+      clock.at += DELAY / 2;
+      writerClock.at += DELAY / 2;
+      await mirror.sync();
+      if (mirror.get('hank', sid(1), T0 - 1000)?.sessionRevoked === true) firstRefused = clock.at - T0;
+    }
+    assert.ok(firstRefused !== undefined && firstRefused > DELAY, `missed by the reads by time: ${firstRefused}`);
+    assert.ok(firstRefused <= FULL_READ_AFTER_MS + DELAY, `caught by the next whole read: ${firstRefused}`);
+    assert.equal(reads.filter((r) => r === null).length, 2, 'one whole read at the start, one 5 minutes later');
+  });
+
+  test("the bound holds for this instance's own revocations too, also while the feed cannot be read", async () => {
+    const clock = manualClock();
+    const warnings: string[] = [];
+    const mirror = createRevocationMirror({
+      read: () => ({ startedAt: new Date(0), changes: [] }),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: (m) => void warnings.push(m) },
+      maxEntries: 3,
+    });
+    await mirror.sync();
+    for (let i = 0; i < 3; i++) mirror.applySession(sid(i), T0 + HOUR);
+    assert.equal(mirror.enabled(), true);
+    mirror.applySession(sid(9), T0 - 1); // an entry that already ended is pruned, not counted
+    assert.equal(mirror.enabled(), true);
+    mirror.applySession(sid(5), T0 + HOUR);
+    assert.equal(mirror.enabled(), false, 'four revocations that matter, bound 3');
+    mirror.applyUser('ivan', T0, T0 + HOUR);
+    assert.deepEqual(mirror.size(), { users: 0, sessions: 0 });
+    assert.ok(
+      warnings.some((w) => w.includes('more than 3')),
+      warnings.join('\n'),
+    );
+  });
+
   test('a failing feed is asked at most once per half delay, not on every check', async () => {
     const clock = manualClock();
     const store = feedStore(clock.now);
