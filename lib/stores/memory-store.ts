@@ -12,6 +12,11 @@ import type {
 
 /** Most device-registry records kept per user; past it the least recently active one is forgotten. */
 const MAX_RECORDS_PER_USER = 1000;
+/**
+ * Most recent revocations the change feed keeps in order; a read from before the oldest of them gets every
+ * revocation that still matters instead.
+ */
+const RECENT_CHANGES = 10_000;
 
 const memoryStoreOptionsSchema = z
   .object({
@@ -39,10 +44,14 @@ export type MemoryRevocationStoreOptions = z.input<typeof memoryStoreOptionsSche
  * ```
  */
 export class MemoryRevocationStore implements RevocationStore {
-  /** Watermarks by user: the watermark, until when it matters, when it last changed (for the change feed). */
-  readonly #users = new Map<string, { at: number; until: number; changed: number }>();
-  /** Revoked sessions: until when, and when the entry last changed. */
-  readonly #sessions = new Map<string, { sub: string; expiresAt: number; changed: number }>();
+  readonly #users = new Map<string, { at: number; until: number }>();
+  /** Revoked sessions: until when (a number each, so a million of them cost the garbage collector little). */
+  readonly #sessions = new Map<string, number>();
+  /** The change feed: the latest revocations in the order written, from index `#recentStart` on. */
+  #recent: { at: number; change: RevocationChange }[] = [];
+  #recentStart = 0;
+  /** Revocations written at or before this may be missing from `#recent`. */
+  #recentFloor = Number.NEGATIVE_INFINITY;
   /** Registered sessions by user, then by session id. */
   readonly #registry = new Map<string, Map<string, SessionRecord>>();
   #registered = 0;
@@ -72,38 +81,58 @@ export class MemoryRevocationStore implements RevocationStore {
     this.#users.set(sub, {
       at: Math.max(existing?.at ?? 0, at.getTime()),
       until: Math.max(existing?.until ?? 0, relevantUntil.getTime()),
-      changed: this.#now(),
     });
+    this.#record({ kind: 'user', sub, lastLogoutAt: at, relevantUntil });
   }
 
-  revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
+  revokeSession(sessionId: string, _sub: string, expiresAt: Date): void {
     const existing = this.#sessions.get(sessionId);
     if (existing === undefined) this.#reserve();
-    this.#sessions.set(sessionId, {
-      sub: existing?.sub ?? sub,
-      expiresAt: Math.max(existing?.expiresAt ?? 0, expiresAt.getTime()),
-      changed: this.#now(),
-    });
+    this.#sessions.set(sessionId, Math.max(existing ?? 0, expiresAt.getTime()));
+    this.#record({ kind: 'session', sessionId, expiresAt });
   }
 
-  /** The change feed: everything that still matters (`since` null), else what changed at or after `since`. */
+  /**
+   * The change feed: what changed at or after `since`, from the latest 10,000 revocations; everything that still
+   * matters when `since` is null or older than those. Every revocation this store held is in its maps: the
+   * feed has no start.
+   */
   readRevocations(since: Date | null, limit: number): RevocationLog {
-    const now = this.#now();
     const from = since?.getTime();
-    const wanted = (expiry: number, changed: number) => (from === undefined ? expiry > now : changed >= from);
+    if (from === undefined || from <= this.#recentFloor) return { startedAt: new Date(0), changes: this.#all(limit) };
+    const changes: RevocationChange[] = [];
+    for (let i = this.#recentStart; i < this.#recent.length && changes.length < limit; i++) {
+      const entry = this.#recent[i] as { at: number; change: RevocationChange };
+      if (entry.at >= from) changes.push(entry.change);
+    }
+    return { startedAt: new Date(0), changes };
+  }
+
+  #all(limit: number): RevocationChange[] {
+    const now = this.#now();
     const changes: RevocationChange[] = [];
     for (const [sub, e] of this.#users) {
-      if (changes.length >= limit) break;
-      if (wanted(e.until, e.changed))
+      if (changes.length >= limit) return changes;
+      if (e.until > now)
         changes.push({ kind: 'user', sub, lastLogoutAt: new Date(e.at), relevantUntil: new Date(e.until) });
     }
-    for (const [sessionId, e] of this.#sessions) {
-      if (changes.length >= limit) break;
-      if (wanted(e.expiresAt, e.changed))
-        changes.push({ kind: 'session', sessionId, sub: e.sub, expiresAt: new Date(e.expiresAt) });
+    for (const [sessionId, expiresAt] of this.#sessions) {
+      if (changes.length >= limit) return changes;
+      if (expiresAt > now) changes.push({ kind: 'session', sessionId, expiresAt: new Date(expiresAt) });
     }
-    // Every revocation this store ever held is in its maps: the feed has no start.
-    return { startedAt: new Date(0), changes };
+    return changes;
+  }
+
+  /** Keeps the latest revocations in order, dropping the oldest past `RECENT_CHANGES`. */
+  #record(change: RevocationChange): void {
+    this.#recent.push({ at: this.#now(), change });
+    if (this.#recent.length - this.#recentStart <= RECENT_CHANGES) return;
+    this.#recentFloor = Math.max(this.#recentFloor, (this.#recent[this.#recentStart] as { at: number }).at);
+    this.#recentStart++;
+    if (this.#recentStart >= RECENT_CHANGES) {
+      this.#recent = this.#recent.slice(this.#recentStart);
+      this.#recentStart = 0;
+    }
   }
 
   /**
@@ -150,7 +179,7 @@ export class MemoryRevocationStore implements RevocationStore {
   /** Drops entries that no longer matter. Runs on a timer; callable directly. */
   sweep(now = this.#now()): void {
     for (const [sub, entry] of this.#users) if (entry.until <= now) this.#users.delete(sub);
-    for (const [sid, entry] of this.#sessions) if (entry.expiresAt <= now) this.#sessions.delete(sid);
+    for (const [sid, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(sid);
     for (const [sub, sessions] of this.#registry) {
       for (const [sid, record] of sessions) {
         if (record.expiresAt.getTime() > now) continue;
@@ -183,8 +212,8 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   #isRevoked(sessionId: string, now: number): boolean {
-    const entry = this.#sessions.get(sessionId);
-    return entry !== undefined && entry.expiresAt > now;
+    const expiry = this.#sessions.get(sessionId);
+    return expiry !== undefined && expiry > now;
   }
 
   #reserve(): void {

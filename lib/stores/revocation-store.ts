@@ -37,7 +37,7 @@ export type RevocationChange =
       /** When it stops mattering (`revokeUser`'s `relevantUntil`). */
       relevantUntil: Date;
     }
-  | { kind: 'session'; sessionId: string; sub: string; expiresAt: Date };
+  | { kind: 'session'; sessionId: string; expiresAt: Date };
 
 /** What `readRevocations` answers. */
 export interface RevocationLog {

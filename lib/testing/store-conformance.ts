@@ -279,7 +279,7 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
     assert.equal(highest, second.getTime());
   },
 
-  async 'a revokeSession is in the feed before it resolves, with its user and expiry'(store) {
+  async 'a revokeSession is in the feed before it resolves, with its expiry'(store) {
     const sub = id('user');
     const sessionId = id('sid');
     const since = new Date(Date.now() - 1000);
@@ -291,7 +291,6 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
       for (const change of changes) {
         assert.equal(change.kind, 'session');
         if (change.kind !== 'session') continue;
-        assert.equal(change.sub, sub);
         assert.ok(change.expiresAt.getTime() >= expiresAt.getTime(), 'the entry lasts at least until expiresAt');
       }
     }

@@ -295,7 +295,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
         startedAt: new Date(0),
         changes: [
           { kind: 'user', sub: 'u', lastLogoutAt: new Date(T0 - 10), relevantUntil: new Date(T0 + 30) },
-          { kind: 'session', sessionId: sid(1), sub: 'u', expiresAt: new Date(T0 + 30) },
+          { kind: 'session', sessionId: sid(1), expiresAt: new Date(T0 + 30) },
         ],
       }),
       maxDelayMs: DELAY,
@@ -359,7 +359,6 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
         const list = Array.from({ length: changes }, (_, i) => ({
           kind: 'session' as const,
           sessionId: sid(i),
-          sub: `user-${i}`,
           expiresAt: new Date(T0 + HOUR),
         }));
         return { startedAt: new Date(0), changes: list };

@@ -11,6 +11,21 @@ runStoreConformance(
 describe('MemoryRevocationStore', () => {
   const future = () => new Date(Date.now() + 60_000);
 
+  test('the change feed: a read from before the latest 10,000 revocations gets everything that still matters', () => {
+    let t = 1_000_000;
+    const store = new MemoryRevocationStore({ now: () => t });
+    for (let i = 0; i <= 10_000; i++) {
+      t++;
+      store.revokeSession(`s-${i}`, 'u', new Date(t + 60_000));
+    }
+    const sessionIds = (since: number) =>
+      store.readRevocations(new Date(since), 100_000).changes.map((c) => (c.kind === 'session' ? c.sessionId : c.sub));
+    assert.deepEqual(sessionIds(t), ['s-10000'], 'a recent read: what changed since');
+    assert.equal(sessionIds(1_000_002).length, 10_000, 'from the oldest kept: the kept ones');
+    assert.equal(sessionIds(1_000_001).length, 10_001, 'from before them: everything that still matters');
+    store.close();
+  });
+
   test('sweep drops expired sessions and watermarks that no longer matter', () => {
     const store = new MemoryRevocationStore();
     store.revokeSession('old-session-id-000000', 'alice', new Date(Date.now() - 1));

@@ -194,7 +194,7 @@ class FeedMapStore extends MapStore {
   }
   override revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
     super.revokeSession(sessionId, sub, expiresAt);
-    this.log.push({ at: Date.now(), change: { kind: 'session', sessionId, sub, expiresAt } });
+    this.log.push({ at: Date.now(), change: { kind: 'session', sessionId, expiresAt } });
   }
   readRevocations(since: Date | null, limit: number): RevocationLog {
     const from = since?.getTime() ?? -Infinity;
@@ -212,7 +212,7 @@ const FEED_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: str
           return { ...log, changes: log.changes.filter((c) => c.kind === 'user') };
         }
       })(),
-    caughtBy: 'change feed: a revokeSession is in the feed before it resolves, with its user and expiry',
+    caughtBy: 'change feed: a revokeSession is in the feed before it resolves, with its expiry',
   },
   'feed keeps the first watermark of a user, not the raised one': {
     create: () =>
