@@ -4,6 +4,7 @@
 //
 // Settings (environment): BENCH_DURATION seconds per measured run (default 10), BENCH_WARMUP (default 2),
 // BENCH_JSON output path, BENCH_CONNECTIONS (default 1,16,64), BENCH_TOKENS (default 10000),
+// BENCH_MEMORY_SECONDS length of the memory run (default 60, less with a short BENCH_DURATION),
 // BENCH_ONLY / BENCH_SKIP comma lists of scenarios or of the extra runs `scale`, `memory` (the memory run
 // also holds the correctness check), `memory-scale` (MemoryRevocationStore with 10^6 watermarks and 10^6 revoked
 // sessions) and `cached-correctness` (two maxRevocationDelay instances on one database), BENCH_REPEAT passes of

@@ -172,6 +172,8 @@ export function readSettings(): BenchSettings {
   if (connections.some((c) => !Number.isInteger(c) || c < 1))
     throw new Error('BENCH_CONNECTIONS must be a comma-separated list of positive integers');
   const tokens = Math.round(numberFromEnv('BENCH_TOKENS', 10_000));
+  // The memory run: a minute (scaled down with short runs) unless BENCH_MEMORY_SECONDS says how long.
+  const memorySeconds = Math.max(6, Math.round(numberFromEnv('BENCH_MEMORY_SECONDS', 60 * scale)));
   const list = (name: string) => {
     const raw = process.env[name];
     return raw === undefined || raw === '' ? undefined : new Set(raw.split(',').map((s) => s.trim()));
@@ -179,8 +181,8 @@ export function readSettings(): BenchSettings {
   return {
     durationSeconds,
     warmupSeconds,
-    memorySeconds: Math.max(6, Math.round(60 * scale)),
-    memoryEarlySeconds: Math.max(1, Math.round(10 * scale)),
+    memorySeconds,
+    memoryEarlySeconds: Math.max(1, Math.round(memorySeconds / 6)),
     connections,
     tokens,
     users: Math.max(1, Math.floor(tokens / 2)),

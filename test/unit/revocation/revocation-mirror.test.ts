@@ -59,6 +59,15 @@ function engineOn(store: RevocationStore, now: () => number, logger = { warn: (_
   });
 }
 
+/** An engine on a fresh feed store, after its first read of the feed. */
+async function warmEngine() {
+  const clock = manualClock();
+  const store = feedStore(clock.now);
+  const engine = engineOn(store, clock.now);
+  await engine.warmUp();
+  return { clock, store, engine };
+}
+
 const sid = (n: number) => `session-${String(n).padStart(16, '0')}`;
 const token = (sub: string, sessionId = sid(0), issuedAtMs = T0 - 1000) => ({ sub, sessionId, issuedAtMs });
 const code = async (e: ReturnType<typeof engineOn>, ref: ReturnType<typeof token>) => (await e.check(ref))?.code;
@@ -81,10 +90,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('own revocations are seen at once, without waiting for the feed', async () => {
-    const clock = manualClock();
-    const store = feedStore(clock.now);
-    const engine = engineOn(store, clock.now);
-    await engine.warmUp();
+    const { store, engine } = await warmEngine();
     await engine.revokeSession(sid(1), 'alice', new Date(T0 + HOUR));
     assert.equal(await code(engine, token('alice', sid(1))), 'session_revoked');
     await engine.revokeUser('bob');
@@ -147,10 +153,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('reads of the feed cover each other: each asks from the last success, also after failures', async () => {
-    const clock = manualClock();
-    const store = feedStore(clock.now);
-    const engine = engineOn(store, clock.now);
-    await engine.warmUp();
+    const { clock, store, engine } = await warmEngine();
     store.feedDown = true;
     for (let i = 1; i <= 3; i++) {
       clock.at += DELAY / 2;
@@ -166,10 +169,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('one read at a time, at most one per half delay; a hung read holds the next back for the store timeout only', async () => {
-    const clock = manualClock();
-    const store = feedStore(clock.now);
-    const engine = engineOn(store, clock.now);
-    await engine.warmUp();
+    const { clock, store, engine } = await warmEngine();
     store.feedHangs = true;
     clock.at += DELAY / 2;
     for (let i = 0; i < 5; i++) await code(engine, token(`u${i}`, sid(i)));
@@ -186,10 +186,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('a revocation through this instance whose write failed is still refused by it (it may have gone through)', async () => {
-    const clock = manualClock();
-    const store = feedStore(clock.now);
-    const engine = engineOn(store, clock.now);
-    await engine.warmUp();
+    const { store, engine } = await warmEngine();
     store.revokeSession = () => {
       throw new Error('write lost (simulated)');
     };
@@ -254,10 +251,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('a failing feed is asked at most once per half delay, not on every check', async () => {
-    const clock = manualClock();
-    const store = feedStore(clock.now);
-    const engine = engineOn(store, clock.now);
-    await engine.warmUp();
+    const { clock, store, engine } = await warmEngine();
     store.feedDown = true;
     clock.at += DELAY / 2;
     for (let i = 0; i < 5; i++) {
@@ -336,10 +330,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('a clock stepped backwards makes the copy unusable until it is read again, whole', async () => {
-    const clock = manualClock();
-    const store = feedStore(clock.now);
-    const engine = engineOn(store, clock.now);
-    await engine.warmUp();
+    const { clock, store, engine } = await warmEngine();
     clock.at -= 1000;
     assert.equal(await code(engine, token('frank', sid(1), T0 - 5000)), undefined);
     assert.equal(store.reads, 1, 'read from the store');
