@@ -69,7 +69,8 @@ function text(reply: unknown): string | null {
 /**
  * Revocation state in Redis, through a node-redis or ioredis client the app already has (single node or
  * cluster). Each check is one `MGET` of the user's watermark key and the session's key; each logout is one
- * Lua compare-and-set that never lowers a date, plus `WAIT` when `waitReplicas` is set. The device registry
+ * script adding it to the change feed (for `maxRevocationDelay`), then one Lua compare-and-set that never
+ * lowers a date, each followed by `WAIT` when `waitReplicas` is set. The device registry
  * (`registerSession`, `touchSession`, `listSessions`) is one Lua script per call over a per-user hash and a
  * sorted set of expiries. Every key expires with the state it holds (`PEXPIREAT`), so Redis needs no clean-up
  * job.
