@@ -27,14 +27,11 @@ export function createLogin(parts: LoginParts) {
    */
   async function enforceCap(sub: string, sessionId: string): Promise<void> {
     if (parts.maxSessions === undefined) return;
-    const others = (await engine.listSessions(sub)).filter((s) => s.sessionId !== sessionId);
-    const excess = others.slice(parts.maxSessions - 1);
-    await Promise.all(excess.map((s) => engine.revokeSession(s.sessionId, sub, s.expiresAt)));
+    await engine.revokeSessionsExcept(sub, sessionId, parts.maxSessions - 1);
   }
 
   /** Rejects (never throws) with a ConfigError for bad claims, or a 503 SessionAuthError if the store is down. */
   return async function login(res: Response, claims: unknown): Promise<SignedSession> {
-    await Promise.resolve();
     const { sub, extra } = parts.checkClaims(claims);
     const now = engine.now();
     const session = newSession(tokenSettings, sub, now);

@@ -90,10 +90,9 @@ export function reissue(
  * `authenticate` app-wide and `requireAuth` on a route), and the cookie is expired at most once.
  */
 export function createRequestAuth(parts: RequestAuthParts) {
-  const verifiedKey = Symbol('express-revocable-jwt verified');
   const outcomeKey = Symbol('express-revocable-jwt outcome');
   const clearedKey = Symbol('express-revocable-jwt cleared');
-  type Tagged = Request & { [verifiedKey]?: Promise<Verified>; [outcomeKey]?: Promise<Outcome>; [clearedKey]?: true };
+  type Tagged = Request & { [outcomeKey]?: Promise<Outcome>; [clearedKey]?: true };
 
   function expireCookie(req: Request, res: Response): void {
     if ((req as Tagged)[clearedKey]) return;
@@ -102,11 +101,6 @@ export function createRequestAuth(parts: RequestAuthParts) {
   }
 
   /** Signature, expiry and claims of the request's cookie. Never rejects. */
-  function verify(req: Request): Promise<Verified> {
-    const tagged = req as Tagged;
-    return (tagged[verifiedKey] ??= readAndVerify(req));
-  }
-
   async function readAndVerify(req: Request): Promise<Verified> {
     const token = readCookie(req, parts.cookieName);
     if (token === undefined) return { error: new SessionAuthError('credentials_required') };
@@ -121,7 +115,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
    */
   function authenticate(req: Request, res: Response): Promise<Outcome> {
     const tagged = req as Tagged;
-    return (tagged[outcomeKey] ??= verify(req).then(async ({ session, error }): Promise<Outcome> => {
+    return (tagged[outcomeKey] ??= readAndVerify(req).then(async ({ session, error }): Promise<Outcome> => {
       if (session === undefined) {
         if (error !== undefined && error.code !== 'credentials_required') expireCookie(req, res);
         return error === undefined ? {} : { error };
@@ -157,7 +151,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
     };
   }
 
-  return { verify, authenticate, expireCookie, parts };
+  return { authenticate, expireCookie, parts };
 }
 
 export type RequestAuth = ReturnType<typeof createRequestAuth>;

@@ -59,8 +59,7 @@ export function createSessionHandlers(parts: SessionParts) {
     if (current === undefined)
       return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
     try {
-      const others = (await engine.listSessions(current.sub)).filter((s) => s.sessionId !== current.sessionId);
-      await Promise.all(others.map((s) => engine.revokeSession(s.sessionId, current.sub, s.expiresAt)));
+      await engine.revokeSessionsExcept(current.sub, current.sessionId);
     } catch (error) {
       return respond(error as SessionAuthError, req, res, next);
     }

@@ -120,11 +120,21 @@ export function createRevocationEngine(settings: EngineSettings) {
     return sessions.sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
   }
 
+  /**
+   * Ends the user's live sessions other than `keepId`, except the `keep` most recently active of them: all of
+   * them for "log out other devices", the oldest beyond the cap for `maxSessions`.
+   */
+  async function revokeSessionsExcept(sub: string, keepId: string, keep = 0): Promise<void> {
+    const others = (await listSessions(sub)).filter((s) => s.sessionId !== keepId);
+    await Promise.all(others.slice(keep).map((s) => revokeSession(s.sessionId, sub, s.expiresAt)));
+  }
+
   return {
     verdict,
     check,
     revokeUser,
     revokeSession,
+    revokeSessionsExcept,
     listSessions,
     hasRegistry: guarded.hasRegistry,
     registerSession: guarded.registerSession,

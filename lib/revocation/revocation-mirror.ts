@@ -13,12 +13,10 @@ import type { RevocationLog, RevocationState } from '../stores/revocation-store.
 export const MIRROR_MAX_ENTRIES = 100_000;
 /**
  * Each read asks again for what was written since the previous one was sent, minus this margin: it covers a
- * write's own latency (a store re-stamps a change whose write took longer than `CHANGE_LATE_MS`) and clocks of
+ * write's own latency (a store writes a change again when its write took longer than `CHANGE_LATE_MS`, see `stores/feed-write.ts`) and clocks of
  * app servers that disagree by up to the rest (about 8 s).
  */
 export const CHANGE_OVERLAP_MS = 10_000;
-/** A store writes a change again, with a new time, when writing it took longer than this. */
-export const CHANGE_LATE_MS = 2_000;
 /**
  * The copy is read again whole at least this often: after an idle spell or a long outage, and also when busy,
  * so that a change the reads by time missed (clocks further apart than the margin allows) is caught then.

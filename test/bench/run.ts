@@ -30,7 +30,7 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { loadLibrary } from './apps.js';
 import { checkCachedInstances, type CachedCheckResult, type Victim } from './cached-check.js';
 import { cpuSeconds } from './proc.js';
-import { buildReport, type RunRecord } from './report.js';
+import { buildReport, type ReportInput, type RunRecord } from './report.js';
 import { measureRoundTrips, type RoundTrips } from './round-trip.js';
 import {
   EXPERIMENT_SCENARIOS,
@@ -598,14 +598,7 @@ async function main(): Promise<void> {
   // Memory and correctness: a fresh revocable-mongo app under 64 connections for 60 s (scaled down with
   // BENCH_DURATION); halfway, one user logs out everywhere and another logs out one device, over HTTP.
   const top = Math.max(...settings.connections);
-  let memory:
-    | {
-        result: LoadResult;
-        seconds: number;
-        earlySeconds: number;
-        heapMb?: { early: number; late: number; afterGc: boolean };
-      }
-    | undefined;
+  let memory: ReportInput['memory'];
   if (memoryApp !== undefined) {
     // Its own (empty) database, so that the logouts it makes do not touch the other runs; no load served yet.
     const fresh = memoryApp;

@@ -14,6 +14,7 @@ import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { testSecret } from '../support/apps.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { listenLocally } from '../support/listen.js';
 
 setFlagsFromString('--expose-gc');
 /** A full garbage collection, for heap figures that mean retained memory. */
@@ -102,13 +103,9 @@ describe('chaos under load: FerretDB paused, resumed, killed and restarted', () 
       });
       app.get('/me', auth.requireAuth, (_req, res) => res.end());
       app.post('/logout', auth.logout);
-      const server = await new Promise<Server>((resolve) => {
-        const s = app.listen(0, '127.0.0.1', () => resolve(s));
-        s.keepAliveTimeout = 120_000; // idle keep-alive sockets are not closed under the client's feet
-      });
+      const { server, port } = await listenLocally(app);
       servers.push(server);
-      const address = server.address();
-      ports.push(typeof address === 'object' && address !== null ? address.port : 0);
+      ports.push(port);
     }
   });
   after(async () => {

@@ -17,6 +17,7 @@ import { startFerretDb } from '../ferretdb/launcher.js';
 import { connectNodeRedis } from '../support/redis-clients.js';
 import { startRedisServer } from '../support/redis-server.js';
 import { testSecret } from '../support/apps.js';
+import { listenLocally } from '../support/listen.js';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
 const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 60) * 1000;
@@ -66,13 +67,9 @@ for (let i = 0; i < 2; i++) {
   app.get('/me', auth.requireAuth, (_req, res) => res.end());
   app.post('/logout', auth.logout);
   app.post('/logout-all', auth.logoutAll);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    s.keepAliveTimeout = 120_000; // idle keep-alive sockets are not closed under the client's feet
-  });
+  const { server, port } = await listenLocally(app);
   servers.push(server);
-  const address = server.address();
-  ports.push(typeof address === 'object' && address !== null ? address.port : 0);
+  ports.push(port);
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });

@@ -1,12 +1,13 @@
 // Ids as the server hands them back, and a string identity of an `_id` for matching documents to lookups.
-import { BSON, type ObjectId } from 'mongodb';
+import { BSON, ObjectId } from 'mongodb';
 
 /**
  * The `_id` as the server will hand it back: BSON wrappers such as Int32, Long or Double come back as plain
  * numbers, so a key built from the query value would never match the document's.
  */
 export function asStored(id: unknown): unknown {
-  if (typeof id === 'string') return id; // the default mapping, on every request: no round trip needed
+  // The default mapping and the usual ObjectId one, on every request: they come back as they are.
+  if (typeof id === 'string' || id instanceof ObjectId) return id;
   return BSON.deserialize(BSON.serialize({ _id: id }))._id as unknown;
 }
 

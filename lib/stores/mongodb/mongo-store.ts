@@ -1,5 +1,5 @@
 // MongoRevocationStore: lastLogoutAt on the user's document and revoked sessions with a TTL, in MongoDB.
-import { MongoClient, MongoServerError, type Collection, type Db, type Document } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { validateOptions } from '../../config/validate-options.js';
 import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
 import { MAX_REVOCATION_LIFETIME_MS } from '../../revocation/rules.js';
@@ -10,6 +10,7 @@ import { readStates, type Lookup } from './read-states.js';
 import { createRevocationLog } from './revocation-log.js';
 import { hasAtomicUpdates } from './server-kind.js';
 import { createSessionRegistry, type RegistryDocument } from './session-registry.js';
+import { createTtlIndex, onceUntilFailure } from './setup.js';
 import type { KeyedCollection } from './write-lock.js';
 import {
   inStateCollection,
@@ -49,7 +50,6 @@ const PRIMARY = { readPreference: 'primary', writeConcern: { w: 'majority' } } a
  * ```
  */
 export class MongoRevocationStore implements RevocationStore {
-  readonly #db: Db;
   readonly #users: Collection<Document>;
   readonly #state: KeyedCollection;
   readonly #sessions: Collection<RevokedSession>;
@@ -61,14 +61,22 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #lookup: (lookup: Lookup) => Promise<RevocationState | Error>;
   readonly #registry: ReturnType<typeof createSessionRegistry>;
   readonly #log: ReturnType<typeof createRevocationLog>;
-  #registryIndexes: Promise<void> | undefined;
-  #location: Promise<UserStateLocation> | undefined;
-  #indexes: Promise<void> | undefined;
+  /** Where the per-user state lives: found out once (`buildInfo`), asked again after a failure. */
+  readonly #stateLocation: () => Promise<UserStateLocation>;
+  /** Indexes of the device registry; retried on the next sign-in after a failure. */
+  readonly #registryIndex = onceUntilFailure(() => this.#registry.createIndexes());
+  /** The TTL index of revoked sessions; retried on the next write after a failure (e.g. when the server is back). */
+  readonly #ttlIndex = onceUntilFailure(async () => {
+    const refused = await createTtlIndex(this.#sessions, 'expiresAt', TTL_INDEX_NAME);
+    if (refused === undefined) return;
+    this.#logger.warn(
+      `${MESSAGE_PREFIX}: this MongoDB-compatible server refuses TTL indexes (${refused}); expired revoked-session entries will stay on disk but are ignored on read. Remove them periodically, or use MongoDB.`,
+    );
+  });
 
   constructor(options: MongoRevocationStoreOptions) {
     const config = validateOptions(mongoStoreOptionsSchema, options, 'MongoRevocationStore');
     const { db, ownClient } = openDb(config);
-    this.#db = db;
     this.#ownClient = ownClient;
     this.#users = db.collection(config.usersCollection, PRIMARY);
     this.#state = db.collection<{ _id: string; [field: string]: unknown }>(config.stateCollection, PRIMARY);
@@ -82,7 +90,11 @@ export class MongoRevocationStore implements RevocationStore {
     const mapping = config.userId;
     this.#userId = mapping === undefined ? (sub) => sub : (sub) => checkedUserId(mapping(sub));
     this.#logger = config.logger;
-    if (config.atomicUpdates !== undefined) this.#location = Promise.resolve(this.#locationFor(config.atomicUpdates));
+    const { atomicUpdates } = config;
+    this.#stateLocation =
+      atomicUpdates === undefined
+        ? onceUntilFailure(async () => this.#locationFor(await hasAtomicUpdates(db)))
+        : () => Promise.resolve(this.#locationFor(atomicUpdates));
     this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
     this.#log = createRevocationLog(db.collection(config.logCollection, PRIMARY));
     this.#registry = createSessionRegistry({
@@ -207,45 +219,6 @@ export class MongoRevocationStore implements RevocationStore {
 
   #locationFor(atomicUpdates: boolean): UserStateLocation {
     return atomicUpdates ? inUserDocuments(this.#users) : inStateCollection(this.#state);
-  }
-
-  /** Where the per-user state lives, found out once; a failed `buildInfo` is asked again next time. */
-  #stateLocation(): Promise<UserStateLocation> {
-    this.#location ??= hasAtomicUpdates(this.#db).then(
-      (atomic) => this.#locationFor(atomic),
-      (error: unknown) => {
-        this.#location = undefined;
-        throw error;
-      },
-    );
-    return this.#location;
-  }
-
-  #registryIndex(): Promise<void> {
-    this.#registryIndexes ??= this.#registry.createIndexes().catch((error: unknown) => {
-      this.#registryIndexes = undefined; // retried on the next sign-in
-      throw error;
-    });
-    return this.#registryIndexes;
-  }
-
-  #ttlIndex(): Promise<void> {
-    this.#indexes ??= this.#sessions
-      .createIndex({ expiresAt: 1 }, { name: TTL_INDEX_NAME, expireAfterSeconds: 0 })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          if (error instanceof MongoServerError && (error.code === 238 || error.code === 115)) {
-            this.#logger.warn(
-              `${MESSAGE_PREFIX}: this MongoDB-compatible server refuses TTL indexes (${error.message}); expired revoked-session entries will stay on disk but are ignored on read. Remove them periodically, or use MongoDB.`,
-            );
-            return;
-          }
-          this.#indexes = undefined; // retried on the next write, e.g. when the server is back
-          throw error;
-        },
-      );
-    return this.#indexes;
   }
 }
 

@@ -30,8 +30,10 @@ export async function readStates(ctx: ReadContext, lookups: Lookup[]): Promise<(
     if (user instanceof Error) return user;
     try {
       const lastDeviceLogoutAt = readDate(user, ctx.deviceField);
-      // A session's logout always comes after its token's issue: an older device logout cannot concern it.
-      const mayBeRevoked = lastDeviceLogoutAt !== null && lookup.issuedAtMs < lastDeviceLogoutAt.getTime();
+      // A session's logout always comes after its token's issue: an older device logout cannot concern it. A
+      // lookup without a session (`''`: the user's state alone) has no entry to read.
+      const mayBeRevoked =
+        lookup.sessionId !== '' && lastDeviceLogoutAt !== null && lookup.issuedAtMs < lastDeviceLogoutAt.getTime();
       return { lookup, lastLogoutAt: readDate(user, ctx.field), mayBeRevoked };
     } catch (error) {
       return toError(error);

@@ -1,9 +1,10 @@
 // The change feed of MongoRevocationStore (`readRevocations`, for `maxRevocationDelay`): one small document
 // per revocation in a collection of its own, kept until the revocation stops mattering.
-import { MongoServerError, ObjectId, type Collection, type Filter } from 'mongodb';
+import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { MESSAGE_PREFIX } from '../../errors/config-error.js';
-import { CHANGE_LATE_MS } from '../../revocation/revocation-mirror.js';
+import { writeInTime } from '../feed-write.js';
 import type { RevocationChange, RevocationLog } from '../revocation-store.js';
+import { createTtlIndex, onceUntilFailure } from './setup.js';
 import { retryDuplicateKey } from './user-state.js';
 
 /** A revocation: `at` (the writer's clock) is what the feed filters on, `exp` when the entry may go. */
@@ -26,70 +27,38 @@ interface StartDocument {
 
 type LogDocument = ChangeDocument | StartDocument;
 
-/** Most times a change is written again because writing it took longer than `CHANGE_LATE_MS`. */
-const MAX_LATE_WRITES = 3;
 /** Without a TTL index (FerretDB v1), entries that no longer matter are deleted by a writer, once a minute. */
 const CLEANUP_INTERVAL_MS = 60_000;
 
 export function createRevocationLog(collection: Collection<LogDocument>) {
   const changes = collection as unknown as Collection<ChangeDocument>;
-  let indexes: Promise<void> | undefined;
-  let started: Promise<Date> | undefined;
   let hasTtl = true;
   let cleanedAt = 0;
 
   /** The `at` index for the feed and a TTL on `exp`; a server without TTL indexes gets a cleanup instead. */
-  function ensureIndexes(): Promise<void> {
-    indexes ??= (async () => {
-      await changes.createIndex({ at: 1 }, { name: 'at' });
-      const ttl = await changes.createIndex({ exp: 1 }, { name: 'exp_ttl', expireAfterSeconds: 0 }).then(
-        () => true,
-        (error: unknown) => {
-          if (!(error instanceof MongoServerError && (error.code === 238 || error.code === 115))) throw error;
-          return false;
-        },
-      );
-      if (!ttl) {
-        hasTtl = false;
-        await changes.createIndex({ exp: 1 }, { name: 'exp' }); // for the full read and the cleanup
-      }
-    })().catch((error: unknown) => {
-      indexes = undefined; // retried on the next write
-      throw error;
-    });
-    return indexes;
-  }
+  const ensureIndexes = onceUntilFailure(async () => {
+    await changes.createIndex({ at: 1 }, { name: 'at' });
+    if ((await createTtlIndex(changes, 'exp', 'exp_ttl')) !== undefined) {
+      hasTtl = false;
+      await changes.createIndex({ exp: 1 }, { name: 'exp' }); // for the full read and the cleanup
+    }
+  });
 
   /** When the log began: written once by the first store to get here, read back by every other. */
-  function startedAt(): Promise<Date> {
-    started ??= (async () => {
-      const marker = collection as unknown as Collection<StartDocument>;
-      await retryDuplicateKey(() =>
-        marker.updateOne({ _id: 'started' }, { $setOnInsert: { startedAt: new Date() } }, { upsert: true }),
-      );
-      const stored = await marker.findOne({ _id: 'started' }, { projection: { startedAt: 1 } });
-      if (!(stored?.startedAt instanceof Date)) throw new Error(`${MESSAGE_PREFIX}: the revocation log has no start.`);
-      return stored.startedAt;
-    })().catch((error: unknown) => {
-      started = undefined;
-      throw error;
-    });
-    return started;
-  }
+  const startedAt = onceUntilFailure(async () => {
+    const marker = collection as unknown as Collection<StartDocument>;
+    await retryDuplicateKey(() =>
+      marker.updateOne({ _id: 'started' }, { $setOnInsert: { startedAt: new Date() } }, { upsert: true }),
+    );
+    const stored = await marker.findOne({ _id: 'started' }, { projection: { startedAt: 1 } });
+    if (!(stored?.startedAt instanceof Date)) throw new Error(`${MESSAGE_PREFIX}: the revocation log has no start.`);
+    return stored.startedAt;
+  });
 
-  /**
-   * Adds a revocation, just before it is stored. Its time is taken just before the write; when the write took longer
-   * than `CHANGE_LATE_MS`, a reader may have moved past that time already, so it is written again.
-   */
+  /** Adds a revocation, just before it is stored (written again with a new time when late: `writeInTime`). */
   async function append(entry: Omit<ChangeDocument, '_id' | 'at'>): Promise<void> {
     ensureIndexes().catch(() => undefined); // indexes speed up reads and cleanup; never block a logout on them
-    for (let attempt = 1; ; attempt++) {
-      const at = new Date();
-      await changes.insertOne({ _id: new ObjectId(), at, ...entry });
-      if (Date.now() - at.getTime() <= CHANGE_LATE_MS) break;
-      if (attempt === MAX_LATE_WRITES)
-        throw new Error(`${MESSAGE_PREFIX}: writing to the revocation log took over ${CHANGE_LATE_MS} ms each time.`);
-    }
+    await writeInTime((at) => changes.insertOne({ _id: new ObjectId(), at: new Date(at), ...entry }));
     if (!hasTtl && Date.now() - cleanedAt >= CLEANUP_INTERVAL_MS) {
       cleanedAt = Date.now();
       await changes.deleteMany({ exp: { $lte: new Date() } }).catch(() => undefined);

@@ -1,5 +1,6 @@
 // The device registry in MongoDB: one document per signed-in session, a TTL on its absolute end, found by user.
-import { MongoServerError, type Collection, type Document, type Filter } from 'mongodb';
+import type { Collection, Document, Filter } from 'mongodb';
+import { createTtlIndex } from './setup.js';
 import type { RevocationState, SessionRecord } from '../revocation-store.js';
 
 interface RegistryDocument {
@@ -30,12 +31,8 @@ export function createSessionRegistry(parts: RegistryParts) {
 
   async function createIndexes(): Promise<void> {
     await registry.createIndex({ sub: 1 }, { name: 'sub' });
-    await registry
-      .createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 })
-      .catch((error: unknown) => {
-        // A server without TTL indexes (FerretDB v1): expired records stay on disk, ignored on read.
-        if (!(error instanceof MongoServerError && (error.code === 238 || error.code === 115))) throw error;
-      });
+    // A server without TTL indexes (FerretDB v1): expired records stay on disk, ignored on read.
+    await createTtlIndex(registry, 'expiresAt', 'expiresAt_ttl');
   }
 
   async function register(record: SessionRecord): Promise<void> {

@@ -2,7 +2,6 @@
 import type { Logger } from '../../config/logger.js';
 import { validateOptions } from '../../config/validate-options.js';
 import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
-import { CHANGE_LATE_MS } from '../../revocation/revocation-mirror.js';
 import type {
   RevocationChange,
   RevocationLog,
@@ -11,6 +10,7 @@ import type {
   SessionRecord,
 } from '../revocation-store.js';
 import { connect, type RedisCommand, type RedisConnection } from './client.js';
+import { writeInTime } from '../feed-write.js';
 import { warnIfNotPersistent } from './durability.js';
 import { feedKeys, registryExpiryKey, registryKey, sessionKey, sessionKeyPrefix, userKey } from './keys.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
@@ -189,28 +189,14 @@ export class RedisRevocationStore implements RevocationStore {
 
   /**
    * Adds a revocation to the feed, just before it is stored (with `WAIT`, as the revocation itself); resolves to
-   * the replicas that acknowledged it. Its time is taken just before the write; a write that took longer than
-   * `CHANGE_LATE_MS` is made again with a new time, since a reader may have moved past the first.
+   * the replicas that acknowledged it (written again with a new time when late: `writeInTime`).
    */
   async #appendToFeed(entry: string, endMs: string): Promise<number> {
     const keys = feedKeys(this.#prefix);
-    for (let attempt = 1; ; attempt++) {
-      const at = Date.now();
-      const acks = await this.#write(keys.at, [
-        'EVAL',
-        FEED_APPEND_SCRIPT,
-        '2',
-        keys.at,
-        keys.exp,
-        String(at),
-        entry,
-        endMs,
-        String(at),
-      ]);
-      if (Date.now() - at <= CHANGE_LATE_MS) return acks;
-      if (attempt === 3)
-        throw new Error(`${MESSAGE_PREFIX}: writing to the revocation feed took over ${CHANGE_LATE_MS} ms each time.`);
-    }
+    return writeInTime((atMs) => {
+      const at = String(atMs);
+      return this.#write(keys.at, ['EVAL', FEED_APPEND_SCRIPT, '2', keys.at, keys.exp, at, entry, endMs, at]);
+    });
   }
 
   /**
