@@ -2,7 +2,7 @@
 import { ConfigError } from '../errors/config-error.js';
 
 /** Absolute session lifetime when `maxAge` is not given (or `expiresIn`, when that is longer). */
-export const DEFAULT_MAX_AGE_SECONDS = 7 * 86_400;
+const DEFAULT_MAX_AGE_SECONDS = 7 * 86_400;
 
 export interface Lifetimes {
   /** A token's lifetime, in seconds: the idle timeout. */

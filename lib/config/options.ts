@@ -50,7 +50,7 @@ const fn = <T>(signature: string) =>
  * sibling subdomain cannot plant a cookie the browser would send in its place; `__Secure-` when it has a path
  * or domain; plain `session` only for the insecure http://localhost setting.
  */
-export function defaultCookieName(c: { secure: boolean; path: string; domain?: string | undefined }): string {
+function defaultCookieName(c: { secure: boolean; path: string; domain?: string | undefined }): string {
   if (!c.secure) return 'session';
   return c.path === '/' && c.domain === undefined ? '__Host-session' : '__Secure-session';
 }

@@ -7,7 +7,7 @@ import { newSession, signSessionToken, type SignedSession, type TokenSettings } 
 import type { CookieWriter } from './cookie.js';
 
 /** The User-Agent as the registry keeps it: trimmed to a sane length. */
-export const MAX_USER_AGENT_LENGTH = 256;
+const MAX_USER_AGENT_LENGTH = 256;
 
 export interface LoginParts {
   checkClaims: ReturnType<typeof createLoginClaimsCheck>;

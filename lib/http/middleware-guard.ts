@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ConfigError } from '../errors/config-error.js';
 
 /** True for what Express passes as `req` (an IncomingMessage), false for an options object or nothing. */
-export function looksLikeRequest(value: unknown): value is Request {
+function looksLikeRequest(value: unknown): value is Request {
   return (
     typeof value === 'object' &&
     value !== null &&

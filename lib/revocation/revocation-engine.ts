@@ -4,8 +4,8 @@ import type { Logger } from '../config/logger.js';
 import { argumentError } from '../errors/config-error.js';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
-import { createGuardedStore, nextTurn } from './guarded-store.js';
-import { createRevocationCache } from './revocation-cache.js';
+import { createGuardedStore, nextTurn, type GuardedStore } from './guarded-store.js';
+import { createRevocationCache, type RevocationCache } from './revocation-cache.js';
 import { createRevocationMirror, type RevocationMirror } from './revocation-mirror.js';
 import {
   firstIssueTimeAfter,
@@ -162,8 +162,8 @@ function mirrorOf(settings: EngineSettings, delayMs: number, now: () => number):
 
 /** The check of one token, from the copy or the cache when they may answer, else from the store. */
 function createVerdict(
-  guarded: ReturnType<typeof createGuardedStore>,
-  cache: ReturnType<typeof createRevocationCache> | undefined,
+  guarded: GuardedStore,
+  cache: RevocationCache | undefined,
   mirror: RevocationMirror | undefined,
   failOpen: boolean,
 ): (ref: TokenRef) => Promise<CheckResult> {

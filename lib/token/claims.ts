@@ -125,7 +125,7 @@ export function readSessionClaims(payload: unknown): SessionClaims | undefined {
 }
 
 /** `req.auth` for a session: the extra claims plus the session info. */
-export function toAuthInfo<C>(extra: C, claims: SessionClaims): AuthInfo<C> {
+function toAuthInfo<C>(extra: C, claims: SessionClaims): AuthInfo<C> {
   return {
     ...extra,
     sub: claims.sub,

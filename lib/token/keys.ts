@@ -2,8 +2,8 @@
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { ConfigError } from '../errors/config-error.js';
 
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-export const ASYMMETRIC_ALGORITHMS = [
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+const ASYMMETRIC_ALGORITHMS = [
   'RS256',
   'RS384',
   'RS512',
@@ -60,7 +60,7 @@ export function resolveConfiguredKeys(config: {
   return resolveKeyring(config.keys, config.algorithm);
 }
 
-export function resolveKeyring(entries: readonly KeyringEntry[], algorithm: string | undefined): ResolvedKeys {
+function resolveKeyring(entries: readonly KeyringEntry[], algorithm: string | undefined): ResolvedKeys {
   const keysById = new Map<string, KeyObject>();
   let first: ResolvedKeys | undefined;
   entries.forEach((entry, i) => {

@@ -38,7 +38,7 @@ export interface SessionFields {
 }
 
 /** A new random device-session id: 128 bits, base64url. */
-export function newSessionId(): string {
+function newSessionId(): string {
   return randomBytes(16).toString('base64url');
 }
 

@@ -5,7 +5,7 @@ import { MESSAGE_PREFIX } from '../../errors/config-error.js';
 /** A holder that died mid-write leaves its lock; it is taken over once this old. */
 export const LOCK_TTL_MS = 10_000;
 /** How long a writer waits for a busy lock before it fails (the logout then answers 503). */
-export const LOCK_WAIT_MS = 5_000;
+const LOCK_WAIT_MS = 5_000;
 
 /** A collection whose documents have string `_id`s. */
 export type KeyedCollection = Collection<{ _id: string; [field: string]: unknown }>;

@@ -4,7 +4,7 @@ import { MESSAGE_PREFIX } from '../../errors/config-error.js';
 import type { RedisCommand } from './client.js';
 
 /** The value of one `CONFIG GET name` reply: RESP2 gives `[name, value]`, RESP3 a map or an object. */
-export function configValue(reply: unknown, name: string): string | undefined {
+function configValue(reply: unknown, name: string): string | undefined {
   if (Array.isArray(reply)) {
     const index = reply.findIndex((item) => String(item) === name);
     return index === -1 ? undefined : String(reply[index + 1]);

@@ -5,7 +5,7 @@ import { argumentError } from '../../errors/config-error.js';
  * The user's part of a key, safe inside a hash tag: percent-encoding leaves no `{`, `}` or `:` in it, and
  * keeps ordinary ids (`alice`, `42`, an ObjectId) readable in `redis-cli`.
  */
-export function hashTag(sub: string): string {
+function hashTag(sub: string): string {
   if (typeof sub !== 'string' || sub === '')
     throw argumentError('sub', 'must be a non-empty string (an empty hash tag would spread a user over slots).');
   return `{${encodeURIComponent(sub)}}`;

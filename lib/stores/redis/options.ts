@@ -37,4 +37,3 @@ export const redisStoreOptionsSchema = z
   .strict();
 
 export type RedisRevocationStoreOptions = z.input<typeof redisStoreOptionsSchema>;
-export type RedisRevocationStoreConfig = z.output<typeof redisStoreOptionsSchema>;

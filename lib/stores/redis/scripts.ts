@@ -36,7 +36,7 @@ return 1
 `;
 
 /** Most expired sessions one registry write prunes: bounds the script's run time; the next write prunes more. */
-export const REGISTRY_PRUNE_BATCH = 1000;
+const REGISTRY_PRUNE_BATCH = 1000;
 
 /**
  * KEYS[1] = registry hash, KEYS[2] = its expiry sorted set; ARGV[1] = now in ms, ARGV[2] = session id,
@@ -118,7 +118,7 @@ return live
 `;
 
 /** Most revocations that no longer matter one feed write removes: bounds its run time. */
-export const FEED_PRUNE_BATCH = 1000;
+const FEED_PRUNE_BATCH = 1000;
 
 /**
  * KEYS[1] = the feed by write time, KEYS[2] = the feed by end; ARGV[1] = write time in ms, ARGV[2] = the entry,
