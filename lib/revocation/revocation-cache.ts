@@ -3,6 +3,7 @@
 // the bound. Bounded memory, no timers: an entry's age is checked against the engine's clock on every read.
 import { z } from 'zod';
 import type { RevocationState } from '../stores/revocation-store.js';
+import { sessionIdentity } from './rules.js';
 
 /** Longest `maxRevocationDelay` accepted: a minute. */
 export const MAX_REVOCATION_DELAY_MS = 60_000;
@@ -128,7 +129,7 @@ export function createRevocationCache(settings: RevocationCacheSettings) {
     const at = now();
     const user = users.get(sub);
     if (!fresh(user, at)) return undefined;
-    const session = sessions.get(sessionId);
+    const session = sessions.get(sessionIdentity(sub, sessionId));
     if (!fresh(session, at)) return undefined;
     const lastLogoutAt = (user as Entry<number | null>).value;
     return {
@@ -152,7 +153,7 @@ export function createRevocationCache(settings: RevocationCacheSettings) {
       { value: state.lastLogoutAt === null ? null : state.lastLogoutAt.getTime(), readAt: read.readAt },
       isStale,
     );
-    sessions.set(sessionId, { value: state.sessionRevoked, readAt: read.readAt }, isStale);
+    sessions.set(sessionIdentity(sub, sessionId), { value: state.sessionRevoked, readAt: read.readAt }, isStale);
   }
 
   function forgetUser(sub: string): void {
@@ -160,9 +161,9 @@ export function createRevocationCache(settings: RevocationCacheSettings) {
     users.delete(sub);
   }
 
-  function forgetSession(sessionId: string): void {
+  function forgetSession(sub: string, sessionId: string): void {
     generation++;
-    sessions.delete(sessionId);
+    sessions.delete(sessionIdentity(sub, sessionId));
   }
 
   return {

@@ -1,7 +1,7 @@
 // The revocation engine shared by createSessionAuth and createRevocation: checks a token against the store's
 // state and records revocations, with deadlines, fail-closed outages and the same-millisecond rule.
 import type { Logger } from '../config/logger.js';
-import { argumentError } from '../errors/config-error.js';
+import { argumentError, ConfigError } from '../errors/config-error.js';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 import { createGuardedStore, nextTurn, type GuardedStore } from './guarded-store.js';
@@ -108,8 +108,8 @@ export function createRevocationEngine(settings: EngineSettings) {
     try {
       await guarded.revokeSession(sessionId, sub, entry);
     } finally {
-      mirror?.applySession(sessionId, entry.getTime());
-      cache?.forgetSession(sessionId);
+      mirror?.applySession(sub, sessionId, entry.getTime());
+      cache?.forgetSession(sub, sessionId);
     }
   }
 
@@ -182,6 +182,9 @@ function createVerdict(
       const reason = revocationReason(state, signedInAtMs);
       return reason === undefined ? ACCEPTED : { ok: false, error: new SessionAuthError(reason) };
     } catch (cause) {
+      // A store that cannot take this token's ids (the app's `userId` mapping throws for its `sub`) is no
+      // outage: the token is refused, even with failOpen.
+      if (cause instanceof ConfigError) return { ok: false, error: new SessionAuthError('invalid_claims', { cause }) };
       // Fail open only when asked to; the outage itself was already logged by the guarded store.
       if (failOpen) return ACCEPTED_UNCHECKED;
       const error = isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });

@@ -5,6 +5,7 @@
 import type { Logger } from '../config/logger.js';
 import { MESSAGE_PREFIX } from '../errors/config-error.js';
 import type { RevocationLog, RevocationState } from '../stores/revocation-store.js';
+import { sessionIdentity } from './rules.js';
 
 /**
  * Most revocations (users with a watermark plus revoked sessions) the copy holds, about 150 bytes each. With
@@ -51,6 +52,7 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
   const { maxDelayMs, now, logger } = settings;
   const maxEntries = settings.maxEntries ?? MIRROR_MAX_ENTRIES;
   const users = new Map<string, { at: number; until: number }>();
+  /** Revoked sessions by `sessionIdentity(sub, sessionId)`: until when. */
   const sessions = new Map<string, number>();
   /** Sessions signed in before this (plus the margin) may have revocations the feed never saw. */
   let startedAt = Number.POSITIVE_INFINITY;
@@ -73,7 +75,7 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     if (syncedAt === undefined || at - syncedAt > maxDelayMs || at < syncedAt) return undefined;
     if (!(signedInAtMs > startedAt + CHANGE_OVERLAP_MS)) return undefined;
     const user = users.get(sub);
-    const expiry = sessionId === '' ? undefined : sessions.get(sessionId);
+    const expiry = sessionId === '' ? undefined : sessions.get(sessionIdentity(sub, sessionId));
     if (user === undefined && expiry === undefined) return NOT_REVOKED;
     return {
       lastLogoutAt: user === undefined || user.until <= at ? null : new Date(user.at),
@@ -124,7 +126,7 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     }
     for (const change of log.changes) {
       if (change.kind === 'user') mergeUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
-      else mergeSession(change.sessionId, change.expiresAt.getTime());
+      else mergeSession(sessionIdentity(change.sub, change.sessionId), change.expiresAt.getTime());
     }
     if (!withinBound(sentAt)) return;
     if (sentAt - prunedAt >= PRUNE_INTERVAL_MS) prune(sentAt);
@@ -176,9 +178,9 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
   }
 
   /** A revoked session's entry, extended (never shortened). */
-  function mergeSession(sessionId: string, expiresAt: number): void {
-    const entry = sessions.get(sessionId);
-    if (entry === undefined || entry < expiresAt) sessions.set(sessionId, expiresAt);
+  function mergeSession(key: string, expiresAt: number): void {
+    const entry = sessions.get(key);
+    if (entry === undefined || entry < expiresAt) sessions.set(key, expiresAt);
   }
 
   /** A revocation through this instance: in the copy at once, within the same bound. */
@@ -188,9 +190,9 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     withinBound(now());
   }
 
-  function applySession(sessionId: string, expiresAt: number): void {
+  function applySession(sub: string, sessionId: string, expiresAt: number): void {
     if (disabled) return;
-    mergeSession(sessionId, expiresAt);
+    mergeSession(sessionIdentity(sub, sessionId), expiresAt);
     withinBound(now());
   }
 

@@ -11,6 +11,22 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
  */
 export const MAX_REVOCATION_LIFETIME_MS = (MAX_TOKEN_LIFETIME_SECONDS + MAX_CLOCK_TOLERANCE_SECONDS) * 1000;
 
+/**
+ * The one key of a device session: its id within its user. Two users may carry the same session id (a `jti`
+ * minted by an app, a copied token): a revocation of one never touches the other. Unambiguous for any strings
+ * (the user's length comes first).
+ */
+export function sessionIdentity(sub: string, sessionId: string): string {
+  return `${sub.length}:${sub}:${sessionId}`;
+}
+
+/** The user and session id of a `sessionIdentity` key. */
+export function splitSessionIdentity(key: string): { sub: string; sessionId: string } {
+  const colon = key.indexOf(':');
+  const length = Number(key.slice(0, colon));
+  return { sub: key.slice(colon + 1, colon + 1 + length), sessionId: key.slice(colon + 2 + length) };
+}
+
 /** Why a verified token is no longer accepted, or undefined when it still is. */
 export function revocationReason(
   state: RevocationState,

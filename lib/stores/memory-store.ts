@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { validateOptions } from '../config/validate-options.js';
 import { MESSAGE_PREFIX } from '../errors/config-error.js';
+import { sessionIdentity, splitSessionIdentity } from '../revocation/rules.js';
 import type {
   RevocationChange,
   RevocationLog,
@@ -45,7 +46,10 @@ export type MemoryRevocationStoreOptions = z.input<typeof memoryStoreOptionsSche
  */
 export class MemoryRevocationStore implements RevocationStore {
   readonly #users = new Map<string, { at: number; until: number }>();
-  /** Revoked sessions: until when (a number each, so a million of them cost the garbage collector little). */
+  /**
+   * Revoked sessions by `sessionIdentity(sub, sessionId)`: until when (a number each, so a million of them cost
+   * the garbage collector little).
+   */
   readonly #sessions = new Map<string, number>();
   /** The change feed: the latest revocations in the order written, from index `#recentStart` on. */
   #recent: { at: number; change: RevocationChange }[] = [];
@@ -71,7 +75,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const user = this.#users.get(sub);
     return {
       lastLogoutAt: user === undefined ? null : new Date(user.at),
-      sessionRevoked: this.#isRevoked(sessionId, this.#now()),
+      sessionRevoked: this.#isRevoked(sub, sessionId, this.#now()),
     };
   }
 
@@ -85,11 +89,12 @@ export class MemoryRevocationStore implements RevocationStore {
     this.#record({ kind: 'user', sub, lastLogoutAt: at, relevantUntil });
   }
 
-  revokeSession(sessionId: string, _sub: string, expiresAt: Date): void {
-    const existing = this.#sessions.get(sessionId);
+  revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
+    const key = sessionIdentity(sub, sessionId);
+    const existing = this.#sessions.get(key);
     if (existing === undefined) this.#reserve();
-    this.#sessions.set(sessionId, Math.max(existing ?? 0, expiresAt.getTime()));
-    this.#record({ kind: 'session', sessionId, expiresAt });
+    this.#sessions.set(key, Math.max(existing ?? 0, expiresAt.getTime()));
+    this.#record({ kind: 'session', sessionId, sub, expiresAt });
   }
 
   /**
@@ -116,9 +121,10 @@ export class MemoryRevocationStore implements RevocationStore {
       if (e.until > now)
         changes.push({ kind: 'user', sub, lastLogoutAt: new Date(e.at), relevantUntil: new Date(e.until) });
     }
-    for (const [sessionId, expiresAt] of this.#sessions) {
+    for (const [key, expiresAt] of this.#sessions) {
       if (changes.length >= limit) return changes;
-      if (expiresAt > now) changes.push({ kind: 'session', sessionId, expiresAt: new Date(expiresAt) });
+      if (expiresAt > now)
+        changes.push({ kind: 'session', ...splitSessionIdentity(key), expiresAt: new Date(expiresAt) });
     }
     return changes;
   }
@@ -161,7 +167,8 @@ export class MemoryRevocationStore implements RevocationStore {
     const now = this.#now();
     const watermark = this.#users.get(sub)?.at ?? -Infinity;
     const live = [...(this.#registry.get(sub)?.values() ?? [])].filter(
-      (r) => r.expiresAt.getTime() > now && r.signedInAt.getTime() > watermark && !this.#isRevoked(r.sessionId, now),
+      (r) =>
+        r.expiresAt.getTime() > now && r.signedInAt.getTime() > watermark && !this.#isRevoked(sub, r.sessionId, now),
     );
     return live.map((r) => ({ ...r }));
   }
@@ -211,8 +218,8 @@ export class MemoryRevocationStore implements RevocationStore {
     if (fullest !== undefined) this.#forgetLeastActive(fullest);
   }
 
-  #isRevoked(sessionId: string, now: number): boolean {
-    const expiry = this.#sessions.get(sessionId);
+  #isRevoked(sub: string, sessionId: string, now: number): boolean {
+    const expiry = this.#sessions.get(sessionIdentity(sub, sessionId));
     return expiry !== undefined && expiry > now;
   }
 

@@ -37,7 +37,13 @@ export type RevocationChange =
       /** When it stops mattering (`revokeUser`'s `relevantUntil`). */
       relevantUntil: Date;
     }
-  | { kind: 'session'; sessionId: string; expiresAt: Date };
+  | {
+      kind: 'session';
+      sessionId: string;
+      /** The user of the session: a session is revoked for its own user only (another may share its id). */
+      sub: string;
+      expiresAt: Date;
+    };
 
 /** What `readRevocations` answers. */
 export interface RevocationLog {

@@ -139,6 +139,19 @@ const TESTS: Record<string, (store: RevocationStore) => Promise<void>> = {
     assert.equal((await store.getState(id('bob'), id('sid'), issued())).lastLogoutAt, null);
   },
 
+  async "one session id under two users: revoking it for one user leaves the other's session alone"(store) {
+    const sid = id('sid');
+    const alice = id('alice');
+    const bob = id('bob');
+    // Bob has logged out another device too: a store that reads revoked sessions only for such users reads his.
+    await store.revokeSession(id('sid'), bob, later());
+    await store.revokeSession(sid, alice, later());
+    assert.equal((await store.getState(alice, sid, issued())).sessionRevoked, true, "alice's session is revoked");
+    assert.equal((await store.getState(bob, sid, issued())).sessionRevoked, false, "bob's session of that id is not");
+    await store.revokeSession(sid, bob, new Date(Date.now() - 1000));
+    assert.equal((await store.getState(alice, sid, issued())).sessionRevoked, true, "bob's entry leaves alice's alone");
+  },
+
   async 'many concurrent checks each get their own answer'(store) {
     const users = Array.from({ length: 20 }, () => ({ sub: id('user'), sid: id('sid') }));
     await Promise.all(users.filter((_, i) => i % 2 === 0).map(async (u) => store.revokeSession(u.sid, u.sub, later())));
@@ -229,6 +242,21 @@ const REGISTRY_TESTS: Record<string, (store: RegistryStore) => Promise<void>> = 
     assert.deepEqual(await store.listSessions(sub), []);
   },
 
+  async 'one session id registered under two users is listed, touched and revoked for each apart'(store) {
+    const sessionId = id('sid');
+    const a = record(id('alice'), { sessionId });
+    const b = record(id('bob'), { sessionId });
+    await store.registerSession(a);
+    await store.registerSession(b);
+    const touched = new Date(Date.now() + 5000);
+    await store.touchSession(sessionId, b.sub, touched);
+    assert.deepEqual(await store.listSessions(a.sub), [a]);
+    assert.deepEqual(await store.listSessions(b.sub), [{ ...b, lastActiveAt: touched }]);
+    await store.revokeSession(sessionId, a.sub, later());
+    assert.deepEqual(await store.listSessions(a.sub), []);
+    assert.deepEqual(await store.listSessions(b.sub), [{ ...b, lastActiveAt: touched }]);
+  },
+
   async 'registering the same session again replaces its record'(store) {
     const sub = id('user');
     const a = record(sub);
@@ -292,7 +320,7 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
     assert.equal(highest, second.getTime());
   },
 
-  async 'a revokeSession is in the feed before it resolves, with its expiry'(store) {
+  async 'a revokeSession is in the feed before it resolves, with its user and expiry'(store) {
     const sub = id('user');
     const sessionId = id('sid');
     const since = new Date(Date.now() - 1000);
@@ -302,6 +330,7 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
       const changes = await sessionChanges(store, from, sessionId);
       assert.ok(changes.length >= 1, `revokeSession is in the feed (since ${String(from)})`);
       for (const change of changes) {
+        assert.equal(change.sub, sub, 'the change names the user of the session');
         assert.ok(change.expiresAt.getTime() >= expiresAt.getTime(), 'the entry lasts at least until expiresAt');
       }
     }

@@ -23,6 +23,7 @@ import type { Response } from 'express';
 import { MongoClient } from 'mongodb';
 import { MongoRevocationStore } from '../../lib/mongodb.js';
 import { CHANGE_OVERLAP_MS } from '../../lib/revocation/revocation-mirror.js';
+import { sessionIdentity } from '../../lib/revocation/rules.js';
 import { idKey } from '../../lib/stores/mongodb/ids.js';
 import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
@@ -376,7 +377,9 @@ async function seedScale(client: MongoClient, tokens: Tokens): Promise<number> {
   const users = db.collection<{ _id: string; lastLogoutAt: Date; lastDeviceLogoutAt: Date }>(
     atomic ? 'users' : 'revocation_users',
   );
-  const sessions = db.collection<{ _id: string; sub: string; expiresAt: Date; revokedAt: Date }>('revoked_sessions');
+  const sessions = db.collection<{ _id: string; sub: string; sid: string; expiresAt: Date; revokedAt: Date }>(
+    'revoked_sessions',
+  );
   const watermark = new Date(tokens.mintedAt - 3_600_000);
   const revokedAt = new Date(tokens.mintedAt - 30 * 60_000);
   const deviceLogout = new Date(revokedAt.getTime() + 5 * 60_000);
@@ -404,7 +407,10 @@ async function seedScale(client: MongoClient, tokens: Tokens): Promise<number> {
     );
     batches.push(() =>
       sessions.insertMany(
-        slice.map((sub) => ({ _id: randomBytes(16).toString('base64url'), sub, expiresAt, revokedAt })),
+        slice.map((sub) => {
+          const sid = randomBytes(16).toString('base64url');
+          return { _id: sessionIdentity(sub, sid), sub, sid, expiresAt, revokedAt };
+        }),
         { ordered: false },
       ),
     );

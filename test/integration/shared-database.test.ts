@@ -103,7 +103,7 @@ describe('two app instances, one database', () => {
     const res = await request(a).post('/login').send({ sub: 'erin' });
     const { sessionId } = res.body as { sessionId: string };
     await request(a).post('/logout').set('Cookie', cookieFrom(res.headers['set-cookie']));
-    const entry = await t.db.collection('revoked_sessions').findOne({ _id: sessionId as never });
+    const entry = await t.db.collection('revoked_sessions').findOne({ sid: sessionId });
     const payload = JSON.parse(
       Buffer.from(cookieFrom(res.headers['set-cookie']).split('.')[1] ?? '', 'base64url').toString(),
     ) as { sxp: number };

@@ -2,7 +2,7 @@
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { validateOptions } from '../../config/validate-options.js';
 import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
-import { MAX_REVOCATION_LIFETIME_MS } from '../../revocation/rules.js';
+import { MAX_REVOCATION_LIFETIME_MS, sessionIdentity } from '../../revocation/rules.js';
 import { createLookupBatcher } from '../lookup-batcher.js';
 import type { RevocationLog, RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
 import { mongoStoreOptionsSchema, type MongoRevocationStoreOptions } from './options.js';
@@ -22,9 +22,11 @@ import {
 
 export type { MongoRevocationStoreOptions } from './options.js';
 
+/** A revoked session, `_id: sessionIdentity(sub, sid)`: two users may share a session id. */
 interface RevokedSession {
   _id: string;
   sub: string;
+  sid: string;
   expiresAt: Date;
   revokedAt: Date;
 }
@@ -88,7 +90,7 @@ export class MongoRevocationStore implements RevocationStore {
     if (config.stateCollection === config.usersCollection)
       throw new ConfigError('stateCollection', 'must differ from `usersCollection`: only the store writes it.');
     const mapping = config.userId;
-    this.#userId = mapping === undefined ? (sub) => sub : (sub) => checkedUserId(mapping(sub));
+    this.#userId = mapping === undefined ? (sub) => sub : (sub) => mappedUserId(mapping, sub);
     this.#logger = config.logger;
     const { atomicUpdates } = config;
     this.#stateLocation =
@@ -134,16 +136,20 @@ export class MongoRevocationStore implements RevocationStore {
    * `relevantUntil`.
    */
   async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
+    const userId = this.#userId(sub); // an id the mapping refuses is refused before anything is written
     const location = await this.#stateLocation();
     // Called without a valid relevantUntil (not by this package): the entry stays as long as any token may live.
     const exp = validDate(relevantUntil) ?? new Date(at.getTime() + MAX_REVOCATION_LIFETIME_MS);
     // The feed first: a write that fails half-way leaves a revocation instances with a copy refuse, never one
     // only the store knows (a retry of the logout may not come, or may not write again).
     await this.#log.append({ sub, logoutAt: at, exp });
-    await location.raise(this.#userId(sub), this.#field, at);
+    await location.raise(userId, this.#field, at);
+    // The records this ended are never listed again; deleting them keeps listings short. Best effort.
+    await this.#registry.forgetSignedInBefore(sub, at).catch(() => undefined);
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
+    const userId = this.#userId(sub);
     this.#ttlIndex().catch(() => undefined); // indexes only speed up cleanup; never block a logout on them
     const location = await this.#stateLocation();
     await this.#log.append({ sub, sid: sessionId, exp: expiresAt }); // the feed first, as in revokeUser
@@ -151,7 +157,8 @@ export class MongoRevocationStore implements RevocationStore {
     // Only after the entry exists: from now on, checks of this user's sessions signed in before `expiresAt` read
     // the revoked sessions too. `expiresAt` is at least the session's end, stamped by the clock that stamped its
     // sign-in time, so no clock skew between app servers can put the hint before the session's sign-in.
-    await location.raise(this.#userId(sub), this.#deviceField, expiresAt);
+    await location.raise(userId, this.#deviceField, expiresAt);
+    await this.#registry.forget(sessionId, sub).catch(() => undefined); // as in revokeUser
   }
 
   /**
@@ -167,15 +174,16 @@ export class MongoRevocationStore implements RevocationStore {
    * of the same session could put back a shorter expiry.
    */
   async #extendEntry(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
+    const _id = sessionIdentity(sub, sessionId);
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       await retryDuplicateKey(() =>
         this.#sessions.updateOne(
-          { _id: sessionId },
-          { $max: { expiresAt }, $setOnInsert: { sub, revokedAt: new Date() } },
+          { _id },
+          { $max: { expiresAt }, $setOnInsert: { sub, sid: sessionId, revokedAt: new Date() } },
           { upsert: true },
         ),
       );
-      const stored = await this.#sessions.findOne({ _id: sessionId }, { projection: { expiresAt: 1 } });
+      const stored = await this.#sessions.findOne({ _id }, { projection: { expiresAt: 1 } });
       if (stored?.expiresAt instanceof Date && stored.expiresAt.getTime() >= expiresAt.getTime()) return;
     }
     throw new Error(`${MESSAGE_PREFIX}: the revoked session entry did not hold after ${MAX_WRITE_ATTEMPTS} writes.`);
@@ -227,10 +235,23 @@ function validDate(value: unknown): Date | undefined {
 }
 
 /**
- * A mapped `_id` must be a value: an async mapping would put the same `{}` (a Promise) in every query, so one
- * logout-everywhere would log every user out, and reads would never match.
+ * The `_id` the app's mapping gives for `sub`. A mapping that throws (`new ObjectId('not-hex')`) is a problem
+ * of the app's data, not an outage: a `ConfigError` naming the option (a check of such a token answers 401
+ * `invalid_claims`; nothing is logged as an outage). A mapped `_id` must be a value: an async mapping would put
+ * the same `{}` (a Promise) in every query, so one logout-everywhere would log every user out.
  */
-function checkedUserId(id: unknown): unknown {
+function mappedUserId(mapping: (sub: string) => unknown, sub: string): unknown {
+  let id: unknown;
+  try {
+    id = mapping(sub);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new ConfigError(
+      'userId',
+      `threw for a user id (${reason}): the mapping must accept every \`sub\` the app signs tokens for.`,
+      { cause, code: 'invalid_argument' },
+    );
+  }
   const isPromise = typeof (id as { then?: unknown } | null | undefined)?.then === 'function';
   if (id === undefined || id === null || typeof id === 'function' || isPromise) {
     const got = isPromise ? 'a Promise' : id === null ? 'null' : typeof id;

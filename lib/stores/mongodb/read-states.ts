@@ -1,6 +1,7 @@
 // Answers a batch of revocation checks: one `find` by `_id` of the users' state, and only for tokens issued
 // before their user's last device logout, one `find` of those revoked sessions.
 import type { Collection, Document, Filter } from 'mongodb';
+import { sessionIdentity } from '../../revocation/rules.js';
 import type { RevocationState } from '../revocation-store.js';
 import { idKey, toError } from './ids.js';
 import { readDate, type UserStateLocation } from './user-state.js';
@@ -40,7 +41,9 @@ export async function readStates(ctx: ReadContext, lookups: Lookup[]): Promise<(
     }
   });
   const suspects = new Set<string>();
-  for (const s of states) if (!(s instanceof Error) && s.mayBeRevoked) suspects.add(s.lookup.sessionId);
+  for (const s of states) {
+    if (!(s instanceof Error) && s.mayBeRevoked) suspects.add(sessionIdentity(s.lookup.sub, s.lookup.sessionId));
+  }
   // Expiry is checked here, not in the filter: reads must ignore expired entries anyway (MongoDB's TTL
   // monitor runs about once a minute), and FerretDB uses its index only for a lone `_id` condition.
   const sessions =
@@ -50,7 +53,10 @@ export async function readStates(ctx: ReadContext, lookups: Lookup[]): Promise<(
   const now = Date.now();
   return states.map((state) => {
     if (state instanceof Error) return state;
-    const expiresAt: unknown = state.mayBeRevoked ? sessions.get(idKey(state.lookup.sessionId))?.expiresAt : undefined;
+    const { sub, sessionId } = state.lookup;
+    const expiresAt: unknown = state.mayBeRevoked
+      ? sessions.get(idKey(sessionIdentity(sub, sessionId)))?.expiresAt
+      : undefined;
     return { lastLogoutAt: state.lastLogoutAt, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
   });
 }

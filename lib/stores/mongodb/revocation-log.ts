@@ -80,6 +80,6 @@ export function createRevocationLog(collection: Collection<LogDocument>) {
 
 /** A damaged user entry (no `logoutAt`) counts as the widest revocation: its whole `exp`. */
 function toChange(doc: Omit<ChangeDocument, '_id' | 'at'>): RevocationChange {
-  if (doc.sid !== undefined) return { kind: 'session', sessionId: doc.sid, expiresAt: doc.exp };
+  if (doc.sid !== undefined) return { kind: 'session', sessionId: doc.sid, sub: doc.sub, expiresAt: doc.exp };
   return { kind: 'user', sub: doc.sub, lastLogoutAt: doc.logoutAt ?? doc.exp, relevantUntil: doc.exp };
 }

@@ -1,11 +1,14 @@
-// The device registry in MongoDB: one document per signed-in session, a TTL on its absolute end, found by user.
+// The device registry in MongoDB: one document per signed-in session, a TTL on its end, found by user.
 import type { Collection, Document, Filter } from 'mongodb';
+import { sessionIdentity } from '../../revocation/rules.js';
 import { createTtlIndex } from './setup.js';
 import type { RevocationState, SessionRecord } from '../revocation-store.js';
 
+/** `_id: sessionIdentity(sub, sid)`: two users may share a session id. */
 interface RegistryDocument {
   _id: string;
   sub: string;
+  sid: string;
   signedInAt: Date;
   lastActiveAt: Date;
   expiresAt: Date;
@@ -14,42 +17,57 @@ interface RegistryDocument {
 
 export interface RegistryParts {
   registry: Collection<RegistryDocument>;
-  /** The revoked-sessions collection (`_id` is the session id, `expiresAt` the end of the entry). */
+  /** The revoked-sessions collection (`_id` is `sessionIdentity(sub, sid)`, `expiresAt` the end of the entry). */
   revoked: Collection<Document>;
   /** The user's revocation state (the watermark), as the store reads it. */
   userState(sub: string): Promise<RevocationState>;
 }
 
 /**
- * Registers, touches and lists sessions. Listing reads the user's sessions by the `sub` index, then drops the
- * expired ones, those revoked one by one (one `$in` read of the revoked sessions) and those signed in at or
- * before the user's watermark. Expiry is checked on read: TTL monitors run once a minute, and FerretDB v1 has
- * none at all.
+ * Registers, touches and lists sessions. Listing reads the user's sessions that have not ended by the
+ * `{ sub, expiresAt }` index, then drops those revoked one by one (one `$in` read of the revoked sessions) and
+ * those signed in at or before the user's watermark. A revocation deletes the records it ends (`forget`,
+ * `forgetSignedInBefore`), so a listing reads only the sessions that may still be live, however many the
+ * user ended. Expiry is checked on read too: TTL monitors run once a minute, and FerretDB v1 has none.
  */
 export function createSessionRegistry(parts: RegistryParts) {
   const { registry, revoked } = parts;
 
   async function createIndexes(): Promise<void> {
-    await registry.createIndex({ sub: 1 }, { name: 'sub' });
+    await registry.createIndex({ sub: 1, expiresAt: 1 }, { name: 'sub_expiresAt' });
     // A server without TTL indexes (FerretDB v1): expired records stay on disk, ignored on read.
     await createTtlIndex(registry, 'expiresAt', 'expiresAt_ttl');
   }
 
   async function register(record: SessionRecord): Promise<void> {
     const { sessionId, ...rest } = record;
-    await registry.replaceOne({ _id: sessionId }, { ...rest }, { upsert: true });
+    const _id = sessionIdentity(record.sub, sessionId);
+    await registry.replaceOne({ _id }, { ...rest, sid: sessionId }, { upsert: true });
   }
 
   async function touch(sessionId: string, sub: string, lastActiveAt: Date): Promise<void> {
     // Never creates a record: a renewal that raced a logout cannot bring a session back to the list.
-    await registry.updateOne({ _id: sessionId, sub }, { $max: { lastActiveAt } });
+    await registry.updateOne({ _id: sessionIdentity(sub, sessionId) }, { $max: { lastActiveAt } });
+  }
+
+  /** Deletes the record of a revoked session (it is never listed again). */
+  async function forget(sessionId: string, sub: string): Promise<void> {
+    await registry.deleteOne({ _id: sessionIdentity(sub, sessionId) });
+  }
+
+  /** Deletes the records a logout-everywhere at `at` ended: those signed in at or before it. */
+  async function forgetSignedInBefore(sub: string, at: Date): Promise<void> {
+    await registry.deleteMany({ sub, signedInAt: { $lte: at } });
   }
 
   async function list(sub: string): Promise<SessionRecord[]> {
-    const now = Date.now();
-    const [docs, state] = await Promise.all([registry.find({ sub }).toArray(), parts.userState(sub)]);
+    const now = new Date();
+    const [docs, state] = await Promise.all([
+      registry.find({ sub, expiresAt: { $gt: now } }).toArray(),
+      parts.userState(sub),
+    ]);
     const watermark = state.lastLogoutAt?.getTime() ?? -Infinity;
-    const live = docs.filter((d) => d.expiresAt.getTime() > now && d.signedInAt.getTime() > watermark);
+    const live = docs.filter((d) => d.expiresAt.getTime() > now.getTime() && d.signedInAt.getTime() > watermark);
     if (live.length === 0) return [];
     const ended = await revoked
       .find({ _id: { $in: live.map((d) => d._id) } } as unknown as Filter<Document>, {
@@ -57,12 +75,12 @@ export function createSessionRegistry(parts: RegistryParts) {
       })
       .toArray();
     const revokedIds = new Set(
-      ended.filter((e) => e.expiresAt instanceof Date && e.expiresAt.getTime() > now).map((e) => String(e._id)),
+      ended.filter((e) => e.expiresAt instanceof Date && e.expiresAt > now).map((e) => String(e._id)),
     );
-    return live.filter((d) => !revokedIds.has(d._id)).map(({ _id, ...rest }) => ({ sessionId: _id, ...rest }));
+    return live.filter((d) => !revokedIds.has(d._id)).map(({ _id, sid, ...rest }) => ({ sessionId: sid, ...rest }));
   }
 
-  return { createIndexes, register, touch, list };
+  return { createIndexes, register, touch, forget, forgetSignedInBefore, list };
 }
 
 export type { RegistryDocument };

@@ -315,7 +315,7 @@ function readFeedEntry(value: string | null): RevocationChange {
     if (kind === 'u' && typeof a === 'string' && Number.isSafeInteger(b) && Number.isSafeInteger(c))
       return { kind: 'user', sub: a, lastLogoutAt: new Date(b as number), relevantUntil: new Date(c as number) };
     if (kind === 's' && typeof a === 'string' && typeof b === 'string' && Number.isSafeInteger(c))
-      return { kind: 'session', sessionId: a, expiresAt: new Date(c as number) };
+      return { kind: 'session', sessionId: a, sub: b, expiresAt: new Date(c as number) };
   }
   throw new TypeError(`${MESSAGE_PREFIX}: an entry of the revocation feed in Redis holds unreadable data.`);
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import express from 'express';
 import { MongoClient, ObjectId } from 'mongodb';
-import { ConfigError, createSessionAuth } from '../../../lib/index.js';
+import request from 'supertest';
+import { ConfigError, createSessionAuth, MemoryRevocationStore } from '../../../lib/index.js';
 import { MongoRevocationStore } from '../../../lib/mongodb.js';
 import { createTestDb, mongoUri, type TestDb } from '../../support/db.js';
 import { runStoreConformance } from '../../../lib/testing.js';
@@ -47,12 +49,15 @@ describe('MongoRevocationStore', () => {
     assert.equal(doc.passwordHash, 'x');
   });
 
-  test('revoked sessions live in their own collection, keyed by _id, with expiresAt', async () => {
+  test('revoked sessions live in their own collection, keyed by user and session id, with expiresAt', async () => {
     const store = new MongoRevocationStore({ db: t.db, logger: quiet });
     const expiresAt = new Date(Date.now() + HOUR);
     await store.revokeSession('sid-in-its-own-collection', 'alice', expiresAt);
-    const doc = await t.db.collection('revoked_sessions').findOne({ _id: 'sid-in-its-own-collection' as never });
+    const doc = await t.db
+      .collection('revoked_sessions')
+      .findOne({ _id: '5:alice:sid-in-its-own-collection' as never });
     assert.equal(doc?.sub, 'alice');
+    assert.equal(doc?.sid, 'sid-in-its-own-collection');
     assert.equal((doc?.expiresAt as Date).getTime(), expiresAt.getTime());
   });
 
@@ -77,7 +82,7 @@ describe('MongoRevocationStore', () => {
       at.getTime(),
     );
     await store.revokeSession('ended-session-id-0000', _id.toHexString(), new Date(Date.now() + HOUR));
-    assert.equal(await t.db.collection('ended_sessions').countDocuments({ _id: 'ended-session-id-0000' as never }), 1);
+    assert.equal(await t.db.collection('ended_sessions').countDocuments({ sid: 'ended-session-id-0000' }), 1);
   });
 
   test('creates a TTL index on expiresAt, or warns and goes on where the server refuses it', async () => {
@@ -322,6 +327,44 @@ describe('MongoRevocationStore', () => {
     await assert.rejects(auth.revokeUser('alice'), (e: unknown) => e instanceof ConfigError && e.option === 'userId');
     assert.equal(await t.db.collection(usersCollection).countDocuments(), 0);
     assert.equal(await t.db.collection('async_ids_state').countDocuments(), 0);
+    await auth.close();
+  });
+
+  test('a userId mapping that throws is the app data: a ConfigError naming `userId`, a 401 on checks, no outage', async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (m: string) => void warnings.push(m) };
+    const store = new MongoRevocationStore({
+      db: t.db,
+      usersCollection: 'hex_ids',
+      stateCollection: 'hex_ids_state',
+      logCollection: 'hex_ids_log',
+      userId: (sub) => new ObjectId(sub),
+      logger,
+    });
+    const secret = 'x'.repeat(32);
+    const auth = createSessionAuth({ secret, store, logger, cookie: { secure: false } });
+    await auth.ready;
+    const refused = (e: unknown) =>
+      e instanceof ConfigError && e.option === 'userId' && e.code === 'invalid_argument' && /threw/.test(e.message);
+    await assert.rejects(auth.revokeUser('not-hex'), refused);
+    await assert.rejects(auth.revokeSession('some-session-id-0000', { sub: 'not-hex' }), refused);
+    // A token for that id, signed by an instance of the same app on another store.
+    const signer = createSessionAuth({ secret, store: new MemoryRevocationStore(), cookie: { secure: false } });
+    const app = express();
+    app.post('/login', (_req, res, next) => {
+      signer.login(res, { sub: 'not-hex' }).then(() => res.end(), next);
+    });
+    app.get('/me', auth.requireAuth, (req, res) => res.json(req.auth));
+    const login = await request(app).post('/login');
+    const me = await request(app).get('/me').set('Cookie', String(login.headers['set-cookie']).split(';')[0]!);
+    assert.equal(me.status, 401);
+    assert.equal((me.body as { error: { code: string } }).error.code, 'invalid_claims');
+    assert.deepEqual(
+      warnings.filter((w) => /failed|503/.test(w)),
+      [],
+      'nothing is logged as an outage',
+    );
+    assert.equal(await t.db.collection('hex_ids_log').countDocuments({ sub: 'not-hex' }), 0, 'nothing written');
     await auth.close();
   });
 

@@ -104,7 +104,7 @@ describe('createRevocationCache', () => {
     const clock = manualClock();
     const cache = createRevocationCache({ maxDelayMs: 100, now: clock.now });
     const early = cache.begin();
-    cache.forgetSession('s');
+    cache.forgetSession('u', 's');
     cache.store('u', 's', CLEAN, early);
     assert.equal(cache.get('u', 's'), undefined);
     cache.store('u', 's', CLEAN, cache.begin());

@@ -236,11 +236,11 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
       maxEntries: 3,
     });
     await mirror.sync();
-    for (let i = 0; i < 3; i++) mirror.applySession(sid(i), T0 + HOUR);
+    for (let i = 0; i < 3; i++) mirror.applySession('u', sid(i), T0 + HOUR);
     assert.equal(mirror.enabled(), true);
-    mirror.applySession(sid(9), T0 - 1); // an entry that already ended is pruned, not counted
+    mirror.applySession('u', sid(9), T0 - 1); // an entry that already ended is pruned, not counted
     assert.equal(mirror.enabled(), true);
-    mirror.applySession(sid(5), T0 + HOUR);
+    mirror.applySession('u', sid(5), T0 + HOUR);
     assert.equal(mirror.enabled(), false, 'four revocations that matter, bound 3');
     mirror.applyUser('ivan', T0, T0 + HOUR);
     assert.deepEqual(mirror.size(), { users: 0, sessions: 0 });
@@ -289,7 +289,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
         startedAt: new Date(0),
         changes: [
           { kind: 'user', sub: 'u', lastLogoutAt: new Date(T0 - 10), relevantUntil: new Date(T0 + 30) },
-          { kind: 'session', sessionId: sid(1), expiresAt: new Date(T0 + 30) },
+          { kind: 'session', sessionId: sid(1), sub: 'u', expiresAt: new Date(T0 + 30) },
         ],
       }),
       maxDelayMs: DELAY,
@@ -350,6 +350,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
         const list = Array.from({ length: changes }, (_, i) => ({
           kind: 'session' as const,
           sessionId: sid(i),
+          sub: `user-${i}`,
           expiresAt: new Date(T0 + HOUR),
         }));
         return { startedAt: new Date(0), changes: list };

@@ -35,7 +35,7 @@ describe('MemoryRevocationStore', () => {
     assert.equal(store.size, 4);
     store.sweep();
     assert.equal(store.size, 2);
-    assert.equal(store.getState('carol', 'live-session-id-00000').sessionRevoked, true);
+    assert.equal(store.getState('alice', 'live-session-id-00000').sessionRevoked, true);
     assert.notEqual(store.getState('carol', 'x').lastLogoutAt, null);
     store.close();
   });

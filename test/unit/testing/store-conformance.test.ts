@@ -39,14 +39,19 @@ async function runCollected<S extends RevocationStore>(subject: ConformanceSubje
 /** A correct Map-based store; the broken stores below each get one thing wrong. */
 class MapStore implements RevocationStore {
   protected readonly users = new Map<string, number>();
+  /** Revoked sessions by user and session id (JSON of the pair). */
   protected readonly sessions = new Map<string, { sub: string; expiresAt: number }>();
+
+  protected key(sub: string, sessionId: string): string {
+    return JSON.stringify([sub, sessionId]);
+  }
 
   getState(sub: string, sessionId: string): RevocationState {
     const at = this.users.get(sub);
-    const session = this.sessions.get(sessionId);
+    const session = this.sessions.get(this.key(sub, sessionId));
     return {
       lastLogoutAt: at === undefined ? null : new Date(at),
-      sessionRevoked: session?.sub === sub && this.isLive(session.expiresAt),
+      sessionRevoked: session !== undefined && this.isLive(session.expiresAt),
     };
   }
 
@@ -59,8 +64,9 @@ class MapStore implements RevocationStore {
   }
 
   revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
-    const previous = this.sessions.get(sessionId)?.expiresAt ?? -Infinity;
-    this.sessions.set(sessionId, { sub, expiresAt: Math.max(previous, expiresAt.getTime()) });
+    const key = this.key(sub, sessionId);
+    const previous = this.sessions.get(key)?.expiresAt ?? -Infinity;
+    this.sessions.set(key, { sub, expiresAt: Math.max(previous, expiresAt.getTime()) });
   }
 }
 
@@ -102,6 +108,15 @@ const BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }
       })(),
     caughtBy: 'a session entry past its expiresAt is ignored on read, even if not yet deleted',
   },
+  'revokeSession keys sessions by their id alone': {
+    create: () =>
+      new (class extends MapStore {
+        protected override key(_sub: string, sessionId: string): string {
+          return sessionId;
+        }
+      })(),
+    caughtBy: "one session id under two users: revoking it for one user leaves the other's session alone",
+  },
   'revokeSession revokes every session of the user': {
     create: () =>
       new (class extends MapStore {
@@ -125,11 +140,11 @@ const BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }
 class RegistryMapStore extends MapStore {
   protected readonly records = new Map<string, SessionRecord>();
   registerSession(record: SessionRecord): void {
-    this.records.set(record.sessionId, { ...record });
+    this.records.set(this.key(record.sub, record.sessionId), { ...record });
   }
   touchSession(sessionId: string, sub: string, at: Date): void {
-    const r = this.records.get(sessionId);
-    if (r?.sub === sub && r.lastActiveAt < at) r.lastActiveAt = at;
+    const r = this.records.get(this.key(sub, sessionId));
+    if (r !== undefined && r.lastActiveAt < at) r.lastActiveAt = at;
   }
   listSessions(sub: string): SessionRecord[] {
     const watermark = this.users.get(sub) ?? -Infinity;
@@ -154,8 +169,8 @@ const REGISTRY_BROKEN: Record<string, { create: () => RevocationStore; caughtBy:
     create: () =>
       new (class extends RegistryMapStore {
         override touchSession(sessionId: string, sub: string, at: Date): void {
-          const r = this.records.get(sessionId);
-          this.records.set(sessionId, {
+          const r = this.records.get(this.key(sub, sessionId));
+          this.records.set(this.key(sub, sessionId), {
             sessionId,
             sub,
             signedInAt: at,
@@ -194,7 +209,7 @@ class FeedMapStore extends MapStore {
   }
   override revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
     super.revokeSession(sessionId, sub, expiresAt);
-    this.log.push({ at: Date.now(), change: { kind: 'session', sessionId, expiresAt } });
+    this.log.push({ at: Date.now(), change: { kind: 'session', sessionId, sub, expiresAt } });
   }
   readRevocations(since: Date | null, limit: number): RevocationLog {
     const from = since?.getTime() ?? -Infinity;
@@ -212,7 +227,7 @@ const FEED_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: str
           return { ...log, changes: log.changes.filter((c) => c.kind === 'user') };
         }
       })(),
-    caughtBy: 'change feed: a revokeSession is in the feed before it resolves, with its expiry',
+    caughtBy: 'change feed: a revokeSession is in the feed before it resolves, with its user and expiry',
   },
   'feed keeps the first watermark of a user, not the raised one': {
     create: () =>
