@@ -12,8 +12,9 @@ import { createLogoutHandlers } from './http/logout.js';
 import { createFreshAuth } from './http/fresh-auth.js';
 import { createSessionHandlers, type SessionSummary } from './http/sessions.js';
 import { createRequestAuth } from './http/request-auth.js';
-import { createRevocationEngine, type RevocationEngine } from './revocation/revocation-engine.js';
-import { initStore } from './stores/revocation-store.js';
+import { sessionArguments, createRevocationEngine, type RevocationEngine } from './revocation/revocation-engine.js';
+import { initStore, MAX_SESSIONS_PER_USER } from './stores/revocation-store.js';
+import { argumentError } from './errors/config-error.js';
 import { createClaimsParser, createLoginClaimsCheck } from './token/claims.js';
 import type { SignedSession } from './token/sign-token.js';
 import { createTokenVerifier } from './token/verify-token.js';
@@ -57,8 +58,10 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   /** Logs a user out everywhere (e.g. after a password change); resolves to the new watermark. */
   revokeUser(sub: string): Promise<Date>;
   /**
-   * Logs out one device session of user `sub` by its id (e.g. from a "your devices" page). The entry is kept
-   * until the session could have ended (`maxAge` from now, or `expiresAt` when later).
+   * Logs out one device session of user `sub` by its id (e.g. from a "your devices" page). With a device
+   * registry, the id must be one of `listSessions(sub)` (or already revoked): otherwise it rejects with a
+   * `ConfigError` and revokes nothing. The entry is kept until the session's end (from the registry; a later
+   * `expiresAt` lengthens it), or for the longest lifetime any instance allows (400 days) without a registry.
    */
   revokeSession(sessionId: string, options: { sub: string; expiresAt?: Date }): Promise<void>;
   /** The live sessions of user `sub`, most recently active first (needs a store with a device registry). */
@@ -131,7 +134,6 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const respond = createErrorResponder(config.onError);
   const trustedOrigins = new Set(config.trustedOrigins.map((o) => normalizeOrigin(o) as string));
   const { onLogout, onLogoutAll, onRevokeOthers } = config;
-  const maxAgeMs = lifetimes.maxAgeSeconds * 1000;
 
   return {
     ...createGuards(requestAuth, respond, trustedOrigins),
@@ -143,11 +145,10 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
       tokenSettings,
       cookie,
       engine,
-      maxSessions: config.maxSessions,
+      maxSessions: config.maxSessions ?? MAX_SESSIONS_PER_USER,
     }),
     revokeUser: engine.revokeUser,
-    revokeSession: async (sessionId, opts) =>
-      engine.revokeSession(sessionId, opts?.sub, await sessionEnd(engine, maxAgeMs, sessionId, opts)),
+    revokeSession: async (sessionId, opts) => revokeSessionOfUser(engine, sessionId, opts),
     getAuth: (req) => req.auth as AuthInfo<Extra<z.output<C>>> | undefined,
     ready: initStore(store, logger).then(engine.warmUp),
     close: async () => {
@@ -157,22 +158,26 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
 }
 
 /**
- * How long a `revokeSession` must hold: a renewal may have carried the session past the `expiresAt` the
- * caller saw, so a given date only ever lengthens the entry (to `maxAge` from now at least). Without one,
- * the session's own end from the device registry, else the longest lifetime any instance may allow.
+ * `auth.revokeSession`: a session is ended for its own user only (another user may carry the same id), so with
+ * a device registry the id must be one of the user's sessions: a wrong `sub` is refused instead of revoking
+ * nothing. The entry holds until the session can no longer be renewed on any instance: its end from the
+ * registry (a given `expiresAt` only ever lengthens it), else the longest lifetime any instance may allow.
  */
-async function sessionEnd(
+async function revokeSessionOfUser(
   engine: RevocationEngine,
-  maxAgeMs: number,
   sessionId: string,
   opts: { sub: string; expiresAt?: Date } | undefined,
-): Promise<Date | undefined> {
-  const given: unknown = opts?.expiresAt;
-  if (given !== undefined) {
-    if (!(given instanceof Date) || Number.isNaN(given.getTime())) return given as Date; // refused by the engine
-    return new Date(Math.max(given.getTime(), engine.now() + maxAgeMs));
+): Promise<void> {
+  const { sub, until: given } = sessionArguments(sessionId, opts?.sub, opts?.expiresAt);
+  if (!engine.hasRegistry) return engine.revokeSession(sessionId, sub); // the longest bound
+  const record = (await engine.listSessions(sub)).find((s) => s.sessionId === sessionId);
+  if (record === undefined) {
+    if (await engine.isSessionRevoked(sub, sessionId)) return; // ended already: idempotent
+    throw argumentError(
+      'revokeSession(sessionId, { sub })',
+      'names no session of that user that can still be used: pass a `sessionId` from `auth.listSessions(sub)` with the same `sub` (it may also have ended already). Nothing was revoked.',
+    );
   }
-  if (!engine.hasRegistry || typeof opts?.sub !== 'string' || opts.sub === '') return undefined;
-  const record = (await engine.listSessions(opts.sub)).find((s) => s.sessionId === sessionId);
-  return record?.expiresAt;
+  const end = Math.max(record.expiresAt.getTime(), given?.getTime() ?? 0);
+  return engine.revokeSession(sessionId, sub, new Date(end));
 }

@@ -7,7 +7,7 @@ import { COOKIE_NAME_PATTERN } from '../http/cookie.js';
 import { normalizeOrigin } from '../http/csrf.js';
 import { revocationDelaySchema } from '../revocation/revocation-cache.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
-import type { RevocationStore } from '../stores/revocation-store.js';
+import { MAX_SESSIONS_PER_USER, type RevocationStore } from '../stores/revocation-store.js';
 import { ALGORITHMS, type Algorithm, type KeyInput } from '../token/keys.js';
 import { parseDurationSeconds } from './duration.js';
 import { loggerSchema, type Logger } from './logger.js';
@@ -76,7 +76,7 @@ const cookieSchema = z
     /** Defaults to none (host-only cookie, the safest). */
     domain: z
       .string()
-      .regex(/^\.?[a-z0-9.-]+$/i, { message: 'must be a domain name such as "example.com"' })
+      .regex(/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { message: 'must be a domain name such as "example.com"' })
       .optional(),
   })
   .strict()
@@ -127,8 +127,8 @@ export const sessionAuthOptionsSchema = z
     renewAfter: z.union([z.literal(false), durationValue]).optional(),
     /** Absolute session lifetime from sign-in: no renewal goes past it. Defaults to "7d" (at least `expiresIn`). */
     maxAge: durationValue.optional(),
-    /** Most live sessions per user; a sign-in past it ends the least recently active ones. Defaults to none. */
-    maxSessions: z.number().int().positive().max(1000).optional(),
+    /** Most live sessions per user; a sign-in past it ends the least recently active ones. Defaults to 1000. */
+    maxSessions: z.number().int().positive().max(MAX_SESSIONS_PER_USER).optional(),
     /** Rotating keys: `[{ kid, secret }]` or `[{ kid, privateKey }]`; the first signs. Instead of `secret`/keys. */
     keys: z.array(keyringEntry).min(1).optional(),
     cookie: cookieSchema.default({
@@ -206,7 +206,10 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
   renewAfter?: number | string | false;
   /** Absolute session lifetime from sign-in; no renewal goes past it. At least `expiresIn`. Defaults to "7d". */
   maxAge?: number | string;
-  /** Cap of live sessions per user: a sign-in past it ends the least recently active ones. Defaults to none. */
+  /**
+   * Cap of live sessions per user, at most 1000: a sign-in past it ends the least recently active ones. Needs a
+   * store with a device registry. Defaults to 1000 on such a store (none without one).
+   */
   maxSessions?: number;
   /** The session cookie. Defaults to `{ name: '__Host-session', secure: true, sameSite: 'lax', path: '/' }`. */
   cookie?: {

@@ -2,7 +2,7 @@
 import { MESSAGE_PREFIX, ConfigError } from '../errors/config-error.js';
 import { assertNotMounted } from '../http/middleware-guard.js';
 import { assertRevocationStore } from '../stores/revocation-store.js';
-import { RESERVED_CLAIMS, reservedAmong } from '../token/claims.js';
+import { asyncClaimsError, asyncPartOf, RESERVED_CLAIMS, reservedAmong } from '../token/claims.js';
 import { resolveConfiguredKeys } from '../token/keys.js';
 import { resolveLifetimes } from './lifetimes.js';
 import { sessionAuthOptionsSchema } from './options.js';
@@ -25,6 +25,15 @@ export function resolveSessionAuthConfig(options: unknown) {
     throw new ConfigError(
       'claims',
       `defines ${names}, which this package sets itself (${RESERVED_CLAIMS.join(', ')}). Rename those claims.`,
+    );
+  }
+  const asyncPart = config.claims === undefined ? undefined : asyncPartOf(config.claims);
+  if (asyncPart !== undefined) throw asyncClaimsError(asyncPart);
+  if (config.maxSessions !== undefined && config.store.listSessions === undefined) {
+    throw new ConfigError(
+      'maxSessions',
+      'needs a store with a device registry (`registerSession`, `touchSession`, `listSessions`): MemoryRevocationStore, MongoRevocationStore and RedisRevocationStore have one. Leave `maxSessions` out with this store.',
+      { code: 'unsupported' },
     );
   }
   if (config.failOpen) {

@@ -1,6 +1,7 @@
 // The session cookie: reading it from a request, and one configuration that both sets and expires it.
 import cookieParser from 'cookie-parser';
 import type { Request, Response } from 'express';
+import { argumentError } from '../errors/config-error.js';
 
 export interface CookieConfig {
   name: string;
@@ -36,36 +37,29 @@ export function readCookie(req: Request, name: string): string | null | undefine
   return typeof value === 'string' ? value : null;
 }
 
-/** Most values of the session cookie a logout looks at; browsers send one, a planted cookie makes two. */
-const MAX_COOKIE_VALUES = 8;
-
 /**
- * Every distinct non-empty value of cookie `name` in the request (at most 8), in header order. A sibling subdomain can plant a
- * second cookie of the same name (with a more specific path it is even sent first): logout acts on all of them.
+ * Every distinct non-empty value of cookie `name` in the request, in header order, each decoded exactly as
+ * cookie-parser decodes the one it keeps (quotes, percent-encoding, `j:` JSON strings), so that a value
+ * `authenticate` accepts is never one a logout cannot see. A sibling subdomain can plant a second cookie of the
+ * same name (with a more specific path it is even sent first): logout acts on all of them.
  */
 export function readCookieValues(req: Request, name: string): string[] {
   const header = req.headers.cookie;
   if (header === undefined) return [];
-  const values: string[] = [];
+  const values = new Set<string>();
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    let value = pair.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    if (value !== '') values.push(safeDecode(value));
+    const holder: { headers: { cookie: string }; cookies?: Record<string, unknown> } = { headers: { cookie: pair } };
+    parseCookies(holder as unknown as Request, undefined as unknown as Response, noop);
+    const value = holder.cookies?.[name];
+    if (typeof value === 'string' && value !== '') values.add(value);
   }
-  // A header repeating one value (or dozens) must not cost a verification and a store read per copy.
-  return [...new Set(values)].slice(0, MAX_COOKIE_VALUES);
+  return [...values];
 }
 
-function safeDecode(value: string): string {
-  if (!value.includes('%')) return value;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
+/** Browsers drop a cookie whose name and value exceed 4096 bytes (RFC 6265 asks for at least that much). */
+export const MAX_COOKIE_BYTES = 4096;
 
 function noop(): void {
   // cookie-parser calls next() synchronously; nothing to do after it
@@ -82,6 +76,15 @@ export function createCookieWriter(config: CookieConfig) {
   const prefix = `${config.name}=`;
 
   return {
+    /** Throws when a cookie holding `value` would be dropped by browsers (over 4096 bytes with its name). */
+    assertFits(value: string): void {
+      const bytes = Buffer.byteLength(prefix) + Buffer.byteLength(value);
+      if (bytes <= MAX_COOKIE_BYTES) return;
+      throw argumentError(
+        'auth.login(res, claims)',
+        `would set a session cookie of ${bytes} bytes; browsers drop cookies over ${MAX_COOKIE_BYTES} bytes, so every request would be signed out. Use a shorter \`sub\` or fewer, shorter claims.`,
+      );
+    },
     /** Sets the cookie to `value` (a compact JWT: URL-safe as is) for `maxAgeSeconds`. */
     set(res: Response, value: string, maxAgeSeconds: number): void {
       const expires = new Date(Date.now() + maxAgeSeconds * 1000).toUTCString();

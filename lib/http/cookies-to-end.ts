@@ -4,7 +4,13 @@ import type { Request, Response } from 'express';
 import { SessionAuthError } from '../errors/session-auth-error.js';
 import { readSessionClaims, type SessionClaims } from '../token/claims.js';
 import { readCookieValues } from './cookie.js';
-import { verifySessionToken, type RequestAuth } from './request-auth.js';
+import { verifySessionToken, type RequestAuth, type VerifiedSession } from './request-auth.js';
+
+/**
+ * Most session cookies one request may end; browsers send one, a planted cookie makes two. Counted among the
+ * values that verify, so junk values sent first cannot hide the real one.
+ */
+const MAX_SESSIONS_PER_REQUEST = 8;
 
 /**
  * The sessions a logout ends: every cookie of that name in the request that is correctly signed for this app
@@ -13,30 +19,37 @@ import { verifySessionToken, type RequestAuth } from './request-auth.js';
  */
 export async function sessionsToEnd(requestAuth: RequestAuth, req: Request): Promise<SessionClaims[]> {
   const { parts } = requestAuth;
-  const results = await Promise.all(readCookieValues(req, parts.cookieName).map(parts.verifyAnyExpiry));
-  return results.flatMap((result) => {
+  const sessions: SessionClaims[] = [];
+  for (const value of readCookieValues(req, parts.cookieName)) {
+    const result = await parts.verifyAnyExpiry(value);
     const claims = result.ok ? readSessionClaims(result.payload) : undefined;
-    return claims === undefined ? [] : [claims];
-  });
+    if (claims !== undefined) sessions.push(claims);
+    if (sessions.length === MAX_SESSIONS_PER_REQUEST) break;
+  }
+  return sessions;
 }
 
 /**
- * The users a logoutAll ends: the user of every cookie of that name that authenticates, so a cookie planted
- * beside the user's own can never make logoutAll act on the wrong account alone. The error when none does.
+ * The sessions a handler acting on "this user" acts on (`logoutAll`, `revokeOtherSessions`): every cookie of
+ * that name that authenticates (valid and not revoked), so a cookie planted beside the user's own can never make
+ * it act on the wrong account alone. The error when none does.
  */
-export async function usersToEnd(
+export async function authenticatedSessions(
   requestAuth: RequestAuth,
   req: Request,
   res: Response,
-): Promise<{ subs: string[]; error?: SessionAuthError }> {
+): Promise<{ sessions: VerifiedSession[]; error?: SessionAuthError }> {
   const { parts } = requestAuth;
   const first = await requestAuth.authenticate(req, res);
-  const subs = new Set(first.auth === undefined ? [] : [first.auth.sub]);
+  const sessions = first.session === undefined ? [] : [first.session];
   const values = readCookieValues(req, parts.cookieName);
   for (const value of values.length > 1 ? values : []) {
+    if (sessions.length === MAX_SESSIONS_PER_REQUEST) break;
     const { session } = await verifySessionToken(parts, value);
-    if (session !== undefined && (await parts.engine.check(session)) === undefined) subs.add(session.sub);
+    if (session === undefined || sessions.some((s) => s.sessionId === session.sessionId && s.sub === session.sub))
+      continue;
+    if ((await parts.engine.check(session)) === undefined) sessions.push(session);
   }
-  if (subs.size > 0) return { subs: [...subs] };
-  return { subs: [], error: first.error ?? new SessionAuthError('credentials_required') };
+  if (sessions.length > 0) return { sessions };
+  return { sessions: [], error: first.error ?? new SessionAuthError('credentials_required') };
 }

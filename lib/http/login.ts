@@ -14,29 +14,28 @@ export interface LoginParts {
   tokenSettings: TokenSettings;
   cookie: CookieWriter;
   engine: RevocationEngine;
-  maxSessions: number | undefined;
+  /** Most live sessions per user (`maxSessions`, else the registry's bound); used with a device registry. */
+  maxSessions: number;
 }
 
 export function createLogin(parts: LoginParts) {
   const { engine, tokenSettings } = parts;
 
   /**
-   * With `maxSessions: N`, a sign-in that makes more than N live sessions ends the least recently active
-   * others. Two sign-ins at the same moment each count before the other registers, so N can be exceeded by
-   * the number of concurrent sign-ins until the next sign-in.
+   * Rejects (never throws) with a ConfigError for bad claims (or a token too large for a cookie), or a 503
+   * SessionAuthError if the store is down. With a device registry, a user with `maxSessions` live sessions
+   * first has the least recently active ones ended, so that this one makes `maxSessions` at most. Two sign-ins
+   * at the same moment each count before the other registers, so the cap can be exceeded by the number of
+   * concurrent sign-ins until the next sign-in.
    */
-  async function enforceCap(sub: string, sessionId: string): Promise<void> {
-    if (parts.maxSessions === undefined) return;
-    await engine.revokeSessionsExcept(sub, sessionId, parts.maxSessions - 1);
-  }
-
-  /** Rejects (never throws) with a ConfigError for bad claims, or a 503 SessionAuthError if the store is down. */
   return async function login(res: Response, claims: unknown): Promise<SignedSession> {
     const { sub, extra } = parts.checkClaims(claims);
     const now = engine.now();
     const session = newSession(tokenSettings, sub, now);
     const signed = signSessionToken(tokenSettings, session, extra, now);
+    parts.cookie.assertFits(signed.token);
     if (engine.hasRegistry) {
+      await engine.revokeSessionsExcept(sub, NONE, parts.maxSessions - 1);
       const userAgent = (res.req as { headers?: Record<string, unknown> } | undefined)?.headers?.['user-agent'];
       await engine.registerSession({
         sessionId: session.sessionId,
@@ -48,9 +47,10 @@ export function createLogin(parts: LoginParts) {
           ? { userAgent: userAgent.slice(0, MAX_USER_AGENT_LENGTH) }
           : {}),
       });
-      await enforceCap(sub, session.sessionId);
     }
     parts.cookie.set(res, signed.token, Math.ceil((signed.expiresAt.getTime() - now) / 1000));
     return signed;
   };
 }
+
+const NONE: ReadonlySet<string> = new Set();

@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import { isSameOriginRequest } from './csrf.js';
-import { sessionsToEnd, usersToEnd } from './cookies-to-end.js';
+import { authenticatedSessions, sessionsToEnd } from './cookies-to-end.js';
 import { runAppCallback, type ErrorResponder } from './error-response.js';
 import { namedMiddleware } from './middleware-guard.js';
 import type { RequestAuth } from './request-auth.js';
@@ -61,8 +61,9 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
   async function logoutAll(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
-    const { subs, error } = await usersToEnd(requestAuth, req, res);
+    const { sessions, error } = await authenticatedSessions(requestAuth, req, res);
     if (error !== undefined) return respond(error, req, res, next);
+    const subs = [...new Set(sessions.map((s) => s.sub))];
     if (!(await attempt(() => Promise.all(subs.map(engine.revokeUser)), req, res, next))) return;
     endSession(req, res, next, parts.onLogoutAll);
   }

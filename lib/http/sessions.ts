@@ -1,12 +1,13 @@
 // The signed-in devices of a user: the list, and ending every other session.
 import type { NextFunction, Request, Response } from 'express';
 import { ConfigError } from '../errors/config-error.js';
-import { SessionAuthError } from '../errors/session-auth-error.js';
+import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import { isSameOriginRequest } from './csrf.js';
 import { runAppCallback, type ErrorResponder } from './error-response.js';
 import type { LogoutResponder } from './logout.js';
 import { namedMiddleware } from './middleware-guard.js';
+import { authenticatedSessions } from './cookies-to-end.js';
 import type { RequestAuth } from './request-auth.js';
 
 /** One live session of a user, as `auth.listSessions(sub)` lists it. */
@@ -54,14 +55,17 @@ export function createSessionHandlers(parts: SessionParts) {
     assertRegistry('auth.revokeOtherSessions');
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
-    const outcome = await requestAuth.authenticate(req, res);
-    const current = outcome.session;
-    if (current === undefined)
-      return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
+    // Every session cookie that authenticates: with a cookie planted beside the user's own, the user's other
+    // sessions end too, not only the planter's.
+    const { sessions, error } = await authenticatedSessions(requestAuth, req, res);
+    if (error !== undefined) return respond(error, req, res, next);
+    const keepBySub = new Map<string, Set<string>>();
+    for (const s of sessions) keepBySub.set(s.sub, (keepBySub.get(s.sub) ?? new Set()).add(s.sessionId));
     try {
-      await engine.revokeSessionsExcept(current.sub, current.sessionId);
+      await Promise.all([...keepBySub].map(([sub, keep]) => engine.revokeSessionsExcept(sub, keep)));
     } catch (error) {
-      return respond(error as SessionAuthError, req, res, next);
+      if (!isSessionAuthError(error)) throw error;
+      return respond(error, req, res, next);
     }
     const onDone = parts.onRevokeOthers;
     if (onDone !== undefined) return runAppCallback(() => onDone(req, res), next);

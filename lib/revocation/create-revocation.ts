@@ -9,7 +9,6 @@ import { createErrorResponder } from '../http/error-response.js';
 import { assertNotMounted, namedMiddleware } from '../http/middleware-guard.js';
 import { assertRevocationStore, initStore } from '../stores/revocation-store.js';
 import { createRevocationEngine, type RevocationEngine } from './revocation-engine.js';
-import { MAX_REVOCATION_LIFETIME_MS } from './rules.js';
 import { readTokenRef } from './token-ref.js';
 
 /** What `createRevocation` returns. */
@@ -82,18 +81,21 @@ export function createRevocation(options: RevocationOptions): Revocation {
 /**
  * How long a `revokeToken` must hold. A `jti` names one token: until its `exp`. A `sid` names a session that
  * may have other tokens (refreshed ones, expiring later): until its `sxp` claim when it has one, else for the
- * longest lifetime any token may have (undefined here).
+ * longest lifetime any token may have (undefined here). The engine caps every end at that longest lifetime.
  */
 function entryEnd(
   payload: Record<string, unknown>,
   read: Extract<ReturnType<typeof readTokenRef>, { ok: true }>,
 ): Date | undefined {
   const bySid = typeof payload.sid === 'string' && payload.sid !== '';
-  if (!bySid) return read.expMs === undefined ? undefined : new Date(read.expMs);
+  if (!bySid) return new Date(read.expMs);
   const sxp = payload.sxp;
   if (typeof sxp !== 'number' || !Number.isSafeInteger(sxp) || sxp <= 0) return undefined;
-  return new Date(Math.min(Math.max(sxp, read.expMs ?? 0), Date.now() + MAX_REVOCATION_LIFETIME_MS));
+  return new Date(Math.min(Math.max(sxp, read.expMs), LATEST_DATE_MS));
 }
+
+/** The latest time a Date can hold. */
+const LATEST_DATE_MS = 8.64e15;
 
 /** express-jwt's contract: resolve `true` to reject; a rejection (503 here) goes to the app's error handler. */
 async function isRevokedPayload(engine: RevocationEngine, payload: unknown): Promise<boolean> {

@@ -2,6 +2,7 @@
 // most that long ago. Revocations made through this instance are seen by it at once; other instances' within
 // the bound. Bounded memory, no timers: an entry's age is checked against the engine's clock on every read.
 import { z } from 'zod';
+import { parseDurationMs } from '../config/duration.js';
 import type { RevocationState } from '../stores/revocation-store.js';
 import { sessionIdentity } from './rules.js';
 
@@ -13,22 +14,10 @@ export const MAX_REVOCATION_DELAY_MS = 60_000;
  */
 export const REVOCATION_CACHE_ENTRIES = 10_000;
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000 };
-
 /** Milliseconds for `0`, `100`, `'100ms'`, `'1s'`; undefined when not a delay within 0 and a minute. */
 export function parseRevocationDelayMs(input: number | string): number | undefined {
-  let ms: number;
-  if (typeof input === 'number') {
-    ms = input;
-  } else {
-    const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(input);
-    if (match === null) return undefined;
-    const unit = (match[2] ?? '').toLowerCase();
-    const factor = unit === '' ? 1 : UNIT_MS[unit];
-    if (factor === undefined) return undefined;
-    ms = Number(match[1]) * factor;
-  }
-  return Number.isSafeInteger(ms) && ms >= 0 && ms <= MAX_REVOCATION_DELAY_MS ? ms : undefined;
+  const ms = parseDurationMs(input, 1);
+  return ms !== undefined && ms <= MAX_REVOCATION_DELAY_MS ? ms : undefined;
 }
 
 /** The option as the schemas take it: milliseconds (number) or a duration string; resolves to milliseconds. */
@@ -40,7 +29,8 @@ export const revocationDelaySchema = z
     if (ms === undefined) {
       ctx.addIssue({
         code: 'custom',
-        message: 'must be a whole number of milliseconds or a duration such as "100ms" or "1s", from 0 to "60s"',
+        message:
+          'must be a whole number of milliseconds or a duration such as "100ms" or "1s" (see "Durations" in the README), from 0 to "60s"',
       });
       return z.NEVER;
     }

@@ -8,7 +8,10 @@ import { createGuardedStore, nextTurn, type GuardedStore } from './guarded-store
 import { createRevocationCache, type RevocationCache } from './revocation-cache.js';
 import { createRevocationMirror, type RevocationMirror } from './revocation-mirror.js';
 import {
+  ACCEPTED_PAST_END_MS,
   firstIssueTimeAfter,
+  hasLoneSurrogate,
+  LONE_SURROGATE_PROBLEM,
   MAX_REVOCATION_LIFETIME_MS,
   notLongAfterIssue,
   revocationReason,
@@ -95,16 +98,11 @@ export function createRevocationEngine(settings: EngineSettings) {
    * token's `exp`); the entry outlives it by the largest clock tolerance. Unknown: the longest lifetime.
    */
   async function revokeSession(sessionId: string, sub: string, until?: Date): Promise<void> {
-    assertId('revokeSession(sessionId)', sessionId, 'the session id (`req.auth.sessionId`)');
-    assertId('revokeSession(sessionId, { sub })', sub, 'the user id `sub` of the session');
-    if (until !== undefined && !(until instanceof Date && Number.isFinite(until.getTime()))) {
-      throw argumentError(
-        'expiresAt',
-        'of revokeSession must be a valid Date (`req.auth.sessionExpiresAt`) or left out.',
-      );
-    }
-    const entry =
-      until === undefined ? new Date(now() + MAX_REVOCATION_LIFETIME_MS) : sessionEntryExpiry(until.getTime());
+    sessionArguments(sessionId, sub, until);
+    // No token any instance accepts outlives the longest lifetime: a later end (a far-future `exp` or
+    // `expiresAt`) is held that long, so the entry's end is always a valid date.
+    const latest = now() + MAX_REVOCATION_LIFETIME_MS;
+    const entry = sessionEntryExpiry(Math.min(until?.getTime() ?? latest, latest));
     try {
       await guarded.revokeSession(sessionId, sub, entry);
     } finally {
@@ -113,20 +111,39 @@ export function createRevocationEngine(settings: EngineSettings) {
     }
   }
 
-  /** The user's live sessions, most recently active first. */
-  async function listSessions(sub: string): Promise<SessionRecord[]> {
-    assertId('listSessions(sub)', sub, 'the user id `sub`');
-    const sessions = await guarded.listSessions(sub);
-    return sessions.sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
+  /**
+   * Records a new session in the device registry. `record.expiresAt` is the session's end; the store keeps the
+   * record until no instance accepts its tokens any more (`sessionEntryExpiry`), so that a session still
+   * accepted within a `clockTolerance` past its end is still listed, and can still be ended.
+   */
+  function registerSession(record: SessionRecord): Promise<void> {
+    return guarded.registerSession({ ...record, expiresAt: sessionEntryExpiry(record.expiresAt.getTime()) });
   }
 
   /**
-   * Ends the user's live sessions other than `keepId`, except the `keep` most recently active of them: all of
-   * them for "log out other devices", the oldest beyond the cap for `maxSessions`.
+   * The user's sessions that may still be accepted, most recently active first, each with its end (`expiresAt`;
+   * the registry keeps a record `ACCEPTED_PAST_END_MS` longer).
    */
-  async function revokeSessionsExcept(sub: string, keepId: string, keep = 0): Promise<void> {
-    const others = (await listSessions(sub)).filter((s) => s.sessionId !== keepId);
+  async function listSessions(sub: string): Promise<SessionRecord[]> {
+    assertId('listSessions(sub)', sub, 'the user id `sub`');
+    const sessions = await guarded.listSessions(sub);
+    return sessions
+      .map((s) => ({ ...s, expiresAt: new Date(s.expiresAt.getTime() - ACCEPTED_PAST_END_MS) }))
+      .sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
+  }
+
+  /**
+   * Ends the user's sessions other than those in `keepIds`, except the `keep` most recently active of them: all
+   * of them for "log out other devices", the oldest beyond the cap for `maxSessions`.
+   */
+  async function revokeSessionsExcept(sub: string, keepIds: ReadonlySet<string>, keep = 0): Promise<void> {
+    const others = (await listSessions(sub)).filter((s) => !keepIds.has(s.sessionId));
     await Promise.all(others.slice(keep).map((s) => revokeSession(s.sessionId, sub, s.expiresAt)));
+  }
+
+  /** Whether the store holds a revocation of this session of this user (read from the store itself). */
+  async function isSessionRevoked(sub: string, sessionId: string): Promise<boolean> {
+    return (await guarded.getState(sub, sessionId, 0)).sessionRevoked;
   }
 
   return {
@@ -135,9 +152,10 @@ export function createRevocationEngine(settings: EngineSettings) {
     revokeUser,
     revokeSession,
     revokeSessionsExcept,
+    isSessionRevoked,
     listSessions,
     hasRegistry: guarded.hasRegistry,
-    registerSession: guarded.registerSession,
+    registerSession,
     touchSession: guarded.touchSession,
     now,
     /** With a copy of all revocations: its first read (never rejects; a failure is logged and retried). */
@@ -193,10 +211,28 @@ function createVerdict(
   };
 }
 
+/** The arguments of a session's revocation, checked: a ConfigError names the one that cannot be used. */
+export function sessionArguments(
+  sessionId: unknown,
+  sub: unknown,
+  until?: unknown,
+): { sessionId: string; sub: string; until: Date | undefined } {
+  assertId('revokeSession(sessionId)', sessionId, 'the session id (`req.auth.sessionId`)');
+  assertId('revokeSession(sessionId, { sub })', sub, 'the user id `sub` of the session');
+  if (until !== undefined && !(until instanceof Date && Number.isFinite(until.getTime()))) {
+    throw argumentError(
+      'expiresAt',
+      'of revokeSession must be a valid Date (`req.auth.sessionExpiresAt`) or left out.',
+    );
+  }
+  return { sessionId, sub, until };
+}
+
 /** Ids from a request body can be numbers or objects (`{ $gt: '' }`): refuse them instead of revoking nothing. */
 function assertId(call: string, value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string' || value === '') {
     const got = value === '' ? 'an empty string' : value === null ? 'null' : typeof value;
     throw argumentError(call, `needs ${what} as a non-empty string (got ${got}); convert ids with String(id).`);
   }
+  if (hasLoneSurrogate(value)) throw argumentError(call, `got ${what} that ${LONE_SURROGATE_PROBLEM}.`);
 }

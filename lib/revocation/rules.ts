@@ -12,6 +12,19 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 export const MAX_REVOCATION_LIFETIME_MS = (MAX_TOKEN_LIFETIME_SECONDS + MAX_CLOCK_TOLERANCE_SECONDS) * 1000;
 
 /**
+ * An id no store can keep as given: a lone UTF-16 surrogate is stored by the MongoDB driver as U+FFFD (so a
+ * read never finds what was written) and cannot be encoded into a Redis key. The one rule for such ids: refused
+ * at sign-in, at verification and by every revocation call.
+ */
+export function hasLoneSurrogate(id: string): boolean {
+  return /\p{Cs}/u.test(id);
+}
+
+/** The explanation of that refusal, for error messages. */
+export const LONE_SURROGATE_PROBLEM =
+  'has a lone UTF-16 surrogate, which no store can keep as given (MongoDB stores it as U+FFFD)';
+
+/**
  * The one key of a device session: its id within its user. Two users may carry the same session id (a `jti`
  * minted by an app, a copied token): a revocation of one never touches the other. Unambiguous for any strings
  * (the user's length comes first).
@@ -48,12 +61,16 @@ export function notLongAfterIssue(timeMs: number, issuedAtMs: number): number {
   return Math.min(timeMs, issuedAtMs + MAX_CLOCK_TOLERANCE_SECONDS * 1000);
 }
 
+/** How long after its `exp` (or its session's end) a token may still be accepted somewhere: the largest tolerance. */
+export const ACCEPTED_PAST_END_MS = MAX_CLOCK_TOLERANCE_SECONDS * 1000;
+
 /**
- * When a revoked-session entry for a token expiring at `expMs` may be forgotten: past every instance's
- * clock tolerance, so an instance that still accepts the token a few seconds after `exp` also sees it revoked.
+ * When an entry about a token (or session) ending at `expMs` may be forgotten: a revoked-session entry, a
+ * device-registry record. Past every instance's clock tolerance, so an instance that still accepts the token a
+ * few seconds after its end also sees it revoked, and "log out other devices" still finds it.
  */
 export function sessionEntryExpiry(expMs: number): Date {
-  return new Date(expMs + MAX_CLOCK_TOLERANCE_SECONDS * 1000);
+  return new Date(expMs + ACCEPTED_PAST_END_MS);
 }
 
 /**

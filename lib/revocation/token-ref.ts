@@ -1,23 +1,36 @@
 // Reading what the revocation rules need from the payload of a JWT minted by anyone (sub, sid/jti, iat).
 import type { TokenRef } from './revocation-engine.js';
+import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM, MAX_TOKEN_LIFETIME_SECONDS } from './rules.js';
 
-export type TokenRefResult = { ok: true; ref: TokenRef; expMs: number | undefined } | { ok: false; problem: string };
+export type TokenRefResult = { ok: true; ref: TokenRef; expMs: number } | { ok: false; problem: string };
 
 /**
  * `sub` (required), the session id from `sid`, else `jti` (empty when neither: only `revokeUser` applies),
- * the issue time from `iat_ms` when present, else `iat` in whole seconds.
+ * the issue time from `iat_ms` when present, else `iat` in whole seconds, the sign-in time from `sat` when
+ * present. Refused: ids no store can keep, and tokens without `exp` or living longer than 400 days.
  */
 export function readTokenRef(payload: unknown): TokenRefResult {
   if (typeof payload !== 'object' || payload === null) return { ok: false, problem: 'the token has no JSON payload' };
   const claims = payload as Record<string, unknown>;
-  const { sub, sid, jti, iat, iat_ms: iatMs, exp } = claims;
+  const { sub, sid, jti, iat, iat_ms: iatMs, sat, exp } = claims;
   if (typeof sub !== 'string' || sub === '') return { ok: false, problem: 'the token has no `sub` claim' };
-  const sessionId = typeof sid === 'string' && sid !== '' ? sid : typeof jti === 'string' ? jti : '';
+  const bySid = typeof sid === 'string' && sid !== '';
+  const sessionId = bySid ? sid : typeof jti === 'string' ? jti : '';
+  if (hasLoneSurrogate(sub)) return { ok: false, problem: `the token's \`sub\` ${LONE_SURROGATE_PROBLEM}` };
+  if (hasLoneSurrogate(sessionId))
+    return { ok: false, problem: `the token's \`${bySid ? 'sid' : 'jti'}\` ${LONE_SURROGATE_PROBLEM}` };
   let issuedAtMs: number;
   if (isTime(iatMs)) issuedAtMs = iatMs;
   else if (isTime(iat)) issuedAtMs = iat * 1000;
   else return { ok: false, problem: 'the token has no `iat` claim' };
-  return { ok: true, ref: { sub, sessionId, issuedAtMs }, expMs: isTime(exp) ? exp * 1000 : undefined };
+  // No revocation is remembered longer than the longest token lifetime: a token that outlives it could come back.
+  if (!isTime(exp)) return { ok: false, problem: 'the token has no `exp` claim: it never expires' };
+  if (exp * 1000 - issuedAtMs > MAX_TOKEN_LIFETIME_SECONDS * 1000)
+    return { ok: false, problem: 'the token lives longer than 400 days (`exp` minus `iat`)' };
+  // A session's sign-in time (`sat`, from createSessionAuth) is what a logout-everywhere compares: a token
+  // renewed during the logout was issued after it, but its session was signed in before.
+  const ref: TokenRef = { sub, sessionId, issuedAtMs, ...(isTime(sat) ? { signedInAtMs: sat } : {}) };
+  return { ok: true, ref, expMs: exp * 1000 };
 }
 
 function isTime(value: unknown): value is number {

@@ -1,30 +1,37 @@
 // MemoryRevocationStore: revocation state and the device registry in this process only; bounded.
 import { z } from 'zod';
 import { validateOptions } from '../config/validate-options.js';
-import { MESSAGE_PREFIX } from '../errors/config-error.js';
+import { argumentError, MESSAGE_PREFIX } from '../errors/config-error.js';
 import { sessionIdentity, splitSessionIdentity } from '../revocation/rules.js';
-import type {
-  RevocationChange,
-  RevocationLog,
-  RevocationState,
-  RevocationStore,
-  SessionRecord,
+import {
+  MAX_SESSIONS_PER_USER,
+  type RevocationChange,
+  type RevocationLog,
+  type RevocationState,
+  type RevocationStore,
+  type SessionRecord,
 } from './revocation-store.js';
 
-/** Most device-registry records kept per user; past it the least recently active one is forgotten. */
-const MAX_RECORDS_PER_USER = 1000;
 /**
  * Most recent revocations the change feed keeps in order; a read from before the oldest of them gets every
  * revocation that still matters instead.
  */
 const RECENT_CHANGES = 10_000;
 
+/** Node runs a longer timer after 1 ms instead (with a warning): the longest interval it keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const memoryStoreOptionsSchema = z
   .object({
     /** Most revocation entries (users and revoked sessions) kept at once, and, separately, most device-registry records. Defaults to 1,000,000. */
     maxEntries: z.number().int().positive().default(1_000_000),
-    /** How often expired entries are swept out, in ms. Defaults to 60,000. */
-    sweepIntervalMs: z.number().int().positive().default(60_000),
+    /** How often expired entries are swept out, in ms, at most 2^31 - 1 (Node's longest timer). Defaults to 60,000. */
+    sweepIntervalMs: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_TIMER_MS, { message: `must be at most ${MAX_TIMER_MS} ms (Node's longest timer, about 24.8 days)` })
+      .default(60_000),
     /** TESTS ONLY: the clock in ms, to move time in tests without touching `Date`. Defaults to `Date.now`. */
     now: z
       .custom<() => number>((v) => typeof v === 'function', { message: 'must be a function () => number' })
@@ -80,6 +87,8 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   revokeUser(sub: string, at: Date, relevantUntil: Date): void {
+    assertDate(at, 'at');
+    assertDate(relevantUntil, 'relevantUntil');
     const existing = this.#users.get(sub);
     if (existing === undefined) this.#reserve();
     this.#users.set(sub, {
@@ -87,14 +96,19 @@ export class MemoryRevocationStore implements RevocationStore {
       until: Math.max(existing?.until ?? 0, relevantUntil.getTime()),
     });
     this.#record({ kind: 'user', sub, lastLogoutAt: at, relevantUntil });
+    // The registry records this ended are never listed again: dropped, so listings stay short.
+    for (const [sid, record] of this.#registry.get(sub) ?? [])
+      if (record.signedInAt <= at) this.#forgetRecord(sub, sid);
   }
 
   revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
+    assertDate(expiresAt, 'expiresAt');
     const key = sessionIdentity(sub, sessionId);
     const existing = this.#sessions.get(key);
     if (existing === undefined) this.#reserve();
     this.#sessions.set(key, Math.max(existing ?? 0, expiresAt.getTime()));
     this.#record({ kind: 'session', sessionId, sub, expiresAt });
+    this.#forgetRecord(sub, sessionId);
   }
 
   /**
@@ -143,18 +157,26 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /**
    * The registry has a budget of its own (`maxEntries` records, at most 1,000 per user), so sign-ins can never
-   * crowd out revocations: past it, the least recently active records are forgotten (they only feed the
-   * device list), never a revocation.
+   * crowd out revocations: past it, the records that ended go first, then the least recently active ones (they
+   * only feed the device list), never a revocation. `maxSessions` ends sessions before it comes to that.
    */
   registerSession(record: SessionRecord): void {
-    let sessions = this.#registry.get(record.sub);
-    if (sessions === undefined) this.#registry.set(record.sub, (sessions = new Map<string, SessionRecord>()));
-    if (!sessions.has(record.sessionId)) {
-      if (sessions.size >= MAX_RECORDS_PER_USER) this.#forgetLeastActive(sessions);
-      if (this.#registered >= this.#maxEntries) this.#makeRegistryRoom();
-      this.#registered++;
+    const { sub, sessionId } = record;
+    const held = this.#registry.get(sub);
+    if (held?.has(sessionId) === true) {
+      held.set(sessionId, { ...record });
+      return;
     }
-    sessions.set(record.sessionId, { ...record });
+    if (held !== undefined && held.size >= MAX_SESSIONS_PER_USER) {
+      const now = this.#now();
+      for (const [sid, r] of held) if (r.expiresAt.getTime() <= now) this.#forgetRecord(sub, sid);
+      if (held.size >= MAX_SESSIONS_PER_USER) this.#forgetLeastActive(sub);
+    }
+    if (this.#registered >= this.#maxEntries) this.#makeRegistryRoom();
+    let sessions = this.#registry.get(sub);
+    if (sessions === undefined) this.#registry.set(sub, (sessions = new Map<string, SessionRecord>()));
+    sessions.set(sessionId, { ...record });
+    this.#registered++;
   }
 
   touchSession(sessionId: string, sub: string, lastActiveAt: Date): void {
@@ -188,12 +210,7 @@ export class MemoryRevocationStore implements RevocationStore {
     for (const [sub, entry] of this.#users) if (entry.until <= now) this.#users.delete(sub);
     for (const [sid, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(sid);
     for (const [sub, sessions] of this.#registry) {
-      for (const [sid, record] of sessions) {
-        if (record.expiresAt.getTime() > now) continue;
-        sessions.delete(sid);
-        this.#registered--;
-      }
-      if (sessions.size === 0) this.#registry.delete(sub);
+      for (const [sid, record] of sessions) if (record.expiresAt.getTime() <= now) this.#forgetRecord(sub, sid);
     }
   }
 
@@ -201,21 +218,27 @@ export class MemoryRevocationStore implements RevocationStore {
     clearInterval(this.#timer);
   }
 
-  #forgetLeastActive(sessions: Map<string, SessionRecord>): void {
+  #forgetLeastActive(sub: string): void {
     let oldest: SessionRecord | undefined;
-    for (const r of sessions.values()) if (oldest === undefined || r.lastActiveAt < oldest.lastActiveAt) oldest = r;
-    if (oldest === undefined) return;
-    sessions.delete(oldest.sessionId);
+    for (const r of this.#registry.get(sub)?.values() ?? [])
+      if (oldest === undefined || r.lastActiveAt < oldest.lastActiveAt) oldest = r;
+    if (oldest !== undefined) this.#forgetRecord(sub, oldest.sessionId);
+  }
+
+  /** Drops one registry record of a user (and the user's map once empty). */
+  #forgetRecord(sub: string, sessionId: string): void {
+    const sessions = this.#registry.get(sub);
+    if (sessions?.delete(sessionId) !== true) return;
     this.#registered--;
+    if (sessions.size === 0) this.#registry.delete(sub);
   }
 
   #makeRegistryRoom(): void {
     this.sweep();
     if (this.#registered < this.#maxEntries) return;
-    let fullest: Map<string, SessionRecord> | undefined;
-    for (const sessions of this.#registry.values())
-      if (fullest === undefined || sessions.size > fullest.size) fullest = sessions;
-    if (fullest !== undefined) this.#forgetLeastActive(fullest);
+    let fullest: [string, Map<string, SessionRecord>] | undefined;
+    for (const entry of this.#registry) if (fullest === undefined || entry[1].size > fullest[1].size) fullest = entry;
+    if (fullest !== undefined) this.#forgetLeastActive(fullest[0]);
   }
 
   #isRevoked(sub: string, sessionId: string, now: number): boolean {
@@ -232,4 +255,10 @@ export class MemoryRevocationStore implements RevocationStore {
       );
     }
   }
+}
+
+/** Dates the store keeps must be valid: an Invalid Date would be kept as NaN and revoke nothing. */
+function assertDate(value: Date, argument: string): void {
+  if (!(value instanceof Date) || !Number.isFinite(value.getTime()))
+    throw argumentError(argument, 'must be a valid Date.');
 }

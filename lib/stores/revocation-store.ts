@@ -13,6 +13,13 @@ export interface RevocationState {
   sessionRevoked: boolean;
 }
 
+/**
+ * Most live sessions of one user: `maxSessions` is at most this, and a sign-in past it ends the least recently
+ * active session, so a user's registry stays bounded. Our stores also drop records past it (only sign-ins at
+ * the very same moment can get there).
+ */
+export const MAX_SESSIONS_PER_USER = 1000;
+
 /** One signed-in device session, as the device registry keeps it (never the token). */
 export interface SessionRecord {
   sessionId: string;
@@ -21,7 +28,10 @@ export interface SessionRecord {
   signedInAt: Date;
   /** The latest sign-in or renewal: updated at most once per `renewAfter`. */
   lastActiveAt: Date;
-  /** The session's absolute end (`signedInAt + maxAge`); the record may be forgotten after it. */
+  /**
+   * When the record may be forgotten: the session's absolute end (`signedInAt + maxAge`) plus 300 s, the
+   * largest `clockTolerance`, until when an instance may still accept one of its tokens.
+   */
   expiresAt: Date;
   /** The browser's User-Agent at sign-in, trimmed to 256 characters. */
   userAgent?: string;

@@ -1,7 +1,7 @@
 // The claims of a session token: which ones this package owns, reading a verified payload, checking login claims.
 import { z } from 'zod';
-import { argumentError } from '../errors/config-error.js';
-import { MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
+import { argumentError, ConfigError } from '../errors/config-error.js';
+import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM, MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
 import type { AuthInfo } from '../types.js';
 
 /**
@@ -28,9 +28,11 @@ export const RESERVED_CLAIMS = [
 ] as const;
 
 const msTime = z.number().int().positive();
+const storableId = (schema: z.ZodString) =>
+  schema.refine((id) => !hasLoneSurrogate(id), { message: LONE_SURROGATE_PROBLEM });
 const sessionClaimsSchema = z.object({
-  sub: z.string().min(1),
-  sid: z.string().min(16).max(64),
+  sub: storableId(z.string().min(1)),
+  sid: storableId(z.string().min(16).max(64)),
   iat_ms: msTime,
   exp: z.number().int().positive(),
   // Absent from tokens of version 0.1, which never renewed: the token's own times stand in for them.
@@ -99,9 +101,11 @@ function parseBase(payload: unknown): BaseParse {
     if (
       typeof sub === 'string' &&
       sub.length >= 1 &&
+      !hasLoneSurrogate(sub) &&
       typeof sid === 'string' &&
       sid.length >= 16 &&
       sid.length <= 64 &&
+      !hasLoneSurrogate(sid) &&
       isMsTime(iat_ms) &&
       isMsTime(exp) &&
       isOptionalMsTime(sat) &&
@@ -180,6 +184,8 @@ export function createLoginClaimsCheck(schema: z.ZodObject | undefined) {
         `of auth.login(res, claims) must be a non-empty string user id (got ${typeof sub}); convert ids with String(user._id).`,
       );
     }
+    if (hasLoneSurrogate(sub))
+      throw argumentError('claims.sub', `of auth.login(res, claims) ${LONE_SURROGATE_PROBLEM}.`);
     const reserved = reservedAmong(Object.keys(extra));
     if (reserved.length > 0)
       throw argumentError('claims', `of auth.login cannot set ${reserved.join(', ')}; they are set by the package.`);
@@ -190,7 +196,14 @@ export function createLoginClaimsCheck(schema: z.ZodObject | undefined) {
         `of auth.login has extra claims (${Object.keys(extra).join(', ')}) but createSessionAuth has no \`claims\` schema; add one, e.g. \`claims: z.object({ role: z.string() })\`.`,
       );
     }
-    const parsed = schema.safeParse(extra);
+    let parsed: ReturnType<typeof schema.safeParse>;
+    try {
+      parsed = schema.safeParse(extra);
+    } catch (cause) {
+      // An async refinement or transform the startup check could not see (a plain function returning a Promise).
+      if (cause instanceof z.core.$ZodAsyncError) throw asyncClaimsError('', cause);
+      throw cause;
+    }
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       throw argumentError('claims', `of auth.login do not match the \`claims\` schema: ${issues}`);
@@ -198,4 +211,45 @@ export function createLoginClaimsCheck(schema: z.ZodObject | undefined) {
     const signed = Object.keys(schema.shape).filter((k) => k in extra);
     return { sub, extra: Object.fromEntries(signed.map((k) => [k, extra[k]])) };
   };
+}
+
+/**
+ * Where the claims schema checks or transforms asynchronously (the path of the first such part), or undefined.
+ * Claims are checked on every request, synchronously; zod throws on an async part only when a value reaches it,
+ * so this looks for `async` functions in the schema itself, at startup. (A plain function that returns a
+ * Promise cannot be seen before it runs: `auth.login` then refuses with the same error.)
+ */
+export function asyncPartOf(schema: z.ZodType, path = '', seen = new Set<unknown>()): string | undefined {
+  if (seen.has(schema)) return undefined;
+  seen.add(schema);
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+  const isAsync = (fn: unknown) => typeof fn === 'function' && fn.constructor.name === 'AsyncFunction';
+  if (isAsync(def.transform) || isAsync(def.fn)) return path;
+  for (const check of (def.checks as { _zod: { def: { fn?: unknown } } }[] | undefined) ?? []) {
+    if (isAsync(check._zod.def.fn)) return path;
+  }
+  const children: [string, unknown][] = [];
+  if (typeof def.shape === 'object' && def.shape !== null) {
+    for (const [key, child] of Object.entries(def.shape)) children.push([path === '' ? key : `${path}.${key}`, child]);
+  }
+  for (const key of ['innerType', 'in', 'out', 'element', 'left', 'right', 'keyType', 'valueType', 'catchall'])
+    if (def[key] !== undefined) children.push([path, def[key]]);
+  for (const key of ['options', 'items'])
+    if (Array.isArray(def[key])) for (const child of def[key] as unknown[]) children.push([path, child]);
+  for (const [childPath, child] of children) {
+    if (!(child instanceof z.ZodType)) continue;
+    const found = asyncPartOf(child, childPath, seen);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** The ConfigError for a claims schema with an async part (`path`, empty when unknown). */
+export function asyncClaimsError(path: string, cause?: unknown): ConfigError {
+  const where = path === '' ? '' : ` (at \`${path}\`)`;
+  return new ConfigError(
+    'claims',
+    `has an async refinement or transform${where}: claims are checked on every request, synchronously. Make the schema synchronous, and check asynchronous things (a database lookup) in your login route before \`auth.login\`.`,
+    cause === undefined ? undefined : { cause },
+  );
 }

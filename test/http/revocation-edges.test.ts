@@ -103,10 +103,47 @@ describe('duplicate cookies of the session name (A3)', () => {
     const store = new MemoryRevocationStore();
     const auth = createSessionAuth(testOptions({ store }));
     const app = buildApp(express, auth);
+    app.post('/sessions/revoke-others', auth.revokeOtherSessions);
     const login = async (sub: string) =>
       cookieFrom((await request(app).post('/login').send({ sub })).headers['set-cookie']);
     return { app, login };
   };
+
+  test('logout ends a session cookie sent as a `j:` JSON string, which authenticates through cookie-parser', async () => {
+    const { app, login } = setup();
+    const cookie = await login('alice');
+    const json = `session=j:${JSON.stringify(cookie.slice('session='.length))}`;
+    assert.equal((await request(app).get('/me').set('Cookie', json)).status, 200, 'the JSON form authenticates');
+    assert.equal((await request(app).post('/logout').set('Cookie', json)).status, 204);
+    assert.equal(errorCode(await request(app).get('/me').set('Cookie', cookie)), 'session_revoked');
+  });
+
+  test('logout ends the real session cookie behind 8 (or 40) junk values of the same name sent first', async () => {
+    const { app, login } = setup();
+    for (const junk of [8, 40]) {
+      const cookie = await login('alice');
+      const values = Array.from({ length: junk }, (_, i) => `session=junk-${i}.e30.x`);
+      const res = await request(app)
+        .post('/logout')
+        .set('Cookie', [...values, cookie].join('; '));
+      assert.equal(res.status, 204);
+      assert.equal(errorCode(await request(app).get('/me').set('Cookie', cookie)), 'session_revoked', `${junk}`);
+    }
+  });
+
+  test("revokeOtherSessions with a planted cookie sent first also ends the victim's other sessions", async () => {
+    const { app, login } = setup();
+    const planted = await login('mallory');
+    const mallorysOther = await login('mallory');
+    const victim = await login('victim');
+    const stolenCopy = await login('victim'); // the victim's other device, or a thief's copy of it
+    const res = await request(app).post('/sessions/revoke-others').set('Cookie', `${planted}; ${victim}`);
+    assert.equal(res.status, 204);
+    assert.equal(errorCode(await request(app).get('/me').set('Cookie', stolenCopy)), 'session_revoked');
+    assert.equal(errorCode(await request(app).get('/me').set('Cookie', mallorysOther)), 'session_revoked');
+    assert.equal((await request(app).get('/me').set('Cookie', victim)).status, 200, 'the sessions sent are kept');
+    assert.equal((await request(app).get('/me').set('Cookie', planted)).status, 200);
+  });
 
   test('logout with a planted cookie sent first still ends the victim’s own session', async () => {
     const { app, login } = setup();
@@ -142,6 +179,27 @@ describe('duplicate cookies of the session name (A3)', () => {
     });
     const res2 = await request(buildApp(express, withDomain)).post('/login').send({ sub: 'a' });
     assert.match(([] as string[]).concat(res2.headers['set-cookie'] ?? [])[0] ?? '', /^__Secure-session=/);
+  });
+});
+
+describe('bad input at sign-in gets a clear answer', () => {
+  test('a sub so long that browsers would drop the cookie is refused at login, before anything is registered', async () => {
+    const store = new MemoryRevocationStore();
+    const auth = createSessionAuth(testOptions({ store }));
+    const app = buildApp(express, auth);
+    app.use(((error, _req, res, _next) => {
+      res.status(400).json({ message: (error as Error).message });
+    }) as express.ErrorRequestHandler);
+    const res = await request(app)
+      .post('/login')
+      .send({ sub: 'x'.repeat(5000) });
+    assert.equal(res.status, 400);
+    assert.match((res.body as { message: string }).message, /would set a session cookie of \d+ bytes; browsers drop/);
+    assert.equal(store.registrySize, 0, 'no device was registered');
+    const ok = await request(app)
+      .post('/login')
+      .send({ sub: 'x'.repeat(2000) });
+    assert.equal((await request(app).get('/me').set('Cookie', cookieFrom(ok.headers['set-cookie']))).status, 200);
   });
 });
 

@@ -178,12 +178,15 @@ export class World {
     return renewed;
   }
 
-  /** The user's live sessions as the registry lists them (registration order). */
+  /**
+   * The user's sessions as the registry lists them (registration order): not revoked, signed in after the
+   * watermark, and not past their end plus the largest clock tolerance (an instance may still accept them).
+   */
   live(sub: string): MSession[] {
     const now = this.storeNow();
     const w = this.watermark.get(sub) ?? -Infinity;
     return [...this.sessions.values()].filter(
-      (s) => s.sub === sub && s.sxp > now && s.signedInAt > w && !(s.entryUntil > now),
+      (s) => s.sub === sub && s.sxp + ENTRY_SLACK_MS > now && s.signedInAt > w && !(s.entryUntil > now),
     );
   }
 
@@ -551,8 +554,16 @@ class RevokeSession extends Step {
       assert.equal(code(result), 'revocation_unavailable', `${this.toString()}: must fail closed`);
       return;
     }
-    assert.equal(result, undefined, `${this.toString()}: ${String(result)}`);
-    w.revokeEntry(s.sid, w.nowAt(this.inst) + w.options.life.maxAge * 1000 + ENTRY_SLACK_MS);
+    // A listed session is ended until its end (plus the tolerance); one already revoked stays so; any other
+    // (ended by a logout-everywhere or by time) is no session of that user that can still be used: refused.
+    if (w.live(s.sub).includes(s)) {
+      assert.equal(result, undefined, `${this.toString()}: ${String(result)}`);
+      w.revokeEntry(s.sid, s.sxp + ENTRY_SLACK_MS);
+    } else if (w.revokedNow(s.sid)) {
+      assert.equal(result, undefined, `${this.toString()}: already revoked: ${String(result)}`);
+    } else {
+      assert.equal(code(result), 'invalid_argument', `${this.toString()}: not a live session: ${String(result)}`);
+    }
   }
   toString(): string {
     return `auth.revokeSession(i${this.inst}, session#${this.pick}, +${this.tick}ms)`;

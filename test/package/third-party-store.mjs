@@ -5,10 +5,10 @@ export class MapRevocationStore {
 
   getState(sub, sessionId) {
     const at = this.#users.get(sub);
-    const session = this.#sessions.get(sessionId);
+    const expiresAt = this.#sessions.get(JSON.stringify([sub, sessionId]));
     return {
       lastLogoutAt: at === undefined ? null : new Date(at),
-      sessionRevoked: session !== undefined && session.sub === sub && session.expiresAt > Date.now(),
+      sessionRevoked: expiresAt !== undefined && expiresAt > Date.now(),
     };
   }
 
@@ -16,9 +16,10 @@ export class MapRevocationStore {
     this.#users.set(sub, Math.max(this.#users.get(sub) ?? -Infinity, at.getTime()));
   }
 
+  /** Sessions are keyed by user and id: two users may carry the same session id. */
   revokeSession(sessionId, sub, expiresAt) {
-    const previous = this.#sessions.get(sessionId)?.expiresAt ?? -Infinity;
-    this.#sessions.set(sessionId, { sub, expiresAt: Math.max(previous, expiresAt.getTime()) });
+    const key = JSON.stringify([sub, sessionId]);
+    this.#sessions.set(key, Math.max(this.#sessions.get(key) ?? -Infinity, expiresAt.getTime()));
   }
 
   close() {

@@ -1,5 +1,6 @@
 // The key layout: every key of one user shares the hash tag `{<sub>}`, so multi-key commands stay in one slot.
 import { argumentError } from '../../errors/config-error.js';
+import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../../revocation/rules.js';
 
 /**
  * The user's part of a key, safe inside a hash tag: percent-encoding leaves no `{`, `}` or `:` in it, and
@@ -8,6 +9,7 @@ import { argumentError } from '../../errors/config-error.js';
 function hashTag(sub: string): string {
   if (typeof sub !== 'string' || sub === '')
     throw argumentError('sub', 'must be a non-empty string (an empty hash tag would spread a user over slots).');
+  if (hasLoneSurrogate(sub)) throw argumentError('sub', `${LONE_SURROGATE_PROBLEM}.`);
   return `{${encodeURIComponent(sub)}}`;
 }
 

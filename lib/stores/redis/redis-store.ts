@@ -147,6 +147,7 @@ export class RedisRevocationStore implements RevocationStore {
     return { lastLogoutAt: readWatermark(text(reply[0]), now), sessionRevoked: readSession(text(reply[1]), now) };
   }
 
+  /** The watermark, then (same script) the registry records it ended are deleted. */
   async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
     const key = userKey(this.#prefix, sub);
     const atMs = toMs(at, 'at');
@@ -154,19 +155,23 @@ export class RedisRevocationStore implements RevocationStore {
     // The feed first: a write that fails half-way leaves a revocation instances with a copy refuse, never one
     // only the keys hold (a retry of the logout may not come, or may not write again).
     const feedAcks = await this.#appendToFeed(JSON.stringify(['u', sub, Number(atMs), Number(untilMs)]), untilMs);
-    this.#requireAcks(
-      Math.min(feedAcks, await this.#write(key, ['EVAL', REVOKE_USER_SCRIPT, '1', key, atMs, untilMs])),
-    );
+    const script = ['EVAL', REVOKE_USER_SCRIPT, '3', key, ...this.#registryKeys(sub), atMs, untilMs];
+    this.#requireAcks(Math.min(feedAcks, await this.#write(key, script)));
   }
 
+  /** The revoked-session entry, then (same script) the session's registry record is deleted. */
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
     checkSessionId(sessionId);
     const key = sessionKey(this.#prefix, sub, sessionId);
     const expiresAtMs = toMs(expiresAt, 'expiresAt');
     const feedAcks = await this.#appendToFeed(JSON.stringify(['s', sessionId, sub, Number(expiresAtMs)]), expiresAtMs);
-    this.#requireAcks(
-      Math.min(feedAcks, await this.#write(key, ['EVAL', REVOKE_SESSION_SCRIPT, '1', key, expiresAtMs])),
-    );
+    const script = ['EVAL', REVOKE_SESSION_SCRIPT, '3', key, ...this.#registryKeys(sub), expiresAtMs, sessionId];
+    this.#requireAcks(Math.min(feedAcks, await this.#write(key, script)));
+  }
+
+  /** The user's registry hash and its expiry sorted set. */
+  #registryKeys(sub: string): [string, string] {
+    return [registryKey(this.#prefix, sub), registryExpiryKey(this.#prefix, sub)];
   }
 
   /**
@@ -236,14 +241,15 @@ export class RedisRevocationStore implements RevocationStore {
    * sessions, all in the user's slot: returns the live sessions.
    */
   async listSessions(sub: string): Promise<SessionRecord[]> {
-    const hash = registryKey(this.#prefix, sub);
+    const [hash, byExpiry] = this.#registryKeys(sub);
     const now = Date.now();
     const [reply] = await this.#send(hash, [
       [
         'EVAL',
         LIST_SESSIONS_SCRIPT,
-        '2',
+        '3',
         hash,
+        byExpiry,
         userKey(this.#prefix, sub),
         String(now),
         sessionKeyPrefix(this.#prefix, sub),

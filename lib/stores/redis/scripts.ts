@@ -1,10 +1,13 @@
 // The Lua scripts of the writes: compare-and-set in one atomic step, so a date is never lowered and a key's
 // expiry never shortened, whatever other writers do at the same time.
+import { MAX_SESSIONS_PER_USER } from '../revocation-store.js';
 
 /**
- * KEYS[1] = user key, ARGV[1] = lastLogoutAt in ms, ARGV[2] = relevantUntil in ms. Keeps the larger of each
- * pair (stored and given), then sets the key to expire at the kept relevantUntil. A stored value it cannot
- * read is an error, not something to overwrite: it might hold a later watermark.
+ * KEYS[1] = user key, KEYS[2] = the user's registry hash, KEYS[3] = its expiry sorted set; ARGV[1] = lastLogoutAt
+ * in ms, ARGV[2] = relevantUntil in ms. Keeps the larger of each pair (stored and given), then sets the key to
+ * expire at the kept relevantUntil. A stored value it cannot read is an error, not something to overwrite: it
+ * might hold a later watermark. Then deletes the registry records signed in at or before the watermark: they
+ * are never listed again (a record it cannot read is left for the listing to fail on).
  */
 export const REVOKE_USER_SCRIPT = `
 local at, untilMs = ARGV[1], ARGV[2]
@@ -17,14 +20,26 @@ if current then
 end
 redis.call('SET', KEYS[1], at .. ':' .. untilMs)
 redis.call('PEXPIREAT', KEYS[1], untilMs)
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  local s = string.match(all[i + 1], '^(%d+)|')
+  if s and tonumber(s) <= tonumber(at) then
+    redis.call('HDEL', KEYS[2], all[i])
+    redis.call('ZREM', KEYS[3], all[i])
+  end
+end
 return 1
 `;
 
 /**
- * KEYS[1] = session key, ARGV[1] = expiresAt in ms. An entry that already lasts as long or longer is left
- * alone (value and TTL); otherwise it is written and set to expire at `expiresAt`.
+ * KEYS[1] = session key, KEYS[2] = the user's registry hash, KEYS[3] = its expiry sorted set; ARGV[1] = expiresAt
+ * in ms, ARGV[2] = the session id. An entry that already lasts as long or longer is left alone (value and TTL);
+ * otherwise it is written and set to expire at `expiresAt`. The session's registry record is deleted: it is
+ * never listed again.
  */
 export const REVOKE_SESSION_SCRIPT = `
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
 local current = redis.call('GET', KEYS[1])
 if current then
   if not string.match(current, '^%d+$') then return redis.error_reply('ERR the stored session entry is unreadable') end
@@ -41,9 +56,11 @@ const REGISTRY_PRUNE_BATCH = 1000;
 /**
  * KEYS[1] = registry hash, KEYS[2] = its expiry sorted set; ARGV[1] = now in ms, ARGV[2] = session id,
  * ARGV[3] = the encoded record, ARGV[4] = its expiresAt in ms. Writes (or replaces) the record, prunes up to
- * REGISTRY_PRUNE_BATCH expired records (the one just written too, if it has already expired), then makes both
- * keys expire at the latest expiresAt left, raising their expiry but never shortening it. `TIME` reads the
- * server's clock to compare with the current TTL, since `PEXPIREAT` counts on that clock.
+ * REGISTRY_PRUNE_BATCH expired records (the one just written too, if it has already expired), drops the records
+ * that end first while the user has more than MAX_SESSIONS_PER_USER (only sign-ins at the same moment get past
+ * `maxSessions`), then makes both keys expire at the latest expiresAt left, raising their expiry but never
+ * shortening it. `TIME` reads the server's clock to compare with the current TTL, since `PEXPIREAT` counts on
+ * that clock.
  */
 export const REGISTER_SESSION_SCRIPT = `
 local hash, zset = KEYS[1], KEYS[2]
@@ -53,6 +70,12 @@ local expired = redis.call('ZRANGEBYSCORE', zset, '-inf', ARGV[1], 'LIMIT', 0, $
 if #expired > 0 then
   redis.call('HDEL', hash, unpack(expired))
   redis.call('ZREM', zset, unpack(expired))
+end
+local excess = math.min(redis.call('ZCARD', zset) - ${MAX_SESSIONS_PER_USER}, ${REGISTRY_PRUNE_BATCH})
+if excess > 0 then
+  local first = redis.call('ZRANGE', zset, 0, excess - 1)
+  redis.call('HDEL', hash, unpack(first))
+  redis.call('ZREM', zset, unpack(first))
 end
 local last = redis.call('ZRANGE', zset, -1, -1, 'WITHSCORES')
 if #last == 0 then return 0 end
@@ -82,35 +105,45 @@ return 1
 `;
 
 /**
- * KEYS[1] = registry hash, KEYS[2] = the user's watermark key; ARGV[1] = now in ms, ARGV[2] = the start of
- * the user's revoked-session keys (`<prefix>{<sub>}:s:`). Returns `[sessionId, record, ...]` for the records
- * that are live: not past expiresAt, signed in after the watermark (while it is relevant) and without a
- * revoked-session entry that is still in force. The session keys are built here from the registry's ids:
- * they share the user's hash tag, so they are in the same slot as the declared keys. Read-only; unreadable
- * data is an error (fail closed), as in the checks.
+ * KEYS[1] = registry hash, KEYS[2] = its expiry sorted set, KEYS[3] = the user's watermark key; ARGV[1] = now in
+ * ms, ARGV[2] = the start of the user's revoked-session keys (`<prefix>{<sub>}:s:`). Returns
+ * `[sessionId, record, ...]` for the records that are live: not past expiresAt, signed in after the watermark
+ * (while it is relevant) and without a revoked-session entry that is still in force. Only records that have not
+ * ended are read (by the sorted set), and revocations delete the records they end, so the cost is that of the
+ * user's live sessions. The session keys are built here from the registry's ids: they share the user's hash tag,
+ * so they are in the same slot as the declared keys. Read-only; unreadable data is an error (fail closed), as in
+ * the checks.
  */
 export const LIST_SESSIONS_SCRIPT = `
 local now = tonumber(ARGV[1])
 local watermark = -1
-local mark = redis.call('GET', KEYS[2])
+local mark = redis.call('GET', KEYS[3])
 if mark then
   local at, untilMs = string.match(mark, '^(%d+):(%d+)$')
   if not at then return redis.error_reply('ERR the stored watermark is unreadable') end
   if tonumber(untilMs) > now then watermark = tonumber(at) end
 end
-local all = redis.call('HGETALL', KEYS[1])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+local records = {}
+for from = 1, #ids, 1000 do
+  local part = redis.call('HMGET', KEYS[1], unpack(ids, from, math.min(from + 999, #ids)))
+  for j = 1, #part do records[from + j - 1] = part[j] end
+end
 local live = {}
-for i = 1, #all, 2 do
-  local s, e = string.match(all[i + 1], '^(%d+)|%d+|(%d+)')
-  if not s then return redis.error_reply('ERR a registered session is unreadable') end
-  if tonumber(e) > now and tonumber(s) > watermark then
-    local revoked = redis.call('GET', ARGV[2] .. all[i])
-    if revoked and not string.match(revoked, '^%d+$') then
-      return redis.error_reply('ERR the stored session entry is unreadable')
-    end
-    if not revoked or tonumber(revoked) <= now then
-      live[#live + 1] = all[i]
-      live[#live + 1] = all[i + 1]
+for i = 1, #ids do
+  local record = records[i]
+  if record then
+    local s, e = string.match(record, '^(%d+)|%d+|(%d+)')
+    if not s then return redis.error_reply('ERR a registered session is unreadable') end
+    if tonumber(e) > now and tonumber(s) > watermark then
+      local revoked = redis.call('GET', ARGV[2] .. ids[i])
+      if revoked and not string.match(revoked, '^%d+$') then
+        return redis.error_reply('ERR the stored session entry is unreadable')
+      end
+      if not revoked or tonumber(revoked) <= now then
+        live[#live + 1] = ids[i]
+        live[#live + 1] = record
+      end
     end
   end
 end

@@ -298,7 +298,7 @@ for (const driver of DRIVERS) {
         for (const key of [hash, zset]) near(Number(await r.command('PTTL', key)), 3 * HOUR, `not shortened: ${key}`);
       });
 
-      test('each write prunes expired records, at most 1000 at a time; a user with many sessions is fine', async () => {
+      test('each write prunes expired records, at most 1000 at a time; past 1,000 sessions a user keeps those that end last', async () => {
         const s = store();
         const hash = `${prefix}{reg-carol}:r`;
         const zset = `${prefix}{reg-carol}:r:exp`;
@@ -312,9 +312,14 @@ for (const driver of DRIVERS) {
         await s.registerSession(session('reg-carol', 'new-2'));
         assert.equal(Number(await r.command('HLEN', hash)), 2);
         assert.equal(Number(await r.command('ZCARD', zset)), 2);
-        const many = Array.from({ length: 2000 }, (_, i) => `live-${i}`);
-        await Promise.all(many.map(async (sid) => s.registerSession(session('reg-carol', sid))));
-        assert.equal((await s.listSessions('reg-carol')).length, 2002);
+        // Straight to the store (createSessionAuth's maxSessions ends sessions before this): a bound of its own.
+        const many = Array.from({ length: 1200 }, (_, i) => `live-${i}`);
+        const ending = (i: number) => ({ expiresAt: new Date(Date.now() + HOUR + i * 1000) });
+        for (const [i, sid] of many.entries()) await s.registerSession(session('reg-carol', sid, ending(i)));
+        const listed = (await s.listSessions('reg-carol')).map((x) => x.sessionId);
+        assert.equal(listed.length, 1000);
+        assert.ok(listed.includes('live-1199') && !listed.includes('live-199'), 'the 1,000 that end last are kept');
+        assert.equal(Number(await r.command('HLEN', hash)), 1000);
       });
 
       test('an expired registration leaves no key behind; touching a missing record creates none', async () => {
@@ -358,7 +363,11 @@ for (const driver of DRIVERS) {
         const keysOf = (command: string[]) => command.slice(3, 3 + Number(command[2]));
         assert.deepEqual(keysOf(sent[0] ?? []), [`${prefix}{${tag}}:r`, `${prefix}{${tag}}:r:exp`]);
         assert.deepEqual(keysOf(sent[1] ?? []), [`${prefix}{${tag}}:r`]);
-        assert.deepEqual(keysOf(sent[2] ?? []), [`${prefix}{${tag}}:r`, `${prefix}{${tag}}:u`]);
+        assert.deepEqual(keysOf(sent[2] ?? []), [
+          `${prefix}{${tag}}:r`,
+          `${prefix}{${tag}}:r:exp`,
+          `${prefix}{${tag}}:u`,
+        ]);
         assert.equal(sent[2]?.at(-1), `${prefix}{${tag}}:s:`, 'the session keys the script reads share the tag');
         for (const command of sent) for (const key of keysOf(command)) assert.equal(hashTagOf(key), tag);
         assert.ok(!sent.flat().some((a) => /^(KEYS|SCAN|WAIT)$/i.test(a)));
@@ -367,6 +376,7 @@ for (const driver of DRIVERS) {
       test('unreadable registry data fails closed: listing and touching reject', async () => {
         const s = store();
         await r.command('HSET', `${prefix}{reg-gus}:r`, 'bad', 'yesterday');
+        await r.command('ZADD', `${prefix}{reg-gus}:r:exp`, String(Date.now() + HOUR), 'bad');
         await assert.rejects(s.listSessions('reg-gus'), /unreadable/);
         await assert.rejects(s.touchSession('bad', 'reg-gus', new Date()), /unreadable/);
         await s.registerSession(session('reg-hal', 'sid'));

@@ -140,6 +140,49 @@ describe('createSessionAuth configuration errors', () => {
     );
   });
 
+  test('a claims schema that checks or transforms asynchronously is refused at startup, naming where', () => {
+    const lookup = async (v: string) => (await Promise.resolve(v)).length > 0; // e.g. a database query
+    const cases: [z.ZodObject, RegExp][] = [
+      [z.object({ email: z.string().refine(lookup) }), /at `email`/],
+      [z.object({ plan: z.string().transform(async (v) => (await lookup(v)) && v) }), /at `plan`/],
+      [z.object({ org: z.object({ id: z.string().refine(lookup) }).optional() }), /at `org\.id`/],
+      [z.object({ tags: z.array(z.union([z.number(), z.string().refine(lookup)])) }), /at `tags`/],
+    ];
+    for (const [claims, where] of cases) {
+      configError({ ...valid(), claims }, /`claims` has an async refinement or transform/, 'claims');
+      configError({ ...valid(), claims }, where);
+    }
+    assert.doesNotThrow(() =>
+      createSessionAuth({ ...valid(), claims: z.object({ a: z.string().refine((v) => !!v) }) }),
+    );
+  });
+
+  test('an async part the startup check cannot see is refused by login with the same ConfigError', async () => {
+    // A plain function returning a Promise: only zod's run shows it.
+    const claims = z.object({ role: z.string().refine((v) => Promise.resolve(v === 'x') as unknown as boolean) });
+    const auth = createSessionAuth({ ...valid(), claims });
+    const res = { append: () => undefined, setHeader: () => undefined, headersSent: false } as never;
+    await assert.rejects(
+      auth.login(res, { sub: 'alice', role: 'x' }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'claims' && e.message.includes('async refinement'),
+    );
+  });
+
+  test('maxSessions on a store without a device registry fails at startup', () => {
+    const bare = {
+      getState: () => ({ lastLogoutAt: null, sessionRevoked: false }),
+      revokeUser: () => undefined,
+      revokeSession: () => undefined,
+    };
+    configError({ ...valid(), store: bare, maxSessions: 5 }, /`maxSessions` needs a store with a device registry/);
+  });
+
+  test('cookie domains must have a name: ".", "..", "a..b" and a trailing dot are refused', () => {
+    for (const domain of ['.', '..', 'a..b', 'example.com.', '.example..com'])
+      configError({ ...valid(), cookie: { domain, secure: false } }, /`cookie\.domain` must be a domain name/);
+    assert.doesNotThrow(() => createSessionAuth({ ...valid(), cookie: { domain: '.example.com', secure: false } }));
+  });
+
   test('callbacks must be functions', () => {
     configError({ ...valid(), onError: 'redirect' }, /`onError` must be a function \(error, req, res, next\)/);
     configError({ ...valid(), logger: {} }, /`logger` must be an object with a `warn\(message\)` method/);

@@ -25,3 +25,13 @@ test('readCookieValues: every non-empty value of that name, decoded, in order', 
   assert.deepEqual(readCookieValues(req(undefined), 'session'), []);
   assert.deepEqual(readCookieValues(req('session=%E0%A4%A'), 'session'), ['%E0%A4%A']);
 });
+
+test('readCookieValues decodes each value exactly as cookie-parser decodes the one it keeps, `j:` JSON included', () => {
+  const cases = ['abc', '%41b', '"q"', 'j:"tok.en.x"', 'j:%22enc%22', 'j:{"a":1}', 'j:bad', '%E0%A4%A', ' spaced '];
+  for (const value of cases) {
+    const first = readCookie(req(`session=${value}`), 'session');
+    const all = readCookieValues(req(`other=1; session=${value}`), 'session');
+    assert.deepEqual(all, typeof first === 'string' ? [first] : [], `for ${value}`);
+  }
+  assert.deepEqual(readCookieValues(req('session=j:"x.y.z"; session=x.y.z; session=j:{"a":1}'), 'session'), ['x.y.z']);
+});

@@ -2,7 +2,7 @@
 // the presented token's own `exp`; one keyed by `jti` (one token) until that token's `exp`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRevocation, MemoryRevocationStore } from '../../../lib/index.js';
+import { ConfigError, createRevocation, MemoryRevocationStore } from '../../../lib/index.js';
 
 test('revokeToken(sid) outlives a sibling token of the same session issued before the logout', async () => {
   const t0 = Math.floor(Date.now() / 1000);
@@ -49,3 +49,56 @@ for (const mode of ['exact', 'per-user cache', 'copy of the feed'] as const) {
     assert.equal(await revoked(bob), true, "bob's token is refused again, after alice's answer");
   });
 }
+
+test('a createSessionAuth token renewed during logoutAll is refused by createRevocation too: the watermark compares `sat`', async () => {
+  const t0 = Date.now();
+  const store = new MemoryRevocationStore();
+  const revocation = createRevocation({ store, logger: { warn: () => {} }, issuedAtPrecision: 'milliseconds' });
+  await revocation.revokeUser('alice');
+  // Signed in before the logout-everywhere, renewed by a request in flight during it: issued after the watermark.
+  const renewed = {
+    sub: 'alice',
+    sid: 'session-0123456789abcdef',
+    iat: Math.floor(Date.now() / 1000),
+    iat_ms: Date.now() + 1,
+    sat: t0 - 60_000,
+    sxp: t0 + 86_400_000,
+    exp: Math.floor(t0 / 1000) + 3600,
+  };
+  assert.equal(await revocation.isRevoked({} as never, { payload: renewed } as never), true);
+  const fresh = { ...renewed, sat: Date.now() + 1 };
+  assert.equal(await revocation.isRevoked({} as never, { payload: fresh } as never), false, 'a later sign-in is fine');
+});
+
+test('tokens that outlive every revocation (no exp, or exp over 400 days after iat) are refused, and revokeToken says why', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const store = new MemoryRevocationStore();
+  const revocation = createRevocation({ store, logger: { warn: () => {} } });
+  const base = { sub: 'alice', jti: 'token-1', iat: now - 10 };
+  const revoked = (payload: object) => revocation.isRevoked({} as never, { payload } as never);
+  for (const payload of [base, { ...base, exp: 8_640_000_000_000 }, { ...base, exp: now + 401 * 86_400 }]) {
+    assert.equal(await revoked(payload), true, `refused: ${JSON.stringify(payload)}`);
+    await assert.rejects(
+      revocation.revokeToken(payload),
+      (e: unknown) => e instanceof ConfigError && /400 days|never expires/.test(e.message),
+    );
+  }
+  assert.equal(await revoked({ ...base, exp: now + 399 * 86_400 }), false, 'a token of 399 days is fine');
+  assert.equal(store.size, 0, 'nothing was written');
+});
+
+test('revokeSession with a far-future expiresAt holds: the entry is clamped to the longest lifetime, never NaN', async () => {
+  let clock = Date.now();
+  const store = new MemoryRevocationStore({ now: () => clock });
+  const revocation = createRevocation({ store, logger: { warn: () => {} } });
+  await revocation.revokeSession('far-session', { sub: 'alice', expiresAt: new Date(8.64e15) });
+  const token = {
+    sub: 'alice',
+    sid: 'far-session',
+    iat: Math.floor(clock / 1000) - 10,
+    exp: Math.floor(clock / 1000) + 3600,
+  };
+  assert.equal(await revocation.isRevoked({} as never, { payload: token } as never), true);
+  clock += 399 * 86_400_000;
+  assert.equal(store.getState('alice', 'far-session').sessionRevoked, true, 'still revoked 399 days later');
+});

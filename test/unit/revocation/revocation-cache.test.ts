@@ -3,12 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createRevocationEngine } from '../../../lib/revocation/revocation-engine.js';
-import {
-  createRevocationCache,
-  MAX_REVOCATION_DELAY_MS,
-  parseRevocationDelayMs,
-  REVOCATION_CACHE_ENTRIES,
-} from '../../../lib/revocation/revocation-cache.js';
+import { createRevocationCache, REVOCATION_CACHE_ENTRIES } from '../../../lib/revocation/revocation-cache.js';
 import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
 import type { RevocationState, RevocationStore } from '../../../lib/stores/revocation-store.js';
 
@@ -55,19 +50,6 @@ function engineOn(store: RevocationStore, now: () => number, maxRevocationDelayM
 const SID = 'session-0123456789abcdef';
 const token = (sub: string, sessionId = SID, issuedAtMs = T0 - 1000) => ({ sub, sessionId, issuedAtMs });
 const code = async (e: ReturnType<typeof engineOn>, ref: ReturnType<typeof token>) => (await e.check(ref))?.code;
-
-describe('parseRevocationDelayMs', () => {
-  test('milliseconds as a number or a duration string, from 0 to a minute', () => {
-    assert.equal(parseRevocationDelayMs(0), 0);
-    assert.equal(parseRevocationDelayMs(100), 100);
-    assert.equal(parseRevocationDelayMs('100ms'), 100);
-    assert.equal(parseRevocationDelayMs('250'), 250);
-    assert.equal(parseRevocationDelayMs('1s'), 1000);
-    assert.equal(parseRevocationDelayMs('60s'), MAX_REVOCATION_DELAY_MS);
-    for (const bad of [-1, 1.5, Number.NaN, 60_001, '61s', '1m', 'soon', '', '-5ms'])
-      assert.equal(parseRevocationDelayMs(bad), undefined, String(bad));
-  });
-});
 
 describe('createRevocationCache', () => {
   test('serves an entry until it is maxDelayMs old, never after; both the user and the session must be fresh', () => {

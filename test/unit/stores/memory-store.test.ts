@@ -40,6 +40,23 @@ describe('MemoryRevocationStore', () => {
     store.close();
   });
 
+  test("sweepIntervalMs is bounded by Node's longest timer (a longer one would sweep every millisecond)", () => {
+    assert.throws(
+      () => new MemoryRevocationStore({ sweepIntervalMs: 2 ** 31 }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.option === 'sweepIntervalMs' && e.message.includes('at most 2147483647'),
+    );
+    new MemoryRevocationStore({ sweepIntervalMs: 2 ** 31 - 1 }).close();
+  });
+
+  test('dates that would revoke nothing (Invalid Date) are refused, not kept as NaN', () => {
+    const store = new MemoryRevocationStore();
+    assert.throws(() => store.revokeSession('s', 'u', new Date(Number.NaN)), ConfigError);
+    assert.throws(() => store.revokeUser('u', new Date(), new Date(Number.NaN)), ConfigError);
+    assert.equal(store.size, 0);
+    store.close();
+  });
+
   test('memory is bounded: a revocation past maxEntries fails instead of forgetting another one', () => {
     const store = new MemoryRevocationStore({ maxEntries: 3 });
     for (let i = 0; i < 3; i++) store.revokeSession(`session-${i}-padding-xx`, 'alice', future());

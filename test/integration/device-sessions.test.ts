@@ -1,0 +1,181 @@
+// The device registry's promises through createSessionAuth, on every store we ship (memory, MongoDB on the test
+// server, Redis): whatever can still be accepted can be ended, an id is ended for its own user only, and a
+// user's registry stays bounded and cheap to list however many sessions they open and end.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import express from 'express';
+import request from 'supertest';
+import {
+  ConfigError,
+  createSessionAuth,
+  MemoryRevocationStore,
+  type RevocationStore,
+  type SessionAuthOptions,
+} from '../../lib/index.js';
+import { MongoRevocationStore } from '../../lib/mongodb.js';
+import { RedisRevocationStore } from '../../lib/redis.js';
+import { buildApp, cookieFrom, testSecret } from '../support/apps.js';
+import { createTestDb, type TestDb } from '../support/db.js';
+import { connectDriver, randomPrefix, type TestRedisClient } from '../support/redis-clients.js';
+
+const quiet = { warn: () => {} };
+const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One of our stores, and how to count the registry records it keeps for a user (live or not). */
+interface Backend {
+  name: string;
+  /**
+   * `maxSessions` for the cap test; undefined: the default (1,000). FerretDB scans on every listing, and each
+   * sign-in lists the user's sessions, so it runs with a small cap: the cap is the engine's, the same for all.
+   */
+  cap?: number;
+  create(): { store: RevocationStore; records: (sub: string) => Promise<number> };
+}
+
+let db: TestDb | undefined;
+let redis: TestRedisClient | undefined;
+before(async () => {
+  db = await createTestDb('device_sessions');
+  redis = await connectDriver('node-redis');
+});
+after(async () => {
+  await db?.cleanup();
+  await redis?.close();
+});
+
+const redisPrefix = randomPrefix('devices');
+const BACKENDS: Backend[] = [
+  {
+    name: 'MemoryRevocationStore',
+    create: () => {
+      const store = new MemoryRevocationStore();
+      return { store, records: () => Promise.resolve(store.registrySize) };
+    },
+  },
+  {
+    name: 'MongoRevocationStore',
+    cap: 20,
+    create: () => ({
+      store: new MongoRevocationStore({ db: db!.db, logger: quiet }),
+      records: (sub) => db!.db.collection('device_sessions').countDocuments({ sub }),
+    }),
+  },
+  {
+    name: 'RedisRevocationStore',
+    create: () => ({
+      store: new RedisRevocationStore({ client: redis!.client, prefix: redisPrefix, logger: quiet }),
+      records: async (sub) => Number(await redis!.command('HLEN', `${redisPrefix}{${encodeURIComponent(sub)}}:r`)),
+    }),
+  },
+];
+let users = 0;
+const newUser = () => `user-${Date.now()}-${users++}`;
+
+function appFor(store: RevocationStore, options: Partial<SessionAuthOptions> = {}) {
+  const auth = createSessionAuth({
+    secret: testSecret(),
+    store,
+    cookie: { secure: false },
+    logger: quiet,
+    ...options,
+  });
+  const app = buildApp(express, auth);
+  app.post('/sessions/revoke-others', auth.revokeOtherSessions);
+  const login = async (sub: string) => {
+    const res = await request(app).post('/login').send({ sub });
+    return { cookie: cookieFrom(res.headers['set-cookie']), sessionId: (res.body as { sessionId: string }).sessionId };
+  };
+  const me = (cookie: string) => request(app).get('/me').set('Cookie', cookie);
+  return { auth, app, login, me };
+}
+
+for (const backend of BACKENDS) {
+  describe(`device sessions on ${backend.name}`, () => {
+    test('sessions past their absolute end but still accepted within clockTolerance are ended by the cap and by "log out other devices"', async () => {
+      // Sessions of 2 s accepted 300 s past their end: both devices outlive their end before the third signs in.
+      const { app, login, me } = appFor(backend.create().store, {
+        expiresIn: 1,
+        maxAge: 2,
+        renewAfter: false,
+        clockTolerance: 300,
+        maxSessions: 2,
+      });
+      const sub = newUser();
+      const first = await login(sub);
+      await sleep(5);
+      const second = await login(sub);
+      await sleep(2_200);
+      assert.equal((await me(first.cookie)).status, 200, 'past its end, accepted within the tolerance');
+      assert.equal((await me(second.cookie)).status, 200);
+      const third = await login(sub); // the cap keeps 2: the least recently active is ended
+      assert.equal(code(await me(first.cookie)), 'session_revoked', 'the cap ended the oldest session');
+      assert.equal((await me(second.cookie)).status, 200, 'within the cap');
+      const res = await request(app).post('/sessions/revoke-others').set('Cookie', third.cookie);
+      assert.equal(res.status, 204);
+      assert.equal(code(await me(second.cookie)), 'session_revoked', '"log out other devices" ended it');
+      assert.equal((await me(third.cookie)).status, 200);
+    });
+
+    test("revokeSession with another user's sub is refused and changes nothing; with the right sub it ends the session, and again is fine", async () => {
+      const { auth, login, me } = appFor(backend.create().store);
+      const alice = newUser();
+      const { cookie, sessionId } = await login(alice);
+      const refused = (e: unknown) =>
+        e instanceof ConfigError && e.code === 'invalid_argument' && e.message.includes('no session of that user');
+      await assert.rejects(auth.revokeSession(sessionId, { sub: newUser() }), refused);
+      assert.equal((await me(cookie)).status, 200, 'nothing was revoked');
+      await auth.revokeSession(sessionId, { sub: alice });
+      assert.equal(code(await me(cookie)), 'session_revoked');
+      await auth.revokeSession(sessionId, { sub: alice }); // idempotent: already revoked for that user
+      await assert.rejects(auth.revokeSession('no-such-session-000000', { sub: alice }), refused);
+    });
+
+    const cap = backend.cap ?? 1000;
+    test(`past the cap (maxSessions ${backend.cap ?? 'left at its default, 1,000'}) a sign-in ends the least recently active session and deletes its record`, async () => {
+      const { store, records } = backend.create();
+      const { auth, login, me } = appFor(store, backend.cap === undefined ? {} : { maxSessions: backend.cap });
+      const sub = newUser();
+      const first = await login(sub);
+      const res = { append: () => undefined, setHeader: () => undefined, headersSent: false } as never;
+      for (let i = 1; i < cap; i++) await auth.login(res, { sub });
+      assert.equal((await me(first.cookie)).status, 200, `${cap} sessions: within the cap`);
+      await auth.login(res, { sub });
+      assert.equal(code(await me(first.cookie)), 'session_revoked', 'one more: the least recently active is ended');
+      assert.equal((await auth.listSessions(sub)).length, cap);
+      assert.equal(await records(sub), cap, 'the ended record is deleted');
+    });
+
+    test('the records of revoked and logged-out-everywhere sessions are deleted: listing reads only live ones', async () => {
+      const { store, records } = backend.create();
+      const { auth, login } = appFor(store);
+      const sub = newUser();
+      const sessions = [];
+      for (let i = 0; i < 6; i++) sessions.push(await login(sub));
+      for (const s of sessions.slice(0, 3)) await auth.revokeSession(s.sessionId, { sub });
+      assert.equal(await records(sub), 3, 'the 3 revoked records are gone');
+      assert.equal((await auth.listSessions(sub)).length, 3);
+      await auth.revokeUser(sub);
+      assert.equal(await records(sub), 0, 'records signed in before the watermark are gone');
+      await login(sub);
+      assert.equal(await records(sub), 1);
+    });
+  });
+}
+
+describe('maxSessions needs a device registry', () => {
+  test('on a store without one it fails at startup with a ConfigError (unsupported)', () => {
+    const inner = new MemoryRevocationStore();
+    const store: RevocationStore = {
+      getState: (sub, sessionId) => inner.getState(sub, sessionId),
+      revokeUser: (...args) => inner.revokeUser(...args),
+      revokeSession: (...args) => inner.revokeSession(...args),
+    };
+    assert.throws(
+      () => createSessionAuth({ secret: testSecret(), store, maxSessions: 3 }),
+      (e: unknown) => e instanceof ConfigError && e.code === 'unsupported' && e.option === 'maxSessions',
+    );
+    assert.doesNotThrow(() => createSessionAuth({ secret: testSecret(), store, logger: quiet }));
+    inner.close();
+  });
+});
