@@ -15,6 +15,7 @@ export type {
   RevocationLog,
   RevocationState,
   RevocationStore,
+  StoreContext,
   SessionRecord,
 } from './stores/revocation-store.js';
 export { ERROR_STATUS, SessionAuthError, isSessionAuthError } from './errors/session-auth-error.js';

@@ -150,7 +150,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     revokeUser: engine.revokeUser,
     revokeSession: async (sessionId, opts) => revokeSessionOfUser(engine, sessionId, opts),
     getAuth: (req) => req.auth as AuthInfo<Extra<z.output<C>>> | undefined,
-    ready: initStore(store, logger).then(engine.warmUp),
+    ready: initStore(store, logger, config.storeTimeoutMs).then(engine.warmUp),
     close: async () => {
       await store.close?.();
     },

@@ -10,3 +10,17 @@ export const loggerSchema = z.custom<Logger>(
   (value) => typeof value === 'object' && value !== null && typeof (value as Logger).warn === 'function',
   { message: 'must be an object with a `warn(message)` method, such as `console`' },
 );
+
+/**
+ * A store's logger: its own `logger` option when given, else the logger of the instance that uses it (handed
+ * over by `init`), else `console` (warnings before any `init`).
+ */
+export function storeLogger(own: Logger | undefined): Logger & { adopt(logger: Logger | undefined): void } {
+  let adopted: Logger | undefined;
+  return {
+    warn: (message) => (own ?? adopted ?? console).warn(message),
+    adopt: (logger) => {
+      adopted = logger ?? adopted;
+    },
+  };
+}

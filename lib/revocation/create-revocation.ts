@@ -71,7 +71,7 @@ export function createRevocation(options: RevocationOptions): Revocation {
       await engine.revokeSession(read.ref.sessionId, read.ref.sub, entryEnd(payload, read));
     },
     revokeSession: async (sessionId, opts) => engine.revokeSession(sessionId, opts?.sub, opts?.expiresAt),
-    ready: initStore(store, config.logger).then(engine.warmUp),
+    ready: initStore(store, config.logger, config.storeTimeoutMs).then(engine.warmUp),
     close: async () => {
       await store.close?.();
     },

@@ -4,6 +4,7 @@ import type { Logger } from '../config/logger.js';
 import { ConfigError, MESSAGE_PREFIX } from '../errors/config-error.js';
 import { SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
+import { isThenable, withDeadline } from './deadline.js';
 
 export type GuardedStore = ReturnType<typeof createGuardedStore>;
 
@@ -44,33 +45,10 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
       return Promise.reject(failure(operation, cause));
     }
     if (!isThenable(pending)) return nextTurn(succeeded(pending));
-    const thenable = pending;
-    // One promise settled by whichever comes first, the answer or the deadline (a late answer is ignored).
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        reject(failure(operation, new Error(`no answer within ${timeoutMs} ms`)));
-      }, timeoutMs);
-      const onValue = (value: T) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(succeeded(value));
-      };
-      const onError = (cause: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(failure(operation, cause));
-      };
-      try {
-        thenable.then(onValue, onError);
-      } catch (cause) {
-        onError(cause);
-      }
-    });
+    return withDeadline(pending, timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`)).then(
+      succeeded,
+      (cause: unknown) => Promise.reject(failure(operation, cause)),
+    );
   }
 
   return {
@@ -97,12 +75,4 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
  */
 export function nextTurn<T>(value: T): Promise<T> {
   return new Promise((resolve) => setImmediate(resolve, value));
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

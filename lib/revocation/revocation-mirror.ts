@@ -5,6 +5,7 @@
 import type { Logger } from '../config/logger.js';
 import { MESSAGE_PREFIX } from '../errors/config-error.js';
 import type { RevocationLog, RevocationState } from '../stores/revocation-store.js';
+import { isThenable, withDeadline } from './deadline.js';
 import { sessionIdentity } from './rules.js';
 
 /**
@@ -33,7 +34,7 @@ export interface RevocationMirrorSettings {
   read: (since: Date | null, limit: number) => PromiseLike<RevocationLog> | RevocationLog;
   /** How old (ms) the copy may be at most; > 0. */
   maxDelayMs: number;
-  /** Longest a read may take before another may be sent. */
+  /** Longest a read may take: it then fails (the copy only gets older), and another may be sent. */
   readTimeoutMs: number;
   now: () => number;
   logger: Logger;
@@ -100,7 +101,7 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     const since = whole || syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
     readSentAt = at;
     const read = Promise.resolve()
-      .then(() => settings.read(since, maxEntries))
+      .then(() => readInTime(since))
       .then(
         (log) => apply(log, at, since === null),
         (error: unknown) => readFailed(error),
@@ -110,6 +111,14 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
       });
     current = read;
     return read;
+  }
+
+  /** A feed read, failed once `readTimeoutMs` passed without an answer (a hung read never holds `ready`). */
+  function readInTime(since: Date | null): RevocationLog | Promise<RevocationLog> {
+    const pending = settings.read(since, maxEntries);
+    if (!isThenable(pending)) return pending;
+    const ms = settings.readTimeoutMs;
+    return withDeadline(pending, ms, () => new Error(`no answer from the revocation feed within ${ms} ms`));
   }
 
   function apply(log: RevocationLog, sentAt: number, full: boolean): void {

@@ -1,4 +1,5 @@
 // Gathers concurrent lookups into batches, each sent only after all of its lookups arrived.
+import { withDeadline } from '../revocation/deadline.js';
 
 export interface BatcherOptions {
   /** Most lookups in one batch. */
@@ -63,22 +64,17 @@ export function createLookupBatcher<K, V>(
   }
 
   async function send(batch: Pending<K, V>[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    const ms = options.timeoutMs;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer from the database within ${options.timeoutMs} ms`)),
-          options.timeoutMs,
-        );
+      const values = await withDeadline(run(batch.map((p) => p.key)), ms, () => {
+        return new Error(`no answer from the database within ${ms} ms`);
       });
-      const values = await Promise.race([run(batch.map((p) => p.key)), deadline]);
       if (values.length !== batch.length)
         throw new Error(`batch lookup returned ${values.length} answers for ${batch.length} keys`);
       batch.forEach((p, i) => p.resolve(values[i] as V));
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {
-      clearTimeout(timer);
       inFlight--;
       schedule();
     }

@@ -1,6 +1,7 @@
 // The RevocationStore interface every backend implements, and the runtime check of a store's shape.
 import type { Logger } from '../config/logger.js';
 import { ConfigError, MESSAGE_PREFIX } from '../errors/config-error.js';
+import { isThenable, withDeadline } from '../revocation/deadline.js';
 
 /** A value or a promise of it: store methods may be synchronous or asynchronous. */
 export type Awaitable<T> = T | Promise<T>;
@@ -19,6 +20,12 @@ export interface RevocationState {
  * the very same moment can get there).
  */
 export const MAX_SESSIONS_PER_USER = 1000;
+
+/** What an instance hands its store at startup (`init`). */
+export interface StoreContext {
+  /** The instance's logger (`createSessionAuth({ logger })`, `createRevocation({ logger })`). */
+  logger: Logger;
+}
 
 /** One signed-in device session, as the device registry keeps it (never the token). */
 export interface SessionRecord {
@@ -107,8 +114,12 @@ export interface RevocationStore {
    * A write must be in the feed before `revokeUser`/`revokeSession` resolve.
    */
   readRevocations?(since: Date | null, limit: number): Awaitable<RevocationLog>;
-  /** Optional one-time setup (indexes, connections); called once at startup. */
-  init?(): Awaitable<void>;
+  /**
+   * Optional one-time setup (indexes, connections, checks of the server); called at startup by each instance
+   * that uses the store, with that instance's `logger`: a store created without a logger of its own should
+   * warn through it. Bounded by the instance's `storeTimeoutMs`.
+   */
+  init?(context?: StoreContext): Awaitable<void>;
   /** Optional shutdown: closes connections the store opened itself. */
   close?(): Awaitable<void>;
 }
@@ -156,15 +167,22 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
   }
 }
 
-/** Runs the store's optional one-time setup; never rejects (a failure is logged and retried by the store). */
-export function initStore(store: RevocationStore, logger: Logger): Promise<void> {
+/**
+ * Runs the store's optional one-time setup, handing it the instance's logger, for at most `timeoutMs`; never
+ * rejects. A failure or a setup still running then is logged: our stores retry their setup on their next
+ * write until it succeeds.
+ */
+export function initStore(store: RevocationStore, logger: Logger, timeoutMs: number): Promise<void> {
+  const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
   return Promise.resolve()
-    .then(() => store.init?.())
+    .then(() => {
+      const pending = store.init?.({ logger });
+      if (!isThenable(pending)) return pending;
+      return withDeadline(pending, timeoutMs, () => new Error(`it did not finish within ${timeoutMs} ms`));
+    })
     .then(
       () => undefined,
       (error: unknown) =>
-        logger.warn(
-          `${MESSAGE_PREFIX}: store setup failed (${error instanceof Error ? error.message : String(error)}); it is retried on the next logout.`,
-        ),
+        logger.warn(`${MESSAGE_PREFIX}: store setup failed (${reason(error)}); it is retried on the next write.`),
     );
 }

@@ -3,16 +3,13 @@
 import { after, before, describe, test } from 'node:test';
 import { RedisRevocationStore } from '../../lib/redis.js';
 import { connectDriver, randomPrefix, type TestRedisClient } from '../support/redis-clients.js';
-import { runModel, type ModelOptions } from './model.js';
-import { memory } from './options.js';
+import { runModel } from './model.js';
+import { onRealClock, PATH, RUNS, SEED, timeoutFor } from './options.js';
 
-const RUNS = Number(process.env.MODEL_RUNS ?? 0) || undefined;
-const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
-const PATH = process.env.MODEL_PATH || undefined;
-const timeoutFor = (runs: number, msPerRun: number) => Math.max(120_000, runs * msPerRun * 4);
+const runs = RUNS ?? 100;
 
-describe('model-based test of the session contract', { timeout: 600_000 }, () => {
-  describe('RedisRevocationStore', { timeout: 600_000 }, () => {
+describe('model-based test of the session contract', { timeout: timeoutFor(runs, 300) }, () => {
+  describe('RedisRevocationStore', () => {
     let redis: TestRedisClient;
     let store: RedisRevocationStore;
     before(async () => {
@@ -28,18 +25,9 @@ describe('model-based test of the session contract', { timeout: 600_000 }, () =>
       await redis.close();
     });
 
-    test(`Redis store: ${RUNS ?? 100} random histories`, { timeout: timeoutFor(RUNS ?? 100, 300) }, async () => {
-      const options: ModelOptions = {
-        ...memory,
-        storeName: 'RedisRevocationStore',
-        makeStore: () => ({ inner: store }),
-        // The store reads the real clock for the expiry of its entries (and Redis expires keys on its own):
-        // histories stay short of every entry's end, as on MongoDB, so model time and real time agree.
-        maxTotalAdvanceMs: 500_000,
-        jumps: [999, 1_000, 59_000, 61_000, 121_000, 239_000, 241_000],
-      };
-      const { runs, ms } = await runModel(options, RUNS ?? 100, SEED, PATH);
-      console.log(`# model (RedisRevocationStore): ${runs} histories in ${(ms / 1000).toFixed(1)} s`);
+    test(`Redis store: ${runs} random histories`, { timeout: timeoutFor(runs, 300) }, async () => {
+      const result = await runModel(onRealClock('RedisRevocationStore', store), runs, SEED, PATH);
+      console.log(`# model (RedisRevocationStore): ${result.runs} histories in ${(result.ms / 1000).toFixed(1)} s`);
     });
   });
 });

@@ -255,6 +255,17 @@ export class World {
     return token;
   }
 
+  /**
+   * The store's watermark of `sub`, read from the store itself, is the model's: the largest of every
+   * logout-everywhere so far (instances' clocks differ, so a later one may carry an earlier time).
+   */
+  async expectWatermark(what: string, sub: string): Promise<void> {
+    const state = await this.store.inner.getState(sub, '', 0);
+    const stored = state.lastLogoutAt?.getTime();
+    if (stored !== this.watermark.get(sub))
+      this.fail(what, `the store holds the watermark ${stored}, the model ${this.watermark.get(sub)}`);
+  }
+
   /** Applies a response's cookie to the device that sent it. */
   keep(target: Target, result: MToken | null | undefined): void {
     if (target.kind !== 'device' || result === undefined) return;
@@ -436,6 +447,7 @@ class LogoutAll extends Step {
     w.expectAnswer(what, got, rejection === undefined ? 204 : statusOf(rejection), rejection);
     if (rejection === undefined && token !== undefined) {
       w.watermark.set(token.sub, Math.max(w.watermark.get(token.sub) ?? -Infinity, w.nowAt(this.inst)));
+      await w.expectWatermark(what, token.sub);
       w.keep(this.target, w.expectCookie(what, got, null));
       return;
     }
@@ -526,6 +538,7 @@ class RevokeUser extends Step {
     }
     assert.equal(result, w.nowAt(this.inst), `${this.toString()}: the watermark`);
     w.watermark.set(sub, Math.max(w.watermark.get(sub) ?? -Infinity, w.nowAt(this.inst)));
+    await w.expectWatermark(this.toString(), sub);
   }
   toString(): string {
     return `auth.revokeUser(i${this.inst}, u${this.user}, +${this.tick}ms)`;
@@ -724,7 +737,7 @@ export async function runModel(options: ModelOptions, runs: number, seed?: numbe
     throw new Error(
       [
         `model-based test on ${options.storeName} failed after ${result.numRuns} histories (${result.numShrinks} shrinks).`,
-        `Replay: MODEL_SEED=${result.seed} MODEL_PATH=${result.counterexamplePath ?? ''} npm run test:model -- ${{ memory: 'model.test', MongoRevocationStore: 'model-mongo.test', RedisRevocationStore: 'model-redis.test' }[options.storeName] ?? ''} (the seed alone re-runs the same histories)`,
+        `Replay: MODEL_SEED=${result.seed} MODEL_PATH=${result.counterexamplePath ?? ''} npm run test:model -- ${{ memory: 'model.test', MongoRevocationStore: 'model-mongo.test', 'MongoRevocationStore (atomicUpdates)': 'model-mongo-atomic.test', RedisRevocationStore: 'model-redis.test' }[options.storeName] ?? ''} (the seed alone re-runs the same histories)`,
         `Instance clock offsets (ms): ${JSON.stringify(offs)}`,
         `Shrunk history: ${(cmds as { toString(): string } | undefined)?.toString() ?? ''}`,
         `Failure: ${error instanceof Error ? error.message : String(error)}`,

@@ -46,17 +46,28 @@ async function waitForPong(port: number, timeoutMs: number, exited: () => boolea
 
 /**
  * Starts redis-server on 127.0.0.1. Persistence is off by default (`--save '' --appendonly no`); pass
- * `persistent: true` for AOF. Restart on the same port and folder with `{ port, dataDir }`.
+ * `persistent: true` for AOF, `args` for other settings. Restart on the same port and folder with `{ port, dataDir }`.
  */
 export async function startRedisServer(
-  options: { port?: number; dataDir?: string; persistent?: boolean } = {},
+  options: { port?: number; dataDir?: string; persistent?: boolean; args?: string[] } = {},
 ): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'redis-test-')));
   const persistence = options.persistent === true ? ['--appendonly', 'yes'] : ['--appendonly', 'no'];
   const child = spawn(
     REDIS_SERVER_BINARY,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '', ...persistence],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dataDir,
+      '--save',
+      '',
+      ...persistence,
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   let exited = false;

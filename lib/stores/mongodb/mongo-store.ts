@@ -4,13 +4,21 @@ import { validateOptions } from '../../config/validate-options.js';
 import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
 import { MAX_REVOCATION_LIFETIME_MS, sessionIdentity } from '../../revocation/rules.js';
 import { createLookupBatcher } from '../lookup-batcher.js';
-import type { RevocationLog, RevocationState, RevocationStore, SessionRecord } from '../revocation-store.js';
+import type {
+  RevocationLog,
+  RevocationState,
+  RevocationStore,
+  SessionRecord,
+  StoreContext,
+} from '../revocation-store.js';
+import { storeLogger } from '../../config/logger.js';
 import { mongoStoreOptionsSchema, type MongoRevocationStoreOptions } from './options.js';
 import { readStates, type Lookup } from './read-states.js';
 import { createRevocationLog } from './revocation-log.js';
 import { hasAtomicUpdates } from './server-kind.js';
 import { createSessionRegistry, type RegistryDocument } from './session-registry.js';
-import { createTtlIndex, onceUntilFailure } from './setup.js';
+import { onceUntilFailure } from '../once-until-failure.js';
+import { createTtlIndex } from './ttl-index.js';
 import type { KeyedCollection } from './write-lock.js';
 import {
   inStateCollection,
@@ -59,7 +67,7 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #deviceField: string;
   readonly #userId: (sub: string) => unknown;
   readonly #ownClient: MongoClient | undefined;
-  readonly #logger: { warn(message: string): void };
+  readonly #logger: ReturnType<typeof storeLogger>;
   readonly #lookup: (lookup: Lookup) => Promise<RevocationState | Error>;
   readonly #registry: ReturnType<typeof createSessionRegistry>;
   readonly #log: ReturnType<typeof createRevocationLog>;
@@ -91,7 +99,7 @@ export class MongoRevocationStore implements RevocationStore {
       throw new ConfigError('stateCollection', 'must differ from `usersCollection`: only the store writes it.');
     const mapping = config.userId;
     this.#userId = mapping === undefined ? (sub) => sub : (sub) => mappedUserId(mapping, sub);
-    this.#logger = config.logger;
+    this.#logger = storeLogger(config.logger);
     const { atomicUpdates } = config;
     this.#stateLocation =
       atomicUpdates === undefined
@@ -110,7 +118,8 @@ export class MongoRevocationStore implements RevocationStore {
    * Finds out once (`buildInfo`) whether the server's updates are atomic, and creates the TTL index on revoked
    * sessions once. A server without TTL support (FerretDB v1) gets a warning.
    */
-  async init(): Promise<void> {
+  async init(context?: StoreContext): Promise<void> {
+    this.#logger.adopt(context?.logger);
     await Promise.all([
       this.#stateLocation(),
       this.#ttlIndex(),

@@ -66,8 +66,11 @@ export const mongoStoreOptionsSchema = z
      * store. Defaults to `revocation_users`.
      */
     stateCollection: z.string().min(1).default('revocation_users'),
-    /** Where warnings go (e.g. a server without TTL indexes). Defaults to `console`. */
-    logger: loggerSchema.default(console),
+    /**
+     * Where warnings go (e.g. a server without TTL indexes). Defaults to the `logger` of the instance that uses the
+     * store (`createSessionAuth`, `createRevocation`), or `console` before one does.
+     */
+    logger: loggerSchema.optional(),
   })
   .strict();
 

@@ -4,7 +4,8 @@ import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { MESSAGE_PREFIX } from '../../errors/config-error.js';
 import { writeInTime } from '../feed-write.js';
 import type { RevocationChange, RevocationLog } from '../revocation-store.js';
-import { createTtlIndex, onceUntilFailure } from './setup.js';
+import { onceUntilFailure } from '../once-until-failure.js';
+import { createTtlIndex } from './ttl-index.js';
 import { retryDuplicateKey } from './user-state.js';
 
 /** A revocation: `at` (the writer's clock) is what the feed filters on, `exp` when the entry may go. */

@@ -1,4 +1,5 @@
-// The start-up check of Redis persistence: with neither AOF nor RDB snapshots, a restart forgets every logout.
+// The start-up checks of what Redis may lose: with neither AOF nor RDB snapshots a restart forgets every logout,
+// and an evicting maxmemory-policy drops revocations under memory pressure.
 import type { Logger } from '../../config/logger.js';
 import { MESSAGE_PREFIX } from '../../errors/config-error.js';
 import type { RedisCommand } from './client.js';
@@ -16,10 +17,12 @@ function configValue(reply: unknown, name: string): string | undefined {
 }
 
 /**
- * Warns when persistence is off (`appendonly no` and an empty `save`). Never fails: a server that refuses
- * CONFIG (managed services rename or forbid it) or does not answer is simply not checked.
+ * Warns when Redis may lose revocations: persistence off (`appendonly no` and an empty `save`: a restart forgets
+ * every logout), or a `maxmemory-policy` that evicts keys (every revocation key has a TTL, so `volatile-*`
+ * policies evict them as readily as `allkeys-*`). Never fails: a server that refuses CONFIG (managed services
+ * rename or forbid it) or does not answer is simply not checked.
  */
-export async function warnIfNotPersistent(
+export async function warnIfRevocationsCanBeLost(
   send: (routeKey: string, commands: RedisCommand[]) => Promise<unknown[]>,
   logger: Logger,
 ): Promise<void> {
@@ -28,6 +31,7 @@ export async function warnIfNotPersistent(
     replies = await send('', [
       ['CONFIG', 'GET', 'appendonly'],
       ['CONFIG', 'GET', 'save'],
+      ['CONFIG', 'GET', 'maxmemory-policy'],
     ]);
   } catch {
     return;
@@ -37,6 +41,12 @@ export async function warnIfNotPersistent(
   if (appendonly === 'no' && save === '') {
     logger.warn(
       `${MESSAGE_PREFIX}: Redis persistence is off (appendonly no, save ""): a Redis restart forgets every logout and revoked tokens work again until they expire. Turn on AOF (\`appendonly yes\`) for the revocation data.`,
+    );
+  }
+  const policy = configValue(replies[2], 'maxmemory-policy');
+  if (policy !== undefined && policy !== 'noeviction') {
+    logger.warn(
+      `${MESSAGE_PREFIX}: Redis evicts keys under memory pressure (maxmemory-policy ${policy}): an evicted revocation lets a logged-out cookie work again. Use \`maxmemory-policy noeviction\` for the revocation data (a full Redis then refuses writes: logouts answer 503 instead of being forgotten).`,
     );
   }
 }

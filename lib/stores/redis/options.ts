@@ -31,8 +31,11 @@ export const redisStoreOptionsSchema = z
      * ignored. The middleware's `storeTimeoutMs` (2 s by default) usually answers first. Defaults to 10,000.
      */
     commandTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
-    /** Where warnings go (persistence off, a client that queues commands while offline). Defaults to `console`. */
-    logger: loggerSchema.default(console),
+    /**
+     * Where warnings go (persistence off, evicting keys, a client that queues commands while offline). Defaults to
+     * the `logger` of the instance that uses the store (`createSessionAuth`, `createRevocation`), else `console`.
+     */
+    logger: loggerSchema.optional(),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 // RedisRevocationStore: watermarks and revoked sessions as Redis keys that expire with what they hold.
-import type { Logger } from '../../config/logger.js';
+import { storeLogger } from '../../config/logger.js';
 import { validateOptions } from '../../config/validate-options.js';
 import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
 import type {
@@ -8,10 +8,13 @@ import type {
   RevocationState,
   RevocationStore,
   SessionRecord,
+  StoreContext,
 } from '../revocation-store.js';
 import { connect, type RedisCommand, type RedisConnection } from './client.js';
 import { writeInTime } from '../feed-write.js';
-import { warnIfNotPersistent } from './durability.js';
+import { warnIfRevocationsCanBeLost } from './durability.js';
+import { onceUntilFailure } from '../once-until-failure.js';
+import { withDeadline } from '../../revocation/deadline.js';
 import { feedKeys, registryExpiryKey, registryKey, sessionKey, sessionKeyPrefix, userKey } from './keys.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
 import {
@@ -94,8 +97,19 @@ export class RedisRevocationStore implements RevocationStore {
   readonly #waitReplicas: number;
   readonly #waitTimeoutMs: number;
   readonly #commandTimeoutMs: number;
-  readonly #logger: Logger;
-  #checked: Promise<void> | undefined;
+  #warnedOfQueue = false;
+  readonly #logger: ReturnType<typeof storeLogger>;
+  /**
+   * Checks that Redis keeps what it is given, then marks when the feed began (unless a store began it before):
+   * sessions signed in from then on are in its reach. Run by `init` and retried by every write and feed read
+   * until it succeeds (a client not yet connected fails it; a late marker only makes more sessions be checked
+   * against the keys themselves).
+   */
+  readonly #setup = onceUntilFailure(async () => {
+    await warnIfRevocationsCanBeLost((key, commands) => this.#send(key, commands), this.#logger);
+    const keys = feedKeys(this.#prefix);
+    await this.#send(keys.at, [['SET', keys.start, String(Date.now()), 'NX']]);
+  });
 
   constructor(options: RedisRevocationStoreOptions) {
     const config = validateOptions(redisStoreOptionsSchema, options, 'RedisRevocationStore');
@@ -112,7 +126,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.#waitReplicas = config.waitReplicas;
     this.#waitTimeoutMs = config.waitTimeoutMs;
     this.#commandTimeoutMs = config.commandTimeoutMs;
-    this.#logger = config.logger;
+    this.#logger = storeLogger(config.logger);
   }
 
   /** Which client the store detected: `node-redis`, `node-redis-cluster`, `ioredis` or `ioredis-cluster`. */
@@ -120,20 +134,24 @@ export class RedisRevocationStore implements RevocationStore {
     return this.#connection.kind;
   }
 
-  /** Checks once that Redis persists data and that the client does not queue commands offline; warns if not. */
-  init(): Promise<void> {
-    this.#checked ??= (async () => {
-      if (this.#connection.queuesOffline) {
-        this.#logger.warn(
-          `${MESSAGE_PREFIX}: the Redis client queues commands while disconnected, so an outage piles them up in memory (each check still fails with 503 after storeTimeoutMs). Create node-redis clients with \`disableOfflineQueue: true\`, ioredis clients with \`enableOfflineQueue: false\`.`,
-        );
-      }
-      await warnIfNotPersistent((key, commands) => this.#send(key, commands), this.#logger);
-      // The feed begins now (if no store began it before): sessions signed in from here on are in its reach.
-      const keys = feedKeys(this.#prefix);
-      await this.#send(keys.at, [['SET', keys.start, String(Date.now()), 'NX']]);
-    })();
-    return this.#checked;
+  /**
+   * Warns (through the instance's logger unless the store has its own) about a client that queues commands
+   * offline, Redis persistence off and an evicting `maxmemory-policy`, and marks the start of the feed.
+   */
+  init(context?: StoreContext): Promise<void> {
+    this.#logger.adopt(context?.logger);
+    if (!this.#warnedOfQueue && this.#connection.queuesOffline) {
+      this.#warnedOfQueue = true;
+      this.#logger.warn(
+        `${MESSAGE_PREFIX}: the Redis client queues commands while disconnected, so an outage piles them up in memory (each check still fails with 503 after storeTimeoutMs). Create node-redis clients with \`disableOfflineQueue: true\`, ioredis clients with \`enableOfflineQueue: false\`.`,
+      );
+    }
+    return this.#setup();
+  }
+
+  /** The set-up, retried in the background by writes and feed reads until it succeeded once. */
+  #setupInBackground(): void {
+    this.#setup().catch(() => undefined);
   }
 
   /** One round trip: `MGET` of the watermark and the session entry (`GET` of the watermark alone without a session). */
@@ -149,6 +167,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** The watermark, then (same script) the registry records it ended are deleted. */
   async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
+    this.#setupInBackground();
     const key = userKey(this.#prefix, sub);
     const atMs = toMs(at, 'at');
     const untilMs = toMs(relevantUntil, 'relevantUntil');
@@ -161,6 +180,7 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** The revoked-session entry, then (same script) the session's registry record is deleted. */
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
+    this.#setupInBackground();
     checkSessionId(sessionId);
     const key = sessionKey(this.#prefix, sub, sessionId);
     const expiresAtMs = toMs(expiresAt, 'expiresAt');
@@ -179,6 +199,7 @@ export class RedisRevocationStore implements RevocationStore {
    * `since`, with when the feed began. One round trip to the feed's slot.
    */
   async readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
+    this.#setupInBackground();
     const keys = feedKeys(this.#prefix);
     const now = String(Date.now());
     const range =
@@ -290,21 +311,11 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   /** Sends with a deadline: a Redis that never answers fails the call; its late reply is ignored. */
-  async #send(key: string, commands: RedisCommand[]): Promise<unknown[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${this.#commandTimeoutMs} ms`)),
-        this.#commandTimeoutMs,
-      );
+  #send(key: string, commands: RedisCommand[]): Promise<unknown[]> {
+    const ms = this.#commandTimeoutMs;
+    return withDeadline(this.#connection.send(key, commands), ms, () => {
+      return new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${ms} ms`);
     });
-    const pending = this.#connection.send(key, commands);
-    pending.catch(() => undefined); // a reply after the deadline, error or not, is dropped
-    try {
-      return await Promise.race([pending, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

@@ -1,15 +1,5 @@
-// One-time set-up steps of the Mongo store (indexes, server checks): run once, run again after a failure.
+// The TTL indexes of the Mongo store, and what a server that refuses them answers.
 import { MongoServerError, type Collection, type Document } from 'mongodb';
-
-/** `run` on the first call, its promise shared by later calls; after a failure the next call runs it again. */
-export function onceUntilFailure<T>(run: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () =>
-    (pending ??= run().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    }));
-}
 
 /**
  * Creates a TTL index (`expireAfterSeconds: 0`) on `field`; resolves to the server's reason when it refuses
