@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
+  ConfigError,
   createSessionAuth,
   isSessionAuthError,
   MemoryRevocationStore,
@@ -314,17 +315,23 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   });
 
   if (hasDeviceRegistry) {
-    // "Log out" next to another device. The posted id is only a choice among the user's own other sessions:
-    // an id that is not in their list (another user's session, this device's, a made-up one) changes nothing.
+    // "Log out" next to another device. The library ends a posted id only when it is one of this user's
+    // sessions: another user's session, an ended or a made-up one is refused (a ConfigError) and nothing
+    // changes. This device logs out through /logout.
     app.post('/devices/logout', auth.verifyOrigin, auth.requireAuth, form, async (req, res) => {
       const { sub, sessionId: current } = req.auth!;
       const posted = field(req, 'sessionId');
-      const target = (await auth.listSessions(sub)).find((s) => s.sessionId === posted && s.sessionId !== current);
-      if (target === undefined) {
+      const unknown = () => {
         outcome(res).event = 'logout=device-unknown';
-        return redirectToAccount(res, 'device-unknown');
+        redirectToAccount(res, 'device-unknown');
+      };
+      if (posted === current) return unknown();
+      try {
+        await auth.revokeSession(posted, { sub });
+      } catch (error) {
+        if (error instanceof ConfigError && error.code === 'invalid_argument') return unknown();
+        throw error;
       }
-      await auth.revokeSession(target.sessionId, { sub, expiresAt: target.expiresAt });
       outcome(res).event = 'logout=other-device';
       redirectToAccount(res, 'device-signed-out');
     });

@@ -252,7 +252,10 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
   onLogoutAll?: (req: Request, res: Response) => unknown;
   /** Answers a successful `revokeOtherSessions`. Defaults to 204 No Content. */
   onRevokeOthers?: (req: Request, res: Response) => unknown;
-  /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
+  /**
+   * Where warnings go (store outages, fail-open use, and those of a store created without a logger of its own).
+   * Defaults to `console`. Never receives tokens.
+   */
   logger?: Logger;
   /**
    * TESTS ONLY: the clock, in ms since the epoch. Defaults to `Date.now`. Signing, verification, renewal,

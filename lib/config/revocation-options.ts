@@ -44,7 +44,10 @@ export interface RevocationOptions {
   issuedAtPrecision?: 'seconds' | 'milliseconds';
   /** Answers a request rejected by `revocation.check`. Defaults to the JSON error response. */
   onError?: (error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown;
-  /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
+  /**
+   * Where warnings go (store outages, fail-open use, and those of a store created without a logger of its own).
+   * Defaults to `console`. Never receives tokens.
+   */
   logger?: Logger;
 }
 

@@ -21,7 +21,10 @@ export interface Revocation {
   revokeUser: (sub: string) => Promise<Date>;
   /** Logs out the session of this verified payload (`sid`, else `jti`); refuses a payload with neither. */
   revokeToken: (payload: Record<string, unknown>) => Promise<void>;
-  /** Logs out one session of user `sub` by its id; `expiresAt` (its token's `exp`) bounds how long it is kept. */
+  /**
+   * Logs out one session of user `sub` by its id; `expiresAt` (its token's `exp`) bounds how long it is kept. A
+   * session is the pair (user, id): with another user's `sub` it revokes nothing (there is no registry to check).
+   */
   revokeSession(sessionId: string, options: { sub: string; expiresAt?: Date }): Promise<void>;
   /** Settles once the store's one-time setup ran; never rejects (problems are logged). */
   ready: Promise<void>;
