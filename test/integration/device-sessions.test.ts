@@ -2,7 +2,7 @@
 // server, Redis): whatever can still be accepted can be ended, an id is ended for its own user only, and a
 // user's registry stays bounded and cheap to list however many sessions they open and end.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -12,63 +12,19 @@ import {
   type RevocationStore,
   type SessionAuthOptions,
 } from '../../lib/index.js';
-import { MongoRevocationStore } from '../../lib/mongodb.js';
-import { RedisRevocationStore } from '../../lib/redis.js';
 import { buildApp, cookieFrom, testSecret } from '../support/apps.js';
-import { createTestDb, type TestDb } from '../support/db.js';
-import { connectDriver, randomPrefix, type TestRedisClient } from '../support/redis-clients.js';
+import { shippedStores, type ShippedStore } from '../support/stores.js';
 
 const quiet = { warn: () => {} };
 const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One of our stores, and how to count the registry records it keeps for a user (live or not). */
-interface Backend {
-  name: string;
-  /**
-   * `maxSessions` for the cap test; undefined: the default (1,000). FerretDB scans on every listing, and each
-   * sign-in lists the user's sessions, so it runs with a small cap: the cap is the engine's, the same for all.
-   */
-  cap?: number;
-  create(): { store: RevocationStore; records: (sub: string) => Promise<number> };
-}
-
-let db: TestDb | undefined;
-let redis: TestRedisClient | undefined;
-before(async () => {
-  db = await createTestDb('device_sessions');
-  redis = await connectDriver('node-redis');
-});
-after(async () => {
-  await db?.cleanup();
-  await redis?.close();
-});
-
-const redisPrefix = randomPrefix('devices');
-const BACKENDS: Backend[] = [
-  {
-    name: 'MemoryRevocationStore',
-    create: () => {
-      const store = new MemoryRevocationStore();
-      return { store, records: () => Promise.resolve(store.registrySize) };
-    },
-  },
-  {
-    name: 'MongoRevocationStore',
-    cap: 20,
-    create: () => ({
-      store: new MongoRevocationStore({ db: db!.db, logger: quiet }),
-      records: (sub) => db!.db.collection('device_sessions').countDocuments({ sub }),
-    }),
-  },
-  {
-    name: 'RedisRevocationStore',
-    create: () => ({
-      store: new RedisRevocationStore({ client: redis!.client, prefix: redisPrefix, logger: quiet }),
-      records: async (sub) => Number(await redis!.command('HLEN', `${redisPrefix}{${encodeURIComponent(sub)}}:r`)),
-    }),
-  },
-];
+/**
+ * `maxSessions` for the cap test; undefined: the default (1,000). FerretDB scans on every listing, and each
+ * sign-in lists the user's sessions, so Mongo runs with a small cap: the cap is the engine's, the same for all.
+ */
+const CAP_UNDER_TEST: Partial<Record<ShippedStore['name'], number>> = { MongoRevocationStore: 20 };
+const BACKENDS = shippedStores('device_sessions');
 let users = 0;
 const newUser = () => `user-${Date.now()}-${users++}`;
 
@@ -131,10 +87,11 @@ for (const backend of BACKENDS) {
       await assert.rejects(auth.revokeSession('no-such-session-000000', { sub: alice }), refused);
     });
 
-    const cap = backend.cap ?? 1000;
-    test(`past the cap (maxSessions ${backend.cap ?? 'left at its default, 1,000'}) a sign-in ends the least recently active session and deletes its record`, async () => {
+    const explicitCap = CAP_UNDER_TEST[backend.name];
+    const cap = explicitCap ?? 1000;
+    test(`past the cap (maxSessions ${explicitCap ?? 'left at its default, 1,000'}) a sign-in ends the least recently active session and deletes its record`, async () => {
       const { store, records } = backend.create();
-      const { auth, login, me } = appFor(store, backend.cap === undefined ? {} : { maxSessions: backend.cap });
+      const { auth, login, me } = appFor(store, explicitCap === undefined ? {} : { maxSessions: explicitCap });
       const sub = newUser();
       const first = await login(sub);
       const res = { append: () => undefined, setHeader: () => undefined, headersSent: false } as never;

@@ -2,48 +2,21 @@
 // MongoDB driver as U+FFFD and cannot be hashed into a Redis key. One rule everywhere: such ids are refused at
 // sign-in, at verification and by every revocation call, on every store, never stored, never an outage.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import express from 'express';
 import request from 'supertest';
-import {
-  ConfigError,
-  createRevocation,
-  createSessionAuth,
-  MemoryRevocationStore,
-  type RevocationStore,
-} from '../../lib/index.js';
-import { MongoRevocationStore } from '../../lib/mongodb.js';
-import { RedisRevocationStore } from '../../lib/redis.js';
+import { ConfigError, createRevocation, createSessionAuth } from '../../lib/index.js';
 import { buildApp, testSecret } from '../support/apps.js';
-import { createTestDb, type TestDb } from '../support/db.js';
-import { connectDriver, randomPrefix, type TestRedisClient } from '../support/redis-clients.js';
+import { shippedStores } from '../support/stores.js';
 import { sessionPayload, signRaw } from '../support/tokens.js';
 
 const LONE = 'user-\uD800';
 const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 
-let db: TestDb | undefined;
-let redis: TestRedisClient | undefined;
-before(async () => {
-  db = await createTestDb('ids');
-  redis = await connectDriver('ioredis');
-});
-after(async () => {
-  await db?.cleanup();
-  await redis?.close();
-});
+const STORES = shippedStores('ids');
 
-const STORES: { name: string; create: () => RevocationStore }[] = [
-  { name: 'MemoryRevocationStore', create: () => new MemoryRevocationStore() },
-  { name: 'MongoRevocationStore', create: () => new MongoRevocationStore({ db: db!.db, logger: { warn: () => {} } }) },
-  {
-    name: 'RedisRevocationStore',
-    create: () =>
-      new RedisRevocationStore({ client: redis!.client, prefix: randomPrefix('ids'), logger: { warn: () => {} } }),
-  },
-];
-
-for (const { name, create } of STORES) {
+for (const { name, create: createStore } of STORES) {
+  const create = () => createStore().store;
   describe(`ids that cannot round-trip are refused (${name})`, () => {
     test('createSessionAuth: login, revokeUser and revokeSession refuse them; a token carrying one is invalid_claims', async () => {
       const warnings: string[] = [];
