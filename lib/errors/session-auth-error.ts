@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   reauthentication_required: 401,
   revocation_unavailable: 503,
   csrf_rejected: 403,
+  too_many_cookies: 400,
 } as const;
 
 export type SessionAuthErrorCode = keyof typeof ERROR_STATUS;
@@ -25,6 +26,8 @@ const DEFAULT_MESSAGES: Record<SessionAuthErrorCode, string> = {
   reauthentication_required: 'Enter your password again to continue.',
   revocation_unavailable: 'Session state cannot be checked right now. Try again shortly.',
   csrf_rejected: 'Cross-site request rejected: the request did not come from this site.',
+  too_many_cookies:
+    "The request carries more session cookies than a browser sends: nothing was changed. Clear this site's cookies and sign in again.",
 };
 
 /** The JSON body of every error response: `{ "error": { "code", "message" } }`. Never holds a token. */

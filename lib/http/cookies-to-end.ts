@@ -7,26 +7,39 @@ import { readCookieValues } from './cookie.js';
 import { verifySessionToken, type RequestAuth, type VerifiedSession } from './request-auth.js';
 
 /**
- * Most session cookies one request may end; browsers send one, a planted cookie makes two. Counted among the
- * values that verify, so junk values sent first cannot hide the real one.
+ * Most distinct values of the session cookie one request may carry to the handlers that end sessions; browsers
+ * send one, a planted cookie makes two. Every value is verified, so the real one cannot hide behind others; a
+ * request with more is refused (400 `too_many_cookies`, nothing changed) instead of being answered with a
+ * success that could leave the real one out, and a header of junk values costs at most this many
+ * verifications.
  */
-const MAX_SESSIONS_PER_REQUEST = 8;
+const MAX_COOKIE_VALUES = 16;
+
+/** Every value of the session cookie, or the error when there are more than a browser would send. */
+function cookieValues(requestAuth: RequestAuth, req: Request): { values: string[]; error?: SessionAuthError } {
+  const values = readCookieValues(req, requestAuth.parts.cookieName);
+  if (values.length <= MAX_COOKIE_VALUES) return { values };
+  return { values: [], error: new SessionAuthError('too_many_cookies') };
+}
 
 /**
  * The sessions a logout ends: every cookie of that name in the request that is correctly signed for this app
  * and carries `sub`, `sid` and `exp`, whatever its expiry (another instance's clock or tolerance may still
  * accept it) or its extra claims (another deployment's schema may still accept them).
  */
-export async function sessionsToEnd(requestAuth: RequestAuth, req: Request): Promise<SessionClaims[]> {
-  const { parts } = requestAuth;
+export async function sessionsToEnd(
+  requestAuth: RequestAuth,
+  req: Request,
+): Promise<{ sessions: SessionClaims[]; error?: SessionAuthError }> {
+  const { values, error } = cookieValues(requestAuth, req);
+  if (error !== undefined) return { sessions: [], error };
   const sessions: SessionClaims[] = [];
-  for (const value of readCookieValues(req, parts.cookieName)) {
-    const result = await parts.verifyAnyExpiry(value);
+  for (const value of values) {
+    const result = await requestAuth.parts.verifyAnyExpiry(value);
     const claims = result.ok ? readSessionClaims(result.payload) : undefined;
     if (claims !== undefined) sessions.push(claims);
-    if (sessions.length === MAX_SESSIONS_PER_REQUEST) break;
   }
-  return sessions;
+  return { sessions };
 }
 
 /**
@@ -39,12 +52,12 @@ export async function authenticatedSessions(
   req: Request,
   res: Response,
 ): Promise<{ sessions: VerifiedSession[]; error?: SessionAuthError }> {
+  const { values, error } = cookieValues(requestAuth, req);
+  if (error !== undefined) return { sessions: [], error };
   const { parts } = requestAuth;
   const first = await requestAuth.authenticate(req, res);
   const sessions = first.session === undefined ? [] : [first.session];
-  const values = readCookieValues(req, parts.cookieName);
   for (const value of values.length > 1 ? values : []) {
-    if (sessions.length === MAX_SESSIONS_PER_REQUEST) break;
     const { session } = await verifySessionToken(parts, value);
     if (session === undefined || sessions.some((s) => s.sessionId === session.sessionId && s.sub === session.sub))
       continue;

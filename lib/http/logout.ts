@@ -1,5 +1,6 @@
 // The logout handlers: `logout` ends this device session, `logoutAll` every session of the signed-in user.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ConfigError } from '../errors/config-error.js';
 import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import { isSameOriginRequest } from './csrf.js';
@@ -51,9 +52,18 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
   async function logout(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (!isSameOriginRequest(req, parts.trustedOrigins))
       return respond(new SessionAuthError('csrf_rejected'), req, res, next);
-    const sessions = await sessionsToEnd(requestAuth, req);
+    const { sessions, error } = await sessionsToEnd(requestAuth, req);
+    if (error !== undefined) return respond(error, req, res, next);
+    // A session whose ids the store refuses (the app's `userId` mapping throws for its `sub`) is accepted
+    // nowhere (checks answer invalid_claims): there is nothing to end.
     const revoke = () =>
-      Promise.all(sessions.map((s) => engine.revokeSession(s.sessionId, s.sub, new Date(s.sessionExpMs))));
+      Promise.all(
+        sessions.map((s) =>
+          engine.revokeSession(s.sessionId, s.sub, new Date(s.sessionExpMs)).catch((cause: unknown) => {
+            if (!(cause instanceof ConfigError)) throw cause;
+          }),
+        ),
+      );
     if (!(await attempt(revoke, req, res, next))) return;
     endSession(req, res, next, parts.onLogout);
   }

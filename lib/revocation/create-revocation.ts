@@ -94,11 +94,8 @@ function entryEnd(
   if (!bySid) return new Date(read.expMs);
   const sxp = payload.sxp;
   if (typeof sxp !== 'number' || !Number.isSafeInteger(sxp) || sxp <= 0) return undefined;
-  return new Date(Math.min(Math.max(sxp, read.expMs), LATEST_DATE_MS));
+  return new Date(Math.min(Math.max(sxp, read.expMs), 8.64e15)); // the latest time a Date can hold
 }
-
-/** The latest time a Date can hold. */
-const LATEST_DATE_MS = 8.64e15;
 
 /** express-jwt's contract: resolve `true` to reject; a rejection (503 here) goes to the app's error handler. */
 async function isRevokedPayload(engine: RevocationEngine, payload: unknown): Promise<boolean> {

@@ -1,6 +1,11 @@
 // Reading what the revocation rules need from the payload of a JWT minted by anyone (sub, sid/jti, iat).
 import type { TokenRef } from './revocation-engine.js';
-import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM, MAX_TOKEN_LIFETIME_SECONDS } from './rules.js';
+import {
+  hasLoneSurrogate,
+  LONE_SURROGATE_PROBLEM,
+  MAX_REVOCATION_LIFETIME_MS,
+  MAX_TOKEN_LIFETIME_SECONDS,
+} from './rules.js';
 
 export type TokenRefResult = { ok: true; ref: TokenRef; expMs: number } | { ok: false; problem: string };
 
@@ -25,13 +30,25 @@ export function readTokenRef(payload: unknown): TokenRefResult {
   else return { ok: false, problem: 'the token has no `iat` claim' };
   // No revocation is remembered longer than the longest token lifetime: a token that outlives it could come back.
   if (!isTime(exp)) return { ok: false, problem: 'the token has no `exp` claim: it never expires' };
-  if (exp * 1000 - issuedAtMs > MAX_TOKEN_LIFETIME_SECONDS * 1000)
+  const expMs = exp * 1000;
+  if (expMs - issuedAtMs > MAX_TOKEN_LIFETIME_SECONDS * 1000 || expMs > LATEST_DATE_MS)
     return { ok: false, problem: 'the token lives longer than 400 days (`exp` minus `iat`)' };
-  // A session's sign-in time (`sat`, from createSessionAuth) is what a logout-everywhere compares: a token
-  // renewed during the logout was issued after it, but its session was signed in before.
-  const ref: TokenRef = { sub, sessionId, issuedAtMs, ...(isTime(sat) ? { signedInAtMs: sat } : {}) };
-  return { ok: true, ref, expMs: exp * 1000 };
+  return { ok: true, ref: { sub, sessionId, issuedAtMs, ...signedIn(sat, iatMs) }, expMs };
 }
+
+/**
+ * A session's sign-in time (`sat` of createSessionAuth's tokens, which all carry `iat_ms`) is what a
+ * logout-everywhere compares: a token renewed during the logout was issued after it, but its session signed in
+ * before. A `sat` of another signer (without `iat_ms`, or in seconds: before any session this package keeps) is
+ * not that, and is ignored.
+ */
+function signedIn(sat: unknown, iatMs: unknown): { signedInAtMs?: number } {
+  if (!isTime(sat) || !isTime(iatMs) || sat < iatMs - MAX_REVOCATION_LIFETIME_MS) return {};
+  return { signedInAtMs: sat };
+}
+
+/** The latest time a Date can hold. */
+const LATEST_DATE_MS = 8.64e15;
 
 function isTime(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;

@@ -157,8 +157,9 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /**
    * The registry has a budget of its own (`maxEntries` records, at most 1,000 per user), so sign-ins can never
-   * crowd out revocations: past it, the records that ended go first, then the least recently active ones (they
-   * only feed the device list), never a revocation. `maxSessions` ends sessions before it comes to that.
+   * crowd out revocations. Past it (after dropping the records that ended) a registration is refused: a
+   * session that still works is never forgotten, since then nothing could list or end it. `maxSessions` ends
+   * sessions before a user comes to that; only sign-ins at the very same moment can.
    */
   registerSession(record: SessionRecord): void {
     const { sub, sessionId } = record;
@@ -170,9 +171,18 @@ export class MemoryRevocationStore implements RevocationStore {
     if (held !== undefined && held.size >= MAX_SESSIONS_PER_USER) {
       const now = this.#now();
       for (const [sid, r] of held) if (r.expiresAt.getTime() <= now) this.#forgetRecord(sub, sid);
-      if (held.size >= MAX_SESSIONS_PER_USER) this.#forgetLeastActive(sub);
+      if (held.size >= MAX_SESSIONS_PER_USER)
+        throw new Error(
+          `${MESSAGE_PREFIX}: MemoryRevocationStore refuses a new session: this user has ${held.size} live registered sessions. Sign-ins at the same moment went past \`maxSessions\`; the next sign-in ends the oldest.`,
+        );
     }
-    if (this.#registered >= this.#maxEntries) this.#makeRegistryRoom();
+    if (this.#registered >= this.#maxEntries) {
+      this.sweep();
+      if (this.#registered >= this.#maxEntries)
+        throw new Error(
+          `${MESSAGE_PREFIX}: MemoryRevocationStore's device registry is full (${this.#maxEntries} records); raise \`maxEntries\` or use a shared store.`,
+        );
+    }
     let sessions = this.#registry.get(sub);
     if (sessions === undefined) this.#registry.set(sub, (sessions = new Map<string, SessionRecord>()));
     sessions.set(sessionId, { ...record });
@@ -218,27 +228,12 @@ export class MemoryRevocationStore implements RevocationStore {
     clearInterval(this.#timer);
   }
 
-  #forgetLeastActive(sub: string): void {
-    let oldest: SessionRecord | undefined;
-    for (const r of this.#registry.get(sub)?.values() ?? [])
-      if (oldest === undefined || r.lastActiveAt < oldest.lastActiveAt) oldest = r;
-    if (oldest !== undefined) this.#forgetRecord(sub, oldest.sessionId);
-  }
-
   /** Drops one registry record of a user (and the user's map once empty). */
   #forgetRecord(sub: string, sessionId: string): void {
     const sessions = this.#registry.get(sub);
     if (sessions?.delete(sessionId) !== true) return;
     this.#registered--;
     if (sessions.size === 0) this.#registry.delete(sub);
-  }
-
-  #makeRegistryRoom(): void {
-    this.sweep();
-    if (this.#registered < this.#maxEntries) return;
-    let fullest: [string, Map<string, SessionRecord>] | undefined;
-    for (const entry of this.#registry) if (fullest === undefined || entry[1].size > fullest[1].size) fullest = entry;
-    if (fullest !== undefined) this.#forgetLeastActive(fullest[0]);
   }
 
   #isRevoked(sub: string, sessionId: string, now: number): boolean {

@@ -232,8 +232,9 @@ export function asyncPartOf(schema: z.ZodType, path = '', seen = new Set<unknown
   if (typeof def.shape === 'object' && def.shape !== null) {
     for (const [key, child] of Object.entries(def.shape)) children.push([path === '' ? key : `${path}.${key}`, child]);
   }
-  for (const key of ['innerType', 'in', 'out', 'element', 'left', 'right', 'keyType', 'valueType', 'catchall'])
+  for (const key of ['innerType', 'in', 'out', 'element', 'left', 'right', 'keyType', 'valueType', 'catchall', 'rest'])
     if (def[key] !== undefined) children.push([path, def[key]]);
+  if (typeof def.getter === 'function') children.push([path, (def.getter as () => unknown)()]); // z.lazy
   for (const key of ['options', 'items'])
     if (Array.isArray(def[key])) for (const child of def[key] as unknown[]) children.push([path, child]);
   for (const [childPath, child] of children) {

@@ -103,6 +103,30 @@ for (const backend of BACKENDS) {
       assert.equal(await records(sub), cap, 'the ended record is deleted');
     });
 
+    test(`sign-ins at the same moment past the cap: each is refused or stays listed, and "log out other devices" ends every one`, async () => {
+      const { store } = backend.create();
+      const { auth, app, me } = appFor(store, explicitCap === undefined ? {} : { maxSessions: explicitCap });
+      const sub = newUser();
+      const res = () => ({ append: () => undefined, setHeader: () => undefined, headersSent: false }) as never;
+      const burst = await Promise.allSettled(Array.from({ length: cap + cap / 10 }, () => auth.login(res(), { sub })));
+      const signedIn = burst.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      for (const r of burst) {
+        if (r.status === 'rejected')
+          assert.equal((r.reason as { code?: string }).code, 'revocation_unavailable', String(r.reason));
+      }
+      const listed = new Set((await auth.listSessions(sub)).map((s) => s.sessionId));
+      for (const session of signedIn) {
+        if (listed.has(session.sessionId)) continue;
+        assert.equal(code(await me(`session=${session.token}`)), 'session_revoked', 'not listed, so it must not work');
+      }
+      const last = await auth.login(res(), { sub });
+      const ended = await request(app).post('/sessions/revoke-others').set('Cookie', `session=${last.token}`);
+      assert.equal(ended.status, 204);
+      for (const session of signedIn) {
+        assert.notEqual((await me(`session=${session.token}`)).status, 200, `session ${session.sessionId} still works`);
+      }
+    });
+
     test('the records of revoked and logged-out-everywhere sessions are deleted: listing reads only live ones', async () => {
       const { store, records } = backend.create();
       const { auth, login } = appFor(store);

@@ -71,6 +71,7 @@ expectType<
     | 'reauthentication_required'
     | 'revocation_unavailable'
     | 'csrf_rejected'
+    | 'too_many_cookies'
   >
 >();
 expectType<Equal<AuthInfo<{ role: 'admin' }>['role'], 'admin'>>();

@@ -55,27 +55,28 @@ const REGISTRY_PRUNE_BATCH = 1000;
 
 /**
  * KEYS[1] = registry hash, KEYS[2] = its expiry sorted set; ARGV[1] = now in ms, ARGV[2] = session id,
- * ARGV[3] = the encoded record, ARGV[4] = its expiresAt in ms. Writes (or replaces) the record, prunes up to
- * REGISTRY_PRUNE_BATCH expired records (the one just written too, if it has already expired), drops the records
- * that end first while the user has more than MAX_SESSIONS_PER_USER (only sign-ins at the same moment get past
- * `maxSessions`), then makes both keys expire at the latest expiresAt left, raising their expiry but never
- * shortening it. `TIME` reads the server's clock to compare with the current TTL, since `PEXPIREAT` counts on
- * that clock.
+ * ARGV[3] = the encoded record, ARGV[4] = its expiresAt in ms. Prunes up to REGISTRY_PRUNE_BATCH expired records,
+ * refuses a new session when the user still has MAX_SESSIONS_PER_USER records (only sign-ins at the same moment
+ * get past `maxSessions`; a record that still works is never dropped, since then nothing could list or end it),
+ * writes (or replaces) the record (pruned at once if it has already expired), then makes both keys expire at
+ * the latest expiresAt left, raising their expiry but never shortening it. `TIME` reads the server's clock to
+ * compare with the current TTL, since `PEXPIREAT` counts on that clock.
  */
 export const REGISTER_SESSION_SCRIPT = `
 local hash, zset = KEYS[1], KEYS[2]
-redis.call('HSET', hash, ARGV[2], ARGV[3])
-redis.call('ZADD', zset, ARGV[4], ARGV[2])
 local expired = redis.call('ZRANGEBYSCORE', zset, '-inf', ARGV[1], 'LIMIT', 0, ${REGISTRY_PRUNE_BATCH})
 if #expired > 0 then
   redis.call('HDEL', hash, unpack(expired))
   redis.call('ZREM', zset, unpack(expired))
 end
-local excess = math.min(redis.call('ZCARD', zset) - ${MAX_SESSIONS_PER_USER}, ${REGISTRY_PRUNE_BATCH})
-if excess > 0 then
-  local first = redis.call('ZRANGE', zset, 0, excess - 1)
-  redis.call('HDEL', hash, unpack(first))
-  redis.call('ZREM', zset, unpack(first))
+if redis.call('HEXISTS', hash, ARGV[2]) == 0 and redis.call('ZCARD', zset) >= ${MAX_SESSIONS_PER_USER} then
+  return redis.error_reply('ERR this user has ${MAX_SESSIONS_PER_USER} live registered sessions: a new one is refused (sign-ins at the same moment went past maxSessions; the next sign-in ends the oldest)')
+end
+redis.call('HSET', hash, ARGV[2], ARGV[3])
+redis.call('ZADD', zset, ARGV[4], ARGV[2])
+if tonumber(ARGV[4]) <= tonumber(ARGV[1]) then
+  redis.call('HDEL', hash, ARGV[2])
+  redis.call('ZREM', zset, ARGV[2])
 end
 local last = redis.call('ZRANGE', zset, -1, -1, 'WITHSCORES')
 if #last == 0 then return 0 end

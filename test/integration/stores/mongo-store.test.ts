@@ -389,6 +389,9 @@ describe('MongoRevocationStore', () => {
     const me = await request(app).get('/me').set('Cookie', String(login.headers['set-cookie']).split(';')[0]!);
     assert.equal(me.status, 401);
     assert.equal((me.body as { error: { code: string } }).error.code, 'invalid_claims');
+    app.post('/logout', auth.logout);
+    const logout = await request(app).post('/logout').set('Cookie', String(login.headers['set-cookie']).split(';')[0]!);
+    assert.equal(logout.status, 204, 'logout of a token accepted nowhere is a success, never a 500');
     assert.deepEqual(
       warnings.filter((w) => /failed|503/.test(w)),
       [],

@@ -302,7 +302,7 @@ for (const driver of DRIVERS) {
         for (const key of [hash, zset]) near(Number(await r.command('PTTL', key)), 3 * HOUR, `not shortened: ${key}`);
       });
 
-      test('each write prunes expired records, at most 1000 at a time; past 1,000 sessions a user keeps those that end last', async () => {
+      test('each write prunes expired records, at most 1000 at a time; past 1,000 live sessions a new one is refused', async () => {
         const s = store();
         const hash = `${prefix}{reg-carol}:r`;
         const zset = `${prefix}{reg-carol}:r:exp`;
@@ -316,14 +316,18 @@ for (const driver of DRIVERS) {
         await s.registerSession(session('reg-carol', 'new-2'));
         assert.equal(Number(await r.command('HLEN', hash)), 2);
         assert.equal(Number(await r.command('ZCARD', zset)), 2);
-        // Straight to the store (createSessionAuth's maxSessions ends sessions before this): a bound of its own.
-        const many = Array.from({ length: 1200 }, (_, i) => `live-${i}`);
-        const ending = (i: number) => ({ expiresAt: new Date(Date.now() + HOUR + i * 1000) });
-        for (const [i, sid] of many.entries()) await s.registerSession(session('reg-carol', sid, ending(i)));
-        const listed = (await s.listSessions('reg-carol')).map((x) => x.sessionId);
+        // Straight to the store (createSessionAuth's maxSessions ends sessions before this): a bound of its own,
+        // which refuses rather than forgetting a session that still works.
+        for (let i = 0; i < 998; i++) await s.registerSession(session('reg-carol', `live-${i}`));
+        await assert.rejects(s.registerSession(session('reg-carol', 'one-too-many')), /1000 live registered sessions/);
+        await s.registerSession(session('reg-carol', 'live-0', { userAgent: 'replaced' })); // a replacement is fine
+        const listed = await s.listSessions('reg-carol');
         assert.equal(listed.length, 1000);
-        assert.ok(listed.includes('live-1199') && !listed.includes('live-199'), 'the 1,000 that end last are kept');
-        assert.equal(Number(await r.command('HLEN', hash)), 1000);
+        assert.ok(!listed.some((x) => x.sessionId === 'one-too-many'));
+        assert.ok(
+          listed.some((x) => x.sessionId === 'new-1'),
+          'nothing that still works was dropped',
+        );
       });
 
       test('an expired registration leaves no key behind; touching a missing record creates none', async () => {

@@ -147,6 +147,8 @@ describe('createSessionAuth configuration errors', () => {
       [z.object({ plan: z.string().transform(async (v) => (await lookup(v)) && v) }), /at `plan`/],
       [z.object({ org: z.object({ id: z.string().refine(lookup) }).optional() }), /at `org\.id`/],
       [z.object({ tags: z.array(z.union([z.number(), z.string().refine(lookup)])) }), /at `tags`/],
+      [z.object({ later: z.lazy(() => z.string().refine(lookup)) }), /at `later`/],
+      [z.object({ pair: z.tuple([z.string()]).rest(z.string().refine(lookup)) }), /at `pair`/],
     ];
     for (const [claims, where] of cases) {
       configError({ ...valid(), claims }, /`claims` has an async refinement or transform/, 'claims');

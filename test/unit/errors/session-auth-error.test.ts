@@ -15,6 +15,7 @@ describe('SessionAuthError', () => {
       reauthentication_required: 401,
       revocation_unavailable: 503,
       csrf_rejected: 403,
+      too_many_cookies: 400,
     });
     const error = new SessionAuthError('token_expired', { cause: new Error('jwt expired at 2026') });
     assert.equal(error.status, 401);

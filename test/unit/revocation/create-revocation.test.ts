@@ -76,7 +76,8 @@ test('tokens that outlive every revocation (no exp, or exp over 400 days after i
   const revocation = createRevocation({ store, logger: { warn: () => {} } });
   const base = { sub: 'alice', jti: 'token-1', iat: now - 10 };
   const revoked = (payload: object) => revocation.isRevoked({} as never, { payload } as never);
-  for (const payload of [base, { ...base, exp: 8_640_000_000_000 }, { ...base, exp: now + 401 * 86_400 }]) {
+  const future = { ...base, iat: 9e12 - 10, exp: 9e12 }; // a lifetime of 10 s, ending past any Date
+  for (const payload of [base, { ...base, exp: 8_640_000_000_000 }, { ...base, exp: now + 401 * 86_400 }, future]) {
     assert.equal(await revoked(payload), true, `refused: ${JSON.stringify(payload)}`);
     await assert.rejects(
       revocation.revokeToken(payload),
@@ -101,4 +102,16 @@ test('revokeSession with a far-future expiresAt holds: the entry is clamped to t
   assert.equal(await revocation.isRevoked({} as never, { payload: token } as never), true);
   clock += 399 * 86_400_000;
   assert.equal(store.getState('alice', 'far-session').sessionRevoked, true, 'still revoked 399 days later');
+});
+
+test('a `sat` of another signer (without `iat_ms`, or in seconds) is not a sign-in time: a logout-everywhere does not refuse later tokens for it', async () => {
+  const store = new MemoryRevocationStore();
+  const revocation = createRevocation({ store, logger: { warn: () => {} } });
+  await revocation.revokeUser('alice');
+  const now = Math.floor(Date.now() / 1000) + 1;
+  const later = { sub: 'alice', jti: 'after', iat: now, exp: now + 600 };
+  const revoked = (payload: object) => revocation.isRevoked({} as never, { payload } as never);
+  assert.equal(await revoked({ ...later, sat: now - 3600 }), false, 'sat without iat_ms');
+  assert.equal(await revoked({ ...later, iat_ms: now * 1000, sat: now - 3600 }), false, 'sat in seconds');
+  assert.equal(await revoked({ ...later, iat_ms: now * 1000, sat: now * 1000 - 3_600_000 }), true, 'ours: refused');
 });

@@ -5,12 +5,12 @@ import { readTokenRef } from '../../../lib/revocation/token-ref.js';
 
 const EXP = 1_800_000_600;
 
-test('sid wins over jti; iat_ms wins over iat; sat is the sign-in time when present; exp is read', () => {
+test('sid wins over jti; iat_ms wins over iat; sat (beside iat_ms) is the sign-in time; exp is read', () => {
   assert.deepEqual(
     readTokenRef({ sub: 'a', sid: 's1', jti: 'j1', iat: 1_800_000_000, iat_ms: 1_800_000_000_123, exp: EXP }),
     { ok: true, ref: { sub: 'a', sessionId: 's1', issuedAtMs: 1_800_000_000_123 }, expMs: EXP * 1000 },
   );
-  assert.deepEqual(readTokenRef({ sub: 'a', jti: 'j1', iat: 1_800_000_000, sat: 1_799_000_000_000, exp: EXP }), {
+  assert.deepEqual(readTokenRef({ sub: 'a', jti: 'j1', iat_ms: 1_800_000_000_000, sat: 1_799_000_000_000, exp: EXP }), {
     ok: true,
     ref: { sub: 'a', sessionId: 'j1', issuedAtMs: 1_800_000_000_000, signedInAtMs: 1_799_000_000_000 },
     expMs: EXP * 1000,
