@@ -237,12 +237,13 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   });
   app.use(auth.authenticate);
   app.use((req, res, next) => {
-    if (req.auth !== undefined) outcome(res).user = req.auth.sub;
+    const session = auth.getAuth(req);
+    if (session !== undefined) outcome(res).user = session.sub;
     next();
   });
 
   app.get('/login', (req, res) => {
-    if (req.auth !== undefined) return res.redirect(303, '/');
+    if (auth.getAuth(req) !== undefined) return res.redirect(303, '/');
     const notice = isNoticeKey(req.query.notice) ? req.query.notice : undefined;
     res.type('html').send(loginPage({ notice }));
   });
@@ -272,15 +273,15 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
       return;
     }
     // A sign-in on a browser that still holds a session replaces it: end the old one for good.
-    if (req.auth !== undefined)
-      await auth.revokeSession(req.auth.sessionId, { sub: req.auth.sub, expiresAt: req.auth.expiresAt });
+    const session = auth.getAuth(req);
+    if (session !== undefined) await auth.revokeSession(session.sessionId, { sub: session.sub });
     await auth.login(res, { sub: user });
     Object.assign(outcome(res), { user, event: 'login=ok' });
     res.redirect(303, '/');
   });
 
   app.get('/', auth.requireAuth, async (req, res) => {
-    const session = req.auth!;
+    const session = auth.sessionOf(req);
     let devices: DeviceView[] | undefined;
     if (hasDeviceRegistry) {
       devices = (await auth.listSessions(session.sub)).map((s) => ({
@@ -310,7 +311,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   });
 
   app.get('/api/me', auth.requireAuth, (req, res) => {
-    const { sub, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt } = req.auth!;
+    const { sub, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt } = auth.sessionOf(req);
     res.json({ sub, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt });
   });
 
@@ -319,7 +320,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     // sessions: another user's session, an ended or a made-up one is refused (a ConfigError) and nothing
     // changes. This device logs out through /logout.
     app.post('/devices/logout', auth.verifyOrigin, auth.requireAuth, form, async (req, res) => {
-      const { sub, sessionId: current } = req.auth!;
+      const { sub, sessionId: current } = auth.sessionOf(req);
       const posted = field(req, 'sessionId');
       const unknown = () => {
         outcome(res).event = 'logout=device-unknown';
@@ -344,11 +345,11 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   // this form first (see onError), and comes back once the password is confirmed.
   app.get('/confirm-password', auth.requireAuth, (req, res) => {
     const next = isReturnKey(req.query.next) ? req.query.next : undefined;
-    res.type('html').send(confirmPasswordPage({ username: req.auth!.sub, next }));
+    res.type('html').send(confirmPasswordPage({ username: auth.sessionOf(req).sub, next }));
   });
 
   app.post('/confirm-password', auth.verifyOrigin, auth.requireAuth, form, async (req, res) => {
-    const sub = req.auth!.sub;
+    const sub = auth.sessionOf(req).sub;
     const next = isReturnKey(field(req, 'next')) ? (field(req, 'next') as ReturnKey) : undefined;
     const password = field(req, 'password');
     const ok = password !== '' && password.length <= MAX_PASSWORD && (await checkPassword(users, sub, password));
@@ -373,11 +374,11 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
   });
 
   app.get('/password', requireFreshAuth, (req, res) => {
-    res.type('html').send(changePasswordPage({ username: req.auth!.sub }));
+    res.type('html').send(changePasswordPage({ username: auth.sessionOf(req).sub }));
   });
 
   app.post('/password', auth.verifyOrigin, requireFreshAuth, form, async (req, res) => {
-    const sub = req.auth!.sub;
+    const sub = auth.sessionOf(req).sub;
     const newPassword = field(req, 'newPassword');
     const problem =
       newPassword.length < MIN_NEW_PASSWORD

@@ -1,26 +1,40 @@
 // createSessionAuth: validates the options once and wires the token, revocation and HTTP parts together.
 import type { Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import type { SessionAuthOptions } from './config/options.js';
-import { resolveSessionAuthConfig } from './config/resolve-config.js';
+import { SessionAuthError } from './core/session-auth-error.js';
+import { MAX_SESSIONS_PER_USER } from './core/limits.js';
+import { normalizeOrigin, type sessionAuthOptionsSchema } from './config/options.js';
 import { createCookieWriter } from './http/cookie.js';
-import { normalizeOrigin } from './http/csrf.js';
 import { createErrorResponder } from './http/error-response.js';
+import { createFreshAuth } from './http/fresh-auth.js';
 import { createGuards } from './http/guards.js';
 import { createLogin } from './http/login.js';
 import { createLogoutHandlers } from './http/logout.js';
-import { createFreshAuth } from './http/fresh-auth.js';
+import { createRequestAuth, readAuth } from './http/request-auth.js';
 import { createSessionHandlers, type SessionSummary } from './http/sessions.js';
-import { createRequestAuth } from './http/request-auth.js';
-import { sessionArguments, createRevocationEngine, type RevocationEngine } from './revocation/revocation-engine.js';
-import { initStore, MAX_SESSIONS_PER_USER } from './stores/revocation-store.js';
-import { argumentError } from './errors/config-error.js';
+import { createRevocationEngine } from './revocation/revocation-engine.js';
+import { resolveSessionAuthConfig } from './session-auth-config.js';
+import { initStore, type RevocationStore } from './stores/revocation-store.js';
 import { createClaimsParser, createLoginClaimsCheck } from './token/claims.js';
 import type { SignedSession } from './token/sign-token.js';
 import { createTokenVerifier } from './token/verify-token.js';
-import type { AuthInfo } from './types.js';
+import type { AuthInfo } from './core/session-info.js';
 
-/** The extra claims of schema `C` (none without a `claims` option), as given to login or read from `req.auth`. */
+/**
+ * The options of `createSessionAuth`; `C` is the zod schema of the extra claims. Every option but `store` and
+ * `claims` is declared, with its documentation and default, by the one schema that validates it.
+ */
+export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<never, never>>> extends Omit<
+  z.input<typeof sessionAuthOptionsSchema>,
+  'store' | 'claims'
+> {
+  /** Where revocation state lives: `MemoryRevocationStore`, `MongoRevocationStore`, `RedisRevocationStore` or your own. */
+  store: RevocationStore;
+  /** A zod object of extra claims: validated at sign-in and on every request, typed by `auth.sessionOf(req)`. */
+  claims?: C;
+}
+
+/** The extra claims of schema `C` (none without a `claims` option), as given to login or read from a session. */
 type Extra<T> = string extends keyof T ? Record<never, never> : T;
 
 /** The claims `auth.login` takes: `sub` plus the extra claims of the `claims` schema. */
@@ -29,13 +43,14 @@ export type LoginClaims<C extends z.ZodObject> = { sub: string } & Extra<z.input
 /** What `createSessionAuth` returns: middlewares to mount and functions to call. */
 export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, never>>> {
   /**
-   * Sets `req.auth` for a valid, unrevoked cookie (and renews an old token); never rejects a request.
+   * Reads the session of a valid, unrevoked cookie (and renews an old token) for `auth.sessionOf(req)`; never
+   * rejects a request.
    * @example app.use(auth.authenticate);
    */
   authenticate: RequestHandler;
   /**
    * Per-route guard: unauthenticated requests get the error response (401, or 503 while failing closed).
-   * @example app.get('/me', auth.requireAuth, (req, res) => res.json(req.auth));
+   * @example app.get('/me', auth.requireAuth, (req, res) => res.json(auth.sessionOf(req)));
    */
   requireAuth: RequestHandler;
   /**
@@ -72,7 +87,14 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   requireFreshAuth(maxAge: number | string): RequestHandler;
   /** After the app re-checked the password: marks this session freshly authenticated (re-issues its cookie). */
   reauthenticate(req: Request, res: Response): Promise<SignedSession>;
-  /** `req.auth`, typed with this instance's claims. */
+  /**
+   * The session of a request that passed `requireAuth` (or `authenticate` with a valid cookie), typed with this
+   * instance's claims. Throws `SessionAuthError` `credentials_required` when the request has none, so a route
+   * behind `requireAuth` reads it without `!` or `?.`.
+   * @example app.get('/me', auth.requireAuth, (req, res) => res.json(auth.sessionOf(req)));
+   */
+  sessionOf(req: Request): AuthInfo<Extra<z.output<C>>>;
+  /** The session of a request, typed with this instance's claims, or undefined when it has none. */
   getAuth(req: Request): AuthInfo<Extra<z.output<C>>> | undefined;
   /** Settles once the store's one-time setup (indexes) ran; never rejects (problems are logged). */
   ready: Promise<void>;
@@ -89,7 +111,7 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
  * const auth = createSessionAuth({ secret: process.env.SESSION_SECRET, store: new MemoryRevocationStore() });
  * app.use(auth.authenticate);
  * app.post('/login', auth.verifyOrigin, async (req, res) => { await auth.login(res, { sub: user.id }); res.end(); });
- * app.get('/me', auth.requireAuth, (req, res) => res.json(req.auth));
+ * app.get('/me', auth.requireAuth, (req, res) => res.json(auth.sessionOf(req)));
  * app.post('/logout', auth.logout);
  * app.post('/logout-all', auth.logoutAll);
  * ```
@@ -148,36 +170,16 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
       maxSessions: config.maxSessions ?? MAX_SESSIONS_PER_USER,
     }),
     revokeUser: engine.revokeUser,
-    revokeSession: async (sessionId, opts) => revokeSessionOfUser(engine, sessionId, opts),
-    getAuth: (req) => req.auth as AuthInfo<Extra<z.output<C>>> | undefined,
+    revokeSession: async (sessionId, opts) => engine.revokeListedSession(sessionId, opts?.sub, opts?.expiresAt),
+    sessionOf: (req) => {
+      const auth = readAuth(req);
+      if (auth === undefined) throw new SessionAuthError('credentials_required');
+      return auth as AuthInfo<Extra<z.output<C>>>;
+    },
+    getAuth: (req) => readAuth(req) as AuthInfo<Extra<z.output<C>>> | undefined,
     ready: initStore(store, logger, config.storeTimeoutMs).then(engine.warmUp),
     close: async () => {
       await store.close?.();
     },
   };
-}
-
-/**
- * `auth.revokeSession`: a session is ended for its own user only (another user may carry the same id), so with
- * a device registry the id must be one of the user's sessions: a wrong `sub` is refused instead of revoking
- * nothing. The entry holds until the session can no longer be renewed on any instance: its end from the
- * registry (a given `expiresAt` only ever lengthens it), else the longest lifetime any instance may allow.
- */
-async function revokeSessionOfUser(
-  engine: RevocationEngine,
-  sessionId: string,
-  opts: { sub: string; expiresAt?: Date } | undefined,
-): Promise<void> {
-  const { sub, until: given } = sessionArguments(sessionId, opts?.sub, opts?.expiresAt);
-  if (!engine.hasRegistry) return engine.revokeSession(sessionId, sub); // the longest bound
-  const record = (await engine.listSessions(sub)).find((s) => s.sessionId === sessionId);
-  if (record === undefined) {
-    if (await engine.isSessionRevoked(sub, sessionId)) return; // ended already: idempotent
-    throw argumentError(
-      'revokeSession(sessionId, { sub })',
-      'names no session of that user that can still be used: pass a `sessionId` from `auth.listSessions(sub)` with the same `sub` (it may also have ended already). Nothing was revoked.',
-    );
-  }
-  const end = Math.max(record.expiresAt.getTime(), given?.getTime() ?? 0);
-  return engine.revokeSession(sessionId, sub, new Date(end));
 }

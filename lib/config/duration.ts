@@ -1,4 +1,7 @@
-// The one duration grammar of every option that takes a time: a number, or a string such as "15m" or "7 days".
+// The one duration grammar of every option that takes a time: a number, or a string such as "15m" or "7 days";
+// and the option schemas built on it.
+import { z } from 'zod';
+import { MAX_REVOCATION_DELAY_MS, MAX_TOKEN_LIFETIME_SECONDS } from '../core/limits.js';
 
 /** Milliseconds per unit; each unit also has the long forms listed (singular and plural). */
 export const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
@@ -62,3 +65,40 @@ export function parseDurationSeconds(input: number | string): number | undefined
   const ms = parseDurationMs(input, 1000);
   return ms === undefined || ms <= 0 || ms % 1000 !== 0 ? undefined : ms / 1000;
 }
+
+/** Milliseconds for `0`, `100`, `'100ms'`, `'1s'`; undefined when not a delay within 0 and a minute. */
+export function parseRevocationDelayMs(input: number | string): number | undefined {
+  const ms = parseDurationMs(input, 1);
+  return ms !== undefined && ms <= MAX_REVOCATION_DELAY_MS ? ms : undefined;
+}
+
+/** An option in seconds (a number or a duration string), at most 400 days (browsers cap cookies there). */
+export const secondsOption = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === undefined || seconds > MAX_TOKEN_LIFETIME_SECONDS) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d", at most "400d" (browsers cap cookies at 400 days)',
+    });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+/** `maxRevocationDelay`: milliseconds (a number) or a duration string, 0 to a minute; resolves to milliseconds. */
+export const revocationDelayOption = z
+  .union([z.number(), z.string()])
+  .default(0)
+  .transform((value, ctx) => {
+    const ms = parseRevocationDelayMs(value);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be a whole number of milliseconds or a duration such as "100ms" or "1s" (see "Durations" in the README), from 0 to "60s"',
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });

@@ -1,5 +1,5 @@
 // The session lifetimes derived from the options: token lifetime, renewal age and absolute session lifetime.
-import { ConfigError } from '../errors/config-error.js';
+import { ConfigError } from '../core/config-error.js';
 
 /** Absolute session lifetime when `maxAge` is not given (or `expiresIn`, when that is longer). */
 const DEFAULT_MAX_AGE_SECONDS = 7 * 86_400;

@@ -1,49 +1,52 @@
-// The options of createSessionAuth, defined once as a zod schema: the public type and the resolved config.
+// The options of createSessionAuth, declared once: a zod schema whose fields carry the documentation users see
+// (`SessionAuthOptions` extends its input type), and whose output is the resolved configuration.
 import { KeyObject } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import type { SessionAuthError } from '../errors/session-auth-error.js';
-import { COOKIE_NAME_PATTERN } from '../http/cookie.js';
-import { normalizeOrigin } from '../http/csrf.js';
-import { revocationDelaySchema } from '../revocation/revocation-cache.js';
-import { MAX_CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
-import { MAX_SESSIONS_PER_USER, type RevocationStore } from '../stores/revocation-store.js';
-import { ALGORITHMS, type Algorithm, type KeyInput } from '../token/keys.js';
-import { parseDurationSeconds } from './duration.js';
-import { loggerSchema, type Logger } from './logger.js';
+import { ALGORITHMS } from '../core/algorithms.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS, MAX_SESSIONS_PER_USER } from '../core/limits.js';
+import type { SessionAuthError } from '../core/session-auth-error.js';
+import { revocationDelayOption, secondsOption } from './duration.js';
+import { loggerSchema } from './logger.js';
+
+/** RFC 6265 cookie-name characters. */
+const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Normalizes a configured origin (`https://app.example.com`) for comparison; undefined if it is not one. */
+export function normalizeOrigin(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.origin === 'null' || url.pathname !== '/' || url.search !== '' || url.hash !== '' || value.endsWith('/'))
+      return undefined;
+    return url.origin.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
 
 const keyInput = z.custom<string | Buffer | KeyObject>(
   (v) => typeof v === 'string' || Buffer.isBuffer(v) || v instanceof KeyObject,
   { message: 'must be a string, a Buffer or a crypto.KeyObject' },
 );
 
-/** Seconds, from a number of seconds or a duration string, at most 400 days (browsers cap cookies there). */
-const durationValue = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const seconds = parseDurationSeconds(value);
-  if (seconds === undefined || seconds > MAX_TOKEN_LIFETIME_SECONDS) {
-    ctx.addIssue({
-      code: 'custom',
-      message:
-        'must be a positive whole number of seconds or a duration such as "15m", "12h" or "7d", at most "400d" (browsers cap cookies at 400 days)',
-    });
-    return z.NEVER;
-  }
-  return seconds;
-});
-const duration = (fallback: string) => z.union([z.number(), z.string()]).default(fallback).pipe(durationValue);
-
 const keyringEntry = z
   .object({
-    /** The key id put in the `kid` header of the tokens this key signs. */
+    /** The key id put in the `kid` header of the tokens this key signs (1-64 characters). */
     kid: z.string().min(1).max(64),
+    /** An HMAC secret, as `secret`. */
     secret: keyInput.optional(),
+    /** A private key, as `privateKey`. */
     privateKey: keyInput.optional(),
+    /** A public key, as `publicKey`. */
     publicKey: keyInput.optional(),
   })
   .strict();
 
 const fn = <T>(signature: string) =>
   z.custom<T>((v) => typeof v === 'function', { message: `must be a function ${signature}` });
+
+/** A function answering a request in place of the default response. */
+const responder = fn<(req: Request, res: Response) => unknown>('(req, res)').optional();
 
 /**
  * The default cookie name: a `__Host-` name whenever the cookie can have one (Secure, Path=/, no Domain), so a
@@ -57,23 +60,38 @@ function defaultCookieName(c: { secure: boolean; path: string; domain?: string |
 
 const cookieSchema = z
   .object({
-    /** Cookie name. Defaults to `__Host-session` when Secure (`session` otherwise); see `defaultCookieName`. */
+    /**
+     * The cookie's name. Prefixes are checked (`__Host-` needs Secure, Path=/ and no Domain).
+     * @defaultValue `__Host-session` when Secure, `__Secure-session` with a `path` or `domain`, else `session`
+     */
     name: z
       .string()
       .regex(COOKIE_NAME_PATTERN, { message: "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)" })
       .optional(),
-    /** Send only over HTTPS. Defaults to `true`; set `false` only for http://localhost development. */
+    /**
+     * Send the cookie over HTTPS only. Set `false` only for http://localhost development.
+     * @defaultValue `true`
+     */
     secure: z.boolean().default(true),
-    /** Defaults to `lax`. `none` needs `secure: true`. */
+    /**
+     * The cookie's SameSite attribute; `'none'` needs `secure: true`.
+     * @defaultValue `'lax'`
+     */
     sameSite: z.enum(['strict', 'lax', 'none']).default('lax'),
-    /** Defaults to `/`. */
+    /**
+     * The cookie's path.
+     * @defaultValue `'/'`
+     */
     path: z
       .string()
       .regex(/^\/[\x21-\x3a\x3c-\x7e]*$/, {
         message: 'must start with "/" and contain only printable characters, no ";" or spaces',
       })
       .default('/'),
-    /** Defaults to none (host-only cookie, the safest). */
+    /**
+     * The cookie's domain.
+     * @defaultValue none: a host-only cookie, the safest
+     */
     domain: z
       .string()
       .regex(/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, { message: 'must be a domain name such as "example.com"' })
@@ -82,55 +100,107 @@ const cookieSchema = z
   .strict()
   .transform((c) => ({ ...c, name: c.name ?? defaultCookieName(c) }))
   .superRefine((c, ctx) => {
-    if (c.sameSite === 'none' && !c.secure) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['sameSite'],
-        message: 'is "none", which browsers accept only on Secure cookies: set `cookie.secure: true` or use "lax"',
-      });
-    }
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (c.sameSite === 'none' && !c.secure)
+      issue(
+        'sameSite',
+        'is "none", which browsers accept only on Secure cookies: set `cookie.secure: true` or use "lax"',
+      );
     if (c.name.startsWith('__Host-')) {
-      if (!c.secure)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['secure'],
-          message: 'must be true for a `__Host-` cookie name: browsers drop the cookie otherwise',
-        });
-      if (c.path !== '/')
-        ctx.addIssue({ code: 'custom', path: ['path'], message: 'must be "/" for a `__Host-` cookie name' });
-      if (c.domain !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['domain'],
-          message: 'must not be set for a `__Host-` cookie name: leave it out',
-        });
+      if (!c.secure) issue('secure', 'must be true for a `__Host-` cookie name: browsers drop the cookie otherwise');
+      if (c.path !== '/') issue('path', 'must be "/" for a `__Host-` cookie name');
+      if (c.domain !== undefined) issue('domain', 'must not be set for a `__Host-` cookie name: leave it out');
     } else if (c.name.startsWith('__Secure-') && !c.secure) {
-      ctx.addIssue({ code: 'custom', path: ['secure'], message: 'must be true for a `__Secure-` cookie name' });
+      issue('secure', 'must be true for a `__Secure-` cookie name');
     }
   });
 
+/** What `createSessionAuth` and `createRevocation` share: how the revocation engine uses the store. */
+const engineOptions = {
+  /**
+   * Milliseconds to wait for the store before failing closed (503 `revocation_unavailable`).
+   * @defaultValue `2000`
+   */
+  storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
+  /**
+   * DANGEROUS: accept tokens without a revocation check while the store is down (logged at startup).
+   * @defaultValue `false`
+   */
+  failOpen: z.boolean().default(false),
+  /**
+   * Opt-in bounded delay, on a store with a change feed: each instance answers checks from a copy of every
+   * revocation read at most this long ago (milliseconds, or a duration such as `'100ms'` or `'1s'`; at most
+   * `'60s'`). Revocations made through the instance are in it at once, other instances' within the delay.
+   * @defaultValue `0`: every check reads the store (exact)
+   */
+  maxRevocationDelay: revocationDelayOption,
+  /**
+   * Answers a rejected request (redirect to a sign-in page, or `next(err)`); may be async.
+   * @defaultValue the JSON error response (`sendErrorJson`)
+   */
+  onError:
+    fn<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown>(
+      '(error, req, res, next)',
+    ).optional(),
+  /**
+   * Where warnings go (store outages, fail-open use, and those of a store created without a logger of its
+   * own). Never receives tokens or secrets.
+   * @defaultValue `console`
+   */
+  logger: loggerSchema.default(console),
+};
+
 export const sessionAuthOptionsSchema = z
   .object({
-    /** HS256 shared secret, at least 32 bytes. Or use `privateKey`/`publicKey`. */
+    /**
+     * HMAC shared secret (a string, Buffer or secret KeyObject): at least 32 bytes for HS256, 48 for HS384, 64 for
+     * HS512. Or use `privateKey`/`publicKey`, or `keys`.
+     */
     secret: keyInput.optional(),
-    /** PEM or KeyObject private key for RS256/PS256/ES256 (signing). */
+    /** PEM or KeyObject private key, for RS/PS/ES signatures (RSA keys of at least 2048 bits). */
     privateKey: keyInput.optional(),
-    /** PEM or KeyObject public key (verification); derived from `privateKey` when left out. */
+    /** PEM or KeyObject public key; derived from `privateKey` when left out. Alone: a verify-only instance. */
     publicKey: keyInput.optional(),
-    /** The one algorithm accepted. Defaults to HS256 with `secret`, else inferred from the key type. */
+    /**
+     * The one algorithm accepted (pinned). EdDSA is refused: jsonwebtoken, which express-jwt uses, cannot verify it.
+     * @defaultValue `'HS256'` with `secret`, else inferred from the key type
+     */
     algorithm: z.enum([...ALGORITHMS, 'EdDSA']).optional(),
-    /** Where revocation state lives. Required. */
-    store: z.custom<RevocationStore>(() => true).optional(),
-    /** Token and cookie lifetime: seconds, or a duration like "15m", "12h", "7d". Defaults to "1h". */
-    expiresIn: duration('1h'),
-    /** Re-issue a valid token older than this on its next request; `false`: never. Defaults to half of `expiresIn`. */
-    renewAfter: z.union([z.literal(false), durationValue]).optional(),
-    /** Absolute session lifetime from sign-in: no renewal goes past it. Defaults to "7d" (at least `expiresIn`). */
-    maxAge: durationValue.optional(),
-    /** Most live sessions per user; a sign-in past it ends the least recently active ones. Defaults to 1000. */
+    /** Where revocation state lives: `MemoryRevocationStore`, `MongoRevocationStore`, `RedisRevocationStore`, or your own. */
+    store: z.unknown().optional(),
+    /**
+     * A token's lifetime, and so the idle timeout: a session unused for this long ends. Seconds, or a duration
+     * (see "Durations" in the README); at most `'400d'`.
+     * @defaultValue `'1h'`
+     */
+    expiresIn: z.union([z.number(), z.string()]).default('1h').pipe(secondsOption),
+    /**
+     * A valid token older than this is re-issued on its next request; `false`: never.
+     * @defaultValue half of `expiresIn`
+     */
+    renewAfter: z.union([z.literal(false), secondsOption]).optional(),
+    /**
+     * The absolute session lifetime from sign-in: no renewal goes past it. At least `expiresIn`.
+     * @defaultValue `'7d'`, or `expiresIn` when that is longer
+     */
+    maxAge: secondsOption.optional(),
+    /**
+     * Most live sessions per user (1 to 1000): a sign-in past it first ends the least recently active ones. Needs a
+     * store with a device registry.
+     * @defaultValue `1000` on a store with a device registry, none without one
+     */
     maxSessions: z.number().int().positive().max(MAX_SESSIONS_PER_USER).optional(),
-    /** Rotating keys: `[{ kid, secret }]` or `[{ kid, privateKey }]`; the first signs. Instead of `secret`/keys. */
+    /**
+     * Rotating keys instead of `secret`/`privateKey`/`publicKey`: every key has a `kid`; the first signs, every one
+     * verifies the tokens carrying its `kid`.
+     */
     keys: z.array(keyringEntry).min(1).optional(),
+    /** While moving from `secret` (or a key pair) to `keys`: the `kid` of the key that verifies tokens without one. */
+    keyForTokensWithoutKid: z.string().min(1).max(64).optional(),
+    /**
+     * The session cookie.
+     * @defaultValue `{ name: '__Host-session', secure: true, sameSite: 'lax', path: '/' }`
+     */
     cookie: cookieSchema.default({
       name: '__Host-session',
       secure: true,
@@ -138,25 +208,25 @@ export const sessionAuthOptionsSchema = z
       path: '/',
       domain: undefined,
     }),
-    /** A zod object of extra claims: validated on login and on every request, typed on `req.auth`. */
+    /** A zod object of extra claims: validated at sign-in and on every request, typed by `auth.sessionOf(req)`. */
     claims: z
       .custom<z.ZodObject>((v) => v instanceof z.ZodObject, {
         message: 'must be a zod object schema, e.g. `z.object({ role: z.string() })`',
       })
       .optional(),
-    /** `iss` claim to set and require. */
+    /** The `iss` claim to set and require. */
     issuer: z.string().min(1).optional(),
-    /** `aud` claim to set and require. */
+    /** The `aud` claim to set and require. */
     audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-    /** Seconds of clock skew accepted on `exp`/`nbf`. Defaults to 0. */
+    /**
+     * Seconds of clock skew accepted on `exp` and `nbf` (0 to 300); never on the logout watermark.
+     * @defaultValue `0`
+     */
     clockTolerance: z.number().int().min(0).max(MAX_CLOCK_TOLERANCE_SECONDS).default(0),
-    /** Milliseconds to wait for the store before failing closed (503). Defaults to 2000. */
-    storeTimeoutMs: z.number().int().positive().max(60_000).default(2000),
-    /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
-    failOpen: z.boolean().default(false),
-    /** Opt-in: answer checks from revocation state read at most this long ago (ms or "100ms"). Defaults to 0: exact. */
-    maxRevocationDelay: revocationDelaySchema,
-    /** Other origins allowed to POST to logout routes, e.g. `["https://app.example.com"]`. Defaults to none. */
+    /**
+     * Other origins allowed to POST to the logout routes and `verifyOrigin`, e.g. `['https://app.example.com']`.
+     * @defaultValue none
+     */
     trustedOrigins: z
       .array(
         z.string().refine((o) => normalizeOrigin(o) !== undefined, {
@@ -165,110 +235,44 @@ export const sessionAuthOptionsSchema = z
         }),
       )
       .default([]),
-    /** Answers a rejected request. Defaults to the JSON error response (`sendErrorJson`). */
-    onError:
-      fn<(error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown>(
-        '(error, req, res, next)',
-      ).optional(),
-    /** Answers a successful logout. Defaults to 204 No Content. */
-    onLogout: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
-    /** Answers a successful `revokeOtherSessions`. Defaults to 204 No Content. */
-    onRevokeOthers: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
-    /** Answers a successful logout-everywhere. Defaults to 204 No Content. */
-    onLogoutAll: fn<(req: Request, res: Response) => unknown>('(req, res)').optional(),
-    /** Where warnings go (store outages, fail-open use). Defaults to `console`. Never receives tokens. */
-    logger: loggerSchema.default(console),
-    /** TESTS ONLY: the clock in ms (`() => number`). Defaults to `Date.now`. */
+    /**
+     * Answers a successful `logout` (e.g. `res.redirect(303, '/login')`); may be async.
+     * @defaultValue 204 No Content
+     */
+    onLogout: responder,
+    /**
+     * Answers a successful `logoutAll`; may be async.
+     * @defaultValue 204 No Content
+     */
+    onLogoutAll: responder,
+    /**
+     * Answers a successful `revokeOtherSessions`; may be async.
+     * @defaultValue 204 No Content
+     */
+    onRevokeOthers: responder,
+    /**
+     * TESTS ONLY: the clock, in ms since the epoch. Signing, verification, renewal, freshness and revocation times
+     * all read it, so a test can move time without touching `Date`.
+     * @defaultValue `Date.now`
+     */
     now: fn<() => number>('() => number').optional(),
+    ...engineOptions,
   })
   .strict();
 
-/** The options of `createSessionAuth`; `C` is the zod schema of the extra claims. Checked against the schema. */
-export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<never, never>>> {
-  /** HS256/384/512 shared secret, at least 32 bytes (a string, Buffer or secret KeyObject). Or use a key pair. */
-  secret?: KeyInput;
-  /** PEM or KeyObject private key for RS/PS/ES signatures. */
-  privateKey?: KeyInput;
-  /** PEM or KeyObject public key; derived from `privateKey` when left out. Alone: a verify-only instance. */
-  publicKey?: KeyInput;
-  /** The one algorithm accepted. Defaults to HS256 with `secret`, else inferred from the key type. */
-  algorithm?: Algorithm | 'EdDSA';
-  /** Rotating keys instead of `secret`/`privateKey`/`publicKey`: every key has a `kid`; the first signs. */
-  keys?: { kid: string; secret?: KeyInput; privateKey?: KeyInput; publicKey?: KeyInput }[];
-  /** Where revocation state lives: `MemoryRevocationStore`, `MongoRevocationStore` or your own. Required. */
-  store: RevocationStore;
-  /**
-   * A token's lifetime, and so the idle timeout: a session unused for this long ends. Seconds, or a duration
-   * like "15m", "12h", "7d"; at most "400d". Defaults to "1h".
-   */
-  expiresIn?: number | string;
-  /** A valid token older than this is re-issued on its next request; `false`: never. Defaults to half of `expiresIn`. */
-  renewAfter?: number | string | false;
-  /** Absolute session lifetime from sign-in; no renewal goes past it. At least `expiresIn`. Defaults to "7d". */
-  maxAge?: number | string;
-  /**
-   * Cap of live sessions per user, at most 1000: a sign-in past it ends the least recently active ones. Needs a
-   * store with a device registry. Defaults to 1000 on such a store (none without one).
-   */
-  maxSessions?: number;
-  /** The session cookie. Defaults to `{ name: '__Host-session', secure: true, sameSite: 'lax', path: '/' }`. */
-  cookie?: {
-    /** Defaults to `__Host-session` (`__Secure-session` with a path or domain; `session` when not Secure). */
-    name?: string;
-    /** Send only over HTTPS. Defaults to `true`; set `false` only for http://localhost development. */
-    secure?: boolean;
-    /** Defaults to `lax`. `none` needs `secure: true`. */
-    sameSite?: 'strict' | 'lax' | 'none';
-    /** Defaults to `/`. */
-    path?: string;
-    /** Defaults to none: a host-only cookie, the safest. */
-    domain?: string;
-  };
-  /** A zod object of extra claims: validated on login and on every request, typed on `req.auth`. */
-  claims?: C;
-  /** `iss` claim to set and require. */
-  issuer?: string;
-  /** `aud` claim to set and require. */
-  audience?: string | string[];
-  /** Seconds of clock skew accepted on `exp`/`nbf`, at most 300. Defaults to 0. */
-  clockTolerance?: number;
-  /** Milliseconds to wait for the store before failing closed (503). Defaults to 2000. */
-  storeTimeoutMs?: number;
-  /** DANGEROUS: accept tokens without a revocation check while the store is down. Defaults to false. */
-  failOpen?: boolean;
-  /**
-   * Opt-in bounded delay: each instance may answer a check from revocation state it read at most this long ago
-   * (milliseconds, or a duration such as "100ms" or "1s"; at most "60s"). Revocations made through this instance
-   * are seen by it at once, other instances' within the delay. Defaults to 0: every check reads the store.
-   */
-  maxRevocationDelay?: number | string;
-  /** Other origins allowed to POST to logout routes, e.g. `["https://app.example.com"]`. Defaults to none. */
-  trustedOrigins?: string[];
-  /** Answers a rejected request. Defaults to the JSON error response (`sendErrorJson`). */
-  onError?: (error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown;
-  /** Answers a successful logout. Defaults to 204 No Content. */
-  onLogout?: (req: Request, res: Response) => unknown;
-  /** Answers a successful logout-everywhere. Defaults to 204 No Content. */
-  onLogoutAll?: (req: Request, res: Response) => unknown;
-  /** Answers a successful `revokeOtherSessions`. Defaults to 204 No Content. */
-  onRevokeOthers?: (req: Request, res: Response) => unknown;
-  /**
-   * Where warnings go (store outages, fail-open use, and those of a store created without a logger of its own).
-   * Defaults to `console`. Never receives tokens.
-   */
-  logger?: Logger;
-  /**
-   * TESTS ONLY: the clock, in ms since the epoch. Defaults to `Date.now`. Signing, verification, renewal,
-   * freshness and revocation times all read it, so a test can move time without touching `Date`.
-   */
-  now?: () => number;
-}
-
 export type ResolvedSessionAuthOptions = z.output<typeof sessionAuthOptionsSchema>;
 
-/** Keeps the interface and the schema in step: each must accept exactly what the other does. */
-type SchemaInput = Omit<z.input<typeof sessionAuthOptionsSchema>, 'claims' | 'store'>;
-type InterfaceInput = Omit<SessionAuthOptions, 'claims' | 'store'>;
-export type OptionsMatchSchema = [SchemaInput, InterfaceInput] extends [InterfaceInput, SchemaInput] ? true : never;
-const optionsMatchSchema: OptionsMatchSchema = true;
-void optionsMatchSchema;
+export const revocationOptionsSchema = z
+  .object({
+    /** Where revocation state lives: `MemoryRevocationStore`, `MongoRevocationStore`, `RedisRevocationStore`, or your own. */
+    store: z.unknown().optional(),
+    /**
+     * How precise the issue times of your tokens are. `'seconds'` (jsonwebtoken's `iat`) makes `revokeUser` wait for
+     * the next whole second before it returns, so a token signed after it is accepted; `'milliseconds'` when every
+     * token carries `iat_ms` (then `revokeUser` returns within a millisecond).
+     * @defaultValue `'seconds'`
+     */
+    issuedAtPrecision: z.enum(['seconds', 'milliseconds']).default('seconds'),
+    ...engineOptions,
+  })
+  .strict();

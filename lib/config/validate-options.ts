@@ -1,6 +1,6 @@
 // Runs a zod options schema once at startup and turns its issues into one readable ConfigError.
 import { z } from 'zod';
-import { ConfigError, combineConfigErrors } from '../errors/config-error.js';
+import { ConfigError, combineConfigErrors } from '../core/config-error.js';
 import { closestName, describeValue } from './hints.js';
 
 /**

@@ -1,7 +1,7 @@
 // The session cookie: reading it from a request, and one configuration that both sets and expires it.
 import cookieParser from 'cookie-parser';
 import type { Request, Response } from 'express';
-import { argumentError } from '../errors/config-error.js';
+import { argumentError } from '../core/config-error.js';
 
 export interface CookieConfig {
   name: string;

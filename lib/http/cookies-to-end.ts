@@ -1,7 +1,7 @@
 // What a logout ends when the request carries several session cookies of the same name (one may be planted
 // by a sibling subdomain, and sent first).
 import type { Request, Response } from 'express';
-import { SessionAuthError } from '../errors/session-auth-error.js';
+import { SessionAuthError } from '../core/session-auth-error.js';
 import { readSessionClaims, type SessionClaims } from '../token/claims.js';
 import { readCookieValues } from './cookie.js';
 import { verifySessionToken, type RequestAuth, type VerifiedSession } from './request-auth.js';

@@ -1,6 +1,6 @@
 // Answering a rejected request: the JSON error body, or the app's own `onError`; app callbacks made safe.
 import type { NextFunction, Request, Response } from 'express';
-import type { SessionAuthError } from '../errors/session-auth-error.js';
+import type { SessionAuthError } from '../core/session-auth-error.js';
 
 /** `onError(error, req, res, next)`: answers a rejected request instead of the default JSON response. */
 export type ErrorHandler = (error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown;

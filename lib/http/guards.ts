@@ -1,11 +1,11 @@
 // The request guards: `authenticate` (sets req.auth when it can), `requireAuth` (rejects when it cannot) and
 // `verifyOrigin` (the CSRF check for the app's own state-changing forms).
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { SessionAuthError } from '../errors/session-auth-error.js';
+import { SessionAuthError } from '../core/session-auth-error.js';
 import { isSameOriginRequest } from './csrf.js';
 import type { ErrorResponder } from './error-response.js';
-import { namedMiddleware } from './middleware-guard.js';
-import type { RequestAuth } from './request-auth.js';
+import { namedMiddleware } from './mounting.js';
+import { writeAuth, type RequestAuth } from './request-auth.js';
 
 export interface Guards {
   authenticate: RequestHandler;
@@ -20,7 +20,7 @@ export function createGuards(
 ): Guards {
   const authenticate = namedMiddleware('authenticate', (req, res, next) => {
     requestAuth.authenticate(req, res).then((outcome) => {
-      if (outcome.auth !== undefined) req.auth = outcome.auth;
+      if (outcome.auth !== undefined) writeAuth(req, outcome.auth);
       next();
     }, next);
   });
@@ -30,7 +30,7 @@ export function createGuards(
       if (outcome.auth === undefined) {
         return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
       }
-      req.auth = outcome.auth;
+      writeAuth(req, outcome.auth);
       next();
     }, next);
   });

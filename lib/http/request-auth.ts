@@ -1,14 +1,28 @@
 // Authenticating one request: cookie → token verification → claims → revocation check → renewal, each once
 // per request.
 import type { Request, Response } from 'express';
-import { SessionAuthError } from '../errors/session-auth-error.js';
+import { SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
-import { MAX_CLOCK_TOLERANCE_SECONDS } from '../revocation/rules.js';
 import type { ParsedClaims, SessionClaims } from '../token/claims.js';
 import { signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
 import type { VerifyResult } from '../token/verify-token.js';
-import type { AuthInfo } from '../types.js';
+import type { AuthInfo } from '../core/session-info.js';
 import { readCookie, type CookieWriter } from './cookie.js';
+import { MAX_CLOCK_TOLERANCE_SECONDS } from '../core/limits.js';
+
+/** `req.auth` as this package sets it (the request type itself is left as Express declares it). */
+type WithAuth = Request & { auth?: AuthInfo };
+
+/** The session `authenticate` or a guard put on the request, if any. */
+export function readAuth(req: Request): AuthInfo | undefined {
+  return (req as WithAuth).auth;
+}
+
+/** Puts the session on the request (`req.auth`), or takes it off. */
+export function writeAuth(req: Request, auth: AuthInfo | undefined): void {
+  if (auth === undefined) delete (req as WithAuth).auth;
+  else (req as WithAuth).auth = auth;
+}
 
 /** A token whose signature, expiry and claims are valid, whatever its revocation state. */
 export interface VerifiedSession extends SessionClaims {

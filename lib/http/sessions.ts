@@ -1,12 +1,12 @@
 // The signed-in devices of a user: the list, and ending every other session.
 import type { NextFunction, Request, Response } from 'express';
-import { ConfigError } from '../errors/config-error.js';
-import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
+import { ConfigError } from '../core/config-error.js';
+import { isSessionAuthError, SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import { isSameOriginRequest } from './csrf.js';
 import { runAppCallback, type ErrorResponder } from './error-response.js';
 import type { LogoutResponder } from './logout.js';
-import { namedMiddleware } from './middleware-guard.js';
+import { namedMiddleware } from './mounting.js';
 import { authenticatedSessions } from './cookies-to-end.js';
 import type { RequestAuth } from './request-auth.js';
 

@@ -1,23 +1,14 @@
 // The revocation engine shared by createSessionAuth and createRevocation: checks a token against the store's
 // state and records revocations, with deadlines, fail-closed outages and the same-millisecond rule.
 import type { Logger } from '../config/logger.js';
-import { argumentError, ConfigError } from '../errors/config-error.js';
-import { isSessionAuthError, SessionAuthError } from '../errors/session-auth-error.js';
+import { isSessionAuthError, SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
-import { createGuardedStore, nextTurn, type GuardedStore } from './guarded-store.js';
-import { createRevocationCache, type RevocationCache } from './revocation-cache.js';
-import { createRevocationMirror, type RevocationMirror } from './revocation-mirror.js';
-import {
-  ACCEPTED_PAST_END_MS,
-  firstIssueTimeAfter,
-  hasLoneSurrogate,
-  LONE_SURROGATE_PROBLEM,
-  MAX_REVOCATION_LIFETIME_MS,
-  notLongAfterIssue,
-  revocationReason,
-  sessionEntryExpiry,
-  waitForClock,
-} from './rules.js';
+import { argumentError, ConfigError, MESSAGE_PREFIX } from '../core/config-error.js';
+import { createBoundedStore, nextTurn, type BoundedStore } from './bounded-store.js';
+import { createFeedCopy, type FeedCopy } from './feed-copy.js';
+import { firstIssueTimeAfter, notLongAfterIssue, revocationReason, sessionEntryExpiry, waitForClock } from './rules.js';
+import { ACCEPTED_PAST_END_MS, MAX_REVOCATION_LIFETIME_MS } from '../core/limits.js';
+import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../core/ids.js';
 
 /** What the rules need to know of a verified token. */
 export interface TokenRef {
@@ -43,8 +34,9 @@ export interface EngineSettings {
   /** The clock. */
   now?: () => number;
   /**
-   * Bounded-delay mode: checks may be answered from state read at most this many ms ago (revocations through
-   * this engine are seen at once). 0 or undefined: every check reads the store (exact).
+   * Bounded-delay mode, on a store with a change feed: checks may be answered from a copy of every revocation
+   * read at most this many ms ago (revocations through this engine are in it at once). 0 or undefined: every
+   * check reads the store (exact).
    */
   maxRevocationDelayMs?: number;
 }
@@ -58,17 +50,14 @@ const ACCEPTED: CheckResult = Object.freeze({ ok: true, checked: true });
 const ACCEPTED_UNCHECKED: CheckResult = Object.freeze({ ok: true, checked: false });
 
 export function createRevocationEngine(settings: EngineSettings) {
-  const guarded = createGuardedStore(settings.store, settings.storeTimeoutMs, settings.logger);
+  const bounded = createBoundedStore(settings.store, settings.storeTimeoutMs, settings.logger);
   const now = settings.now ?? Date.now;
   const maxWaitMs = (settings.issuedAtPrecision === 'seconds' ? 1000 : 1) + CLOCK_SLACK_MS;
 
-  const delayMs = settings.maxRevocationDelayMs ?? 0;
-  // Bounded delay: a copy of all revocations when the store has a change feed, else (and when the copy
-  // outgrows its bound, or for sessions older than the feed) a per-user cache.
-  const cache = delayMs > 0 ? createRevocationCache({ maxDelayMs: delayMs, now }) : undefined;
-  const mirror = delayMs > 0 ? mirrorOf(settings, delayMs, now) : undefined;
-
-  const verdict = createVerdict(guarded, cache, mirror, settings.failOpen);
+  // Bounded delay: a copy of every revocation, from the store's change feed. Checks it cannot answer (sessions
+  // signed in before the feed began, a copy past its bound or older than the delay) read the store: exact.
+  const copy = copyOf(settings, now);
+  const verdict = createVerdict(bounded, copy, settings.failOpen);
 
   /** Undefined when the token is still accepted; else why not (revoked, or the store cannot tell: 503). */
   async function check(ref: TokenRef): Promise<SessionAuthError | undefined> {
@@ -82,12 +71,10 @@ export function createRevocationEngine(settings: EngineSettings) {
     const at = now();
     const relevantUntil = at + MAX_REVOCATION_LIFETIME_MS;
     try {
-      await guarded.revokeUser(sub, new Date(at), new Date(relevantUntil));
+      await bounded.revokeUser(sub, new Date(at), new Date(relevantUntil));
     } finally {
-      // Even after a failure (the write may have gone through): this instance refuses from its copy, or reads
-      // the store next time.
-      mirror?.applyUser(sub, at, relevantUntil);
-      cache?.forgetUser(sub);
+      // Even after a failure (the write may have gone through): this instance refuses it from its copy.
+      copy?.applyUser(sub, at, relevantUntil);
     }
     await waitForClock(firstIssueTimeAfter(at, settings.issuedAtPrecision), maxWaitMs, now);
     return new Date(at);
@@ -104,10 +91,9 @@ export function createRevocationEngine(settings: EngineSettings) {
     const latest = now() + MAX_REVOCATION_LIFETIME_MS;
     const entry = sessionEntryExpiry(Math.min(until?.getTime() ?? latest, latest));
     try {
-      await guarded.revokeSession(sessionId, sub, entry);
+      await bounded.revokeSession(sessionId, sub, entry);
     } finally {
-      mirror?.applySession(sub, sessionId, entry.getTime());
-      cache?.forgetSession(sub, sessionId);
+      copy?.applySession(sub, sessionId, entry.getTime());
     }
   }
 
@@ -117,7 +103,7 @@ export function createRevocationEngine(settings: EngineSettings) {
    * accepted within a `clockTolerance` past its end is still listed, and can still be ended.
    */
   function registerSession(record: SessionRecord): Promise<void> {
-    return guarded.registerSession({ ...record, expiresAt: sessionEntryExpiry(record.expiresAt.getTime()) });
+    return bounded.registerSession({ ...record, expiresAt: sessionEntryExpiry(record.expiresAt.getTime()) });
   }
 
   /**
@@ -126,7 +112,7 @@ export function createRevocationEngine(settings: EngineSettings) {
    */
   async function listSessions(sub: string): Promise<SessionRecord[]> {
     assertId('listSessions(sub)', sub, 'the user id `sub`');
-    const sessions = await guarded.listSessions(sub);
+    const sessions = await bounded.listSessions(sub);
     return sessions
       .map((s) => ({ ...s, expiresAt: new Date(s.expiresAt.getTime() - ACCEPTED_PAST_END_MS) }))
       .sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
@@ -141,9 +127,26 @@ export function createRevocationEngine(settings: EngineSettings) {
     await Promise.all(others.slice(keep).map((s) => revokeSession(s.sessionId, sub, s.expiresAt)));
   }
 
-  /** Whether the store holds a revocation of this session of this user (read from the store itself). */
-  async function isSessionRevoked(sub: string, sessionId: string): Promise<boolean> {
-    return (await guarded.getState(sub, sessionId, 0)).sessionRevoked;
+  /**
+   * `auth.revokeSession`: a session is ended for its own user only (another user may carry the same id), so with
+   * a device registry the id must be one of the user's sessions: a wrong `sub` is refused instead of revoking
+   * nothing, and an id already revoked for that user is fine. The entry holds until the session can no longer
+   * be renewed on any instance: its end from the registry (a given `until` only lengthens it), else the longest
+   * lifetime any instance may allow.
+   */
+  async function revokeListedSession(sessionId: unknown, sub: unknown, until?: unknown): Promise<void> {
+    const args = sessionArguments(sessionId, sub, until);
+    if (!bounded.hasRegistry) return revokeSession(args.sessionId, args.sub);
+    const record = (await listSessions(args.sub)).find((s) => s.sessionId === args.sessionId);
+    if (record === undefined) {
+      if ((await bounded.getState(args.sub, args.sessionId, 0)).sessionRevoked) return; // ended already
+      throw argumentError(
+        'revokeSession(sessionId, { sub })',
+        'names no session of that user that can still be used: pass a `sessionId` from `auth.listSessions(sub)` with the same `sub` (it may also have ended already). Nothing was revoked.',
+      );
+    }
+    const end = Math.max(record.expiresAt.getTime(), args.until?.getTime() ?? 0);
+    return revokeSession(args.sessionId, args.sub, new Date(end));
   }
 
   return {
@@ -152,58 +155,57 @@ export function createRevocationEngine(settings: EngineSettings) {
     revokeUser,
     revokeSession,
     revokeSessionsExcept,
-    isSessionRevoked,
+    revokeListedSession,
     listSessions,
-    hasRegistry: guarded.hasRegistry,
+    hasRegistry: bounded.hasRegistry,
     registerSession,
-    touchSession: guarded.touchSession,
+    touchSession: bounded.touchSession,
     now,
     /** With a copy of all revocations: its first read (never rejects; a failure is logged and retried). */
-    warmUp: async (): Promise<void> => mirror?.sync(),
+    warmUp: async (): Promise<void> => copy?.sync(),
     /** The copy, when there is one: for tests. */
-    mirror,
+    copy,
   };
 }
 
-/** The copy of all revocations, for a store with a change feed. */
-function mirrorOf(settings: EngineSettings, delayMs: number, now: () => number): RevocationMirror | undefined {
-  const { store } = settings;
-  if (store.readRevocations === undefined) return undefined;
-  return createRevocationMirror({
-    read: (since, limit) => (store.readRevocations as NonNullable<typeof store.readRevocations>)(since, limit),
-    maxDelayMs: delayMs,
-    readTimeoutMs: settings.storeTimeoutMs,
-    now,
-    logger: settings.logger,
-  });
+/**
+ * The copy of every revocation, with `maxRevocationDelay` on a store with a change feed; undefined otherwise (a
+ * store without a feed is checked exactly, with a warning at startup).
+ */
+function copyOf(settings: EngineSettings, now: () => number): FeedCopy | undefined {
+  const { store, logger } = settings;
+  const delayMs = settings.maxRevocationDelayMs ?? 0;
+  if (delayMs === 0) return undefined;
+  const readFeed = store.readFeed?.bind(store);
+  if (readFeed === undefined) {
+    logger.warn(
+      `${MESSAGE_PREFIX}: \`maxRevocationDelay\` needs a store with a change feed (\`readFeed\`); this store has none, so every check reads the store (exact).`,
+    );
+    return undefined;
+  }
+  return createFeedCopy({ read: readFeed, maxDelayMs: delayMs, readTimeoutMs: settings.storeTimeoutMs, now, logger });
 }
 
-/** The check of one token, from the copy or the cache when they may answer, else from the store. */
+/** The check of one token, from the copy when it may answer, else from the store. */
 function createVerdict(
-  guarded: GuardedStore,
-  cache: RevocationCache | undefined,
-  mirror: RevocationMirror | undefined,
+  bounded: BoundedStore,
+  copy: FeedCopy | undefined,
   failOpen: boolean,
 ): (ref: TokenRef) => Promise<CheckResult> {
   /** Whether the token is still accepted; a store that cannot tell fails closed (503) unless `failOpen`. */
   return async function verdict(ref: TokenRef): Promise<CheckResult> {
     const signedInAtMs = notLongAfterIssue(ref.signedInAtMs ?? ref.issuedAtMs, ref.issuedAtMs);
     try {
-      let state = mirror?.get(ref.sub, ref.sessionId, signedInAtMs) ?? cache?.get(ref.sub, ref.sessionId);
-      if (state !== undefined) {
-        state = await nextTurn(state);
-      } else {
-        const read = cache?.begin();
-        state = await guarded.getState(ref.sub, ref.sessionId, signedInAtMs);
-        if (read !== undefined) cache?.store(ref.sub, ref.sessionId, state, read);
-      }
+      const known = copy?.get(ref.sub, ref.sessionId, signedInAtMs);
+      const state =
+        known === undefined ? await bounded.getState(ref.sub, ref.sessionId, signedInAtMs) : await nextTurn(known);
       const reason = revocationReason(state, signedInAtMs);
       return reason === undefined ? ACCEPTED : { ok: false, error: new SessionAuthError(reason) };
     } catch (cause) {
       // A store that cannot take this token's ids (the app's `userId` mapping throws for its `sub`) is no
       // outage: the token is refused, even with failOpen.
       if (cause instanceof ConfigError) return { ok: false, error: new SessionAuthError('invalid_claims', { cause }) };
-      // Fail open only when asked to; the outage itself was already logged by the guarded store.
+      // Fail open only when asked to; the outage itself was already logged by the bounded store.
       if (failOpen) return ACCEPTED_UNCHECKED;
       const error = isSessionAuthError(cause) ? cause : new SessionAuthError('revocation_unavailable', { cause });
       return { ok: false, error };
@@ -212,18 +214,15 @@ function createVerdict(
 }
 
 /** The arguments of a session's revocation, checked: a ConfigError names the one that cannot be used. */
-export function sessionArguments(
+function sessionArguments(
   sessionId: unknown,
   sub: unknown,
   until?: unknown,
 ): { sessionId: string; sub: string; until: Date | undefined } {
-  assertId('revokeSession(sessionId)', sessionId, 'the session id (`req.auth.sessionId`)');
+  assertId('revokeSession(sessionId)', sessionId, 'the session id (`auth.sessionOf(req).sessionId`)');
   assertId('revokeSession(sessionId, { sub })', sub, 'the user id `sub` of the session');
   if (until !== undefined && !(until instanceof Date && Number.isFinite(until.getTime()))) {
-    throw argumentError(
-      'expiresAt',
-      'of revokeSession must be a valid Date (`req.auth.sessionExpiresAt`) or left out.',
-    );
+    throw argumentError('expiresAt', 'of revokeSession must be a valid Date or left out.');
   }
   return { sessionId, sub, until };
 }

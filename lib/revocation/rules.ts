@@ -1,44 +1,6 @@
 // The revocation rules: when a verified token is no longer accepted, and how long revocation state must live.
+import { ACCEPTED_PAST_END_MS, MAX_CLOCK_TOLERANCE_SECONDS } from '../core/limits.js';
 import type { RevocationState } from '../stores/revocation-store.js';
-
-/** Longest token lifetime any instance may be configured with (`expiresIn`); browsers cap cookies at 400 days. */
-export const MAX_TOKEN_LIFETIME_SECONDS = 400 * 86_400;
-/** Largest `clockTolerance` any instance may be configured with. */
-export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
-/**
- * How long a revocation must be remembered when nothing tells us the token's expiry: no token that any
- * instance sharing the store may accept outlives it, whatever their `expiresIn` and `clockTolerance`.
- */
-export const MAX_REVOCATION_LIFETIME_MS = (MAX_TOKEN_LIFETIME_SECONDS + MAX_CLOCK_TOLERANCE_SECONDS) * 1000;
-
-/**
- * An id no store can keep as given: a lone UTF-16 surrogate is stored by the MongoDB driver as U+FFFD (so a
- * read never finds what was written) and cannot be encoded into a Redis key. The one rule for such ids: refused
- * at sign-in, at verification and by every revocation call.
- */
-export function hasLoneSurrogate(id: string): boolean {
-  return /\p{Cs}/u.test(id);
-}
-
-/** The explanation of that refusal, for error messages. */
-export const LONE_SURROGATE_PROBLEM =
-  'has a lone UTF-16 surrogate, which no store can keep as given (MongoDB stores it as U+FFFD)';
-
-/**
- * The one key of a device session: its id within its user. Two users may carry the same session id (a `jti`
- * minted by an app, a copied token): a revocation of one never touches the other. Unambiguous for any strings
- * (the user's length comes first).
- */
-export function sessionIdentity(sub: string, sessionId: string): string {
-  return `${sub.length}:${sub}:${sessionId}`;
-}
-
-/** The user and session id of a `sessionIdentity` key. */
-export function splitSessionIdentity(key: string): { sub: string; sessionId: string } {
-  const colon = key.indexOf(':');
-  const length = Number(key.slice(0, colon));
-  return { sub: key.slice(colon + 1, colon + 1 + length), sessionId: key.slice(colon + 2 + length) };
-}
 
 /** Why a verified token is no longer accepted, or undefined when it still is. */
 export function revocationReason(
@@ -60,9 +22,6 @@ export function revocationReason(
 export function notLongAfterIssue(timeMs: number, issuedAtMs: number): number {
   return Math.min(timeMs, issuedAtMs + MAX_CLOCK_TOLERANCE_SECONDS * 1000);
 }
-
-/** How long after its `exp` (or its session's end) a token may still be accepted somewhere: the largest tolerance. */
-export const ACCEPTED_PAST_END_MS = MAX_CLOCK_TOLERANCE_SECONDS * 1000;
 
 /**
  * When an entry about a token (or session) ending at `expMs` may be forgotten: a revoked-session entry, a

@@ -1,11 +1,7 @@
 // Reading what the revocation rules need from the payload of a JWT minted by anyone (sub, sid/jti, iat).
 import type { TokenRef } from './revocation-engine.js';
-import {
-  hasLoneSurrogate,
-  LONE_SURROGATE_PROBLEM,
-  MAX_REVOCATION_LIFETIME_MS,
-  MAX_TOKEN_LIFETIME_SECONDS,
-} from './rules.js';
+import { MAX_REVOCATION_LIFETIME_MS, MAX_TOKEN_LIFETIME_SECONDS } from '../core/limits.js';
+import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../core/ids.js';
 
 export type TokenRefResult = { ok: true; ref: TokenRef; expMs: number } | { ok: false; problem: string };
 

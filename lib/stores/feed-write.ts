@@ -1,6 +1,6 @@
-// How a store writes an entry of its change feed (`readRevocations`) so that readers, who ask again for what
+// How a store writes an entry of its change feed (`readFeed`) so that readers, who ask again for what
 // was written since their last read minus a margin, cannot have moved past it.
-import { MESSAGE_PREFIX } from '../errors/config-error.js';
+import { MESSAGE_PREFIX } from '../core/config-error.js';
 
 /** A store writes a change again, with a new time, when writing it took longer than this. */
 export const CHANGE_LATE_MS = 2_000;

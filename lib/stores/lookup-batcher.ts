@@ -1,5 +1,5 @@
 // Gathers concurrent lookups into batches, each sent only after all of its lookups arrived.
-import { withDeadline } from '../revocation/deadline.js';
+import { withDeadline } from '../core/deadline.js';
 
 export interface BatcherOptions {
   /** Most lookups in one batch. */

@@ -1,16 +1,16 @@
 // MemoryRevocationStore: revocation state and the device registry in this process only; bounded.
 import { z } from 'zod';
 import { validateOptions } from '../config/validate-options.js';
-import { argumentError, MESSAGE_PREFIX } from '../errors/config-error.js';
-import { sessionIdentity, splitSessionIdentity } from '../revocation/rules.js';
+import { argumentError, MESSAGE_PREFIX } from '../core/config-error.js';
 import {
-  MAX_SESSIONS_PER_USER,
-  type RevocationChange,
-  type RevocationLog,
+  type FeedChange,
+  type FeedPage,
   type RevocationState,
   type RevocationStore,
   type SessionRecord,
 } from './revocation-store.js';
+import { MAX_SESSIONS_PER_USER } from '../core/limits.js';
+import { sessionIdentity, splitSessionIdentity } from '../core/ids.js';
 
 /**
  * Most recent revocations the change feed keeps in order; a read from before the oldest of them gets every
@@ -59,7 +59,7 @@ export class MemoryRevocationStore implements RevocationStore {
    */
   readonly #sessions = new Map<string, number>();
   /** The change feed: the latest revocations in the order written, from index `#recentStart` on. */
-  #recent: { at: number; change: RevocationChange }[] = [];
+  #recent: { at: number; change: FeedChange }[] = [];
   #recentStart = 0;
   /** Revocations written at or before this may be missing from `#recent`. */
   #recentFloor = Number.NEGATIVE_INFINITY;
@@ -116,20 +116,20 @@ export class MemoryRevocationStore implements RevocationStore {
    * matters when `since` is null or older than those. Every revocation this store held is in its maps: the
    * feed has no start.
    */
-  readRevocations(since: Date | null, limit: number): RevocationLog {
+  readFeed(since: Date | null, limit: number): FeedPage {
     const from = since?.getTime();
     if (from === undefined || from <= this.#recentFloor) return { startedAt: new Date(0), changes: this.#all(limit) };
-    const changes: RevocationChange[] = [];
+    const changes: FeedChange[] = [];
     for (let i = this.#recentStart; i < this.#recent.length && changes.length < limit; i++) {
-      const entry = this.#recent[i] as { at: number; change: RevocationChange };
+      const entry = this.#recent[i] as { at: number; change: FeedChange };
       if (entry.at >= from) changes.push(entry.change);
     }
     return { startedAt: new Date(0), changes };
   }
 
-  #all(limit: number): RevocationChange[] {
+  #all(limit: number): FeedChange[] {
     const now = this.#now();
-    const changes: RevocationChange[] = [];
+    const changes: FeedChange[] = [];
     for (const [sub, e] of this.#users) {
       if (changes.length >= limit) return changes;
       if (e.until > now)
@@ -144,7 +144,7 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   /** Keeps the latest revocations in order, dropping the oldest past `RECENT_CHANGES`. */
-  #record(change: RevocationChange): void {
+  #record(change: FeedChange): void {
     this.#recent.push({ at: this.#now(), change });
     if (this.#recent.length - this.#recentStart <= RECENT_CHANGES) return;
     this.#recentFloor = Math.max(this.#recentFloor, (this.#recent[this.#recentStart] as { at: number }).at);

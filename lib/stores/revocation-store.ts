@@ -1,7 +1,7 @@
 // The RevocationStore interface every backend implements, and the runtime check of a store's shape.
 import type { Logger } from '../config/logger.js';
-import { ConfigError, MESSAGE_PREFIX } from '../errors/config-error.js';
-import { isThenable, withDeadline } from '../revocation/deadline.js';
+import { ConfigError, MESSAGE_PREFIX } from '../core/config-error.js';
+import { isThenable, withDeadline } from '../core/deadline.js';
 
 /** A value or a promise of it: store methods may be synchronous or asynchronous. */
 export type Awaitable<T> = T | Promise<T>;
@@ -13,13 +13,6 @@ export interface RevocationState {
   /** True when this device session was logged out and its entry has not expired yet. */
   sessionRevoked: boolean;
 }
-
-/**
- * Most live sessions of one user: `maxSessions` is at most this, and a sign-in past it ends the least recently
- * active session, so a user's registry stays bounded. Our stores also drop records past it (only sign-ins at
- * the very same moment can get there).
- */
-export const MAX_SESSIONS_PER_USER = 1000;
 
 /** What an instance hands its store at startup (`init`). */
 export interface StoreContext {
@@ -44,8 +37,8 @@ export interface SessionRecord {
   userAgent?: string;
 }
 
-/** One revocation as the change feed (`readRevocations`) reports it. */
-export type RevocationChange =
+/** One revocation as the change feed (`readFeed`) reports it. */
+export type FeedChange =
   | {
       kind: 'user';
       sub: string;
@@ -62,15 +55,15 @@ export type RevocationChange =
       expiresAt: Date;
     };
 
-/** What `readRevocations` answers. */
-export interface RevocationLog {
+/** What `readFeed` answers. */
+export interface FeedPage {
   /**
    * Since when every revocation written through this store is in the feed (for a store whose feed began after
    * it already held state, e.g. a database written by an older version). Sessions signed in before it are
    * always checked against the store itself.
    */
   startedAt: Date;
-  changes: RevocationChange[];
+  changes: FeedChange[];
 }
 
 /**
@@ -113,7 +106,7 @@ export interface RevocationStore {
    * changes: when there are more, answer at least `limit` (the caller then stops using the feed).
    * A write must be in the feed before `revokeUser`/`revokeSession` resolve.
    */
-  readRevocations?(since: Date | null, limit: number): Awaitable<RevocationLog>;
+  readFeed?(since: Date | null, limit: number): Awaitable<FeedPage>;
   /**
    * Optional one-time setup (indexes, connections, checks of the server); called at startup by each instance
    * that uses the store, with that instance's `logger`: a store created without a logger of its own should
@@ -160,7 +153,7 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
       `has ${registry.map((m) => `\`${m}()\``).join(', ')} but not all of \`registerSession()\`, \`touchSession()\` and \`listSessions()\`: a device registry needs the three.`,
     );
   }
-  for (const optional of ['init', 'close', 'readRevocations', ...registry] as const) {
+  for (const optional of ['init', 'close', 'readFeed', ...registry] as const) {
     if (record[optional] !== undefined && typeof record[optional] !== 'function') {
       throw new ConfigError(`store.${optional}`, 'must be a function when present.');
     }

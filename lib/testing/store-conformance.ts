@@ -1,7 +1,7 @@
 // The conformance suite every RevocationStore must pass, published for store authors and used by our stores.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { RevocationChange, RevocationStore, SessionRecord } from '../stores/revocation-store.js';
+import type { FeedChange, RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 
 /** The store under test: how to make a fresh one for each test, and how to clean up after it. */
 export interface ConformanceSubject<S extends RevocationStore = RevocationStore> {
@@ -17,7 +17,7 @@ export interface ConformanceSubject<S extends RevocationStore = RevocationStore>
    */
   registry?: boolean;
   /**
-   * Whether the store has a change feed (`readRevocations`, used by `maxRevocationDelay`). Defaults to false:
+   * Whether the store has a change feed (`readFeed`, used by `maxRevocationDelay`). Defaults to false:
    * the suite then checks that it has none; `true` runs the feed's tests.
    */
   feed?: boolean;
@@ -278,14 +278,14 @@ const REGISTRY_TESTS: Record<string, (store: RegistryStore) => Promise<void>> = 
   },
 };
 
-type FeedStore = RevocationStore & Required<Pick<RevocationStore, 'readRevocations'>>;
+type FeedStore = RevocationStore & Required<Pick<RevocationStore, 'readFeed'>>;
 
-type UserChange = Extract<RevocationChange, { kind: 'user' }>;
-type SessionChange = Extract<RevocationChange, { kind: 'session' }>;
+type UserChange = Extract<FeedChange, { kind: 'user' }>;
+type SessionChange = Extract<FeedChange, { kind: 'session' }>;
 
 /** A feed read, checking its start. */
-async function feedRead(store: FeedStore, since: Date | null): Promise<RevocationChange[]> {
-  const log = await store.readRevocations(since, 10_000);
+async function feedRead(store: FeedStore, since: Date | null): Promise<FeedChange[]> {
+  const log = await store.readFeed(since, 10_000);
   assert.ok(log.startedAt instanceof Date && Number.isFinite(log.startedAt.getTime()), 'startedAt is a valid Date');
   return log.changes;
 }
@@ -351,14 +351,14 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
     const before = Date.now();
     await store.revokeSession(id('sid'), id('user'), later());
     await new Promise((resolve) => setTimeout(resolve, 10)); // a start taken at read time shows as later
-    const log = await store.readRevocations(null, 10_000);
+    const log = await store.readFeed(null, 10_000);
     assert.ok(log.startedAt.getTime() <= before, `startedAt ${log.startedAt.toISOString()} is not after the write`);
   },
 
   async 'a read past its limit answers at least the limit'(store) {
     const since = new Date(Date.now() - 1000);
     for (let i = 0; i < 3; i++) await store.revokeSession(id('sid'), id('user'), later());
-    const { changes } = await store.readRevocations(since, 2);
+    const { changes } = await store.readFeed(since, 2);
     assert.ok(changes.length >= 2, `3 revocations, limit 2: answered ${changes.length}`);
   },
 };
@@ -400,9 +400,9 @@ export function runStoreConformance<S extends RevocationStore>(
     for (const [name, body] of Object.entries(TESTS)) test.it(name, run(body));
     registerPart(test, run, {
       declared: subject.feed === true,
-      methods: ['readRevocations'],
+      methods: ['readFeed'],
       what: 'change feed',
-      whenPresent: 'a store with `readRevocations` must pass `feed: true`',
+      whenPresent: 'a store with `readFeed` must pass `feed: true`',
       whenMissing: 'pass `feed: true` only for a store with a change feed',
       tests: FEED_TESTS as PartTests,
     });

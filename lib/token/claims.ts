@@ -1,8 +1,9 @@
 // The claims of a session token: which ones this package owns, reading a verified payload, checking login claims.
 import { z } from 'zod';
-import { argumentError, ConfigError } from '../errors/config-error.js';
-import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM, MAX_TOKEN_LIFETIME_SECONDS } from '../revocation/rules.js';
-import type { AuthInfo } from '../types.js';
+import { argumentError, ConfigError } from '../core/config-error.js';
+import type { AuthInfo } from '../core/session-info.js';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../core/limits.js';
+import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../core/ids.js';
 
 /**
  * Claims this package owns. Times of our own are milliseconds: `iat` alone is whole seconds, which cannot tell
@@ -128,7 +129,7 @@ export function readSessionClaims(payload: unknown): SessionClaims | undefined {
   return base.success ? toSessionClaims(base.data) : undefined;
 }
 
-/** `req.auth` for a session: the extra claims plus the session info. */
+/** A request's session: the extra claims plus the session info. */
 function toAuthInfo<C>(extra: C, claims: SessionClaims): AuthInfo<C> {
   return {
     ...extra,

@@ -1,24 +1,13 @@
 // Turns the configured secret or key pair into pinned-algorithm KeyObjects, checking strength at startup.
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import { ConfigError } from '../errors/config-error.js';
-
-const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-] as const;
-export const ALGORITHMS = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
-
-/** Key material as users have it: a PEM string, a Buffer, or a `crypto.KeyObject`. */
-export type KeyInput = string | Buffer | KeyObject;
+import { ConfigError } from '../core/config-error.js';
+import {
+  ALGORITHMS,
+  ASYMMETRIC_ALGORITHMS,
+  HMAC_ALGORITHMS,
+  type Algorithm,
+  type KeyInput,
+} from '../core/algorithms.js';
 
 export interface ResolvedKeys {
   algorithm: Algorithm;
@@ -28,6 +17,8 @@ export interface ResolvedKeys {
   /** With `keys`: the `kid` the signing key puts in the header, and every verification key by its `kid`. */
   keyId?: string;
   keysById?: ReadonlyMap<string, KeyObject>;
+  /** With `keys` and `keyForTokensWithoutKid`: the key that verifies a token without a `kid` (a migration). */
+  keyWithoutKid?: KeyObject;
 }
 
 /** One entry of the `keys` option: a key id and the key material, as for `secret` or a key pair. */
@@ -49,15 +40,30 @@ export function resolveConfiguredKeys(config: {
   publicKey?: KeyInput | undefined;
   algorithm?: string | undefined;
   keys?: readonly KeyringEntry[] | undefined;
+  keyForTokensWithoutKid?: string | undefined;
 }): ResolvedKeys {
-  if (config.keys === undefined) return resolveKeys(config);
+  const withoutKid = config.keyForTokensWithoutKid;
+  if (config.keys === undefined) {
+    if (withoutKid !== undefined)
+      throw new ConfigError('keyForTokensWithoutKid', 'needs `keys`: it names the key of `keys` that verifies them.');
+    return resolveKeys(config);
+  }
   if (config.secret !== undefined || config.privateKey !== undefined || config.publicKey !== undefined) {
     throw new ConfigError(
       'keys',
       'and `secret`/`privateKey`/`publicKey` were both given. With rotating keys, list every key in `keys`.',
     );
   }
-  return resolveKeyring(config.keys, config.algorithm);
+  const ring = resolveKeyring(config.keys, config.algorithm);
+  if (withoutKid === undefined) return ring;
+  const keyWithoutKid = ring.keysById?.get(withoutKid);
+  if (keyWithoutKid === undefined) {
+    throw new ConfigError(
+      'keyForTokensWithoutKid',
+      `is ${JSON.stringify(withoutKid)}, which is not the \`kid\` of an entry of \`keys\`. Name the key that signed the tokens issued before \`keys\`, e.g. \`keys: [{ kid: 'new', secret: newSecret }, { kid: 'old', secret: oldSecret }], keyForTokensWithoutKid: 'old'\`.`,
+    );
+  }
+  return { ...ring, keyWithoutKid };
 }
 
 function resolveKeyring(entries: readonly KeyringEntry[], algorithm: string | undefined): ResolvedKeys {

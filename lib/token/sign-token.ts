@@ -1,8 +1,8 @@
 // Signing a session token: at sign-in (a new device session) and at renewal or re-authentication (the same one).
 import { randomBytes, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { ConfigError } from '../errors/config-error.js';
-import type { Algorithm } from './keys.js';
+import { ConfigError } from '../core/config-error.js';
+import type { Algorithm } from '../core/algorithms.js';
 
 export interface TokenSettings {
   algorithm: Algorithm;

@@ -29,14 +29,15 @@ export interface VerifierSettings {
  * loop later (`setImmediate`). Errors are express-jwt's `UnauthorizedError`s, as before.
  */
 export function createTokenVerifier(settings: VerifierSettings): (token: string) => Promise<VerifyResult> {
-  const { keysById } = settings.keys;
-  // With rotating keys, the token's `kid` picks the key; an unknown or missing `kid` is an invalid token.
+  const { keysById, keyWithoutKid } = settings.keys;
+  // With rotating keys, the token's `kid` picks the key; an unknown `kid` is an invalid token, and so is a
+  // missing one unless `keyForTokensWithoutKid` names the key for those (tokens signed before `keys`).
   const key: Secret | GetPublicKeyOrSecret =
     keysById === undefined
       ? settings.keys.verificationKey
       : (header, callback) => {
           const kid = header.kid;
-          const found = kid === undefined ? undefined : keysById.get(kid);
+          const found = kid === undefined ? keyWithoutKid : keysById.get(kid);
           if (found === undefined)
             return callback(new Error(kid === undefined ? 'the token has no kid' : 'unknown kid'));
           callback(null, found);

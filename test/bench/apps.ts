@@ -65,7 +65,7 @@ const unauthorized: ErrorRequestHandler = (error: { status?: number }, _req, res
 
 /** express-jwt puts the verified payload on `req.auth`. */
 function subOf(req: Request): unknown {
-  return (req.auth as { sub?: unknown } | undefined)?.sub;
+  return ((req as { auth?: unknown }).auth as { sub?: unknown } | undefined)?.sub;
 }
 
 function noStats(): Record<string, number> {
@@ -112,7 +112,7 @@ function revocableApp(auth: Lib.SessionAuth): Express {
   const app = express();
   app.use(auth.authenticate);
   app.get('/me', auth.requireAuth, (req, res) => {
-    res.json({ sub: req.auth!.sub });
+    res.json({ sub: (req as { auth?: { sub: string } }).auth?.sub });
   });
   app.post('/logout', auth.logout);
   app.post('/logout-all', auth.logoutAll);

@@ -153,7 +153,9 @@ async function main(): Promise<void> {
           middlewareRes,
           () =>
             void auth.requireAuth(req, middlewareRes, (err?: unknown) =>
-              err === undefined && req.auth !== undefined ? resolve() : reject(new Error('rejected')),
+              err === undefined && (req as { auth?: unknown }).auth !== undefined
+                ? resolve()
+                : reject(new Error('rejected')),
             ),
         );
       });

@@ -22,8 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { Response } from 'express';
 import { MongoClient } from 'mongodb';
 import { MongoRevocationStore } from '../../lib/mongodb.js';
-import { CHANGE_OVERLAP_MS } from '../../lib/revocation/revocation-mirror.js';
-import { sessionIdentity } from '../../lib/revocation/rules.js';
+import { CHANGE_OVERLAP_MS } from '../../lib/revocation/feed-copy.js';
 import { idKey } from '../../lib/stores/mongodb/ids.js';
 import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
@@ -46,6 +45,7 @@ import {
   type LoadSpec,
   type Scenario,
 } from './shared.js';
+import { sessionIdentity } from '../../lib/core/ids.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -356,7 +356,7 @@ async function prepareDatabases(client: MongoClient): Promise<void> {
   for (const name of [DB_MAIN, DB_CACHED]) {
     const store = new MongoRevocationStore({ client, dbName: name, logger: { warn: log } });
     await store.init();
-    startedAt = Math.max(startedAt, (await store.readRevocations(null, 1)).startedAt.getTime());
+    startedAt = Math.max(startedAt, (await store.readFeed(null, 1)).startedAt.getTime());
   }
   const wait = startedAt + CHANGE_OVERLAP_MS + 1 - Date.now();
   if (wait > 0) {

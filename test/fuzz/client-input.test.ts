@@ -39,8 +39,10 @@ function startApp(express: typeof express5): Promise<Target> {
   });
   const app = express();
   app.use(auth.authenticate);
-  app.get('/me', auth.requireAuth, (req, res) => res.json({ sub: req.auth?.sub, sessionId: req.auth?.sessionId }));
-  app.get('/public', (req, res) => res.json({ sub: req.auth?.sub ?? null }));
+  app.get('/me', auth.requireAuth, (req, res) =>
+    res.json({ sub: auth.sessionOf(req).sub, sessionId: auth.sessionOf(req).sessionId }),
+  );
+  app.get('/public', (req, res) => res.json({ sub: auth.getAuth(req)?.sub ?? null }));
   app.post('/logout', auth.logout);
   app.post('/logout-all', auth.logoutAll);
   app.post('/revoke-others', auth.revokeOtherSessions);

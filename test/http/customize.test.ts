@@ -1,11 +1,19 @@
-// Custom responses (redirects for HTML apps), next(err) error handling and the mounting-mistake guards.
+// Custom responses (redirects for HTML apps), next(err) error handling, the typed session accessors and the
+// mounting-mistake checks.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NextFunction, Request, Response } from 'express';
 import cookieParser from 'cookie-parser';
 import request from 'supertest';
-import { ConfigError, createSessionAuth, SessionAuthError } from '../../lib/index.js';
-import { cookieFrom, createTestAuth, EXPRESS_VERSIONS, testOptions } from '../support/apps.js';
+import express5 from 'express';
+import {
+  ConfigError,
+  createSessionAuth,
+  isConfigError,
+  isSessionAuthError,
+  SessionAuthError,
+} from '../../lib/index.js';
+import { buildApp, cookieFrom, createTestAuth, EXPRESS_VERSIONS, testOptions } from '../support/apps.js';
 
 for (const { name, express } of EXPRESS_VERSIONS) {
   describe(`customizing responses (${name})`, () => {
@@ -98,7 +106,7 @@ for (const { name, express } of EXPRESS_VERSIONS) {
         auth.login(res, { sub: 'alice' }).then(() => res.end(), next);
       });
       app.get('/me', auth.requireAuth, (req, res) => {
-        res.json({ sub: req.auth?.sub });
+        res.json({ sub: auth.getAuth(req)?.sub });
       });
       const cookie = cookieFrom((await request(app).post('/login')).headers['set-cookie']);
       assert.deepEqual((await request(app).get('/me').set('Cookie', cookie)).body, { sub: 'alice' });
@@ -119,6 +127,38 @@ for (const { name, express } of EXPRESS_VERSIONS) {
     });
   });
 }
+
+describe('sessionOf and getAuth', () => {
+  test('sessionOf gives the session of an authenticated request and throws credentials_required on any other', async () => {
+    const auth = createTestAuth();
+    const app = buildApp(express5, auth);
+    app.get('/strict', (req, res) => {
+      try {
+        res.json({ sub: auth.sessionOf(req).sub });
+      } catch (error) {
+        res
+          .status(418)
+          .json({ code: isSessionAuthError(error) ? error.code : String(error), optional: auth.getAuth(req) ?? null });
+      }
+    });
+    const login = await request(app).post('/login').send({ sub: 'zoe' });
+    const signedIn = await request(app).get('/strict').set('Cookie', cookieFrom(login.headers['set-cookie']));
+    assert.deepEqual(signedIn.body, { sub: 'zoe' });
+    const anonymous = await request(app).get('/strict');
+    assert.equal(anonymous.status, 418);
+    assert.deepEqual(anonymous.body, { code: 'credentials_required', optional: null });
+  });
+
+  test('isConfigError tells ConfigErrors from other errors, also across package copies (by name and code)', () => {
+    assert.equal(isConfigError(new ConfigError('x', 'is wrong.')), true);
+    assert.equal(
+      isConfigError(Object.assign(new TypeError('copy'), { name: 'ConfigError', code: 'invalid_option' })),
+      true,
+    );
+    assert.equal(isConfigError(new TypeError('plain')), false);
+    assert.equal(isConfigError(new SessionAuthError('invalid_token')), false);
+  });
+});
 
 describe('mounting mistakes are caught with a hint', () => {
   test('a middleware called like a factory fails at startup', () => {

@@ -40,11 +40,11 @@ function bearerApp(store: RevocationStore, storeTimeoutMs = 2000) {
   app.get('/me', (req: JwtRequest, res) => {
     res.json(req.auth);
   });
-  app.post('/logout', (req: JwtRequest, res, next) => {
-    revocation.revokeToken(req.auth as Record<string, unknown>).then(() => res.sendStatus(204), next);
+  app.post('/logout', (req, res, next) => {
+    revocation.revokeToken(revocation.claimsOf(req)).then(() => res.sendStatus(204), next);
   });
-  app.post('/logout-all', (req: JwtRequest, res, next) => {
-    revocation.revokeUser(req.auth!.sub).then(() => res.sendStatus(204), next);
+  app.post('/logout-all', (req, res, next) => {
+    revocation.revokeUser(revocation.claimsOf(req).sub).then(() => res.sendStatus(204), next);
   });
   const onError: ErrorRequestHandler = (err: { status?: number; code?: string }, _req, res, _next) => {
     res.status(err.status ?? 500).json({ code: isSessionAuthError(err) ? err.code : err.code });
@@ -180,6 +180,36 @@ describe('createRevocation: outages and the check middleware', () => {
     assert.throws(
       () => createRevocation({ store: new MemoryRevocationStore(), storeTimeout: 5 } as never),
       /did you mean `storeTimeoutMs`/,
+    );
+  });
+});
+
+describe('claimsOf: the verified payload of a route behind express-jwt, without ! or ?.', () => {
+  test('gives the payload; no payload is credentials_required, one without sub or exp is invalid_claims', () => {
+    const revocation = createRevocation({ store: new MemoryRevocationStore(), logger: quiet });
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { sub: 'ann', jti: 'j-1', iat: now, exp: now + 60, role: 'admin' };
+    const req = (auth?: unknown) => ({ auth }) as unknown as Request;
+    assert.deepEqual(revocation.claimsOf(req(payload)), payload);
+    const codeOfThrow = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return isSessionAuthError(error) ? error.code : String(error);
+      }
+      return 'no error';
+    };
+    assert.equal(
+      codeOfThrow(() => revocation.claimsOf(req())),
+      'credentials_required',
+    );
+    assert.equal(
+      codeOfThrow(() => revocation.claimsOf(req({ iat: now, exp: now + 60 }))),
+      'invalid_claims',
+    );
+    assert.equal(
+      codeOfThrow(() => revocation.claimsOf(req({ sub: 'ann', iat: now }))),
+      'invalid_claims',
     );
   });
 });

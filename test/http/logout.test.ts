@@ -154,7 +154,7 @@ describe('programmatic revocation', () => {
     await assert.rejects(auth.revokeSession(sessionId, {} as never), /needs the user id `sub`/);
     await assert.rejects(
       auth.revokeSession({ $ne: '' } as never, { sub: 'frank' }),
-      /needs the session id \(`req.auth.sessionId`\) as a non-empty string \(got object\)/,
+      /needs the session id \(`auth.sessionOf\(req\).sessionId`\) as a non-empty string \(got object\)/,
     );
   });
 });

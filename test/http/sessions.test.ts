@@ -46,7 +46,7 @@ function setup(overrides: Partial<SessionAuthOptions> = {}) {
 function buildSessionApp(auth: SessionAuth): Express {
   const app = buildApp(express, auth);
   app.get('/sessions', auth.requireAuth, (req, res, next) => {
-    auth.listSessions(req.auth!.sub).then((sessions) => res.json(sessions), next);
+    auth.listSessions(auth.sessionOf(req).sub).then((sessions) => res.json(sessions), next);
   });
   app.post('/sessions/revoke-others', auth.revokeOtherSessions);
   app.get('/sensitive', auth.requireFreshAuth('5m'), (_req, res) => {
@@ -357,6 +357,26 @@ describe('key rotation', () => {
     assert.equal(jwt.decode(renewed.split('=')[1]!, { complete: true })?.header.kid, '2026-11');
     const newOnly = buildSessionApp(createSessionAuth(testOptions({ ...common, keys: [keyB] })));
     assert.equal((await request(newOnly).get('/me').set('Cookie', renewed)).status, 200);
+  });
+
+  test('moving from `secret` to `keys` signs nobody out with keyForTokensWithoutKid; a renewal then carries a kid', async () => {
+    const clock = manualClock();
+    const store = new MemoryRevocationStore({ now: clock.now });
+    const common = { store, now: clock.now, expiresIn: '30m', renewAfter: '10m' };
+    const before = buildSessionApp(createSessionAuth(testOptions({ ...common, secret: keyA.secret })));
+    const cookie = cookieFrom((await request(before).post('/login').send({ sub: 'a' })).headers['set-cookie']);
+    assert.equal(jwt.decode(cookie.split('=')[1]!, { complete: true })?.header.kid, undefined, 'signed without a kid');
+    const keys = [keyB, keyA];
+    const strict = buildSessionApp(createSessionAuth(testOptions({ ...common, secret: undefined, keys })));
+    assert.equal(errorCode(await request(strict).get('/me').set('Cookie', cookie)), 'invalid_token', 'the rule');
+    const migrating = buildSessionApp(
+      createSessionAuth(testOptions({ ...common, secret: undefined, keys, keyForTokensWithoutKid: keyA.kid })),
+    );
+    assert.equal((await request(migrating).get('/me').set('Cookie', cookie)).status, 200, 'still signed in');
+    clock.advance(11 * MIN);
+    const renewed = latest(await request(migrating).get('/me').set('Cookie', cookie), cookie);
+    assert.equal(jwt.decode(renewed.split('=')[1]!, { complete: true })?.header.kid, keyB.kid, 'renewed with a kid');
+    assert.equal((await request(strict).get('/me').set('Cookie', renewed)).status, 200);
   });
 
   test('misconfigured keys fail at startup, naming the key', () => {

@@ -32,7 +32,7 @@ const BACKENDS: Backend[] = [
       const t = await createTestDb('bounded_delay');
       // The feed began a minute ago (sessions signed in before its start would be checked per user instead).
       await t.db
-        .collection<{ _id: string; startedAt: Date }>('revocation_log')
+        .collection<{ _id: string; startedAt: Date }>('revocation_feed')
         .insertOne({ _id: 'started', startedAt: new Date(Date.now() - 60_000) });
       const other = new MongoClient(mongoUri());
       const stores = [t.client, other].map(

@@ -7,7 +7,7 @@ import {
   createRevocation,
   createSessionAuth,
   MemoryRevocationStore,
-  type RevocationLog,
+  type FeedPage,
   type RevocationStore,
 } from '../../lib/index.js';
 import { MongoRevocationStore } from '../../lib/mongodb.js';
@@ -136,7 +136,7 @@ describe('setup and feed reads that never answer are bounded by storeTimeoutMs',
       revokeUser: (...args) => inner.revokeUser(...args),
       revokeSession: (...args) => inner.revokeSession(...args),
       init: () => new Promise<void>(() => undefined),
-      readRevocations: () => new Promise<RevocationLog>(() => undefined),
+      readFeed: () => new Promise<FeedPage>(() => undefined),
     };
   };
 

@@ -126,13 +126,13 @@ export function buildInstance(store: SwitchStore, clock: Clock, life: Lifetimes,
       .then((s) => res.json({ sessionId: s.sessionId }), answer(res, next));
   });
   app.get('/me', auth.requireAuth, (req, res) => {
-    res.json({ sub: req.auth?.sub, sessionId: req.auth?.sessionId });
+    res.json({ sub: auth.getAuth(req)?.sub, sessionId: auth.getAuth(req)?.sessionId });
   });
   app.get('/public', (req, res) => {
-    res.json({ sub: req.auth?.sub ?? null });
+    res.json({ sub: auth.getAuth(req)?.sub ?? null });
   });
   app.get('/sensitive', auth.requireFreshAuth(life.fresh), (req, res) => {
-    res.json({ sub: req.auth?.sub });
+    res.json({ sub: auth.getAuth(req)?.sub });
   });
   app.post('/reauth', (req, res, next) => {
     auth.reauthenticate(req, res).then((s) => res.json({ sessionId: s.sessionId }), answer(res, next));

@@ -40,10 +40,10 @@ export function buildApp(express: ExpressFactory, auth: SessionAuth): Express {
     auth.login(res, req.body as { sub: string }).then((session) => res.json({ sessionId: session.sessionId }), next);
   });
   app.get('/public', (req, res) => {
-    res.json({ auth: req.auth ?? null });
+    res.json({ auth: auth.getAuth(req) ?? null });
   });
   app.get('/me', auth.requireAuth, (req, res) => {
-    res.json(req.auth);
+    res.json(auth.sessionOf(req));
   });
   app.post('/logout', auth.logout);
   app.post('/logout-all', auth.logoutAll);

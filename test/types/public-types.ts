@@ -21,12 +21,19 @@ const typed = createSessionAuth({
   store,
   claims: z.object({ role: z.enum(['user', 'admin']) }),
 });
-type RequestAuth = NonNullable<Request['auth']>;
+type Session = ReturnType<typeof typed.sessionOf>;
 
-// getAuth is typed with the claims schema; req.auth carries the session info everywhere.
+// sessionOf (and getAuth) are typed with the claims schema, and carry the session info; sessionOf is never
+// undefined, so a route behind requireAuth reads it without `!` or `?.`.
+expectType<Equal<Session['role'], 'user' | 'admin'>>();
 expectType<Equal<NonNullable<ReturnType<typeof typed.getAuth>>['role'], 'user' | 'admin'>>();
-expectType<Equal<RequestAuth['sessionId'], string>>();
-expectType<Equal<RequestAuth['issuedAt'], Date>>();
+expectType<Equal<Session['sessionId'], string>>();
+expectType<Equal<Session['issuedAt'], Date>>();
+export const readSub = (req: Request): string => typed.sessionOf(req).sub;
+// The package does not claim a type for `req.auth` (with createRevocation it is express-jwt's own payload).
+export const noGlobalAuth = (req: Request): unknown =>
+  // @ts-expect-error Express's Request has no `auth` of this package's making
+  req.auth;
 
 // login takes sub plus exactly the schema's claims.
 void typed.login({} as never, { sub: 'alice', role: 'admin' });

@@ -1,23 +1,16 @@
 // MongoRevocationStore: lastLogoutAt on the user's document and revoked sessions with a TTL, in MongoDB.
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { validateOptions } from '../../config/validate-options.js';
-import { ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
-import { MAX_REVOCATION_LIFETIME_MS, sessionIdentity } from '../../revocation/rules.js';
+import { ConfigError, MESSAGE_PREFIX } from '../../core/config-error.js';
 import { createLookupBatcher } from '../lookup-batcher.js';
-import type {
-  RevocationLog,
-  RevocationState,
-  RevocationStore,
-  SessionRecord,
-  StoreContext,
-} from '../revocation-store.js';
+import type { FeedPage, RevocationState, RevocationStore, SessionRecord, StoreContext } from '../revocation-store.js';
 import { storeLogger } from '../../config/logger.js';
 import { mongoStoreOptionsSchema, type MongoRevocationStoreOptions } from './options.js';
 import { readStates, type Lookup } from './read-states.js';
-import { createRevocationLog } from './revocation-log.js';
+import { createFeed } from './feed.js';
 import { hasAtomicUpdates } from './server-kind.js';
 import { createSessionRegistry, type RegistryDocument } from './session-registry.js';
-import { onceUntilFailure } from '../once-until-failure.js';
+import { onceUntilFailure } from '../../core/once-until-failure.js';
 import { createTtlIndex } from './ttl-index.js';
 import type { KeyedCollection } from './write-lock.js';
 import {
@@ -27,6 +20,8 @@ import {
   retryDuplicateKey,
   type UserStateLocation,
 } from './user-state.js';
+import { MAX_REVOCATION_LIFETIME_MS } from '../../core/limits.js';
+import { sessionIdentity } from '../../core/ids.js';
 
 export type { MongoRevocationStoreOptions } from './options.js';
 
@@ -70,7 +65,7 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #logger: ReturnType<typeof storeLogger>;
   readonly #lookup: (lookup: Lookup) => Promise<RevocationState | Error>;
   readonly #registry: ReturnType<typeof createSessionRegistry>;
-  readonly #log: ReturnType<typeof createRevocationLog>;
+  readonly #log: ReturnType<typeof createFeed>;
   /** Where the per-user state lives: found out once (`buildInfo`), asked again after a failure. */
   readonly #stateLocation: () => Promise<UserStateLocation>;
   /** Indexes of the device registry; retried on the next sign-in after a failure. */
@@ -106,7 +101,7 @@ export class MongoRevocationStore implements RevocationStore {
         ? onceUntilFailure(async () => this.#locationFor(await hasAtomicUpdates(db)))
         : () => Promise.resolve(this.#locationFor(atomicUpdates));
     this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
-    this.#log = createRevocationLog(db.collection(config.logCollection, PRIMARY));
+    this.#log = createFeed(db.collection(config.feedCollection, PRIMARY));
     this.#registry = createSessionRegistry({
       registry: db.collection<RegistryDocument>(config.registryCollection, PRIMARY),
       revoked: this.#sessions as unknown as Collection<Document>,
@@ -171,10 +166,10 @@ export class MongoRevocationStore implements RevocationStore {
   }
 
   /**
-   * The change feed (`logCollection`): every revocation that still matters, or those written since `since`.
+   * The change feed (`feedCollection`): every revocation that still matters, or those written since `since`.
    * Each revocation is added to it just before it is stored (both before `revokeUser`/`revokeSession` resolve).
    */
-  async readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
+  async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
     return this.#log.read(since, limit);
   }
 

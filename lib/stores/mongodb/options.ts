@@ -49,9 +49,9 @@ export const mongoStoreOptionsSchema = z
     sessionsCollection: z.string().min(1).default('revoked_sessions'),
     /**
      * Collection of the change feed: one document per revocation until it stops mattering, read by instances
-     * with `maxRevocationDelay` to keep every revocation in memory. Defaults to `revocation_log`.
+     * with `maxRevocationDelay` to keep every revocation in memory. Defaults to `revocation_feed`.
      */
-    logCollection: z.string().min(1).default('revocation_log'),
+    feedCollection: z.string().min(1).default('revocation_feed'),
     /** Collection of the device registry (signed-in sessions, for `listSessions`). Defaults to `device_sessions`. */
     registryCollection: z.string().min(1).default('device_sessions'),
     /**

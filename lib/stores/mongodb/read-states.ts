@@ -1,10 +1,10 @@
 // Answers a batch of revocation checks: one `find` by `_id` of the users' state, and only for tokens issued
 // before their user's last device logout, one `find` of those revoked sessions.
 import type { Collection, Document, Filter } from 'mongodb';
-import { sessionIdentity } from '../../revocation/rules.js';
 import type { RevocationState } from '../revocation-store.js';
 import { idKey, toError } from './ids.js';
 import { readDate, type UserStateLocation } from './user-state.js';
+import { sessionIdentity } from '../../core/ids.js';
 
 export interface Lookup {
   sub: string;

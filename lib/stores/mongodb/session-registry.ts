@@ -1,8 +1,8 @@
 // The device registry in MongoDB: one document per signed-in session, a TTL on its end, found by user.
 import type { Collection, Document, Filter } from 'mongodb';
-import { sessionIdentity } from '../../revocation/rules.js';
 import { createTtlIndex } from './ttl-index.js';
 import type { RevocationState, SessionRecord } from '../revocation-store.js';
+import { sessionIdentity } from '../../core/ids.js';
 
 /** `_id: sessionIdentity(sub, sid)`: two users may share a session id. */
 interface RegistryDocument {

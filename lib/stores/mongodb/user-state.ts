@@ -1,7 +1,7 @@
 // Where a user's watermark and device-logout hint live: on the user's own document (MongoDB), or in a
 // collection only the store writes (servers whose updates are not atomic, such as FerretDB v1).
 import type { Collection, Document, Filter } from 'mongodb';
-import { MESSAGE_PREFIX } from '../../errors/config-error.js';
+import { MESSAGE_PREFIX } from '../../core/config-error.js';
 import { asStored, idKey } from './ids.js';
 import { isDuplicateKey, withWriteLock, type KeyedCollection } from './write-lock.js';
 

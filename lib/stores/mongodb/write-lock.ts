@@ -1,6 +1,6 @@
 // A per-key lock for servers whose updates are not atomic: an insert of a unique `_id` is atomic everywhere.
 import { MongoServerError, type Collection } from 'mongodb';
-import { MESSAGE_PREFIX } from '../../errors/config-error.js';
+import { MESSAGE_PREFIX } from '../../core/config-error.js';
 
 /** A holder that died mid-write leaves its lock; it is taken over once this old. */
 export const LOCK_TTL_MS = 10_000;

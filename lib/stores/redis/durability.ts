@@ -1,7 +1,7 @@
 // The start-up checks of what Redis may lose: with neither AOF nor RDB snapshots a restart forgets every logout,
 // and an evicting maxmemory-policy drops revocations under memory pressure.
 import type { Logger } from '../../config/logger.js';
-import { MESSAGE_PREFIX } from '../../errors/config-error.js';
+import { MESSAGE_PREFIX } from '../../core/config-error.js';
 import type { RedisCommand } from './client.js';
 
 /** The value of one `CONFIG GET name` reply: RESP2 gives `[name, value]`, RESP3 a map or an object. */

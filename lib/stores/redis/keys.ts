@@ -1,6 +1,6 @@
 // The key layout: every key of one user shares the hash tag `{<sub>}`, so multi-key commands stay in one slot.
-import { argumentError } from '../../errors/config-error.js';
-import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../../revocation/rules.js';
+import { argumentError } from '../../core/config-error.js';
+import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../../core/ids.js';
 
 /**
  * The user's part of a key, safe inside a hash tag: percent-encoding leaves no `{`, `}` or `:` in it, and

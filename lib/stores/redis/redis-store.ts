@@ -1,10 +1,10 @@
 // RedisRevocationStore: watermarks and revoked sessions as Redis keys that expire with what they hold.
 import { storeLogger } from '../../config/logger.js';
 import { validateOptions } from '../../config/validate-options.js';
-import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../errors/config-error.js';
+import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../core/config-error.js';
 import type {
-  RevocationChange,
-  RevocationLog,
+  FeedChange,
+  FeedPage,
   RevocationState,
   RevocationStore,
   SessionRecord,
@@ -13,8 +13,8 @@ import type {
 import { connect, type RedisCommand, type RedisConnection } from './client.js';
 import { writeInTime } from '../feed-write.js';
 import { warnIfRevocationsCanBeLost } from './durability.js';
-import { onceUntilFailure } from '../once-until-failure.js';
-import { withDeadline } from '../../revocation/deadline.js';
+import { onceUntilFailure } from '../../core/once-until-failure.js';
+import { withDeadline } from '../../core/deadline.js';
 import { feedKeys, registryExpiryKey, registryKey, sessionKey, sessionKeyPrefix, userKey } from './keys.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
 import {
@@ -198,7 +198,7 @@ export class RedisRevocationStore implements RevocationStore {
    * The change feed (for `maxRevocationDelay`): every revocation that still matters, or those written since
    * `since`, with when the feed began. One round trip to the feed's slot.
    */
-  async readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
+  async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
     this.#setupInBackground();
     const keys = feedKeys(this.#prefix);
     const now = String(Date.now());
@@ -320,7 +320,7 @@ export class RedisRevocationStore implements RevocationStore {
 }
 
 /** A feed entry, `["u", sub, atMs, untilMs]` or `["s", sessionId, sub, expiresAtMs]`; unreadable data fails the read. */
-function readFeedEntry(value: string | null): RevocationChange {
+function readFeedEntry(value: string | null): FeedChange {
   let entry: unknown;
   try {
     entry = JSON.parse(value ?? '');

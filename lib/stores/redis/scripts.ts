@@ -1,6 +1,6 @@
+import { MAX_SESSIONS_PER_USER } from '../../core/limits.js';
 // The Lua scripts of the writes: compare-and-set in one atomic step, so a date is never lowered and a key's
 // expiry never shortened, whatever other writers do at the same time.
-import { MAX_SESSIONS_PER_USER } from '../revocation-store.js';
 
 /**
  * KEYS[1] = user key, KEYS[2] = the user's registry hash, KEYS[3] = its expiry sorted set; ARGV[1] = lastLogoutAt

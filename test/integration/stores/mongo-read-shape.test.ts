@@ -93,8 +93,8 @@ describe('MongoRevocationStore: the shape of hot-path reads (command monitoring)
     await store.revokeUser('feed-user', new Date(now - 1000), new Date(now + 3_600_000));
     const since = new Date(now - 60_000);
     const commands = await commandsOf(async () => {
-      await store.readRevocations(null, 1000);
-      await store.readRevocations(since, 1000);
+      await store.readFeed(null, 1000);
+      await store.readFeed(since, 1000);
     });
     const finds = commands.filter((e) => (e.command.filter as Document)._id === undefined);
     assert.deepEqual(
@@ -102,7 +102,7 @@ describe('MongoRevocationStore: the shape of hot-path reads (command monitoring)
       [['exp'], ['at']],
       'the full read filters on exp, the next ones on at',
     );
-    const indexes = await client.db(testDb.dbName).collection('revocation_log').listIndexes().toArray();
+    const indexes = await client.db(testDb.dbName).collection('revocation_feed').listIndexes().toArray();
     const indexed = new Set(indexes.map((i) => Object.keys(i.key as Document).join(',')));
     for (const event of finds) {
       const [field] = Object.keys(event.command.filter as Document) as [string];

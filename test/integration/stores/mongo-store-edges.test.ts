@@ -55,7 +55,7 @@ describe('MongoRevocationStore at the edges', () => {
     const log = t.db.collection('log_refusing');
     await log.createIndex({ sub: 1 }, { unique: true });
     await log.insertOne({ sub: 'feedless', exp: new Date(Date.now() + HOUR) });
-    const store = new MongoRevocationStore({ db: t.db, logCollection: 'log_refusing', logger: quiet });
+    const store = new MongoRevocationStore({ db: t.db, feedCollection: 'log_refusing', logger: quiet });
     await assert.rejects(
       store.revokeUser('feedless', new Date(), new Date(Date.now() + HOUR)),
       /duplicate key|E11000/i,

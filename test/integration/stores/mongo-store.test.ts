@@ -367,7 +367,7 @@ describe('MongoRevocationStore', () => {
       db: t.db,
       usersCollection: 'hex_ids',
       stateCollection: 'hex_ids_state',
-      logCollection: 'hex_ids_log',
+      feedCollection: 'hex_ids_log',
       userId: (sub) => new ObjectId(sub),
       logger,
     });
@@ -384,7 +384,7 @@ describe('MongoRevocationStore', () => {
     app.post('/login', (_req, res, next) => {
       signer.login(res, { sub: 'not-hex' }).then(() => res.end(), next);
     });
-    app.get('/me', auth.requireAuth, (req, res) => res.json(req.auth));
+    app.get('/me', auth.requireAuth, (req, res) => res.json(auth.sessionOf(req)));
     const login = await request(app).post('/login');
     const me = await request(app).get('/me').set('Cookie', String(login.headers['set-cookie']).split(';')[0]!);
     assert.equal(me.status, 401);

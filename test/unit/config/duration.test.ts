@@ -3,8 +3,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DURATION_UNIT_MS, parseDurationMs, parseDurationSeconds } from '../../../lib/config/duration.js';
-import { MAX_REVOCATION_DELAY_MS, parseRevocationDelayMs } from '../../../lib/revocation/revocation-cache.js';
+import {
+  DURATION_UNIT_MS,
+  parseDurationMs,
+  parseDurationSeconds,
+  parseRevocationDelayMs,
+} from '../../../lib/config/duration.js';
+import { MAX_REVOCATION_DELAY_MS } from '../../../lib/core/limits.js';
 
 /** The README's table: `| unit | spellings | milliseconds |`, between the `Durations` heading and the next one. */
 function documentedUnits(): { spellings: string[]; ms: number }[] {

@@ -1,7 +1,7 @@
 // The request error class and its stable codes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ERROR_STATUS, SessionAuthError } from '../../../lib/errors/session-auth-error.js';
+import { ERROR_STATUS, SessionAuthError } from '../../../lib/core/session-auth-error.js';
 
 describe('SessionAuthError', () => {
   test('every code has its status and a body without the cause', () => {

@@ -19,7 +19,7 @@ describe('MemoryRevocationStore', () => {
       store.revokeSession(`s-${i}`, 'u', new Date(t + 60_000));
     }
     const sessionIds = (since: number) =>
-      store.readRevocations(new Date(since), 100_000).changes.map((c) => (c.kind === 'session' ? c.sessionId : c.sub));
+      store.readFeed(new Date(since), 100_000).changes.map((c) => (c.kind === 'session' ? c.sessionId : c.sub));
     assert.deepEqual(sessionIds(t), ['s-10000'], 'a recent read: what changed since');
     assert.equal(sessionIds(1_000_002).length, 10_000, 'from the oldest kept: the kept ones');
     assert.equal(sessionIds(1_000_001).length, 10_001, 'from before them: everything that still matters');

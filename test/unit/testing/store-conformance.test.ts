@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryRevocationStore, type RevocationState, type RevocationStore } from '../../../lib/index.js';
-import type { RevocationChange, RevocationLog, SessionRecord } from '../../../lib/stores/revocation-store.js';
+import type { FeedChange, FeedPage, SessionRecord } from '../../../lib/stores/revocation-store.js';
 import { runStoreConformance, type ConformanceSubject } from '../../../lib/testing.js';
 
 interface Outcome {
@@ -200,7 +200,7 @@ const REGISTRY_BROKEN: Record<string, { create: () => RevocationStore; caughtBy:
 
 /** MapStore with a correct change feed (every write, stamped); the broken feeds below each get one thing wrong. */
 class FeedMapStore extends MapStore {
-  protected readonly log: { at: number; change: RevocationChange }[] = [];
+  protected readonly log: { at: number; change: FeedChange }[] = [];
   protected readonly startedAt = new Date(Date.now() - 1);
   override revokeUser(sub: string, at: Date, relevantUntil?: Date): void {
     super.revokeUser(sub, at);
@@ -211,7 +211,7 @@ class FeedMapStore extends MapStore {
     super.revokeSession(sessionId, sub, expiresAt);
     this.log.push({ at: Date.now(), change: { kind: 'session', sessionId, sub, expiresAt } });
   }
-  readRevocations(since: Date | null, limit: number): RevocationLog {
+  readFeed(since: Date | null, limit: number): FeedPage {
     const from = since?.getTime() ?? -Infinity;
     const changes = this.log.filter((e) => e.at >= from).map((e) => e.change);
     return { startedAt: this.startedAt, changes: changes.slice(0, limit) };
@@ -222,8 +222,8 @@ const FEED_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: str
   'feed leaves out revoked sessions': {
     create: () =>
       new (class extends FeedMapStore {
-        override readRevocations(since: Date | null, limit: number): RevocationLog {
-          const log = super.readRevocations(since, limit);
+        override readFeed(since: Date | null, limit: number): FeedPage {
+          const log = super.readFeed(since, limit);
           return { ...log, changes: log.changes.filter((c) => c.kind === 'user') };
         }
       })(),
@@ -244,8 +244,8 @@ const FEED_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: str
   'feed starts when it is read': {
     create: () =>
       new (class extends FeedMapStore {
-        override readRevocations(since: Date | null, limit: number): RevocationLog {
-          return { ...super.readRevocations(since, limit), startedAt: new Date() };
+        override readFeed(since: Date | null, limit: number): FeedPage {
+          return { ...super.readFeed(since, limit), startedAt: new Date() };
         }
       })(),
     caughtBy: 'change feed: the feed starts no later than the first revocation written after init',
@@ -253,8 +253,8 @@ const FEED_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: str
   'feed answers only the full read': {
     create: () =>
       new (class extends FeedMapStore {
-        override readRevocations(since: Date | null, limit: number): RevocationLog {
-          const log = super.readRevocations(null, limit);
+        override readFeed(since: Date | null, limit: number): FeedPage {
+          const log = super.readFeed(null, limit);
           return since === null ? log : { ...log, changes: [] };
         }
       })(),

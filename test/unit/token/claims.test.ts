@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { ConfigError } from '../../../lib/errors/config-error.js';
+import { ConfigError } from '../../../lib/core/config-error.js';
 import { createClaimsParser, createLoginClaimsCheck, readSessionClaims } from '../../../lib/token/claims.js';
 
 const payload = {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { ConfigError } from '../../../lib/errors/config-error.js';
+import { ConfigError } from '../../../lib/core/config-error.js';
 import { resolveKeys } from '../../../lib/token/keys.js';
 import { newSession, signSessionToken, type TokenSettings } from '../../../lib/token/sign-token.js';
 

@@ -1,18 +1,18 @@
 // A store wrapped so that every call has a deadline, every failure is a `revocation_unavailable` error, and
 // an outage is logged once.
 import type { Logger } from '../config/logger.js';
-import { ConfigError, MESSAGE_PREFIX } from '../errors/config-error.js';
-import { SessionAuthError } from '../errors/session-auth-error.js';
+import { ConfigError, MESSAGE_PREFIX } from '../core/config-error.js';
+import { SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
-import { isThenable, withDeadline } from './deadline.js';
+import { isThenable, withDeadline } from '../core/deadline.js';
 
-export type GuardedStore = ReturnType<typeof createGuardedStore>;
+export type BoundedStore = ReturnType<typeof createBoundedStore>;
 
 /**
  * Store methods may return a value, a native Promise or any thenable (a query builder, another promise
  * library): each is bounded by `timeoutMs`, and a throw, a rejection or a timeout becomes the same error.
  */
-export function createGuardedStore(store: RevocationStore, timeoutMs: number, logger: Logger) {
+export function createBoundedStore(store: RevocationStore, timeoutMs: number, logger: Logger) {
   let failing = false;
 
   /** The error a failed call rejects with; the first failure of an outage is logged. */
@@ -68,7 +68,7 @@ export function createGuardedStore(store: RevocationStore, timeoutMs: number, lo
 }
 
 /**
- * An answer from memory (a synchronous store, the bounded-delay copy or cache) goes on after the event loop has
+ * An answer from memory (a synchronous store, the bounded-delay copy) goes on after the event loop has
  * taken in the other requests that are ready, as an answer from the network would and as express-jwt does:
  * their responses then leave together. Answering each at once cost 15-20 % more app CPU per request at 64
  * connections (195 against 165 µs, measured), and the turn costs a lone request a few µs.

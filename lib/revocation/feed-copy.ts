@@ -1,18 +1,18 @@
-// The bounded-delay mode on a store with a change feed (`readRevocations`): each instance keeps a copy of all
+// The bounded-delay mode on a store with a change feed (`readFeed`): each instance keeps a copy of all
 // revocation state that still matters, answers every check from it, and brings it up to date at least every
 // `maxRevocationDelay` by asking the store only for what changed. No timers: a check that finds the copy half
 // the delay old starts the next read; one that finds it older than the delay is not answered from it.
 import type { Logger } from '../config/logger.js';
-import { MESSAGE_PREFIX } from '../errors/config-error.js';
-import type { RevocationLog, RevocationState } from '../stores/revocation-store.js';
-import { isThenable, withDeadline } from './deadline.js';
-import { sessionIdentity } from './rules.js';
+import { MESSAGE_PREFIX } from '../core/config-error.js';
+import type { FeedPage, RevocationState } from '../stores/revocation-store.js';
+import { isThenable, withDeadline } from '../core/deadline.js';
+import { sessionIdentity } from '../core/ids.js';
 
 /**
  * Most revocations (users with a watermark plus revoked sessions) the copy holds, about 150 bytes each. With
- * more, the instance stops using the copy and falls back to reading the store per user (a warning says so).
+ * more, the instance stops using the copy and every check reads the store (exact; a warning says so).
  */
-export const MIRROR_MAX_ENTRIES = 100_000;
+export const COPY_MAX_ENTRIES = 100_000;
 /**
  * Each read asks again for what was written since the previous one was sent, minus this margin: it covers a
  * write's own latency (a store writes a change again when its write took longer than `CHANGE_LATE_MS`, see `stores/feed-write.ts`) and clocks of
@@ -29,29 +29,29 @@ const PRUNE_INTERVAL_MS = 60_000;
 
 const NOT_REVOKED: RevocationState = Object.freeze({ lastLogoutAt: null, sessionRevoked: false });
 
-export interface RevocationMirrorSettings {
+export interface FeedCopySettings {
   /** The store's change feed. */
-  read: (since: Date | null, limit: number) => PromiseLike<RevocationLog> | RevocationLog;
+  read: (since: Date | null, limit: number) => PromiseLike<FeedPage> | FeedPage;
   /** How old (ms) the copy may be at most; > 0. */
   maxDelayMs: number;
   /** Longest a read may take: it then fails (the copy only gets older), and another may be sent. */
   readTimeoutMs: number;
   now: () => number;
   logger: Logger;
-  /** Most entries; defaults to `MIRROR_MAX_ENTRIES`. */
+  /** Most entries; defaults to `COPY_MAX_ENTRIES`. */
   maxEntries?: number;
 }
 
-export type RevocationMirror = ReturnType<typeof createRevocationMirror>;
+export type FeedCopy = ReturnType<typeof createFeedCopy>;
 
 /**
  * The copy. Its time (`syncedAt`) is when the latest successful read was sent: every revocation written before
  * then is in it. Reads never overlap in what they may skip: each asks from the previous success's time minus
  * `CHANGE_OVERLAP_MS`, so a failed or slow read only makes the copy older, never incomplete.
  */
-export function createRevocationMirror(settings: RevocationMirrorSettings) {
+export function createFeedCopy(settings: FeedCopySettings) {
   const { maxDelayMs, now, logger } = settings;
-  const maxEntries = settings.maxEntries ?? MIRROR_MAX_ENTRIES;
+  const maxEntries = settings.maxEntries ?? COPY_MAX_ENTRIES;
   const users = new Map<string, { at: number; until: number }>();
   /** Revoked sessions by `sessionIdentity(sub, sessionId)`: until when. */
   const sessions = new Map<string, number>();
@@ -114,14 +114,14 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
   }
 
   /** A feed read, failed once `readTimeoutMs` passed without an answer (a hung read never holds `ready`). */
-  function readInTime(since: Date | null): RevocationLog | Promise<RevocationLog> {
+  function readInTime(since: Date | null): FeedPage | Promise<FeedPage> {
     const pending = settings.read(since, maxEntries);
     if (!isThenable(pending)) return pending;
     const ms = settings.readTimeoutMs;
     return withDeadline(pending, ms, () => new Error(`no answer from the revocation feed within ${ms} ms`));
   }
 
-  function apply(log: RevocationLog, sentAt: number, full: boolean): void {
+  function apply(log: FeedPage, sentAt: number, full: boolean): void {
     if (disabled) return;
     if (log.changes.length >= maxEntries) {
       if (full) return disable(`more than ${maxEntries} revocations matter`);
@@ -161,7 +161,7 @@ export function createRevocationMirror(settings: RevocationMirrorSettings) {
     users.clear();
     sessions.clear();
     logger.warn(
-      `${MESSAGE_PREFIX}: maxRevocationDelay: ${reason}; this instance now caches per user instead of keeping every revocation in memory.`,
+      `${MESSAGE_PREFIX}: maxRevocationDelay: ${reason}; every check of this instance now reads the store (exact) instead of its copy.`,
     );
   }
 

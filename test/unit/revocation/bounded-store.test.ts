@@ -1,8 +1,8 @@
 // The guarded store: deadlines and failures become revocation_unavailable.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SessionAuthError } from '../../../lib/errors/session-auth-error.js';
-import { createGuardedStore } from '../../../lib/revocation/guarded-store.js';
+import { SessionAuthError } from '../../../lib/core/session-auth-error.js';
+import { createBoundedStore } from '../../../lib/revocation/bounded-store.js';
 import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
 
 describe('guarded store', () => {
@@ -12,7 +12,7 @@ describe('guarded store', () => {
       revokeUser: () => undefined,
       revokeSession: () => undefined,
     };
-    const guarded = createGuardedStore(hanging, 50, { warn: () => undefined });
+    const guarded = createBoundedStore(hanging, 50, { warn: () => undefined });
     const started = Date.now();
     await assert.rejects(
       guarded.getState('a', 'b', Date.now()),
@@ -23,7 +23,7 @@ describe('guarded store', () => {
   });
   test("a synchronous store's answer is passed through", async () => {
     const store = new MemoryRevocationStore();
-    const guarded = createGuardedStore(store, 50, { warn: () => undefined });
+    const guarded = createBoundedStore(store, 50, { warn: () => undefined });
     assert.deepEqual(await guarded.getState('a', 'b', Date.now()), { lastLogoutAt: null, sessionRevoked: false });
     store.close();
   });

@@ -47,3 +47,11 @@ export function combineConfigErrors(errors: readonly ConfigError[]): ConfigError
   const combined = new ConfigError('', `has ${errors.length} configuration problems:\n${lines.join('\n')}`);
   return Object.assign(combined, { option: errors.map((e) => e.option).join(', ') });
 }
+
+/** Narrowing helper that also works across two copies of the package (ESM and CJS loaded side by side). */
+export function isConfigError(value: unknown): value is ConfigError {
+  return (
+    value instanceof ConfigError ||
+    (value instanceof TypeError && value.name === 'ConfigError' && typeof (value as ConfigError).code === 'string')
+  );
+}

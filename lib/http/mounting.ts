@@ -1,6 +1,6 @@
 // Catches the classic mounting mistakes: a factory mounted uncalled, or a middleware called like a factory.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ConfigError } from '../errors/config-error.js';
+import { ConfigError } from '../core/config-error.js';
 
 /** True for what Express passes as `req` (an IncomingMessage), false for an options object or nothing. */
 function looksLikeRequest(value: unknown): value is Request {

@@ -1,12 +1,12 @@
 // createSessionAuth's configuration, resolved once at startup: options, store shape, keys and lifetimes.
-import { MESSAGE_PREFIX, ConfigError } from '../errors/config-error.js';
-import { assertNotMounted } from '../http/middleware-guard.js';
-import { assertRevocationStore } from '../stores/revocation-store.js';
-import { asyncClaimsError, asyncPartOf, RESERVED_CLAIMS, reservedAmong } from '../token/claims.js';
-import { resolveConfiguredKeys } from '../token/keys.js';
-import { resolveLifetimes } from './lifetimes.js';
-import { sessionAuthOptionsSchema } from './options.js';
-import { validateOptions } from './validate-options.js';
+import { MESSAGE_PREFIX, ConfigError } from './core/config-error.js';
+import { assertNotMounted } from './http/mounting.js';
+import { assertRevocationStore } from './stores/revocation-store.js';
+import { asyncClaimsError, asyncPartOf, RESERVED_CLAIMS, reservedAmong } from './token/claims.js';
+import { resolveConfiguredKeys } from './token/keys.js';
+import { resolveLifetimes } from './config/lifetimes.js';
+import { sessionAuthOptionsSchema } from './config/options.js';
+import { validateOptions } from './config/validate-options.js';
 
 /** Throws a ConfigError naming the option and the fix for anything wrong; warns about risky settings. */
 export function resolveSessionAuthConfig(options: unknown) {

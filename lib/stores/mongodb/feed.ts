@@ -1,10 +1,10 @@
-// The change feed of MongoRevocationStore (`readRevocations`, for `maxRevocationDelay`): one small document
+// The change feed of MongoRevocationStore (`readFeed`, for `maxRevocationDelay`): one small document
 // per revocation in a collection of its own, kept until the revocation stops mattering.
 import { ObjectId, type Collection, type Filter } from 'mongodb';
-import { MESSAGE_PREFIX } from '../../errors/config-error.js';
+import { MESSAGE_PREFIX } from '../../core/config-error.js';
 import { writeInTime } from '../feed-write.js';
-import type { RevocationChange, RevocationLog } from '../revocation-store.js';
-import { onceUntilFailure } from '../once-until-failure.js';
+import type { FeedChange, FeedPage } from '../revocation-store.js';
+import { onceUntilFailure } from '../../core/once-until-failure.js';
 import { createTtlIndex } from './ttl-index.js';
 import { retryDuplicateKey } from './user-state.js';
 
@@ -31,7 +31,7 @@ type LogDocument = ChangeDocument | StartDocument;
 /** Without a TTL index (FerretDB v1), entries that no longer matter are deleted by a writer, once a minute. */
 const CLEANUP_INTERVAL_MS = 60_000;
 
-export function createRevocationLog(collection: Collection<LogDocument>) {
+export function createFeed(collection: Collection<LogDocument>) {
   const changes = collection as unknown as Collection<ChangeDocument>;
   let hasTtl = true;
   let cleanedAt = 0;
@@ -67,7 +67,7 @@ export function createRevocationLog(collection: Collection<LogDocument>) {
   }
 
   /** Every revocation that still matters (`since` null), else those written at or after `since`. */
-  async function read(since: Date | null, limit: number): Promise<RevocationLog> {
+  async function read(since: Date | null, limit: number): Promise<FeedPage> {
     const filter: Filter<ChangeDocument> = since === null ? { exp: { $gt: new Date() } } : { at: { $gte: since } };
     const [start, docs] = await Promise.all([
       startedAt(),
@@ -80,7 +80,7 @@ export function createRevocationLog(collection: Collection<LogDocument>) {
 }
 
 /** A damaged user entry (no `logoutAt`) counts as the widest revocation: its whole `exp`. */
-function toChange(doc: Omit<ChangeDocument, '_id' | 'at'>): RevocationChange {
+function toChange(doc: Omit<ChangeDocument, '_id' | 'at'>): FeedChange {
   if (doc.sid !== undefined) return { kind: 'session', sessionId: doc.sid, sub: doc.sub, expiresAt: doc.exp };
   return { kind: 'user', sub: doc.sub, lastLogoutAt: doc.logoutAt ?? doc.exp, relevantUntil: doc.exp };
 }

@@ -1,15 +1,32 @@
 // createRevocation: the revocation rules for JWTs the app already has (express-jwt, Bearer or cookie tokens).
 import type { Request, RequestHandler } from 'express';
 import type { Jwt } from 'jsonwebtoken';
-import { revocationOptionsSchema, type RevocationOptions } from '../config/revocation-options.js';
-import { validateOptions } from '../config/validate-options.js';
-import { argumentError, MESSAGE_PREFIX } from '../errors/config-error.js';
-import { SessionAuthError } from '../errors/session-auth-error.js';
-import { createErrorResponder } from '../http/error-response.js';
-import { assertNotMounted, namedMiddleware } from '../http/middleware-guard.js';
-import { assertRevocationStore, initStore } from '../stores/revocation-store.js';
-import { createRevocationEngine, type RevocationEngine } from './revocation-engine.js';
-import { readTokenRef } from './token-ref.js';
+import type { z } from 'zod';
+import { revocationOptionsSchema } from './config/options.js';
+import { validateOptions } from './config/validate-options.js';
+import { argumentError, MESSAGE_PREFIX } from './core/config-error.js';
+import { SessionAuthError } from './core/session-auth-error.js';
+import { createErrorResponder } from './http/error-response.js';
+import { assertNotMounted, namedMiddleware } from './http/mounting.js';
+import { assertRevocationStore, initStore, type RevocationStore } from './stores/revocation-store.js';
+import { createRevocationEngine, type RevocationEngine } from './revocation/revocation-engine.js';
+import { readTokenRef } from './revocation/token-ref.js';
+
+/** The options of `createRevocation`: every one but `store` declared, with its default, by the schema that checks it. */
+export interface RevocationOptions extends Omit<z.input<typeof revocationOptionsSchema>, 'store'> {
+  /** Where revocation state lives: `MemoryRevocationStore`, `MongoRevocationStore`, `RedisRevocationStore` or your own. */
+  store: RevocationStore;
+}
+
+/** A verified payload as `claimsOf` returns it: the app's claims, with those the rules read known to be there. */
+export interface VerifiedClaims {
+  sub: string;
+  iat: number;
+  exp: number;
+  sid?: string;
+  jti?: string;
+  [claim: string]: unknown;
+}
 
 /** What `createRevocation` returns. */
 export interface Revocation {
@@ -20,7 +37,14 @@ export interface Revocation {
   /** Logs user `sub` out everywhere: every token issued before this resolves is rejected from then on. */
   revokeUser: (sub: string) => Promise<Date>;
   /** Logs out the session of this verified payload (`sid`, else `jti`); refuses a payload with neither. */
-  revokeToken: (payload: Record<string, unknown>) => Promise<void>;
+  revokeToken: (payload: unknown) => Promise<void>;
+  /**
+   * The verified token payload express-jwt put on `req.auth`, with the claims the rules read checked: for a route
+   * behind express-jwt and `check` (or `isRevoked`), without `!` or `?.`. Throws `SessionAuthError`
+   * `credentials_required` when there is none, `invalid_claims` when it lacks `sub`, `iat` or `exp`.
+   * @example app.post('/logout-all', async (req, res) => { await revocation.revokeUser(revocation.claimsOf(req).sub); res.sendStatus(204); });
+   */
+  claimsOf(req: Request): VerifiedClaims;
   /**
    * Logs out one session of user `sub` by its id; `expiresAt` (its token's `exp`) bounds how long it is kept. A
    * session is the pair (user, id): with another user's `sub` it revokes nothing (there is no registry to check).
@@ -39,8 +63,8 @@ export interface Revocation {
  * ```ts
  * const revocation = createRevocation({ store: new MongoRevocationStore({ client, dbName: 'app' }) });
  * app.use(expressjwt({ secret, algorithms: ['HS256'], isRevoked: revocation.isRevoked }));
- * app.post('/logout', async (req, res) => { await revocation.revokeToken(req.auth); res.sendStatus(204); });
- * app.post('/logout-all', async (req, res) => { await revocation.revokeUser(req.auth.sub); res.sendStatus(204); });
+ * app.post('/logout', async (req, res) => { await revocation.revokeToken(revocation.claimsOf(req)); res.sendStatus(204); });
+ * app.post('/logout-all', async (req, res) => { await revocation.revokeUser(revocation.claimsOf(req).sub); res.sendStatus(204); });
  * ```
  */
 export function createRevocation(options: RevocationOptions): Revocation {
@@ -74,6 +98,13 @@ export function createRevocation(options: RevocationOptions): Revocation {
       await engine.revokeSession(read.ref.sessionId, read.ref.sub, entryEnd(payload, read));
     },
     revokeSession: async (sessionId, opts) => engine.revokeSession(sessionId, opts?.sub, opts?.expiresAt),
+    claimsOf: (req) => {
+      const payload = (req as { auth?: unknown }).auth;
+      if (payload === undefined) throw new SessionAuthError('credentials_required');
+      const read = readTokenRef(payload);
+      if (!read.ok) throw new SessionAuthError('invalid_claims', { cause: new Error(read.problem) });
+      return payload as VerifiedClaims;
+    },
     ready: initStore(store, config.logger, config.storeTimeoutMs).then(engine.warmUp),
     close: async () => {
       await store.close?.();
@@ -86,13 +117,10 @@ export function createRevocation(options: RevocationOptions): Revocation {
  * may have other tokens (refreshed ones, expiring later): until its `sxp` claim when it has one, else for the
  * longest lifetime any token may have (undefined here). The engine caps every end at that longest lifetime.
  */
-function entryEnd(
-  payload: Record<string, unknown>,
-  read: Extract<ReturnType<typeof readTokenRef>, { ok: true }>,
-): Date | undefined {
-  const bySid = typeof payload.sid === 'string' && payload.sid !== '';
+function entryEnd(payload: unknown, read: Extract<ReturnType<typeof readTokenRef>, { ok: true }>): Date | undefined {
+  const { sid, sxp } = payload as { sid?: unknown; sxp?: unknown };
+  const bySid = typeof sid === 'string' && sid !== '';
   if (!bySid) return new Date(read.expMs);
-  const sxp = payload.sxp;
   if (typeof sxp !== 'number' || !Number.isSafeInteger(sxp) || sxp <= 0) return undefined;
   return new Date(Math.min(Math.max(sxp, read.expMs), 8.64e15)); // the latest time a Date can hold
 }
@@ -111,7 +139,7 @@ function createCheck(engine: RevocationEngine, respond: ReturnType<typeof create
   return namedMiddleware(
     'check',
     (req, res, next) => {
-      const payload: unknown = req.auth;
+      const payload: unknown = (req as { auth?: unknown }).auth;
       if (payload === undefined) return respond(new SessionAuthError('credentials_required'), req, res, next);
       const read = readTokenRef(payload);
       if (!read.ok)

@@ -5,12 +5,12 @@ import { describe, test } from 'node:test';
 import { createRevocationEngine } from '../../../lib/revocation/revocation-engine.js';
 import {
   CHANGE_OVERLAP_MS,
-  createRevocationMirror,
+  createFeedCopy,
   FULL_READ_AFTER_MS,
-  MIRROR_MAX_ENTRIES,
-} from '../../../lib/revocation/revocation-mirror.js';
+  COPY_MAX_ENTRIES,
+} from '../../../lib/revocation/feed-copy.js';
 import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
-import type { RevocationLog, RevocationStore } from '../../../lib/stores/revocation-store.js';
+import type { FeedPage, RevocationStore } from '../../../lib/stores/revocation-store.js';
 
 const T0 = 1_800_000_000_000;
 const DELAY = 100;
@@ -37,11 +37,11 @@ function feedStore(now: () => number) {
     },
     revokeUser: (sub: string, at: Date, until: Date) => inner.revokeUser(sub, at, until),
     revokeSession: (sid: string, sub: string, expiresAt: Date) => inner.revokeSession(sid, sub, expiresAt),
-    readRevocations(since: Date | null, limit: number): Promise<RevocationLog> {
+    readFeed(since: Date | null, limit: number): Promise<FeedPage> {
       store.feedReads.push(since === null ? null : since.getTime());
-      if (store.feedHangs) return new Promise<RevocationLog>(() => undefined);
+      if (store.feedHangs) return new Promise<FeedPage>(() => undefined);
       if (store.feedDown) return Promise.reject(new Error('feed unreachable (simulated)'));
-      return Promise.resolve(inner.readRevocations(since, limit));
+      return Promise.resolve(inner.readFeed(since, limit));
     },
   };
   return store satisfies RevocationStore;
@@ -110,7 +110,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.equal(await code(b, ref), undefined, 'b answers from its copy, read less than the delay ago');
     clock.at += DELAY / 2; // half the delay: this check starts the next read
     await code(b, ref);
-    await b.mirror?.sync();
+    await b.copy?.sync();
     assert.equal(await code(b, ref), 'session_revoked', 'the read brought the revocation');
     assert.equal(store.reads, 0, 'all from the copy');
     assert.deepEqual(store.feedReads.slice(-1), [T0 - CHANGE_OVERLAP_MS], 'asked what changed since the last read');
@@ -127,7 +127,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     const ref = token('dave', sid(4), T0 - 1);
     clock.at += DELAY; // exactly the bound: the copy may still answer
     assert.equal(await code(b, ref), undefined);
-    await b.mirror?.sync();
+    await b.copy?.sync();
     clock.at += 1;
     assert.equal(await code(b, ref), 'logged_out_everywhere', 'past the bound: read from the store');
     assert.equal(store.reads, 1);
@@ -141,7 +141,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     store.down = false;
     store.feedDown = false;
     clock.at += DELAY;
-    await b.mirror?.sync();
+    await b.copy?.sync();
     assert.equal(await code(b, ref), 'logged_out_everywhere');
     const reads = store.reads;
     assert.equal(await code(b, token('erin', sid(5))), undefined);
@@ -157,13 +157,13 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     store.feedDown = true;
     for (let i = 1; i <= 3; i++) {
       clock.at += DELAY / 2;
-      await engine.mirror?.sync();
+      await engine.copy?.sync();
     }
     store.feedDown = false;
     clock.at += DELAY / 2;
-    await engine.mirror?.sync();
+    await engine.copy?.sync();
     clock.at += DELAY / 2;
-    await engine.mirror?.sync();
+    await engine.copy?.sync();
     const first = T0 - CHANGE_OVERLAP_MS;
     assert.deepEqual(store.feedReads, [null, first, first, first, first, T0 + 2 * DELAY - CHANGE_OVERLAP_MS]);
   });
@@ -180,7 +180,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     clock.at += 60; // past the timeout
     store.feedHangs = false;
     await code(engine, token('u9', sid(9)));
-    await engine.mirror?.sync();
+    await engine.copy?.sync();
     assert.equal(store.feedReads.length, 3);
     assert.equal(await code(engine, token('u9', sid(9))), undefined);
   });
@@ -200,24 +200,24 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     const writerClock = { at: T0 - 15_000 }; // a writer whose clock is 15 s behind: beyond the 10 s margin
     const writer = new MemoryRevocationStore({ now: () => writerClock.at });
     const reads: (number | null)[] = [];
-    const mirror = createRevocationMirror({
+    const copy = createFeedCopy({
       read: (since, limit) => {
         reads.push(since === null ? null : since.getTime());
-        return writer.readRevocations(since, limit);
+        return writer.readFeed(since, limit);
       },
       maxDelayMs: DELAY,
       readTimeoutMs: 200,
       now: clock.now,
       logger: { warn: () => undefined },
     });
-    await mirror.sync();
+    await copy.sync();
     writer.revokeSession(sid(1), 'hank', new Date(T0 + HOUR));
     let firstRefused: number | undefined;
     for (let step = 1; firstRefused === undefined && step <= FULL_READ_AFTER_MS / (DELAY / 2) + 2; step++) {
       clock.at += DELAY / 2;
       writerClock.at += DELAY / 2;
-      await mirror.sync();
-      if (mirror.get('hank', sid(1), T0 - 1000)?.sessionRevoked === true) firstRefused = clock.at - T0;
+      await copy.sync();
+      if (copy.get('hank', sid(1), T0 - 1000)?.sessionRevoked === true) firstRefused = clock.at - T0;
     }
     assert.ok(firstRefused !== undefined && firstRefused > DELAY, `missed by the reads by time: ${firstRefused}`);
     assert.ok(firstRefused <= FULL_READ_AFTER_MS + DELAY, `caught by the next whole read: ${firstRefused}`);
@@ -227,7 +227,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   test("the bound holds for this instance's own revocations too, also while the feed cannot be read", async () => {
     const clock = manualClock();
     const warnings: string[] = [];
-    const mirror = createRevocationMirror({
+    const copy = createFeedCopy({
       read: () => ({ startedAt: new Date(0), changes: [] }),
       maxDelayMs: DELAY,
       readTimeoutMs: 200,
@@ -235,15 +235,15 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
       logger: { warn: (m) => void warnings.push(m) },
       maxEntries: 3,
     });
-    await mirror.sync();
-    for (let i = 0; i < 3; i++) mirror.applySession('u', sid(i), T0 + HOUR);
-    assert.equal(mirror.enabled(), true);
-    mirror.applySession('u', sid(9), T0 - 1); // an entry that already ended is pruned, not counted
-    assert.equal(mirror.enabled(), true);
-    mirror.applySession('u', sid(5), T0 + HOUR);
-    assert.equal(mirror.enabled(), false, 'four revocations that matter, bound 3');
-    mirror.applyUser('ivan', T0, T0 + HOUR);
-    assert.deepEqual(mirror.size(), { users: 0, sessions: 0 });
+    await copy.sync();
+    for (let i = 0; i < 3; i++) copy.applySession('u', sid(i), T0 + HOUR);
+    assert.equal(copy.enabled(), true);
+    copy.applySession('u', sid(9), T0 - 1); // an entry that already ended is pruned, not counted
+    assert.equal(copy.enabled(), true);
+    copy.applySession('u', sid(5), T0 + HOUR);
+    assert.equal(copy.enabled(), false, 'four revocations that matter, bound 3');
+    copy.applyUser('ivan', T0, T0 + HOUR);
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0 });
     assert.ok(
       warnings.some((w) => w.includes('more than 3')),
       warnings.join('\n'),
@@ -256,7 +256,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     clock.at += DELAY / 2;
     for (let i = 0; i < 5; i++) {
       await code(engine, token(`u${i}`, sid(i)));
-      await engine.mirror?.sync();
+      await engine.copy?.sync();
     }
     assert.equal(store.feedReads.length, 2, 'one failed read for five checks');
     clock.at += DELAY / 2;
@@ -267,16 +267,16 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   test('sessions signed in before the feed started (plus the margin) are checked against the store', async () => {
     const clock = manualClock();
     const reads: string[] = [];
-    const mirror = createRevocationMirror({
+    const copy = createFeedCopy({
       read: () => ({ startedAt: new Date(T0 - 60_000), changes: [] }),
       maxDelayMs: DELAY,
       readTimeoutMs: 200,
       now: clock.now,
       logger: { warn: (m) => void reads.push(m) },
     });
-    await mirror.sync();
-    assert.equal(mirror.get('old', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS), undefined);
-    assert.deepEqual(mirror.get('new', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS + 1), {
+    await copy.sync();
+    assert.equal(copy.get('old', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS), undefined);
+    assert.deepEqual(copy.get('new', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS + 1), {
       lastLogoutAt: null,
       sessionRevoked: false,
     });
@@ -284,7 +284,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
 
   test('entries count until they stop mattering: a watermark until relevantUntil, a session until its expiry', async () => {
     const clock = manualClock();
-    const mirror = createRevocationMirror({
+    const copy = createFeedCopy({
       read: () => ({
         startedAt: new Date(0),
         changes: [
@@ -297,36 +297,36 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
       now: clock.now,
       logger: { warn: () => undefined },
     });
-    await mirror.sync();
-    assert.deepEqual(mirror.get('u', sid(1), T0 - 100), { lastLogoutAt: new Date(T0 - 10), sessionRevoked: true });
+    await copy.sync();
+    assert.deepEqual(copy.get('u', sid(1), T0 - 100), { lastLogoutAt: new Date(T0 - 10), sessionRevoked: true });
     clock.at += 30;
-    assert.deepEqual(mirror.get('u', sid(1), T0 - 100), { lastLogoutAt: null, sessionRevoked: false });
+    assert.deepEqual(copy.get('u', sid(1), T0 - 100), { lastLogoutAt: null, sessionRevoked: false });
   });
 
   test('memory is bounded: past maxEntries the copy is dropped, with a warning, and checks read the store', async () => {
-    assert.equal(MIRROR_MAX_ENTRIES, 100_000, 'the documented bound');
+    assert.equal(COPY_MAX_ENTRIES, 100_000, 'the documented bound');
     const clock = manualClock();
     const store = feedStore(clock.now);
     for (let i = 0; i < 4; i++) store.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
     const warnings: string[] = [];
-    const mirror = createRevocationMirror({
-      read: (since, limit) => store.readRevocations(since, limit),
+    const copy = createFeedCopy({
+      read: (since, limit) => store.readFeed(since, limit),
       maxDelayMs: DELAY,
       readTimeoutMs: 200,
       now: clock.now,
       logger: { warn: (m) => void warnings.push(m) },
       maxEntries: 3,
     });
-    await mirror.sync();
-    assert.equal(mirror.enabled(), false);
-    assert.deepEqual(mirror.size(), { users: 0, sessions: 0 });
-    assert.equal(mirror.get('user-9', sid(9), T0), undefined);
+    await copy.sync();
+    assert.equal(copy.enabled(), false);
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0 });
+    assert.equal(copy.get('user-9', sid(9), T0), undefined);
     assert.ok(
       warnings.some((w) => w.includes('more than 3')),
       warnings.join('\n'),
     );
-    mirror.applyUser('user-9', T0, T0 + HOUR);
-    assert.deepEqual(mirror.size(), { users: 0, sessions: 0 }, 'own revocations are not kept either');
+    copy.applyUser('user-9', T0, T0 + HOUR);
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0 }, 'own revocations are not kept either');
   });
 
   test('a clock stepped backwards makes the copy unusable until it is read again, whole', async () => {
@@ -334,7 +334,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     clock.at -= 1000;
     assert.equal(await code(engine, token('frank', sid(1), T0 - 5000)), undefined);
     assert.equal(store.reads, 1, 'read from the store');
-    await engine.mirror?.sync();
+    await engine.copy?.sync();
     assert.deepEqual(store.feedReads, [null, null]);
     assert.equal(await code(engine, token('frank', sid(1), T0 - 5000)), undefined);
     assert.equal(store.reads, 1, 'from the copy again');
@@ -344,7 +344,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     const clock = manualClock();
     const asked: (number | null)[] = [];
     let changes = 0;
-    const mirror = createRevocationMirror({
+    const copy = createFeedCopy({
       read: (since) => {
         asked.push(since === null ? null : since.getTime());
         const list = Array.from({ length: changes }, (_, i) => ({
@@ -361,19 +361,41 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
       logger: { warn: () => undefined },
       maxEntries: 5,
     });
-    await mirror.sync();
+    await copy.sync();
     changes = 5; // a read of what changed hits the limit: nothing applied, the next read is whole
     clock.at += DELAY / 2;
-    await mirror.sync();
+    await copy.sync();
     changes = 2;
     clock.at += DELAY / 2;
-    await mirror.sync();
-    assert.equal(mirror.enabled(), true);
-    assert.deepEqual(mirror.size(), { users: 0, sessions: 2 });
+    await copy.sync();
+    assert.equal(copy.enabled(), true);
+    assert.deepEqual(copy.size(), { users: 0, sessions: 2 });
     clock.at += DELAY / 2;
-    await mirror.sync();
+    await copy.sync();
     clock.at += FULL_READ_AFTER_MS + 1;
-    await mirror.sync();
+    await copy.sync();
     assert.deepEqual(asked, [null, T0 - CHANGE_OVERLAP_MS, null, T0 + DELAY - CHANGE_OVERLAP_MS, null]);
+  });
+});
+
+describe('maxRevocationDelay on a store without a change feed', () => {
+  test('warns at startup and stays exact: every check reads the store, every revocation is seen at once', async () => {
+    const clock = manualClock();
+    const inner = new MemoryRevocationStore({ now: clock.now });
+    let reads = 0;
+    const store: RevocationStore = {
+      getState: (sub, sid) => (reads++, inner.getState(sub, sid)),
+      revokeUser: (...args) => inner.revokeUser(...args),
+      revokeSession: (...args) => inner.revokeSession(...args),
+    };
+    const warnings: string[] = [];
+    const a = engineOn(store, clock.now, { warn: (m) => void warnings.push(m) });
+    const b = engineOn(store, clock.now);
+    assert.match(warnings.join('\n'), /`maxRevocationDelay` needs a store with a change feed \(`readFeed`\)/);
+    assert.equal(a.copy, undefined);
+    for (let i = 0; i < 3; i++) assert.equal(await code(a, token('alice')), undefined);
+    assert.equal(reads, 3, 'each check read the store');
+    await b.revokeUser('alice');
+    assert.equal(await code(a, token('alice')), 'logged_out_everywhere', 'the other instance: at once');
   });
 });
