@@ -1,5 +1,6 @@
 // The logger option: where warnings go (store outages, risky settings). Messages never hold tokens or secrets.
 import { z } from 'zod';
+import { MESSAGE_PREFIX } from '../core/config-error.js';
 
 /** Logger used for startup and outage warnings; `console` fits. Messages never contain tokens or secrets. */
 export interface Logger {
@@ -21,6 +22,26 @@ export function storeLogger(own: Logger | undefined): Logger & { adopt(logger: L
     warn: (message) => (own ?? adopted ?? console).warn(message),
     adopt: (logger) => {
       adopted = logger ?? adopted;
+    },
+  };
+}
+
+/**
+ * Logs an outage once, when it begins, and once more when it ends: `failed(cause)` on each failure,
+ * `succeeded()` on each success. `down` words the first line from the failure's message, `up` the last.
+ */
+export function createOutageLog(logger: Logger, words: { down: (reason: string) => string; up: string }) {
+  let failing = false;
+  return {
+    failed(cause: unknown): void {
+      if (failing) return;
+      failing = true;
+      logger.warn(`${MESSAGE_PREFIX}: ${words.down(cause instanceof Error ? cause.message : String(cause))}`);
+    },
+    succeeded(): void {
+      if (!failing) return;
+      failing = false;
+      logger.warn(`${MESSAGE_PREFIX}: ${words.up}`);
     },
   };
 }

@@ -1,7 +1,7 @@
 // A store wrapped so that every call has a deadline, every failure is a `revocation_unavailable` error, and
 // an outage is logged once.
-import type { Logger } from '../config/logger.js';
-import { ConfigError, MESSAGE_PREFIX } from '../core/config-error.js';
+import { createOutageLog, type Logger } from '../config/logger.js';
+import { ConfigError } from '../core/config-error.js';
 import { SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 import { isThenable, withDeadline } from '../core/deadline.js';
@@ -13,57 +13,49 @@ export type BoundedStore = ReturnType<typeof createBoundedStore>;
  * library): each is bounded by `timeoutMs`, and a throw, a rejection or a timeout becomes the same error.
  */
 export function createBoundedStore(store: RevocationStore, timeoutMs: number, logger: Logger) {
-  let failing = false;
+  const outage = createOutageLog(logger, {
+    down: (reason) => `the revocation store failed (${reason}); protected routes answer 503 until it recovers.`,
+    up: 'the revocation store answers again; service resumed.',
+  });
 
   /** The error a failed call rejects with; the first failure of an outage is logged. */
-  function failure(operation: string, cause: unknown): SessionAuthError | ConfigError {
+  function failure(cause: unknown): SessionAuthError | ConfigError {
     // A programmer error (e.g. a store option that maps ids wrongly) is no outage: it surfaces as it is.
     if (cause instanceof ConfigError) return cause;
-    if (!failing) {
-      failing = true;
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      logger.warn(
-        `${MESSAGE_PREFIX}: revocation store ${operation} failed (${reason}); protected routes answer 503 until it recovers.`,
-      );
-    }
+    outage.failed(cause);
     return new SessionAuthError('revocation_unavailable', { cause });
   }
 
   function succeeded<T>(value: T): T {
-    if (failing) {
-      failing = false;
-      logger.warn(`${MESSAGE_PREFIX}: revocation store answers again; service resumed.`);
-    }
+    outage.succeeded();
     return value;
   }
 
-  function call<T>(operation: string, run: () => T | PromiseLike<T>): Promise<T> {
+  function call<T>(run: () => T | PromiseLike<T>): Promise<T> {
     let pending: T | PromiseLike<T>;
     try {
       pending = run();
     } catch (cause) {
-      return Promise.reject(failure(operation, cause));
+      return Promise.reject(failure(cause));
     }
     if (!isThenable(pending)) return nextTurn(succeeded(pending));
     return withDeadline(pending, timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`)).then(
       succeeded,
-      (cause: unknown) => Promise.reject(failure(operation, cause)),
+      (cause: unknown) => Promise.reject(failure(cause)),
     );
   }
 
   return {
     getState: (sub: string, sessionId: string, signedInAtMs: number) =>
-      call('read', () => store.getState(sub, sessionId, signedInAtMs)),
-    revokeUser: (sub: string, at: Date, relevantUntil: Date) =>
-      call('write', () => store.revokeUser(sub, at, relevantUntil)),
+      call(() => store.getState(sub, sessionId, signedInAtMs)),
+    revokeUser: (sub: string, at: Date, relevantUntil: Date) => call(() => store.revokeUser(sub, at, relevantUntil)),
     revokeSession: (sessionId: string, sub: string, expiresAt: Date) =>
-      call('write', () => store.revokeSession(sessionId, sub, expiresAt)),
+      call(() => store.revokeSession(sessionId, sub, expiresAt)),
     /** True when the store keeps a device registry. */
     hasRegistry: store.listSessions !== undefined,
-    registerSession: (record: SessionRecord) => call('write', () => store.registerSession?.(record)),
-    touchSession: (sessionId: string, sub: string, at: Date) =>
-      call('write', () => store.touchSession?.(sessionId, sub, at)),
-    listSessions: (sub: string) => call('read', async () => (await store.listSessions?.(sub)) ?? []),
+    registerSession: (record: SessionRecord) => call(() => store.registerSession?.(record)),
+    touchSession: (sessionId: string, sub: string, at: Date) => call(() => store.touchSession?.(sessionId, sub, at)),
+    listSessions: (sub: string) => call(async () => (await store.listSessions?.(sub)) ?? []),
   };
 }
 

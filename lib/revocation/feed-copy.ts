@@ -2,11 +2,11 @@
 // revocation state that still matters, answers every check from it, and brings it up to date at least every
 // `maxRevocationDelay` by asking the store only for what changed. No timers: a check that finds the copy half
 // the delay old starts the next read; one that finds it older than the delay is not answered from it.
-import type { Logger } from '../config/logger.js';
+import { createOutageLog, type Logger } from '../config/logger.js';
 import { MESSAGE_PREFIX } from '../core/config-error.js';
+import { RevocationMap } from '../stores/revocation-map.js';
 import type { FeedPage, RevocationState } from '../stores/revocation-store.js';
 import { isThenable, withDeadline } from '../core/deadline.js';
-import { sessionIdentity } from '../core/ids.js';
 
 /**
  * Most revocations (users with a watermark plus revoked sessions) the copy holds, about 150 bytes each. With
@@ -26,8 +26,6 @@ export const CHANGE_OVERLAP_MS = 10_000;
 export const FULL_READ_AFTER_MS = 300_000;
 /** How often entries that no longer matter are dropped from the copy. */
 const PRUNE_INTERVAL_MS = 60_000;
-
-const NOT_REVOKED: RevocationState = Object.freeze({ lastLogoutAt: null, sessionRevoked: false });
 
 export interface FeedCopySettings {
   /** The store's change feed. */
@@ -52,9 +50,7 @@ export type FeedCopy = ReturnType<typeof createFeedCopy>;
 export function createFeedCopy(settings: FeedCopySettings) {
   const { maxDelayMs, now, logger } = settings;
   const maxEntries = settings.maxEntries ?? COPY_MAX_ENTRIES;
-  const users = new Map<string, { at: number; until: number }>();
-  /** Revoked sessions by `sessionIdentity(sub, sessionId)`: until when. */
-  const sessions = new Map<string, number>();
+  const copy = new RevocationMap();
   /** Sessions signed in before this (plus the margin) may have revocations the feed never saw. */
   let startedAt = Number.POSITIVE_INFINITY;
   let syncedAt: number | undefined;
@@ -65,7 +61,10 @@ export function createFeedCopy(settings: FeedCopySettings) {
   let disabled = false;
   /** The last read of what changed hit the limit: the next one reads everything. */
   let readWhole = false;
-  let failing = false;
+  const outage = createOutageLog(logger, {
+    down: (reason) => `reading the revocation feed failed (${reason}); checks read the store until it answers.`,
+    up: 'the revocation feed answers again; checks are answered from memory.',
+  });
   let current: Promise<void> | undefined;
 
   /** The state from the copy, or undefined when it may not answer (too old, disabled, session too old). */
@@ -75,13 +74,7 @@ export function createFeedCopy(settings: FeedCopySettings) {
     if (syncedAt === undefined || at - syncedAt >= maxDelayMs / 2) void sync();
     if (syncedAt === undefined || at - syncedAt > maxDelayMs || at < syncedAt) return undefined;
     if (!(signedInAtMs > startedAt + CHANGE_OVERLAP_MS)) return undefined;
-    const user = users.get(sub);
-    const expiry = sessionId === '' ? undefined : sessions.get(sessionIdentity(sub, sessionId));
-    if (user === undefined && expiry === undefined) return NOT_REVOKED;
-    return {
-      lastLogoutAt: user === undefined || user.until <= at ? null : new Date(user.at),
-      sessionRevoked: expiry !== undefined && expiry > at,
-    };
+    return copy.state(sub, sessionId, at);
   }
 
   /** Brings the copy up to date; one read at a time (a read past `readTimeoutMs` no longer holds the next). */
@@ -134,32 +127,24 @@ export function createFeedCopy(settings: FeedCopySettings) {
       wholeReadAt = sentAt;
     }
     for (const change of log.changes) {
-      if (change.kind === 'user') mergeUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
-      else mergeSession(sessionIdentity(change.sub, change.sessionId), change.expiresAt.getTime());
+      if (change.kind === 'user')
+        copy.raiseUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
+      else copy.extendSession(change.sub, change.sessionId, change.expiresAt.getTime());
     }
     if (!withinBound(sentAt)) return;
     if (sentAt - prunedAt >= PRUNE_INTERVAL_MS) prune(sentAt);
     // A whole read is complete as of its sending, also after the clock stepped back.
     if (full || syncedAt === undefined || sentAt > syncedAt) syncedAt = sentAt;
-    if (failing) {
-      failing = false;
-      logger.warn(`${MESSAGE_PREFIX}: the revocation feed answers again; checks are answered from memory.`);
-    }
+    outage.succeeded();
   }
 
   function readFailed(error: unknown): void {
-    if (failing || disabled) return;
-    failing = true;
-    const reason = error instanceof Error ? error.message : String(error);
-    logger.warn(
-      `${MESSAGE_PREFIX}: reading the revocation feed failed (${reason}); checks read the store until it answers.`,
-    );
+    if (!disabled) outage.failed(error);
   }
 
   function disable(reason: string): void {
     disabled = true;
-    users.clear();
-    sessions.clear();
+    copy.clear();
     logger.warn(
       `${MESSAGE_PREFIX}: maxRevocationDelay: ${reason}; every check of this instance now reads the store (exact) instead of its copy.`,
     );
@@ -167,41 +152,27 @@ export function createFeedCopy(settings: FeedCopySettings) {
 
   /** False (and the copy dropped) when more revocations than the bound still matter. */
   function withinBound(at: number): boolean {
-    if (users.size + sessions.size > maxEntries) prune(at);
-    if (users.size + sessions.size <= maxEntries) return true;
+    if (copy.size > maxEntries) prune(at);
+    if (copy.size <= maxEntries) return true;
     disable(`more than ${maxEntries} revocations matter`);
     return false;
   }
 
   function prune(at: number): void {
     prunedAt = at;
-    for (const [sub, entry] of users) if (entry.until <= at) users.delete(sub);
-    for (const [sessionId, expiry] of sessions) if (expiry <= at) sessions.delete(sessionId);
-  }
-
-  /** A user's watermark, raised (never lowered). */
-  function mergeUser(sub: string, at: number, until: number): void {
-    const entry = users.get(sub);
-    if (entry === undefined) users.set(sub, { at, until });
-    else users.set(sub, { at: Math.max(entry.at, at), until: Math.max(entry.until, until) });
-  }
-
-  /** A revoked session's entry, extended (never shortened). */
-  function mergeSession(key: string, expiresAt: number): void {
-    const entry = sessions.get(key);
-    if (entry === undefined || entry < expiresAt) sessions.set(key, expiresAt);
+    copy.prune(at);
   }
 
   /** A revocation through this instance: in the copy at once, within the same bound. */
   function applyUser(sub: string, at: number, until: number): void {
     if (disabled) return;
-    mergeUser(sub, at, until);
+    copy.raiseUser(sub, at, until);
     withinBound(now());
   }
 
   function applySession(sub: string, sessionId: string, expiresAt: number): void {
     if (disabled) return;
-    mergeSession(sessionIdentity(sub, sessionId), expiresAt);
+    copy.extendSession(sub, sessionId, expiresAt);
     withinBound(now());
   }
 
@@ -213,6 +184,6 @@ export function createFeedCopy(settings: FeedCopySettings) {
     /** Whether the copy is in use (false after it grew past its bound). */
     enabled: () => !disabled,
     /** Entries held now: for tests of the bound. */
-    size: () => ({ users: users.size, sessions: sessions.size }),
+    size: () => copy.sizes,
   };
 }

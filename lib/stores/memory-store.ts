@@ -9,8 +9,8 @@ import {
   type RevocationStore,
   type SessionRecord,
 } from './revocation-store.js';
+import { RevocationMap } from './revocation-map.js';
 import { MAX_SESSIONS_PER_USER } from '../core/limits.js';
-import { sessionIdentity, splitSessionIdentity } from '../core/ids.js';
 
 /**
  * Most recent revocations the change feed keeps in order; a read from before the oldest of them gets every
@@ -52,12 +52,7 @@ export type MemoryRevocationStoreOptions = z.input<typeof memoryStoreOptionsSche
  * ```
  */
 export class MemoryRevocationStore implements RevocationStore {
-  readonly #users = new Map<string, { at: number; until: number }>();
-  /**
-   * Revoked sessions by `sessionIdentity(sub, sessionId)`: until when (a number each, so a million of them cost
-   * the garbage collector little).
-   */
-  readonly #sessions = new Map<string, number>();
+  readonly #revocations = new RevocationMap();
   /** The change feed: the latest revocations in the order written, from index `#recentStart` on. */
   #recent: { at: number; change: FeedChange }[] = [];
   #recentStart = 0;
@@ -79,22 +74,14 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   getState(sub: string, sessionId: string): RevocationState {
-    const user = this.#users.get(sub);
-    return {
-      lastLogoutAt: user === undefined ? null : new Date(user.at),
-      sessionRevoked: this.#isRevoked(sub, sessionId, this.#now()),
-    };
+    return this.#revocations.state(sub, sessionId, this.#now());
   }
 
   revokeUser(sub: string, at: Date, relevantUntil: Date): void {
     assertDate(at, 'at');
     assertDate(relevantUntil, 'relevantUntil');
-    const existing = this.#users.get(sub);
-    if (existing === undefined) this.#reserve();
-    this.#users.set(sub, {
-      at: Math.max(existing?.at ?? 0, at.getTime()),
-      until: Math.max(existing?.until ?? 0, relevantUntil.getTime()),
-    });
+    if (!this.#revocations.hasUser(sub)) this.#reserve();
+    this.#revocations.raiseUser(sub, at.getTime(), relevantUntil.getTime());
     this.#record({ kind: 'user', sub, lastLogoutAt: at, relevantUntil });
     // The registry records this ended are never listed again: dropped, so listings stay short.
     for (const [sid, record] of this.#registry.get(sub) ?? [])
@@ -103,10 +90,8 @@ export class MemoryRevocationStore implements RevocationStore {
 
   revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
     assertDate(expiresAt, 'expiresAt');
-    const key = sessionIdentity(sub, sessionId);
-    const existing = this.#sessions.get(key);
-    if (existing === undefined) this.#reserve();
-    this.#sessions.set(key, Math.max(existing ?? 0, expiresAt.getTime()));
+    if (!this.#revocations.hasSession(sub, sessionId)) this.#reserve();
+    this.#revocations.extendSession(sub, sessionId, expiresAt.getTime());
     this.#record({ kind: 'session', sessionId, sub, expiresAt });
     this.#forgetRecord(sub, sessionId);
   }
@@ -118,29 +103,14 @@ export class MemoryRevocationStore implements RevocationStore {
    */
   readFeed(since: Date | null, limit: number): FeedPage {
     const from = since?.getTime();
-    if (from === undefined || from <= this.#recentFloor) return { startedAt: new Date(0), changes: this.#all(limit) };
+    if (from === undefined || from <= this.#recentFloor)
+      return { startedAt: new Date(0), changes: this.#revocations.changes(this.#now(), limit) };
     const changes: FeedChange[] = [];
     for (let i = this.#recentStart; i < this.#recent.length && changes.length < limit; i++) {
       const entry = this.#recent[i] as { at: number; change: FeedChange };
       if (entry.at >= from) changes.push(entry.change);
     }
     return { startedAt: new Date(0), changes };
-  }
-
-  #all(limit: number): FeedChange[] {
-    const now = this.#now();
-    const changes: FeedChange[] = [];
-    for (const [sub, e] of this.#users) {
-      if (changes.length >= limit) return changes;
-      if (e.until > now)
-        changes.push({ kind: 'user', sub, lastLogoutAt: new Date(e.at), relevantUntil: new Date(e.until) });
-    }
-    for (const [key, expiresAt] of this.#sessions) {
-      if (changes.length >= limit) return changes;
-      if (expiresAt > now)
-        changes.push({ kind: 'session', ...splitSessionIdentity(key), expiresAt: new Date(expiresAt) });
-    }
-    return changes;
   }
 
   /** Keeps the latest revocations in order, dropping the oldest past `RECENT_CHANGES`. */
@@ -197,17 +167,19 @@ export class MemoryRevocationStore implements RevocationStore {
 
   listSessions(sub: string): SessionRecord[] {
     const now = this.#now();
-    const watermark = this.#users.get(sub)?.at ?? -Infinity;
+    const watermark = this.#revocations.watermark(sub, now) ?? -Infinity;
     const live = [...(this.#registry.get(sub)?.values() ?? [])].filter(
       (r) =>
-        r.expiresAt.getTime() > now && r.signedInAt.getTime() > watermark && !this.#isRevoked(sub, r.sessionId, now),
+        r.expiresAt.getTime() > now &&
+        r.signedInAt.getTime() > watermark &&
+        !this.#revocations.state(sub, r.sessionId, now).sessionRevoked,
     );
     return live.map((r) => ({ ...r }));
   }
 
   /** Number of revocation entries held (users with a watermark and revoked sessions); see `maxEntries`. */
   get size(): number {
-    return this.#users.size + this.#sessions.size;
+    return this.#revocations.size;
   }
 
   /** Number of device-registry records held (a budget of its own, also `maxEntries`). */
@@ -217,8 +189,7 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /** Drops entries that no longer matter. Runs on a timer; callable directly. */
   sweep(now = this.#now()): void {
-    for (const [sub, entry] of this.#users) if (entry.until <= now) this.#users.delete(sub);
-    for (const [sid, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(sid);
+    this.#revocations.prune(now);
     for (const [sub, sessions] of this.#registry) {
       for (const [sid, record] of sessions) if (record.expiresAt.getTime() <= now) this.#forgetRecord(sub, sid);
     }
@@ -234,11 +205,6 @@ export class MemoryRevocationStore implements RevocationStore {
     if (sessions?.delete(sessionId) !== true) return;
     this.#registered--;
     if (sessions.size === 0) this.#registry.delete(sub);
-  }
-
-  #isRevoked(sub: string, sessionId: string, now: number): boolean {
-    const expiry = this.#sessions.get(sessionIdentity(sub, sessionId));
-    return expiry !== undefined && expiry > now;
   }
 
   #reserve(): void {

@@ -6,11 +6,7 @@ import express from 'express';
 import request from 'supertest';
 import { createRevocation, MemoryRevocationStore, type RevocationStore } from '../../lib/index.js';
 import { ConfigError } from '../../lib/core/config-error.js';
-import { buildApp, cookieFrom, createTestAuth, testSecret } from '../support/apps.js';
-
-function errorCode(res: request.Response): string | undefined {
-  return (res.body as { error?: { code?: string } }).error?.code;
-}
+import { buildApp, cookieFrom, createTestAuth, errorCode, testSecret } from '../support/apps.js';
 
 /** The memory store without its change feed: the instances then read the store on every check. */
 function withoutFeed(store: MemoryRevocationStore): RevocationStore {

@@ -2,10 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import request from 'supertest';
-import { buildApp, cookieFrom, createTestAuth, EXPRESS_VERSIONS } from '../support/apps.js';
+import { buildApp, cookieFrom, createTestAuth, errorCode, EXPRESS_VERSIONS } from '../support/apps.js';
 import { FlakyStore } from '../support/flaky-store.js';
-
-const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 
 for (const { name, express } of EXPRESS_VERSIONS) {
   describe(`fail closed (${name})`, () => {
@@ -22,7 +20,7 @@ for (const { name, express } of EXPRESS_VERSIONS) {
         const started = Date.now();
         const res = await request(app).get('/me').set('Cookie', cookie);
         assert.equal(res.status, 503);
-        assert.equal(code(res), 'revocation_unavailable');
+        assert.equal(errorCode(res), 'revocation_unavailable');
         assert.equal(res.headers['set-cookie'], undefined, 'an unavailable store must not log the user out');
         assert.ok(Date.now() - started < 1500, 'bounded by storeTimeoutMs, never a hang');
 
@@ -32,7 +30,7 @@ for (const { name, express } of EXPRESS_VERSIONS) {
 
         const logout = await request(app).post('/logout').set('Cookie', cookie);
         assert.equal(logout.status, 503);
-        assert.equal(code(logout), 'revocation_unavailable');
+        assert.equal(errorCode(logout), 'revocation_unavailable');
         assert.equal(logout.headers['set-cookie'], undefined, 'kept so the user can retry the logout');
 
         const logoutAll = await request(app).post('/logout-all').set('Cookie', cookie);
@@ -42,12 +40,12 @@ for (const { name, express } of EXPRESS_VERSIONS) {
         if (mode === 'hang') {
           // The timed-out logout write was still under way and landed once the store answered again: a 503
           // from logout means "not confirmed", never "certainly not revoked".
-          assert.equal(code(await request(app).get('/me').set('Cookie', cookie)), 'session_revoked');
+          assert.equal(errorCode(await request(app).get('/me').set('Cookie', cookie)), 'session_revoked');
           return;
         }
         assert.equal((await request(app).get('/me').set('Cookie', cookie)).status, 200);
         assert.equal((await request(app).post('/logout').set('Cookie', cookie)).status, 204);
-        assert.equal(code(await request(app).get('/me').set('Cookie', cookie)), 'session_revoked');
+        assert.equal(errorCode(await request(app).get('/me').set('Cookie', cookie)), 'session_revoked');
       });
     }
 
@@ -61,7 +59,7 @@ for (const { name, express } of EXPRESS_VERSIONS) {
       assert.equal(warnings.length, 2, warnings.join('\n'));
       assert.match(
         warnings[0] ?? '',
-        /store read failed \(connection refused \(simulated\)\); protected routes answer 503/,
+        /the revocation store failed \(connection refused \(simulated\)\); protected routes answer 503/,
       );
       assert.match(warnings[1] ?? '', /service resumed/);
       const token = cookie.split('=')[1] ?? '';

@@ -2,13 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import request from 'supertest';
-import { buildApp, cookieFrom, createTestAuth, EXPRESS_VERSIONS } from '../support/apps.js';
+import { buildApp, cookieFrom, createTestAuth, errorCode, EXPRESS_VERSIONS } from '../support/apps.js';
 
 const EXPIRED = /^session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\/; HttpOnly; SameSite=Lax$/;
-
-function errorCode(res: request.Response): string | undefined {
-  return (res.body as { error?: { code?: string } }).error?.code;
-}
 
 function setCookies(res: request.Response): string[] {
   return ([] as string[]).concat(res.headers['set-cookie'] ?? []);

@@ -7,12 +7,8 @@ import request from 'supertest';
 import { z } from 'zod';
 import { createSessionAuth, MemoryRevocationStore, type RevocationStore } from '../../lib/index.js';
 import { FlakyStore } from '../support/flaky-store.js';
-import { buildApp, cookieFrom, testOptions, testSecret } from '../support/apps.js';
+import { buildApp, cookieFrom, errorCode, testOptions, testSecret } from '../support/apps.js';
 import { sessionPayload, signRaw } from '../support/tokens.js';
-
-function errorCode(res: request.Response): string | undefined {
-  return (res.body as { error?: { code?: string } }).error?.code;
-}
 
 const HOUR = 3600;
 

@@ -14,19 +14,13 @@ import {
   type SessionAuth,
   type SessionAuthOptions,
 } from '../../lib/index.js';
-import { buildApp, cookieFrom, testOptions, testSecret } from '../support/apps.js';
+import { buildApp, cookieFrom, errorCode, testOptions, testSecret } from '../support/apps.js';
+import { manualClock } from '../support/clock.js';
 
 const MIN = 60_000;
-const errorCode = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 const setCookies = (res: request.Response) => ([] as string[]).concat(res.headers['set-cookie'] ?? []);
 const payloadOf = (cookie: string) =>
   JSON.parse(Buffer.from(cookie.split('=')[1]!.split('.')[1]!, 'base64url').toString()) as Record<string, number>;
-
-/** A clock the test moves by hand, shared by the app instances and the memory store. */
-function manualClock(start = Date.now()) {
-  let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
-}
 
 function setup(overrides: Partial<SessionAuthOptions> = {}) {
   const clock = manualClock();

@@ -12,11 +12,10 @@ import {
   type RevocationStore,
   type SessionAuthOptions,
 } from '../../lib/index.js';
-import { buildApp, cookieFrom, testSecret } from '../support/apps.js';
+import { buildApp, cookieFrom, errorCode, testSecret } from '../support/apps.js';
 import { shippedStores, type ShippedStore } from '../support/stores.js';
 
 const quiet = { warn: () => {} };
-const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -65,11 +64,11 @@ for (const backend of BACKENDS) {
       assert.equal((await me(first.cookie)).status, 200, 'past its end, accepted within the tolerance');
       assert.equal((await me(second.cookie)).status, 200);
       const third = await login(sub); // the cap keeps 2: the least recently active is ended
-      assert.equal(code(await me(first.cookie)), 'session_revoked', 'the cap ended the oldest session');
+      assert.equal(errorCode(await me(first.cookie)), 'session_revoked', 'the cap ended the oldest session');
       assert.equal((await me(second.cookie)).status, 200, 'within the cap');
       const res = await request(app).post('/sessions/revoke-others').set('Cookie', third.cookie);
       assert.equal(res.status, 204);
-      assert.equal(code(await me(second.cookie)), 'session_revoked', '"log out other devices" ended it');
+      assert.equal(errorCode(await me(second.cookie)), 'session_revoked', '"log out other devices" ended it');
       assert.equal((await me(third.cookie)).status, 200);
     });
 
@@ -82,7 +81,7 @@ for (const backend of BACKENDS) {
       await assert.rejects(auth.revokeSession(sessionId, { sub: newUser() }), refused);
       assert.equal((await me(cookie)).status, 200, 'nothing was revoked');
       await auth.revokeSession(sessionId, { sub: alice });
-      assert.equal(code(await me(cookie)), 'session_revoked');
+      assert.equal(errorCode(await me(cookie)), 'session_revoked');
       await auth.revokeSession(sessionId, { sub: alice }); // idempotent: already revoked for that user
       await assert.rejects(auth.revokeSession('no-such-session-000000', { sub: alice }), refused);
     });
@@ -98,7 +97,11 @@ for (const backend of BACKENDS) {
       for (let i = 1; i < cap; i++) await auth.login(res, { sub });
       assert.equal((await me(first.cookie)).status, 200, `${cap} sessions: within the cap`);
       await auth.login(res, { sub });
-      assert.equal(code(await me(first.cookie)), 'session_revoked', 'one more: the least recently active is ended');
+      assert.equal(
+        errorCode(await me(first.cookie)),
+        'session_revoked',
+        'one more: the least recently active is ended',
+      );
       assert.equal((await auth.listSessions(sub)).length, cap);
       assert.equal(await records(sub), cap, 'the ended record is deleted');
     });
@@ -117,7 +120,11 @@ for (const backend of BACKENDS) {
       const listed = new Set((await auth.listSessions(sub)).map((s) => s.sessionId));
       for (const session of signedIn) {
         if (listed.has(session.sessionId)) continue;
-        assert.equal(code(await me(`session=${session.token}`)), 'session_revoked', 'not listed, so it must not work');
+        assert.equal(
+          errorCode(await me(`session=${session.token}`)),
+          'session_revoked',
+          'not listed, so it must not work',
+        );
       }
       const last = await auth.login(res(), { sub });
       const ended = await request(app).post('/sessions/revoke-others').set('Cookie', `session=${last.token}`);

@@ -6,12 +6,11 @@ import { describe, test } from 'node:test';
 import express from 'express';
 import request from 'supertest';
 import { ConfigError, createRevocation, createSessionAuth } from '../../lib/index.js';
-import { buildApp, testSecret } from '../support/apps.js';
+import { buildApp, errorCode, testSecret } from '../support/apps.js';
 import { shippedStores } from '../support/stores.js';
 import { sessionPayload, signRaw } from '../support/tokens.js';
 
 const LONE = 'user-\uD800';
-const code = (res: request.Response) => (res.body as { error?: { code?: string } }).error?.code;
 
 const STORES = shippedStores('ids');
 
@@ -38,7 +37,7 @@ for (const { name, create: createStore } of STORES) {
       const app = buildApp(express, auth);
       for (const claims of [{ sub: LONE }, { sid: 'session-\uDFFF0123456789ab' }]) {
         const token = signRaw(sessionPayload(claims), secret);
-        assert.equal(code(await request(app).get('/me').set('Cookie', `session=${token}`)), 'invalid_claims');
+        assert.equal(errorCode(await request(app).get('/me').set('Cookie', `session=${token}`)), 'invalid_claims');
       }
       assert.deepEqual(warnings, [], 'never logged as an outage');
     });
@@ -64,7 +63,7 @@ for (const { name, create: createStore } of STORES) {
             res.sendStatus(204);
           },
         );
-        assert.equal(code(await request(app).get('/me')), 'invalid_claims');
+        assert.equal(errorCode(await request(app).get('/me')), 'invalid_claims');
       }
       await assert.rejects(revocation.revokeUser(LONE), ConfigError);
       assert.deepEqual(warnings, [], 'never logged as an outage');

@@ -9,12 +9,10 @@ import request from 'supertest';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { createSessionAuth } from '../../lib/index.js';
 import { MongoRevocationStore } from '../../lib/mongodb.js';
-import { buildApp, cookieFrom, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
+import { buildApp, cookieFrom, errorCode, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
 import { mongoUri } from '../support/db.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { errorCodeOf, eventually } from '../support/eventually.js';
-
-const code = errorCodeOf;
+import { eventually } from '../support/eventually.js';
 
 // Long enough for a loaded 2-core machine (browser tests and `npm pack` run beside this file), short enough
 // that "no hang" below means something.
@@ -60,10 +58,10 @@ async function runOutage(
   const started = Date.now();
   const down = await request(app).get('/me').set('Cookie', cookie);
   assert.equal(down.status, 503);
-  assert.equal(code(down), 'revocation_unavailable');
+  assert.equal(errorCode(down), 'revocation_unavailable');
   assert.ok(Date.now() - started < STORE_TIMEOUT_MS + 5000, 'answered about when the store timed out, no hang');
   assert.equal(
-    code(await request(app).get('/me').set('Cookie', revoked)),
+    errorCode(await request(app).get('/me').set('Cookie', revoked)),
     'revocation_unavailable',
     'a revoked session is not let through',
   );
@@ -74,7 +72,7 @@ async function runOutage(
   // eventually() throws if the app has not recovered within 30 s.
   await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 30_000);
   assert.equal(
-    code(await request(app).get('/me').set('Cookie', revoked)),
+    errorCode(await request(app).get('/me').set('Cookie', revoked)),
     'session_revoked',
     'revocations made before the outage still hold',
   );

@@ -5,14 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { createSessionAuth } from '../../lib/index.js';
 import { RedisRevocationStore } from '../../lib/redis.js';
-import { buildApp, cookieFrom, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
+import { buildApp, cookieFrom, errorCode, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
 import { connectDriver, DRIVERS, randomPrefix, type TestRedisClient } from '../support/redis-clients.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { errorCodeOf, eventually } from '../support/eventually.js';
+import { eventually } from '../support/eventually.js';
 
 const STORE_TIMEOUT_MS = 500;
 const MARGIN_MS = 2500; // a busy 2-core machine; the point is "bounded", not "fast"
-const code = errorCodeOf;
 
 for (const driver of DRIVERS) {
   describe(`Redis outage (${driver}, its own redis-server)`, () => {
@@ -55,15 +54,15 @@ for (const driver of DRIVERS) {
       const started = Date.now();
       const down = await request(app).get('/me').set('Cookie', cookie);
       assert.equal(down.status, 503);
-      assert.equal(code(down), 'revocation_unavailable');
+      assert.equal(errorCode(down), 'revocation_unavailable');
       assert.ok(Date.now() - started < STORE_TIMEOUT_MS + MARGIN_MS, `answered in ${Date.now() - started} ms`);
-      assert.equal(code(await request(app).get('/me').set('Cookie', revoked)), 'revocation_unavailable');
+      assert.equal(errorCode(await request(app).get('/me').set('Cookie', revoked)), 'revocation_unavailable');
       assert.equal((await request(app).get('/public').set('Cookie', cookie)).status, 200);
     }
 
     async function expectRecovered(): Promise<void> {
       await eventually(async () => (await request(app).get('/me').set('Cookie', cookie)).status === 200, 30_000);
-      assert.equal(code(await request(app).get('/me').set('Cookie', revoked)), 'session_revoked');
+      assert.equal(errorCode(await request(app).get('/me').set('Cookie', revoked)), 'session_revoked');
     }
 
     test('killed and restarted: 503 while down, recovery by itself, revocations kept (AOF)', async () => {

@@ -54,6 +54,11 @@ export function createTestAuth(overrides: Partial<SessionAuthOptions> = {}): Ses
   return createSessionAuth(testOptions(overrides));
 }
 
+/** The error code of a JSON error response (`{ error: { code } }`), or undefined. */
+export function errorCode(res: { body: unknown }): string | undefined {
+  return (res.body as { error?: { code?: string } } | undefined)?.error?.code;
+}
+
 /** The `name=value` part of the first Set-Cookie header for `name`, ready to send back as a Cookie header. */
 export function cookieFrom(setCookie: string[] | string | undefined, name = 'session'): string {
   const all = Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie];

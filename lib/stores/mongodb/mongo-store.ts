@@ -16,7 +16,7 @@ import type { KeyedCollection } from './write-lock.js';
 import {
   inStateCollection,
   inUserDocuments,
-  MAX_WRITE_ATTEMPTS,
+  raiseUntilItHolds,
   retryDuplicateKey,
   type UserStateLocation,
 } from './user-state.js';
@@ -129,8 +129,8 @@ export class MongoRevocationStore implements RevocationStore {
    * for tokens issued before their user's last device logout, one `find` of those revoked sessions. A check
    * never reuses a read sent before it was made, so a logout is still seen by the very next request.
    */
-  async getState(sub: string, sessionId: string, issuedAtMs: number): Promise<RevocationState> {
-    const state = await this.#lookup({ sub, sessionId, issuedAtMs });
+  async getState(sub: string, sessionId: string, signedInAtMs: number): Promise<RevocationState> {
+    const state = await this.#lookup({ sub, sessionId, signedInAtMs });
     if (state instanceof Error) throw state;
     return state;
   }
@@ -179,7 +179,7 @@ export class MongoRevocationStore implements RevocationStore {
    */
   async #extendEntry(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
     const _id = sessionIdentity(sub, sessionId);
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    await raiseUntilItHolds('the revoked session entry', expiresAt, async () => {
       await retryDuplicateKey(() =>
         this.#sessions.updateOne(
           { _id },
@@ -187,10 +187,8 @@ export class MongoRevocationStore implements RevocationStore {
           { upsert: true },
         ),
       );
-      const stored = await this.#sessions.findOne({ _id }, { projection: { expiresAt: 1 } });
-      if (stored?.expiresAt instanceof Date && stored.expiresAt.getTime() >= expiresAt.getTime()) return;
-    }
-    throw new Error(`${MESSAGE_PREFIX}: the revoked session entry did not hold after ${MAX_WRITE_ATTEMPTS} writes.`);
+      return (await this.#sessions.findOne({ _id }, { projection: { expiresAt: 1 } }))?.expiresAt;
+    });
   }
 
   /** Records a signed-in session in the device registry (`registryCollection`). */

@@ -9,7 +9,7 @@ import { sessionIdentity } from '../../core/ids.js';
 export interface Lookup {
   sub: string;
   sessionId: string;
-  issuedAtMs: number;
+  signedInAtMs: number;
 }
 
 export interface ReadContext {
@@ -34,7 +34,7 @@ export async function readStates(ctx: ReadContext, lookups: Lookup[]): Promise<(
       // A session's logout always comes after its token's issue: an older device logout cannot concern it. A
       // lookup without a session (`''`: the user's state alone) has no entry to read.
       const mayBeRevoked =
-        lookup.sessionId !== '' && lastDeviceLogoutAt !== null && lookup.issuedAtMs < lastDeviceLogoutAt.getTime();
+        lookup.sessionId !== '' && lastDeviceLogoutAt !== null && lookup.signedInAtMs < lastDeviceLogoutAt.getTime();
       return { lookup, lastLogoutAt: readDate(user, ctx.field), mayBeRevoked };
     } catch (error) {
       return toError(error);

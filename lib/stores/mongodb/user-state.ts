@@ -41,17 +41,28 @@ export function inStateCollection(state: KeyedCollection): UserStateLocation {
     async raise(userId, field, at) {
       const _id = idKey(asStored(userId));
       // Read back after each locked write: a write slower than the lock's lifetime may have overlapped
-      // another, whose replace could have put back an older date. Retried until the date holds.
-      for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      // another, whose replace could have put back an older date.
+      await raiseUntilItHolds(`\`${field}\``, at, async () => {
         await withWriteLock(state, _id, () =>
           state.updateOne({ _id }, { $max: { [field]: at }, $setOnInsert: { user: userId } }, { upsert: true }),
         );
-        const stored = readDate(await state.findOne({ _id }, { projection: { [field]: 1 } }), field);
-        if (stored !== null && stored.getTime() >= at.getTime()) return;
-      }
-      throw new Error(`${MESSAGE_PREFIX}: \`${field}\` did not hold after ${MAX_WRITE_ATTEMPTS} locked writes.`);
+        return readDate(await state.findOne({ _id }, { projection: { [field]: 1 } }), field);
+      });
     },
   };
+}
+
+/**
+ * Runs `write` (a `$max` to `at`, then a read back of the stored date) until the stored date is at least `at`,
+ * at most MAX_WRITE_ATTEMPTS times: on a server whose updates are not atomic, a concurrent write can put back an
+ * older date after ours.
+ */
+export async function raiseUntilItHolds(what: string, at: Date, write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const stored = await write();
+    if (stored instanceof Date && stored.getTime() >= at.getTime()) return;
+  }
+  throw new Error(`${MESSAGE_PREFIX}: ${what} did not hold after ${MAX_WRITE_ATTEMPTS} writes.`);
 }
 
 /** Concurrent upserts of one `_id` can race to insert; the loser sees E11000 and retries as an update. */

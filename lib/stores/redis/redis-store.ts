@@ -155,7 +155,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   /** One round trip: `MGET` of the watermark and the session entry (`GET` of the watermark alone without a session). */
-  async getState(sub: string, sessionId: string, _issuedAtMs?: number): Promise<RevocationState> {
+  async getState(sub: string, sessionId: string, _signedInAtMs?: number): Promise<RevocationState> {
     const user = userKey(this.#prefix, sub);
     const keys = sessionId === '' ? [user] : [user, sessionKey(this.#prefix, sub, sessionId)];
     const [reply] = await this.#send(user, [['MGET', ...keys]]);

@@ -11,15 +11,11 @@ import {
 } from '../../../lib/revocation/feed-copy.js';
 import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
 import type { FeedPage, RevocationStore } from '../../../lib/stores/revocation-store.js';
+import { manualClock } from '../../support/clock.js';
 
 const T0 = 1_800_000_000_000;
 const DELAY = 100;
 const HOUR = 3_600_000;
-
-function manualClock(start = T0) {
-  const clock = { at: start, now: () => clock.at };
-  return clock;
-}
 
 /** A memory store behind a feed that counts reads, remembers what each asked for, and can fail or hang. */
 function feedStore(now: () => number) {
@@ -61,7 +57,7 @@ function engineOn(store: RevocationStore, now: () => number, logger = { warn: (_
 
 /** An engine on a fresh feed store, after its first read of the feed. */
 async function warmEngine() {
-  const clock = manualClock();
+  const clock = manualClock(T0);
   const store = feedStore(clock.now);
   const engine = engineOn(store, clock.now);
   await engine.warmUp();
@@ -74,7 +70,7 @@ const code = async (e: ReturnType<typeof engineOn>, ref: ReturnType<typeof token
 
 describe('maxRevocationDelay with a change feed: every revocation in memory', () => {
   test('after the first read, checks of any user are answered without reading the store', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const store = feedStore(clock.now);
     store.revokeUser('revoked-user', new Date(T0 - 500), new Date(T0 + HOUR));
     store.revokeSession(sid(7), 'device-user', new Date(T0 + HOUR));
@@ -100,7 +96,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test("another instance's revocation: seen by the next read of the feed, and never later than the bound", async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const store = feedStore(clock.now);
     const [a, b] = [engineOn(store, clock.now), engineOn(store, clock.now)] as const;
     await Promise.all([a.warmUp(), b.warmUp()]);
@@ -117,7 +113,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('never serves a copy older than the bound: with the feed down, checks read the store; with both down, 503', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const store = feedStore(clock.now);
     const warnings: string[] = [];
     const [a, b] = [engineOn(store, clock.now), engineOn(store, clock.now, { warn: (m) => void warnings.push(m) })];
@@ -196,7 +192,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('read whole at least every 5 minutes, also when busy: a change the reads by time missed is caught then', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const writerClock = { at: T0 - 15_000 }; // a writer whose clock is 15 s behind: beyond the 10 s margin
     const writer = new MemoryRevocationStore({ now: () => writerClock.at });
     const reads: (number | null)[] = [];
@@ -225,7 +221,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test("the bound holds for this instance's own revocations too, also while the feed cannot be read", async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const warnings: string[] = [];
     const copy = createFeedCopy({
       read: () => ({ startedAt: new Date(0), changes: [] }),
@@ -265,7 +261,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('sessions signed in before the feed started (plus the margin) are checked against the store', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const reads: string[] = [];
     const copy = createFeedCopy({
       read: () => ({ startedAt: new Date(T0 - 60_000), changes: [] }),
@@ -283,7 +279,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('entries count until they stop mattering: a watermark until relevantUntil, a session until its expiry', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const copy = createFeedCopy({
       read: () => ({
         startedAt: new Date(0),
@@ -305,7 +301,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
 
   test('memory is bounded: past maxEntries the copy is dropped, with a warning, and checks read the store', async () => {
     assert.equal(COPY_MAX_ENTRIES, 100_000, 'the documented bound');
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const store = feedStore(clock.now);
     for (let i = 0; i < 4; i++) store.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
     const warnings: string[] = [];
@@ -341,7 +337,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('too many changes at once, or a copy idle for long, are read again whole instead of by change', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const asked: (number | null)[] = [];
     let changes = 0;
     const copy = createFeedCopy({
@@ -380,7 +376,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
 
 describe('maxRevocationDelay on a store without a change feed', () => {
   test('warns at startup and stays exact: every check reads the store, every revocation is seen at once', async () => {
-    const clock = manualClock();
+    const clock = manualClock(T0);
     const inner = new MemoryRevocationStore({ now: clock.now });
     let reads = 0;
     const store: RevocationStore = {
