@@ -20,11 +20,17 @@ export interface RevocationOptions extends Omit<z.input<typeof revocationOptions
 
 /** A verified payload as `claimsOf` returns it: the app's claims, with those the rules read known to be there. */
 export interface VerifiedClaims {
+  /** The user. */
   sub: string;
+  /** Issue time, in seconds (`iat_ms` refines it when the token has one). */
   iat: number;
+  /** Expiry, in seconds; tokens without one are refused. */
   exp: number;
+  /** The session id `revokeToken` revokes, when the token has one. */
   sid?: string;
+  /** The token id `revokeToken` revokes when there is no `sid`. */
   jti?: string;
+  /** Any other claim of the token, as verified by your express-jwt (or other) setup. */
   [claim: string]: unknown;
 }
 

@@ -1,5 +1,9 @@
-// express-revocable-jwt: revocable JWT sessions for Express. This entry never loads a database driver: the
-// stores are in `express-revocable-jwt/mongodb` and `/redis`, the store test suite in `/testing`.
+/**
+ * Revocable JWT sessions for Express. This entry never loads a database driver: the stores are in
+ * `express-revocable-jwt/mongodb` and `/redis`, the store test suite in `/testing`.
+ *
+ * @module express-revocable-jwt
+ */
 export { createSessionAuth } from './session-auth.js';
 export { createRevocation } from './create-revocation.js';
 export type { Revocation, RevocationOptions, VerifiedClaims } from './create-revocation.js';

@@ -1,4 +1,8 @@
-// express-revocable-jwt/redis: the Redis store. Needs `redis` (node-redis) or `ioredis` (optional peer dependencies).
+/**
+ * The Redis store. Needs `redis` (node-redis) or `ioredis` (optional peer dependencies).
+ *
+ * @module express-revocable-jwt/redis
+ */
 export { RedisRevocationStore } from './stores/redis/redis-store.js';
 export type { RedisRevocationStoreOptions } from './stores/redis/options.js';
-export type { RedisClientLike } from './stores/redis/client.js';
+export type { ClientKind as RedisClientKind, RedisClientLike } from './stores/redis/client.js';

@@ -38,7 +38,10 @@ export interface SessionAuthOptions<C extends z.ZodObject = z.ZodObject<Record<n
 type Extra<T> = string extends keyof T ? Record<never, never> : T;
 
 /** The claims `auth.login` takes: `sub` plus the extra claims of the `claims` schema. */
-export type LoginClaims<C extends z.ZodObject> = { sub: string } & Extra<z.input<C>>;
+export type LoginClaims<C extends z.ZodObject> = {
+  /** The user: a non-empty string, such as your user id. */
+  sub: string;
+} & Extra<z.input<C>>;
 
 /** What `createSessionAuth` returns: middlewares to mount and functions to call. */
 export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, never>>> {
@@ -110,7 +113,7 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
  * ```ts
  * const auth = createSessionAuth({ secret: process.env.SESSION_SECRET, store: new MemoryRevocationStore() });
  * app.use(auth.authenticate);
- * app.post('/login', auth.verifyOrigin, async (req, res) => { await auth.login(res, { sub: user.id }); res.end(); });
+ * app.post('/login', auth.verifyOrigin, async (req, res) => { await auth.login(res, { sub: 'alice' }); res.end(); });
  * app.get('/me', auth.requireAuth, (req, res) => res.json(auth.sessionOf(req)));
  * app.post('/logout', auth.logout);
  * app.post('/logout-all', auth.logoutAll);

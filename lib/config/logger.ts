@@ -4,6 +4,7 @@ import { MESSAGE_PREFIX } from '../core/config-error.js';
 
 /** Logger used for startup and outage warnings; `console` fits. Messages never contain tokens or secrets. */
 export interface Logger {
+  /** One warning, a single line that starts with `express-revocable-jwt:`. */
   warn(message: string): void;
 }
 

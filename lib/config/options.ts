@@ -90,7 +90,7 @@ const cookieSchema = z
       .default('/'),
     /**
      * The cookie's domain.
-     * @defaultValue none: a host-only cookie, the safest
+     * @defaultValue `undefined`: a host-only cookie, the safest
      */
     domain: z
       .string()
@@ -225,7 +225,7 @@ export const sessionAuthOptionsSchema = z
     clockTolerance: z.number().int().min(0).max(MAX_CLOCK_TOLERANCE_SECONDS).default(0),
     /**
      * Other origins allowed to POST to the logout routes and `verifyOrigin`, e.g. `['https://app.example.com']`.
-     * @defaultValue none
+     * @defaultValue `[]`
      */
     trustedOrigins: z
       .array(
@@ -237,17 +237,17 @@ export const sessionAuthOptionsSchema = z
       .default([]),
     /**
      * Answers a successful `logout` (e.g. `res.redirect(303, '/login')`); may be async.
-     * @defaultValue 204 No Content
+     * @defaultValue `res.sendStatus(204)`
      */
     onLogout: responder,
     /**
      * Answers a successful `logoutAll`; may be async.
-     * @defaultValue 204 No Content
+     * @defaultValue `res.sendStatus(204)`
      */
     onLogoutAll: responder,
     /**
      * Answers a successful `revokeOtherSessions`; may be async.
-     * @defaultValue 204 No Content
+     * @defaultValue `res.sendStatus(204)`
      */
     onRevokeOthers: responder,
     /**

@@ -20,7 +20,9 @@ export type ConfigErrorCode =
  * `TypeError`, so code that caught the `TypeError`s of earlier versions keeps working.
  */
 export class ConfigError extends TypeError {
+  /** Always `'ConfigError'`. */
   override readonly name = 'ConfigError';
+  /** What kind of mistake: a wrong option at startup, a wrong argument, a wrong mounting, or unsupported. */
   readonly code: ConfigErrorCode;
   /** The option or argument at fault, e.g. `cookie.sameSite`; empty when the problem is not one option. */
   readonly option: string;
@@ -48,7 +50,22 @@ export function combineConfigErrors(errors: readonly ConfigError[]): ConfigError
   return Object.assign(combined, { option: errors.map((e) => e.option).join(', ') });
 }
 
-/** Narrowing helper that also works across two copies of the package (ESM and CJS loaded side by side). */
+/**
+ * Narrowing helper that also works across two copies of the package (ESM and CJS loaded side by side).
+ *
+ * @example
+ * ```ts
+ * app.post('/devices/:id/logout', auth.requireAuth, async (req, res) => {
+ *   try {
+ *     await auth.revokeSession(String(req.params.id), { sub: auth.sessionOf(req).sub });
+ *     res.sendStatus(204);
+ *   } catch (err) {
+ *     if (isConfigError(err) && err.code === 'invalid_argument') res.sendStatus(404); // not one of your sessions
+ *     else throw err;
+ *   }
+ * });
+ * ```
+ */
 export function isConfigError(value: unknown): value is ConfigError {
   return (
     value instanceof ConfigError ||

@@ -2,18 +2,29 @@
 
 /** Every code this package answers with, and its HTTP status. A contract: apps and clients may rely on it. */
 export const ERROR_STATUS = {
+  /** No session: no cookie was sent, or a guard ran without one. */
   credentials_required: 401,
+  /** Bad signature, malformed, wrong algorithm, issuer or audience. */
   invalid_token: 401,
+  /** Past `exp` (plus `clockTolerance`), or a lifetime longer than allowed. */
   token_expired: 401,
+  /** The claims fail the schema (ours or the `claims` option). */
   invalid_claims: 401,
+  /** This device session was logged out. */
   session_revoked: 401,
+  /** The session signed in at or before the user's `lastLogoutAt`. */
   logged_out_everywhere: 401,
+  /** `requireFreshAuth`: the last password entry is older than allowed. */
   reauthentication_required: 401,
+  /** The store errored or did not answer within `storeTimeoutMs` (failing closed). */
   revocation_unavailable: 503,
+  /** A cross-site request to a logout route or `verifyOrigin`. */
   csrf_rejected: 403,
+  /** A logout route got more than 16 values of the session cookie; nothing was changed. */
   too_many_cookies: 400,
 } as const;
 
+/** The stable code of every rejected request (the keys of `ERROR_STATUS`). */
 export type SessionAuthErrorCode = keyof typeof ERROR_STATUS;
 
 const DEFAULT_MESSAGES: Record<SessionAuthErrorCode, string> = {
@@ -32,7 +43,13 @@ const DEFAULT_MESSAGES: Record<SessionAuthErrorCode, string> = {
 
 /** The JSON body of every error response: `{ "error": { "code", "message" } }`. Never holds a token. */
 export interface SessionAuthErrorBody {
-  error: { code: SessionAuthErrorCode; message: string };
+  /** The one member. */
+  error: {
+    /** The stable code. */
+    code: SessionAuthErrorCode;
+    /** A sentence for people; may change between versions. */
+    message: string;
+  };
 }
 
 /**
@@ -41,8 +58,11 @@ export interface SessionAuthErrorBody {
  * `err instanceof SessionAuthError` in their error handler.
  */
 export class SessionAuthError extends Error {
+  /** Always `'SessionAuthError'`. */
   override readonly name = 'SessionAuthError';
+  /** The stable code, e.g. `'session_revoked'`. */
   readonly code: SessionAuthErrorCode;
+  /** The HTTP status to answer with (`ERROR_STATUS[code]`). */
   readonly status: number;
 
   constructor(code: SessionAuthErrorCode, options?: { message?: string; cause?: unknown }) {
@@ -60,7 +80,19 @@ export class SessionAuthError extends Error {
   }
 }
 
-/** Narrowing helper that also works across two copies of the package (ESM and CJS loaded side by side). */
+/**
+ * Narrowing helper that also works across two copies of the package (ESM and CJS loaded side by side).
+ *
+ * @example
+ * ```ts
+ * import type { NextFunction, Request, Response } from 'express';
+ *
+ * app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+ *   if (isSessionAuthError(err)) res.status(err.status).json(err);
+ *   else next(err);
+ * });
+ * ```
+ */
 export function isSessionAuthError(value: unknown): value is SessionAuthError {
   return (
     value instanceof SessionAuthError ||

@@ -5,7 +5,18 @@ import type { SessionAuthError } from '../core/session-auth-error.js';
 /** `onError(error, req, res, next)`: answers a rejected request instead of the default JSON response. */
 export type ErrorHandler = (error: SessionAuthError, req: Request, res: Response, next: NextFunction) => unknown;
 
-/** The default error response: the status of the error and its JSON body, never cached. */
+/**
+ * The default error response: the status of the error and its JSON body, never cached.
+ *
+ * @example
+ * ```ts
+ * const auth = createSessionAuth({
+ *   secret,
+ *   store,
+ *   onError: (err, req, res) => (err.status === 401 ? res.redirect(303, '/login') : sendErrorJson(res, err)),
+ * });
+ * ```
+ */
 export function sendErrorJson(res: Response, error: SessionAuthError): void {
   res.status(error.status);
   res.setHeader('Cache-Control', 'no-store');

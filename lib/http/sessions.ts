@@ -12,11 +12,15 @@ import type { RequestAuth } from './request-auth.js';
 
 /** One live session of a user, as `auth.listSessions(sub)` lists it. */
 export interface SessionSummary {
+  /** The session's id: what `auth.revokeSession(sessionId, { sub })` takes. */
   sessionId: string;
+  /** When the user signed in on this device. */
   signedInAt: Date;
+  /** The latest sign-in or renewal (updated at most once per `renewAfter`). */
   lastActiveAt: Date;
   /** The session's absolute end. */
   expiresAt: Date;
+  /** The `User-Agent` of the sign-in (at most 256 characters), when there was one. */
   userAgent?: string;
 }
 

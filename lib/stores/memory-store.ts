@@ -39,7 +39,8 @@ const memoryStoreOptionsSchema = z
   })
   .strict();
 
-export type MemoryRevocationStoreOptions = z.input<typeof memoryStoreOptionsSchema>;
+/** The options of `MemoryRevocationStore`, declared with their documentation and defaults by the schema that validates them. */
+export interface MemoryRevocationStoreOptions extends z.input<typeof memoryStoreOptionsSchema> {}
 
 /**
  * For a single process (development, tests, one-instance apps). State is lost on restart and is not shared

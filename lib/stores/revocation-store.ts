@@ -22,7 +22,9 @@ export interface StoreContext {
 
 /** One signed-in device session, as the device registry keeps it (never the token). */
 export interface SessionRecord {
+  /** The session's id (the token's `sid`). */
   sessionId: string;
+  /** The user. */
   sub: string;
   /** When the user signed in. */
   signedInAt: Date;
@@ -40,7 +42,9 @@ export interface SessionRecord {
 /** One revocation as the change feed (`readFeed`) reports it. */
 export type FeedChange =
   | {
+      /** A user was logged out everywhere. */
       kind: 'user';
+      /** The user. */
       sub: string;
       /** The watermark the user was raised to. */
       lastLogoutAt: Date;
@@ -48,10 +52,13 @@ export type FeedChange =
       relevantUntil: Date;
     }
   | {
+      /** One session was logged out. */
       kind: 'session';
+      /** The session's id. */
       sessionId: string;
       /** The user of the session: a session is revoked for its own user only (another may share its id). */
       sub: string;
+      /** When the session's entry may be forgotten (the session can no longer be used). */
       expiresAt: Date;
     };
 
@@ -63,6 +70,7 @@ export interface FeedPage {
    * always checked against the store itself.
    */
   startedAt: Date;
+  /** The changes after `since`, oldest first, at most `limit` of them. */
   changes: FeedChange[];
 }
 

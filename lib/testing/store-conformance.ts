@@ -32,7 +32,9 @@ export interface ConformanceSubject<S extends RevocationStore = RevocationStore>
 
 /** The test functions of your runner: node:test's, vitest's or mocha's `describe` and `it` all fit. */
 export interface TestFunctions {
+  /** Groups the tests (`describe`). */
   describe(name: string, body: () => void): unknown;
+  /** Registers one test (`it` or `test`). */
   it(name: string, body: () => Promise<void>): unknown;
 }
 
@@ -363,13 +365,6 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
   },
 };
 
-/** The names of the tests, in order: what a store must do, readable in your runner's report. */
-export const CONFORMANCE_TESTS = Object.keys(TESTS);
-/** The names of the device-registry tests, run unless the subject says `registry: false`. */
-export const REGISTRY_CONFORMANCE_TESTS = Object.keys(REGISTRY_TESTS);
-/** The names of the change-feed tests, run when the subject says `feed: true`. */
-export const FEED_CONFORMANCE_TESTS = Object.keys(FEED_TESTS);
-
 /**
  * Registers the conformance suite with your test runner. Each test gets a fresh store from `createStore`,
  * calls its `init()` first and its `close()` and your `cleanup` after.
@@ -377,9 +372,11 @@ export const FEED_CONFORMANCE_TESTS = Object.keys(FEED_TESTS);
  * @example
  * ```ts
  * import { describe, it } from 'node:test'; // or vitest, or mocha's globals
+ * import { MemoryRevocationStore } from 'express-revocable-jwt';
  * import { runStoreConformance } from 'express-revocable-jwt/testing';
  *
- * runStoreConformance({ name: 'MyStore', createStore: () => new MyStore(), cleanup: (s) => s.drop() }, { describe, it });
+ * // Your store in place of MemoryRevocationStore; `feed: true` when it implements readFeed.
+ * runStoreConformance({ name: 'MemoryRevocationStore', createStore: () => new MemoryRevocationStore(), feed: true }, { describe, it });
  * ```
  */
 export function runStoreConformance<S extends RevocationStore>(

@@ -22,9 +22,13 @@ export interface SignedSession {
   token: string;
   /** The device session's id (`sid`). */
   sessionId: string;
+  /** When this token was issued (`iat_ms`). */
   issuedAt: Date;
+  /** When this token expires (`exp`); renewal issues a later one, up to `sessionExpiresAt`. */
   expiresAt: Date;
+  /** When the user signed in: the same for every renewal of the session. */
   signedInAt: Date;
+  /** The session's absolute end (`signedInAt + maxAge`): no renewal goes past it. */
   sessionExpiresAt: Date;
 }
 

@@ -49,7 +49,7 @@ const PRIMARY = { readPreference: 'primary', writeConcern: { w: 'majority' } } a
  * import { MongoClient } from 'mongodb';
  * import { MongoRevocationStore } from 'express-revocable-jwt/mongodb';
  *
- * const client = new MongoClient(process.env.MONGODB_URI);
+ * const client = new MongoClient(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017');
  * const store = new MongoRevocationStore({ client, dbName: 'app' });
  * const auth = createSessionAuth({ secret, store });
  * ```

@@ -74,4 +74,5 @@ export const mongoStoreOptionsSchema = z
   })
   .strict();
 
-export type MongoRevocationStoreOptions = z.input<typeof mongoStoreOptionsSchema>;
+/** The options of `MongoRevocationStore`, declared with their documentation and defaults by the schema that validates them. */
+export interface MongoRevocationStoreOptions extends z.input<typeof mongoStoreOptionsSchema> {}

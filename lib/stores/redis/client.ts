@@ -3,11 +3,19 @@
 
 /** A node-redis client or cluster (`sendCommand`) or an ioredis client or cluster (`call`). */
 export type RedisClientLike =
-  { sendCommand(...args: never[]): Promise<unknown> } | { call(...args: never[]): Promise<unknown> };
+  | {
+      /** node-redis: sends one command. */
+      sendCommand(...args: never[]): Promise<unknown>;
+    }
+  | {
+      /** ioredis: sends one command. */
+      call(...args: never[]): Promise<unknown>;
+    };
 
 /** One command: its name then its arguments, e.g. `['MGET', 'a', 'b']`. */
 export type RedisCommand = readonly string[];
 
+/** The kinds of client `RedisRevocationStore` detects and speaks to. */
 export type ClientKind = 'node-redis' | 'node-redis-cluster' | 'ioredis' | 'ioredis-cluster';
 
 /** The app's client seen through the one thing the store needs: sending commands for one user's keys. */

@@ -39,4 +39,5 @@ export const redisStoreOptionsSchema = z
   })
   .strict();
 
-export type RedisRevocationStoreOptions = z.input<typeof redisStoreOptionsSchema>;
+/** The options of `RedisRevocationStore`, declared with their documentation and defaults by the schema that validates them. */
+export interface RedisRevocationStoreOptions extends z.input<typeof redisStoreOptionsSchema> {}
