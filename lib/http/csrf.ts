@@ -19,15 +19,3 @@ export function isSameOriginRequest(req: Request, trustedOrigins: ReadonlySet<st
   }
   return req.headers['sec-fetch-site'] !== 'cross-site';
 }
-
-/** Normalizes a configured origin (`https://app.example.com`) for comparison; undefined if it is not one. */
-export function normalizeOrigin(value: string): string | undefined {
-  try {
-    const url = new URL(value);
-    if (url.origin === 'null' || url.pathname !== '/' || url.search !== '' || url.hash !== '' || value.endsWith('/'))
-      return undefined;
-    return url.origin.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}

@@ -2,7 +2,8 @@
 // running program, so that what a document says a request answers is what it answers.
 //
 // The transcripts use a small part of curl: -s, -i, -c JAR (keep the cookies set), -b JAR (send them), -X METHOD,
-// -H 'name: value', -d 'body' (a POST, JSON unless a content-type says otherwise), then the URL; `cp JAR JAR`;
+// -H 'name: value', -d 'body' (a form POST unless a content-type says otherwise), --json 'body' (a JSON POST, as
+// curl 7.82 and later send it), then the URL; `cp JAR JAR`;
 // and `NAME=$(curl ... | jq -r .field)`, whose `$NAME` later lines use. The comment says what is expected:
 // `# 204`, `# 200 {"sub":"alice","sessionId":"...",...}`, `# 401 {"error":{"code":"session_revoked",...}}`.
 // In a JSON answer, "..." matches any value, a last member `...` allows more members, a last element `...` more
@@ -85,7 +86,11 @@ export async function replayTranscript(transcript: string, base: string, label: 
       const value = args[++i] ?? '';
       if (arg === '-X') method = value;
       else if (arg === '-d') body = value;
-      else if (arg === '-c') save = value;
+      else if (arg === '--json') {
+        body = value;
+        headers['content-type'] = 'application/json';
+        headers.accept = 'application/json';
+      } else if (arg === '-c') save = value;
       else if (arg === '-b') headers.cookie = [...(jars.get(value) ?? [])].map(([k, v]) => `${k}=${v}`).join('; ');
       else if (arg === '-H')
         headers[value.slice(0, value.indexOf(':')).toLowerCase()] = value.slice(value.indexOf(':') + 1).trim();
@@ -94,7 +99,8 @@ export async function replayTranscript(transcript: string, base: string, label: 
         i--;
       }
     }
-    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    // As curl does: -d posts a form unless a header says otherwise; --json posts JSON.
+    if (body !== undefined) headers['content-type'] ??= 'application/x-www-form-urlencoded';
     const res = await fetch(url.replace('http://127.0.0.1:3000', base), {
       method: method ?? (body === undefined ? 'GET' : 'POST'),
       headers,

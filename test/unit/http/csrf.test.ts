@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Request } from 'express';
-import { isSameOriginRequest, normalizeOrigin } from '../../../lib/http/csrf.js';
+import { normalizeOrigin } from '../../../lib/config/options.js';
+import { isSameOriginRequest } from '../../../lib/http/csrf.js';
 
 describe('normalizeOrigin', () => {
   test('accepts scheme://host[:port] only', () => {
