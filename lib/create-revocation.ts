@@ -22,8 +22,10 @@ export interface RevocationOptions extends Omit<z.input<typeof revocationOptions
 export interface VerifiedClaims {
   /** The user. */
   sub: string;
-  /** Issue time, in seconds (`iat_ms` refines it when the token has one). */
-  iat: number;
+  /** Issue time, in seconds; a token may carry `iat_ms` instead (at least one of the two is there). */
+  iat?: number;
+  /** Issue time, in milliseconds, when the token has it: it takes precedence over `iat`. */
+  iat_ms?: number;
   /** Expiry, in seconds; tokens without one are refused. */
   exp: number;
   /** The session id `revokeToken` revokes, when the token has one. */
@@ -47,7 +49,8 @@ export interface Revocation {
   /**
    * The verified token payload express-jwt put on `req.auth`, with the claims the rules read checked: for a route
    * behind express-jwt and `check` (or `isRevoked`), without `!` or `?.`. Throws `SessionAuthError`
-   * `credentials_required` when there is none, `invalid_claims` when it lacks `sub`, `iat` or `exp`.
+   * `credentials_required` when there is none, `invalid_claims` when it lacks `sub` or `exp`, or both `iat` and
+   * `iat_ms`.
    * @example app.post('/logout-all', async (req, res) => { await revocation.revokeUser(revocation.claimsOf(req).sub); res.sendStatus(204); });
    */
   claimsOf(req: Request): VerifiedClaims;
@@ -56,7 +59,11 @@ export interface Revocation {
    * session is the pair (user, id): with another user's `sub` it revokes nothing (there is no registry to check).
    */
   revokeSession(sessionId: string, options: { sub: string; expiresAt?: Date }): Promise<void>;
-  /** Settles once the store's one-time setup ran; never rejects (problems are logged). */
+  /**
+   * Settles once the store's one-time setup (indexes, checks) ran and, with `maxRevocationDelay` on a store with a
+   * change feed, the first copy of the revocations was read; each step for at most `storeTimeoutMs`. Never
+   * rejects (problems are logged).
+   */
   ready: Promise<void>;
   /** Closes the store. */
   close(): Promise<void>;

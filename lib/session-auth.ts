@@ -99,7 +99,11 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   sessionOf(req: Request): AuthInfo<Extra<z.output<C>>>;
   /** The session of a request, typed with this instance's claims, or undefined when it has none. */
   getAuth(req: Request): AuthInfo<Extra<z.output<C>>> | undefined;
-  /** Settles once the store's one-time setup (indexes) ran; never rejects (problems are logged). */
+  /**
+   * Settles once the store's one-time setup (indexes, checks) ran and, with `maxRevocationDelay` on a store with a
+   * change feed, the first copy of the revocations was read; each step for at most `storeTimeoutMs`. Never
+   * rejects (problems are logged; our stores retry their setup on their next write).
+   */
   ready: Promise<void>;
   /** Closes the store (and the MongoDB client it opened itself). */
   close(): Promise<void>;

@@ -5,7 +5,10 @@ export const MESSAGE_PREFIX = 'express-revocable-jwt';
 
 /** What kind of mistake a ConfigError reports. */
 export type ConfigErrorCode =
-  /** An option of a factory or constructor is missing, unknown or invalid (thrown at startup). */
+  /**
+   * An option of a factory or constructor is missing, unknown or invalid: thrown at startup, or when a call finds
+   * it out (an async `claims` part at login, a `userId` mapping of the MongoDB store that returns no string).
+   */
   | 'invalid_option'
   /** A function of the API was called with a wrong argument (thrown or rejected at call time). */
   | 'invalid_argument'

@@ -18,7 +18,7 @@ export const ERROR_STATUS = {
   reauthentication_required: 401,
   /** The store errored or did not answer within `storeTimeoutMs` (failing closed). */
   revocation_unavailable: 503,
-  /** A cross-site request to a logout route or `verifyOrigin`. */
+  /** A cross-site request to `logout`, `logoutAll`, `revokeOtherSessions` or `verifyOrigin`. */
   csrf_rejected: 403,
   /** A logout route got more than 16 values of the session cookie; nothing was changed. */
   too_many_cookies: 400,

@@ -4,7 +4,7 @@
 export interface SessionInfo {
   /** The user id the token was issued for (`sub`). */
   sub: string;
-  /** This device session's id (`sid`); `auth.revokeSession(sessionId)` logs it out. */
+  /** This device session's id (`sid`); `auth.revokeSession(sessionId, { sub })` logs it out. */
   sessionId: string;
   /** When this token was issued (at sign-in, or at its latest renewal), to the millisecond. */
   issuedAt: Date;

@@ -12,9 +12,12 @@ export type BoundedStore = ReturnType<typeof createBoundedStore>;
  * Store methods may return a value, a native Promise or any thenable (a query builder, another promise
  * library): each is bounded by `timeoutMs`, and a throw, a rejection or a timeout becomes the same error.
  */
-export function createBoundedStore(store: RevocationStore, timeoutMs: number, logger: Logger) {
+export function createBoundedStore(store: RevocationStore, timeoutMs: number, logger: Logger, failOpen = false) {
+  const consequence = failOpen
+    ? 'checks it cannot answer let the request through unchecked (failOpen)'
+    : 'protected routes answer 503 when a check needs it';
   const outage = createOutageLog(logger, {
-    down: (reason) => `the revocation store failed (${reason}); protected routes answer 503 until it recovers.`,
+    down: (reason) => `the revocation store failed (${reason}); ${consequence}, until it recovers.`,
     up: 'the revocation store answers again; service resumed.',
   });
 

@@ -50,7 +50,7 @@ const ACCEPTED: CheckResult = Object.freeze({ ok: true, checked: true });
 const ACCEPTED_UNCHECKED: CheckResult = Object.freeze({ ok: true, checked: false });
 
 export function createRevocationEngine(settings: EngineSettings) {
-  const bounded = createBoundedStore(settings.store, settings.storeTimeoutMs, settings.logger);
+  const bounded = createBoundedStore(settings.store, settings.storeTimeoutMs, settings.logger, settings.failOpen);
   const now = settings.now ?? Date.now;
   const maxWaitMs = (settings.issuedAtPrecision === 'seconds' ? 1000 : 1) + CLOCK_SLACK_MS;
 

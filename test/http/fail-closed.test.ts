@@ -88,6 +88,10 @@ describe('failOpen (explicit, dangerous)', () => {
       200,
       'the logged-out session works again: this is why it is dangerous',
     );
+    // The outage line says what happens in this mode, not that routes answer 503.
+    const outage = warnings.find((w) => w.includes('the revocation store failed')) ?? '';
+    assert.match(outage, /let the request through unchecked \(failOpen\)/);
+    assert.doesNotMatch(outage, /503/);
     store.close();
   });
 });

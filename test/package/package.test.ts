@@ -4,7 +4,7 @@
 // type-checks consumers of each, the second runs a third-party store through the published conformance suite.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -155,10 +155,17 @@ describe('the packed package', { concurrency: true }, () => {
     await packed?.remove();
   });
 
-  test('ships the ESM and CJS builds of every entry point with types, and no sources or tests', () => {
+  test('ships the ESM and CJS builds of every entry point with types, the documents, and no sources or tests', async () => {
     for (const f of [...ENTRY_FILES, 'dist/cjs/package.json', 'README.md', 'LICENSE', 'package.json']) {
       assert.ok(files.includes(f), `missing ${f}`);
     }
+    // The README's links into docs/ work in the installed package too.
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const linked = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+      .map((m) => m[1] ?? '')
+      .filter((link) => link.startsWith('docs/')); // CONTRIBUTING and the example app are for the repository
+    assert.ok(linked.length >= 5, `${linked.length} local links`);
+    for (const link of linked) assert.ok(files.includes(link), `README links to ${link}, which the package lacks`);
     assert.ok(
       !files.some((f) => f.startsWith('lib/') || f.startsWith('test/') || f.startsWith('example-app/')),
       files.join(', '),

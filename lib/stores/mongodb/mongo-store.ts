@@ -110,8 +110,9 @@ export class MongoRevocationStore implements RevocationStore {
   }
 
   /**
-   * Finds out once (`buildInfo`) whether the server's updates are atomic, and creates the TTL index on revoked
-   * sessions once. A server without TTL support (FerretDB v1) gets a warning.
+   * Finds out once (`buildInfo`) whether the server's updates are atomic, creates the indexes (the TTL index on
+   * revoked sessions, the registry's and the feed's) and writes the feed's start marker. A server without TTL
+   * support (FerretDB v1) gets a warning.
    */
   async init(context?: StoreContext): Promise<void> {
     this.#logger.adopt(context?.logger);
@@ -126,7 +127,8 @@ export class MongoRevocationStore implements RevocationStore {
 
   /**
    * Concurrent checks are answered together: one `find` of the users' state by `_id` (`$in`), and only
-   * for tokens issued before their user's last device logout, one `find` of those revoked sessions. A check
+   * for sessions signed in before the end of their user's latest revoked-session entry, one `find` of those
+   * revoked sessions. A check
    * never reuses a read sent before it was made, so a logout is still seen by the very next request.
    */
   async getState(sub: string, sessionId: string, signedInAtMs: number): Promise<RevocationState> {

@@ -37,8 +37,8 @@ export const mongoStoreOptionsSchema = z
       })
       .optional(),
     /**
-     * Field of the user document holding the latest expiry of the user's revoked device sessions. Tokens
-     * issued after it cannot belong to a revoked session, so their check is a single read. Defaults to
+     * Field of the user document holding the latest expiry of the user's revoked device sessions. Sessions
+     * signed in after it cannot be a revoked one, so their check is a single read. Defaults to
      * `lastDeviceLogoutAt`.
      */
     lastDeviceLogoutAtField: z

@@ -40,7 +40,7 @@ export async function warnIfRevocationsCanBeLost(
   const save = configValue(replies[1], 'save');
   if (appendonly === 'no' && save === '') {
     logger.warn(
-      `${MESSAGE_PREFIX}: Redis persistence is off (appendonly no, save ""): a Redis restart forgets every logout and revoked tokens work again until they expire. Turn on AOF (\`appendonly yes\`) for the revocation data.`,
+      `${MESSAGE_PREFIX}: Redis persistence is off (appendonly no, save ""): a Redis restart forgets every logout and revoked sessions work again, renewing, until their absolute end (maxAge). Turn on AOF (\`appendonly yes\`) for the revocation data.`,
     );
   }
   const policy = configValue(replies[2], 'maxmemory-policy');

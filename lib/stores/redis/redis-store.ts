@@ -154,7 +154,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.#setup().catch(() => undefined);
   }
 
-  /** One round trip: `MGET` of the watermark and the session entry (`GET` of the watermark alone without a session). */
+  /** One round trip: `MGET` of the watermark and the session entry (of the watermark alone without a session). */
   async getState(sub: string, sessionId: string, _signedInAtMs?: number): Promise<RevocationState> {
     const user = userKey(this.#prefix, sub);
     const keys = sessionId === '' ? [user] : [user, sessionKey(this.#prefix, sub, sessionId)];
