@@ -10,7 +10,7 @@ import { createFreshAuth } from './http/fresh-auth.js';
 import { createGuards } from './http/guards.js';
 import { createLogin } from './http/login.js';
 import { createLogoutHandlers } from './http/logout.js';
-import { createRequestAuth, readAuth } from './http/request-auth.js';
+import { createRequestAuth } from './http/request-auth.js';
 import { createSessionHandlers, type SessionSummary } from './http/sessions.js';
 import { createRevocationEngine } from './revocation/revocation-engine.js';
 import { resolveSessionAuthConfig } from './session-auth-config.js';
@@ -91,13 +91,14 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   /** After the app re-checked the password: marks this session freshly authenticated (re-issues its cookie). */
   reauthenticate(req: Request, res: Response): Promise<SignedSession>;
   /**
-   * The session of a request that passed `requireAuth` (or `authenticate` with a valid cookie), typed with this
-   * instance's claims. Throws `SessionAuthError` `credentials_required` when the request has none, so a route
-   * behind `requireAuth` reads it without `!` or `?.`.
+   * The session of a request that passed this instance's `requireAuth` (or `authenticate` with a valid cookie),
+   * typed with this instance's claims; never another instance's session or a payload on `req.auth`. Throws
+   * `SessionAuthError` `credentials_required` when the request has none, so a route behind `requireAuth` reads it
+   * without `!` or `?.`.
    * @example app.get('/me', auth.requireAuth, (req, res) => res.json(auth.sessionOf(req)));
    */
   sessionOf(req: Request): AuthInfo<Extra<z.output<C>>>;
-  /** The session of a request, typed with this instance's claims, or undefined when it has none. */
+  /** This instance's session of a request, typed with its claims, or undefined when it has none. */
   getAuth(req: Request): AuthInfo<Extra<z.output<C>>> | undefined;
   /**
    * Settles once the store's one-time setup (indexes, checks) ran and, with `maxRevocationDelay` on a store with a
@@ -179,11 +180,11 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     revokeUser: engine.revokeUser,
     revokeSession: async (sessionId, opts) => engine.revokeListedSession(sessionId, opts?.sub, opts?.expiresAt),
     sessionOf: (req) => {
-      const auth = readAuth(req);
+      const auth = requestAuth.sessionOf(req);
       if (auth === undefined) throw new SessionAuthError('credentials_required');
       return auth as AuthInfo<Extra<z.output<C>>>;
     },
-    getAuth: (req) => readAuth(req) as AuthInfo<Extra<z.output<C>>> | undefined,
+    getAuth: (req) => requestAuth.sessionOf(req) as AuthInfo<Extra<z.output<C>>> | undefined,
     ready: initStore(store, logger, config.storeTimeoutMs).then(engine.warmUp),
     close: async () => {
       await store.close?.();

@@ -7,7 +7,7 @@ import { notLongAfterIssue } from '../revocation/rules.js';
 import type { SignedSession } from '../token/sign-token.js';
 import type { ErrorResponder } from './error-response.js';
 import { namedMiddleware } from './mounting.js';
-import { reissue, writeAuth, type RequestAuth } from './request-auth.js';
+import { reissue, type RequestAuth } from './request-auth.js';
 
 export function createFreshAuth(requestAuth: RequestAuth, respond: ErrorResponder) {
   const { engine } = requestAuth.parts;
@@ -24,7 +24,7 @@ export function createFreshAuth(requestAuth: RequestAuth, respond: ErrorResponde
         if (session === undefined) {
           return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
         }
-        writeAuth(req, outcome.auth);
+        requestAuth.setSession(req, outcome.auth);
         const enteredAt = notLongAfterIssue(session.authenticatedAtMs, session.issuedAtMs);
         if (engine.now() - enteredAt > seconds * 1000) {
           return respond(new SessionAuthError('reauthentication_required'), req, res, next);
@@ -49,7 +49,7 @@ export function createFreshAuth(requestAuth: RequestAuth, respond: ErrorResponde
     const now = engine.now();
     const renewed = reissue(requestAuth.parts, res, session, now, now);
     if (renewed === undefined) throw new SessionAuthError('token_expired');
-    writeAuth(req, renewed.auth);
+    requestAuth.setSession(req, renewed.auth);
     return renewed.signed;
   }
 

@@ -5,7 +5,7 @@ import { SessionAuthError } from '../core/session-auth-error.js';
 import { isSameOriginRequest } from './csrf.js';
 import type { ErrorResponder } from './error-response.js';
 import { namedMiddleware } from './mounting.js';
-import { writeAuth, type RequestAuth } from './request-auth.js';
+import type { RequestAuth } from './request-auth.js';
 
 export interface Guards {
   authenticate: RequestHandler;
@@ -20,7 +20,7 @@ export function createGuards(
 ): Guards {
   const authenticate = namedMiddleware('authenticate', (req, res, next) => {
     requestAuth.authenticate(req, res).then((outcome) => {
-      if (outcome.auth !== undefined) writeAuth(req, outcome.auth);
+      if (outcome.auth !== undefined) requestAuth.setSession(req, outcome.auth);
       next();
     }, next);
   });
@@ -30,7 +30,7 @@ export function createGuards(
       if (outcome.auth === undefined) {
         return respond(outcome.error ?? new SessionAuthError('credentials_required'), req, res, next);
       }
-      writeAuth(req, outcome.auth);
+      requestAuth.setSession(req, outcome.auth);
       next();
     }, next);
   });

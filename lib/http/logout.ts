@@ -7,7 +7,7 @@ import { isSameOriginRequest } from './csrf.js';
 import { authenticatedSessions, sessionsToEnd } from './cookies-to-end.js';
 import { runAppCallback, type ErrorResponder } from './error-response.js';
 import { namedMiddleware } from './mounting.js';
-import { writeAuth, type RequestAuth } from './request-auth.js';
+import type { RequestAuth } from './request-auth.js';
 
 /** `onLogout(req, res)` / `onLogoutAll(req, res)`: answers a successful logout instead of 204. */
 export type LogoutResponder = (req: Request, res: Response) => unknown;
@@ -27,7 +27,7 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
   /** After a successful logout: expire the cookie, forget req.auth, answer 204 or the app's own response. */
   function endSession(req: Request, res: Response, next: NextFunction, onDone: LogoutResponder | undefined): void {
     requestAuth.expireCookie(req, res);
-    writeAuth(req, undefined);
+    requestAuth.setSession(req, undefined);
     if (onDone !== undefined) return runAppCallback(() => onDone(req, res), next);
     res.status(204).end();
   }

@@ -10,20 +10,6 @@ import type { AuthInfo } from '../core/session-info.js';
 import { readCookie, type CookieWriter } from './cookie.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS } from '../core/limits.js';
 
-/** `req.auth` as this package sets it (the request type itself is left as Express declares it). */
-type WithAuth = Request & { auth?: AuthInfo };
-
-/** The session `authenticate` or a guard put on the request, if any. */
-export function readAuth(req: Request): AuthInfo | undefined {
-  return (req as WithAuth).auth;
-}
-
-/** Puts the session on the request (`req.auth`), or takes it off. */
-export function writeAuth(req: Request, auth: AuthInfo | undefined): void {
-  if (auth === undefined) delete (req as WithAuth).auth;
-  else (req as WithAuth).auth = auth;
-}
-
 /** A token whose signature, expiry and claims are valid, whatever its revocation state. */
 export interface VerifiedSession extends SessionClaims {
   auth: AuthInfo;
@@ -106,7 +92,34 @@ export function reissue(
 export function createRequestAuth(parts: RequestAuthParts) {
   const outcomeKey = Symbol('express-revocable-jwt outcome');
   const clearedKey = Symbol('express-revocable-jwt cleared');
-  type Tagged = Request & { [outcomeKey]?: Promise<Outcome>; [clearedKey]?: true };
+  const sessionKey = Symbol('express-revocable-jwt session');
+  type Tagged = Request & {
+    [outcomeKey]?: Promise<Outcome>;
+    [clearedKey]?: true;
+    [sessionKey]?: AuthInfo;
+    /** Also set for plain JavaScript apps; the typed accessors read only this instance's own slot. */
+    auth?: unknown;
+  };
+
+  /**
+   * The session this instance's guards put on the request, if any: never one another instance (or express-jwt)
+   * put on `req.auth`.
+   */
+  function sessionOf(req: Request): AuthInfo | undefined {
+    return (req as Tagged)[sessionKey];
+  }
+
+  /** Puts this instance's session on the request (and on `req.auth`), or takes it off. */
+  function setSession(req: Request, auth: AuthInfo | undefined): void {
+    const tagged = req as Tagged;
+    if (auth !== undefined) {
+      tagged[sessionKey] = auth;
+      tagged.auth = auth;
+      return;
+    }
+    if (tagged.auth !== undefined && tagged.auth === tagged[sessionKey]) delete tagged.auth;
+    delete tagged[sessionKey];
+  }
 
   function expireCookie(req: Request, res: Response): void {
     if ((req as Tagged)[clearedKey]) return;
@@ -165,7 +178,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
     };
   }
 
-  return { authenticate, expireCookie, parts };
+  return { authenticate, expireCookie, sessionOf, setSession, parts };
 }
 
 export type RequestAuth = ReturnType<typeof createRequestAuth>;

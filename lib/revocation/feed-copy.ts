@@ -10,9 +10,15 @@ import { isThenable, withDeadline } from '../core/deadline.js';
 
 /**
  * Most revocations (users with a watermark plus revoked sessions) the copy holds, about 150 bytes each. With
- * more, the instance stops using the copy and every check reads the store (exact; a warning says so).
+ * more, the instance stops using the copy and every check reads the store (exact; a warning says so) until a
+ * whole read fits again.
  */
 export const COPY_MAX_ENTRIES = 100_000;
+/**
+ * A whole read asks for up to this many feed entries per entry the copy may hold: the feed has one entry per
+ * revocation, and one user logging out everywhere again and again adds entries that merge into one.
+ */
+const FEED_ENTRIES_PER_COPY_ENTRY = 4;
 /**
  * Each read asks again for what was written since the previous one was sent, minus this margin: it covers a
  * write's own latency (a store writes a change again when its write took longer than `CHANGE_LATE_MS`, see `stores/feed-write.ts`) and clocks of
@@ -58,7 +64,10 @@ export function createFeedCopy(settings: FeedCopySettings) {
   let wholeReadAt: number | undefined;
   let readSentAt: number | undefined;
   let prunedAt = 0;
+  /** Past the bound: checks read the store; a whole read every `FULL_READ_AFTER_MS` tries to fit again. */
   let disabled = false;
+  /** When own revocations were last dropped while disabled: a whole read sent before it cannot re-enable. */
+  let ownDroppedAt = Number.NEGATIVE_INFINITY;
   /** The last read of what changed hit the limit: the next one reads everything. */
   let readWhole = false;
   const outage = createOutageLog(logger, {
@@ -69,8 +78,11 @@ export function createFeedCopy(settings: FeedCopySettings) {
 
   /** The state from the copy, or undefined when it may not answer (too old, disabled, session too old). */
   function get(sub: string, sessionId: string, signedInAtMs: number): RevocationState | undefined {
-    if (disabled) return undefined;
     const at = now();
+    if (disabled) {
+      if (readSentAt === undefined || at - readSentAt >= FULL_READ_AFTER_MS || at < readSentAt) void sync();
+      return undefined;
+    }
     if (syncedAt === undefined || at - syncedAt >= maxDelayMs / 2) void sync();
     if (syncedAt === undefined || at - syncedAt > maxDelayMs || at < syncedAt) return undefined;
     if (!(signedInAtMs > startedAt + CHANGE_OVERLAP_MS)) return undefined;
@@ -86,6 +98,7 @@ export function createFeedCopy(settings: FeedCopySettings) {
       if (current !== undefined && at - readSentAt < settings.readTimeoutMs) return current;
     }
     const whole =
+      disabled ||
       syncedAt === undefined ||
       wholeReadAt === undefined ||
       readWhole ||
@@ -108,23 +121,22 @@ export function createFeedCopy(settings: FeedCopySettings) {
 
   /** A feed read, failed once `readTimeoutMs` passed without an answer (a hung read never holds `ready`). */
   function readInTime(since: Date | null): FeedPage | Promise<FeedPage> {
-    const pending = settings.read(since, maxEntries);
+    const pending = settings.read(since, since === null ? maxEntries * FEED_ENTRIES_PER_COPY_ENTRY : maxEntries);
     if (!isThenable(pending)) return pending;
     const ms = settings.readTimeoutMs;
     return withDeadline(pending, ms, () => new Error(`no answer from the revocation feed within ${ms} ms`));
   }
 
   function apply(log: FeedPage, sentAt: number, full: boolean): void {
-    if (disabled) return;
-    if (log.changes.length >= maxEntries) {
-      if (full) return disable(`more than ${maxEntries} revocations matter`);
-      readWhole = true; // too many changes at once: read what matters instead
-      return;
-    }
-    if (full) {
-      startedAt = log.startedAt.getTime();
-      readWhole = false;
-      wholeReadAt = sentAt;
+    if (!full) {
+      if (disabled) return;
+      if (log.changes.length >= maxEntries) {
+        readWhole = true; // too many changes at once: read what matters instead
+        return;
+      }
+    } else if (log.changes.length >= maxEntries * FEED_ENTRIES_PER_COPY_ENTRY) {
+      // The feed may hold more than this read returned: the copy cannot know it is complete.
+      return disable(`more than ${maxEntries * FEED_ENTRIES_PER_COPY_ENTRY} feed entries matter`);
     }
     for (const change of log.changes) {
       if (change.kind === 'user')
@@ -132,6 +144,19 @@ export function createFeedCopy(settings: FeedCopySettings) {
       else copy.extendSession(change.sub, change.sessionId, change.expiresAt.getTime());
     }
     if (!withinBound(sentAt)) return;
+    if (full) {
+      if (disabled) {
+        // Own revocations dropped after this read was sent may be missing from it: the next whole read decides.
+        if (ownDroppedAt >= sentAt) return;
+        disabled = false;
+        logger.warn(
+          `${MESSAGE_PREFIX}: maxRevocationDelay: the revocations fit in memory again; checks are answered from the copy.`,
+        );
+      }
+      startedAt = log.startedAt.getTime();
+      readWhole = false;
+      wholeReadAt = sentAt;
+    }
     if (sentAt - prunedAt >= PRUNE_INTERVAL_MS) prune(sentAt);
     // A whole read is complete as of its sending, also after the clock stepped back.
     if (full || syncedAt === undefined || sentAt > syncedAt) syncedAt = sentAt;
@@ -143,10 +168,12 @@ export function createFeedCopy(settings: FeedCopySettings) {
   }
 
   function disable(reason: string): void {
-    disabled = true;
     copy.clear();
+    ownDroppedAt = now();
+    if (disabled) return;
+    disabled = true;
     logger.warn(
-      `${MESSAGE_PREFIX}: maxRevocationDelay: ${reason}; every check of this instance now reads the store (exact) instead of its copy.`,
+      `${MESSAGE_PREFIX}: maxRevocationDelay: ${reason}; every check of this instance now reads the store (exact) instead of its copy, until a whole read of the feed (every 5 minutes) fits again.`,
     );
   }
 
@@ -163,15 +190,16 @@ export function createFeedCopy(settings: FeedCopySettings) {
     copy.prune(at);
   }
 
-  /** A revocation through this instance: in the copy at once, within the same bound. */
+  /**
+   * A revocation through this instance: in the copy at once, within the same bound; also while the copy is
+   * disabled, so that it holds them when a whole read lets it answer again.
+   */
   function applyUser(sub: string, at: number, until: number): void {
-    if (disabled) return;
     copy.raiseUser(sub, at, until);
     withinBound(now());
   }
 
   function applySession(sub: string, sessionId: string, expiresAt: number): void {
-    if (disabled) return;
     copy.extendSession(sub, sessionId, expiresAt);
     withinBound(now());
   }
@@ -181,7 +209,7 @@ export function createFeedCopy(settings: FeedCopySettings) {
     sync,
     applyUser,
     applySession,
-    /** Whether the copy is in use (false after it grew past its bound). */
+    /** Whether the copy is in use (false while it is past its bound). */
     enabled: () => !disabled,
     /** Entries held now: for tests of the bound. */
     size: () => copy.sizes,

@@ -373,6 +373,37 @@ describe('key rotation', () => {
     assert.equal((await request(strict).get('/me').set('Cookie', renewed)).status, 200);
   });
 
+  test('rolling deploys: each documented step is accepted by the instances of the step before and after it', async () => {
+    const store = new MemoryRevocationStore();
+    const instance = (options: Partial<SessionAuthOptions>) =>
+      buildSessionApp(createSessionAuth(testOptions({ store, renewAfter: false, secret: undefined, ...options })));
+    // docs/sessions-and-devices.md: from `secret` to `keys` in two steps, then rotation in two steps.
+    const steps = [
+      { name: 'secret', app: instance({ secret: keyA.secret }) },
+      { name: 'keys [A, B], no kid is A', app: instance({ keys: [keyA, keyB], keyForTokensWithoutKid: keyA.kid }) },
+      { name: 'keys [B, A], no kid is A', app: instance({ keys: [keyB, keyA], keyForTokensWithoutKid: keyA.kid }) },
+      { name: 'keys [B]', app: instance({ keys: [keyB] }) },
+    ];
+    // During a rollout, instances of two neighbouring steps answer the same users.
+    for (let i = 0; i + 1 < steps.length; i++) {
+      const [before, after] = [steps[i]!, steps[i + 1]!];
+      for (const { signer, checker } of [
+        { signer: before, checker: after },
+        { signer: after, checker: before },
+      ]) {
+        const cookie = cookieFrom((await request(signer.app).post('/login').send({ sub: 'a' })).headers['set-cookie']);
+        const status = (await request(checker.app).get('/me').set('Cookie', cookie)).status;
+        assert.equal(status, 200, `signed by "${signer.name}", checked by "${checker.name}"`);
+      }
+    }
+    // Why two steps: an instance still on `secret` refuses what `[B, A]` signs; `[B]` refuses what `[A, B]` signs
+    // (so it comes once those tokens expired, `expiresIn` after the step `[B, A]` is everywhere).
+    const fromA = cookieFrom((await request(steps[1]!.app).post('/login').send({ sub: 'a' })).headers['set-cookie']);
+    assert.equal(errorCode(await request(steps[3]!.app).get('/me').set('Cookie', fromA)), 'invalid_token');
+    const cookie = cookieFrom((await request(steps[2]!.app).post('/login').send({ sub: 'a' })).headers['set-cookie']);
+    assert.equal(errorCode(await request(steps[0]!.app).get('/me').set('Cookie', cookie)), 'invalid_token');
+  });
+
   test('misconfigured keys fail at startup, naming the key', () => {
     const store = new MemoryRevocationStore();
     assert.throws(

@@ -7,10 +7,8 @@ import type { Request, Response } from 'express';
 import { createCookieWriter } from '../../../lib/http/cookie.js';
 import {
   createRequestAuth,
-  readAuth,
   reissue,
   verifySessionToken,
-  writeAuth,
   type RequestAuthParts,
 } from '../../../lib/http/request-auth.js';
 import { createRevocationEngine } from '../../../lib/revocation/revocation-engine.js';
@@ -122,10 +120,17 @@ describe('createRequestAuth', () => {
     const [a, b] = await Promise.all([requestAuth.authenticate(req, res), requestAuth.authenticate(req, res)]);
     assert.equal(a, b);
     assert.equal(verified, 1);
-    assert.equal(readAuth(req), undefined, 'authenticate itself leaves the request alone');
-    writeAuth(req, a.auth);
-    assert.equal(readAuth(req)?.sub, 'alice');
-    writeAuth(req, undefined);
-    assert.equal(readAuth(req), undefined);
+    assert.equal(requestAuth.sessionOf(req), undefined, 'authenticate itself leaves the request alone');
+    requestAuth.setSession(req, a.auth);
+    assert.equal(requestAuth.sessionOf(req)?.sub, 'alice');
+    assert.equal((req as Request & { auth?: unknown }).auth, a.auth, 'req.auth too, for plain JavaScript');
+    // Another instance (another cookie, another claims schema) sees none of it.
+    const other = createRequestAuth(counting);
+    assert.equal(other.sessionOf(req), undefined);
+    other.setSession(req, undefined);
+    assert.equal((req as Request & { auth?: unknown }).auth, a.auth, "another instance's logout leaves it");
+    requestAuth.setSession(req, undefined);
+    assert.equal(requestAuth.sessionOf(req), undefined);
+    assert.equal((req as Request & { auth?: unknown }).auth, undefined);
   });
 });

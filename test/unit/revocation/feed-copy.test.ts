@@ -238,8 +238,10 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.equal(copy.enabled(), true);
     copy.applySession('u', sid(5), T0 + HOUR);
     assert.equal(copy.enabled(), false, 'four revocations that matter, bound 3');
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0 }, 'the copy is dropped');
     copy.applyUser('ivan', T0, T0 + HOUR);
-    assert.deepEqual(copy.size(), { users: 0, sessions: 0 });
+    assert.deepEqual(copy.size(), { users: 1, sessions: 0 }, 'own revocations are kept for when it fits again');
+    assert.equal(copy.get('ivan', sid(1), T0 + 1), undefined, 'but checks read the store');
     assert.ok(
       warnings.some((w) => w.includes('more than 3')),
       warnings.join('\n'),
@@ -322,7 +324,69 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
       warnings.join('\n'),
     );
     copy.applyUser('user-9', T0, T0 + HOUR);
-    assert.deepEqual(copy.size(), { users: 0, sessions: 0 }, 'own revocations are not kept either');
+    assert.equal(copy.get('user-9', sid(9), T0), undefined, 'checks read the store until a whole read fits');
+  });
+
+  test('the bound counts revocations, not feed entries: one user logged out everywhere again and again is one', async () => {
+    const clock = manualClock(T0);
+    // A feed as MongoDB and Redis keep it: one entry per logout-everywhere, here 11 of one user.
+    const changes = Array.from({ length: 11 }, (_, i) => ({
+      kind: 'user' as const,
+      sub: 'mallory',
+      lastLogoutAt: new Date(T0 - 20_000 + i),
+      relevantUntil: new Date(T0 + HOUR),
+    }));
+    const copy = createFeedCopy({
+      read: (_since, limit) => ({ startedAt: new Date(0), changes: changes.slice(0, limit) }),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: () => undefined },
+      maxEntries: 3,
+    });
+    await copy.sync();
+    assert.equal(copy.enabled(), true, '11 feed entries, 1 revocation, bound 3');
+    assert.deepEqual(copy.get('mallory', sid(1), T0 - 20_000 + 5)?.lastLogoutAt, new Date(T0 - 20_000 + 10));
+    // A feed longer than a whole read may return (4 entries per revocation the copy may hold) cannot be known
+    // to be complete: the copy is not used.
+    changes.push({ ...changes[0]!, sub: 'trudy' });
+    clock.at += FULL_READ_AFTER_MS + 1;
+    copy.get('x', sid(1), T0);
+    await copy.sync();
+    assert.equal(copy.enabled(), false, '12 feed entries, bound 3 x 4');
+  });
+
+  test('past the bound, a whole read every 5 minutes puts the copy back in use once it fits, with own revocations', async () => {
+    const clock = manualClock(T0);
+    const store = feedStore(clock.now);
+    for (let i = 0; i < 4; i++) store.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
+    const warnings: string[] = [];
+    const copy = createFeedCopy({
+      read: (since, limit) => store.readFeed(since, limit),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: (m) => void warnings.push(m) },
+      maxEntries: 3,
+    });
+    await copy.sync();
+    assert.equal(copy.enabled(), false);
+    clock.at += DELAY;
+    assert.equal(copy.get('user-0', sid(0), T0), undefined);
+    assert.equal(store.feedReads.length, 1, 'no read before 5 minutes have passed');
+    // The four sessions end; meanwhile this instance revokes one of its own.
+    clock.at = T0 + HOUR + 1;
+    copy.applySession('own', sid(7), T0 + 2 * HOUR);
+    clock.at += FULL_READ_AFTER_MS;
+    assert.equal(copy.get('own', sid(7), T0), undefined, 'still reading the store; this check starts a whole read');
+    await copy.sync(); // the read just sent
+    assert.deepEqual(store.feedReads, [null, null], 'two whole reads');
+    assert.equal(copy.enabled(), true, 'the whole read fits');
+    assert.deepEqual(copy.get('own', sid(7), T0), { lastLogoutAt: null, sessionRevoked: true });
+    assert.ok(
+      warnings.some((w) => w.includes('fit in memory again')),
+      warnings.join('\n'),
+    );
   });
 
   test('a clock stepped backwards makes the copy unusable until it is read again, whole', async () => {
