@@ -6,6 +6,7 @@ import { createRevocationEngine } from '../../../lib/revocation/revocation-engin
 import {
   CHANGE_OVERLAP_MS,
   createFeedCopy,
+  type FeedCopySettings,
   FULL_READ_AFTER_MS,
   COPY_MAX_ENTRIES,
 } from '../../../lib/revocation/feed-copy.js';
@@ -67,6 +68,33 @@ async function warmEngine() {
 const sid = (n: number) => `session-${String(n).padStart(16, '0')}`;
 const token = (sub: string, sessionId = sid(0), issuedAtMs = T0 - 1000) => ({ sub, sessionId, issuedAtMs });
 const code = async (e: ReturnType<typeof engineOn>, ref: ReturnType<typeof token>) => (await e.check(ref))?.code;
+
+/** A copy with a bound of 3 after its first read of a feed of 4 revoked sessions (ending in an hour). */
+async function overfullCopy() {
+  const clock = manualClock(T0);
+  const store = feedStore(clock.now);
+  for (let i = 0; i < 4; i++) store.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
+  const warnings: string[] = [];
+  const copy = copyOf((since, limit) => store.readFeed(since, limit), clock.now, { warnings, maxEntries: 3 });
+  await copy.sync();
+  return { clock, store, warnings, copy };
+}
+
+/** A copy on `read` with the test's delay and clock; warnings go to `warnings`. */
+function copyOf(
+  read: FeedCopySettings['read'],
+  now: () => number,
+  options: { warnings?: string[]; maxEntries?: number } = {},
+) {
+  return createFeedCopy({
+    read,
+    maxDelayMs: DELAY,
+    readTimeoutMs: 200,
+    now,
+    logger: { warn: (m) => void options.warnings?.push(m) },
+    ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
+  });
+}
 
 describe('maxRevocationDelay with a change feed: every revocation in memory', () => {
   test('after the first read, checks of any user are answered without reading the store', async () => {
@@ -196,16 +224,10 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     const writerClock = { at: T0 - 15_000 }; // a writer whose clock is 15 s behind: beyond the 10 s margin
     const writer = new MemoryRevocationStore({ now: () => writerClock.at });
     const reads: (number | null)[] = [];
-    const copy = createFeedCopy({
-      read: (since, limit) => {
-        reads.push(since === null ? null : since.getTime());
-        return writer.readFeed(since, limit);
-      },
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: () => undefined },
-    });
+    const copy = copyOf((since, limit) => {
+      reads.push(since === null ? null : since.getTime());
+      return writer.readFeed(since, limit);
+    }, clock.now);
     await copy.sync();
     writer.revokeSession(sid(1), 'hank', new Date(T0 + HOUR));
     let firstRefused: number | undefined;
@@ -223,12 +245,8 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   test("the bound holds for this instance's own revocations too, also while the feed cannot be read", async () => {
     const clock = manualClock(T0);
     const warnings: string[] = [];
-    const copy = createFeedCopy({
-      read: () => ({ startedAt: new Date(0), changes: [] }),
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: (m) => void warnings.push(m) },
+    const copy = copyOf(() => ({ startedAt: new Date(0), changes: [] }), clock.now, {
+      warnings,
       maxEntries: 3,
     });
     await copy.sync();
@@ -265,13 +283,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   test('sessions signed in before the feed started (plus the margin) are checked against the store', async () => {
     const clock = manualClock(T0);
     const reads: string[] = [];
-    const copy = createFeedCopy({
-      read: () => ({ startedAt: new Date(T0 - 60_000), changes: [] }),
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: (m) => void reads.push(m) },
-    });
+    const copy = copyOf(() => ({ startedAt: new Date(T0 - 60_000), changes: [] }), clock.now, { warnings: reads });
     await copy.sync();
     assert.equal(copy.get('old', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS), undefined);
     assert.deepEqual(copy.get('new', sid(1), T0 - 60_000 + CHANGE_OVERLAP_MS + 1), {
@@ -282,19 +294,16 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
 
   test('entries count until they stop mattering: a watermark until relevantUntil, a session until its expiry', async () => {
     const clock = manualClock(T0);
-    const copy = createFeedCopy({
-      read: () => ({
+    const copy = copyOf(
+      () => ({
         startedAt: new Date(0),
         changes: [
           { kind: 'user', sub: 'u', lastLogoutAt: new Date(T0 - 10), relevantUntil: new Date(T0 + 30) },
           { kind: 'session', sessionId: sid(1), sub: 'u', expiresAt: new Date(T0 + 30) },
         ],
       }),
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: () => undefined },
-    });
+      clock.now,
+    );
     await copy.sync();
     assert.deepEqual(copy.get('u', sid(1), T0 - 100), { lastLogoutAt: new Date(T0 - 10), sessionRevoked: true });
     clock.at += 30;
@@ -303,19 +312,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
 
   test('memory is bounded: past maxEntries the copy is dropped, with a warning, and checks read the store', async () => {
     assert.equal(COPY_MAX_ENTRIES, 100_000, 'the documented bound');
-    const clock = manualClock(T0);
-    const store = feedStore(clock.now);
-    for (let i = 0; i < 4; i++) store.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
-    const warnings: string[] = [];
-    const copy = createFeedCopy({
-      read: (since, limit) => store.readFeed(since, limit),
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: (m) => void warnings.push(m) },
-      maxEntries: 3,
-    });
-    await copy.sync();
+    const { warnings, copy } = await overfullCopy();
     assert.equal(copy.enabled(), false);
     assert.deepEqual(copy.size(), { users: 0, sessions: 0 });
     assert.equal(copy.get('user-9', sid(9), T0), undefined);
@@ -336,12 +333,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
       lastLogoutAt: new Date(T0 - 20_000 + i),
       relevantUntil: new Date(T0 + HOUR),
     }));
-    const copy = createFeedCopy({
-      read: (_since, limit) => ({ startedAt: new Date(0), changes: changes.slice(0, limit) }),
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: () => undefined },
+    const copy = copyOf((_since, limit) => ({ startedAt: new Date(0), changes: changes.slice(0, limit) }), clock.now, {
       maxEntries: 3,
     });
     await copy.sync();
@@ -357,19 +349,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('past the bound, a whole read every 5 minutes puts the copy back in use once it fits, with own revocations', async () => {
-    const clock = manualClock(T0);
-    const store = feedStore(clock.now);
-    for (let i = 0; i < 4; i++) store.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
-    const warnings: string[] = [];
-    const copy = createFeedCopy({
-      read: (since, limit) => store.readFeed(since, limit),
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: (m) => void warnings.push(m) },
-      maxEntries: 3,
-    });
-    await copy.sync();
+    const { clock, store, warnings, copy } = await overfullCopy();
     assert.equal(copy.enabled(), false);
     clock.at += DELAY;
     assert.equal(copy.get('user-0', sid(0), T0), undefined);
@@ -404,8 +384,8 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     const clock = manualClock(T0);
     const asked: (number | null)[] = [];
     let changes = 0;
-    const copy = createFeedCopy({
-      read: (since) => {
+    const copy = copyOf(
+      (since) => {
         asked.push(since === null ? null : since.getTime());
         const list = Array.from({ length: changes }, (_, i) => ({
           kind: 'session' as const,
@@ -415,12 +395,9 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
         }));
         return { startedAt: new Date(0), changes: list };
       },
-      maxDelayMs: DELAY,
-      readTimeoutMs: 200,
-      now: clock.now,
-      logger: { warn: () => undefined },
-      maxEntries: 5,
-    });
+      clock.now,
+      { maxEntries: 5 },
+    );
     await copy.sync();
     changes = 5; // a read of what changed hits the limit: nothing applied, the next read is whole
     clock.at += DELAY / 2;
