@@ -28,7 +28,7 @@ export interface ModelOptions {
   /** Label for the store in messages. */
   storeName: string;
   /** A fresh store for one history: state is either per history (memory) or namespaced by `subPrefix` (Mongo). */
-  makeStore: (clock: Clock) => { inner: SwitchStore['inner']; close?: () => void };
+  makeStore: (clock: Clock) => { inner: SwitchStore['inner']; close?: () => void | Promise<void> };
   life: Lifetimes;
   /** Largest total model time a history may move (the Mongo store reads `Date.now` for its expiries). */
   maxTotalAdvanceMs: number;
@@ -73,7 +73,7 @@ export class World {
   readonly store: SwitchStore;
   readonly instances: Instance[] = [];
   readonly subPrefix = `h${historyCounter++}-${Date.now().toString(36)}-`;
-  readonly closeStore: (() => void) | undefined;
+  readonly closeStore: (() => void | Promise<void>) | undefined;
   // --- the model ---
   totalAdvance = 0;
   down = false;
@@ -722,7 +722,7 @@ export async function runModel(options: ModelOptions, runs: number, seed?: numbe
       } finally {
         world.store.down = false;
         await world.store.settle();
-        world.closeStore?.();
+        await world.closeStore?.();
       }
     },
   );
