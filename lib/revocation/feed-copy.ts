@@ -66,8 +66,8 @@ export function createFeedCopy(settings: FeedCopySettings) {
   let prunedAt = 0;
   /** Past the bound: checks read the store; a whole read every `FULL_READ_AFTER_MS` tries to fit again. */
   let disabled = false;
-  /** When own revocations were last dropped while disabled: a whole read sent before it cannot re-enable. */
-  let ownDroppedAt = Number.NEGATIVE_INFINITY;
+  /** How often the copy was dropped: a whole read sent before the latest drop cannot put it back in use. */
+  let drops = 0;
   /** The last read of what changed hit the limit: the next one reads everything. */
   let readWhole = false;
   const outage = createOutageLog(logger, {
@@ -106,10 +106,11 @@ export function createFeedCopy(settings: FeedCopySettings) {
       at < syncedAt;
     const since = whole || syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
     readSentAt = at;
+    const dropsBefore = drops;
     const read = Promise.resolve()
       .then(() => readInTime(since))
       .then(
-        (log) => apply(log, at, since === null),
+        (log) => apply(log, at, since === null, dropsBefore),
         (error: unknown) => readFailed(error),
       )
       .finally(() => {
@@ -127,7 +128,7 @@ export function createFeedCopy(settings: FeedCopySettings) {
     return withDeadline(pending, ms, () => new Error(`no answer from the revocation feed within ${ms} ms`));
   }
 
-  function apply(log: FeedPage, sentAt: number, full: boolean): void {
+  function apply(log: FeedPage, sentAt: number, full: boolean, dropsBefore: number): void {
     if (!full) {
       if (disabled) return;
       if (log.changes.length >= maxEntries) {
@@ -138,16 +139,23 @@ export function createFeedCopy(settings: FeedCopySettings) {
       // The feed may hold more than this read returned: the copy cannot know it is complete.
       return disable(`more than ${maxEntries * FEED_ENTRIES_PER_COPY_ENTRY} feed entries matter`);
     }
+    let pruned = false;
     for (const change of log.changes) {
       if (change.kind === 'user')
         copy.raiseUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
       else copy.extendSession(change.sub, change.sessionId, change.expiresAt.getTime());
+      if (copy.size <= maxEntries) continue;
+      // Past the bound: stop here (the rest of a long read would only cost time and memory); prune once first.
+      if (pruned) return disable(`more than ${maxEntries} revocations matter`);
+      pruned = true;
+      if (!withinBound(sentAt)) return;
     }
     if (!withinBound(sentAt)) return;
     if (full) {
       if (disabled) {
         // Own revocations dropped after this read was sent may be missing from it: the next whole read decides.
-        if (ownDroppedAt >= sentAt) return;
+        // (Counted, not timed: a clock stepped back in between must not let it through.)
+        if (drops !== dropsBefore) return;
         disabled = false;
         logger.warn(
           `${MESSAGE_PREFIX}: maxRevocationDelay: the revocations fit in memory again; checks are answered from the copy.`,
@@ -169,7 +177,7 @@ export function createFeedCopy(settings: FeedCopySettings) {
 
   function disable(reason: string): void {
     copy.clear();
-    ownDroppedAt = now();
+    drops++;
     if (disabled) return;
     disabled = true;
     logger.warn(

@@ -369,6 +369,63 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     );
   });
 
+  test('a whole read sent before own revocations overflowed the copy never puts it back in use, whatever the clock did', async () => {
+    for (const step of [0, -1000]) {
+      const clock = manualClock(T0);
+      const store = feedStore(clock.now);
+      let release: (() => void) | undefined;
+      const held = (since: Date | null, limit: number) => {
+        const page = store.readFeed(since, limit); // the feed as it is when the read reaches the store
+        return new Promise<FeedPage>((resolve) => (release = () => void page.then(resolve)));
+      };
+      let hold = false;
+      const copy = copyOf((since, limit) => (hold ? held(since, limit) : store.readFeed(since, limit)), clock.now, {
+        maxEntries: 3,
+      });
+      await copy.sync();
+      clock.at += FULL_READ_AFTER_MS + 1;
+      hold = true;
+      const pending = copy.sync(); // a whole read of an empty feed, sent now
+      await new Promise((resolve) => setImmediate(resolve));
+      // Alice logs out through this instance (in its copy), the clock steps, more own revocations overflow it.
+      copy.applySession('alice', sid(1), clock.at + HOUR);
+      clock.at += step;
+      for (const u of ['u1', 'u2', 'u3']) copy.applySession(u, sid(2), clock.at + HOUR);
+      assert.equal(copy.enabled(), false, `step ${step}: past the bound`);
+      release?.();
+      await pending;
+      assert.equal(copy.enabled(), false, `step ${step}: the read may lack what was dropped after it was sent`);
+      clock.at += 1000;
+      assert.equal(
+        copy.get('alice', sid(1), T0 - 1000),
+        undefined,
+        `step ${step}: alice's session is read from the store`,
+      );
+    }
+  });
+
+  test('a whole read past the bound stops merging once it holds more revocations than the bound', async () => {
+    const clock = manualClock(T0);
+    const changes = Array.from({ length: 11 }, (_, i) => ({
+      kind: 'session' as const,
+      sub: `user-${i}`,
+      sessionId: sid(i),
+      expiresAt: new Date(T0 + HOUR),
+    }));
+    let merged = 0;
+    const counted = new Proxy(changes, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) merged++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const copy = copyOf(() => ({ startedAt: new Date(0), changes: counted }), clock.now, { maxEntries: 3 });
+    await copy.sync();
+    assert.equal(copy.enabled(), false, '11 revocations, bound 3');
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0 });
+    assert.ok(merged <= 4, `read ${merged} of 11 entries; one past the bound is enough to know`);
+  });
+
   test('a clock stepped backwards makes the copy unusable until it is read again, whole', async () => {
     const { clock, store, engine } = await warmEngine();
     clock.at -= 1000;
