@@ -141,9 +141,13 @@ export function createFeedCopy(settings: FeedCopySettings) {
     }
     let pruned = false;
     for (const change of log.changes) {
-      if (change.kind === 'user')
-        copy.raiseUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
-      else copy.extendSession(change.sub, change.sessionId, change.expiresAt.getTime());
+      // Reads by time also return entries that ended since they were written: they would only be pruned.
+      if (change.kind === 'user') {
+        if (change.relevantUntil.getTime() > sentAt)
+          copy.raiseUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
+      } else if (change.expiresAt.getTime() > sentAt) {
+        copy.extendSession(change.sub, change.sessionId, change.expiresAt.getTime());
+      }
       if (copy.size <= maxEntries) continue;
       // Past the bound: stop here (the rest of a long read would only cost time and memory); prune once first.
       if (pruned) return disable(`more than ${maxEntries} revocations matter`);

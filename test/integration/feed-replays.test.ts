@@ -7,7 +7,9 @@ import { describe, test } from 'node:test';
 import express from 'express';
 import request from 'supertest';
 import { createSessionAuth } from '../../lib/index.js';
+import { MongoRevocationStore } from '../../lib/mongodb.js';
 import { buildApp, testSecret } from '../support/apps.js';
+import { createTestDb } from '../support/db.js';
 import { shippedStores } from '../support/stores.js';
 
 const HOUR = 3_600_000;
@@ -54,3 +56,23 @@ for (const { name, create } of shippedStores('feed_replays')) {
     });
   });
 }
+
+describe('a repeated revocation adds no feed entry (MongoRevocationStore): decided by the feed itself', () => {
+  test('a session revoked without a feed entry (an older build, another feedCollection) gets one on the next logout', async () => {
+    const db = await createTestDb('feed_replays_older');
+    try {
+      const quiet = { logger: { warn: () => {} } };
+      const elsewhere = new MongoRevocationStore({ db: db.db, feedCollection: 'another_feed', ...quiet });
+      const store = new MongoRevocationStore({ db: db.db, ...quiet });
+      const end = new Date(Math.ceil(Date.now() / 1000) * 1000 + HOUR);
+      await elsewhere.revokeSession('session-feed-replay-0002', 'alice', end);
+      assert.deepEqual((await store.readFeed(null, 1000)).changes, [], 'nothing in this feed yet');
+      await store.revokeSession('session-feed-replay-0002', 'alice', end);
+      assert.deepEqual((await store.readFeed(null, 1000)).changes, [
+        { kind: 'session', sessionId: 'session-feed-replay-0002', sub: 'alice', expiresAt: end },
+      ]);
+    } finally {
+      await db.cleanup();
+    }
+  });
+});

@@ -36,9 +36,13 @@ export function createFeed(collection: Collection<LogDocument>) {
   let hasTtl = true;
   let cleanedAt = 0;
 
-  /** The `at` index for the feed and a TTL on `exp`; a server without TTL indexes gets a cleanup instead. */
+  /**
+   * The `at` index for the feed, one by session for `holds`, and a TTL on `exp`; a server without TTL indexes
+   * gets a cleanup instead.
+   */
   const ensureIndexes = onceUntilFailure(async () => {
     await changes.createIndex({ at: 1 }, { name: 'at' });
+    await changes.createIndex({ sub: 1, sid: 1 }, { name: 'sub_sid' });
     if ((await createTtlIndex(changes, 'exp', 'exp_ttl')) !== undefined) {
       hasTtl = false;
       await changes.createIndex({ exp: 1 }, { name: 'exp' }); // for the full read and the cleanup
@@ -66,6 +70,11 @@ export function createFeed(collection: Collection<LogDocument>) {
     }
   }
 
+  /** Whether the feed has a session's revocation lasting at least until `exp` (so a copy reading it has it). */
+  async function holds({ sub, sid, exp }: { sub: string; sid: string; exp: Date }): Promise<boolean> {
+    return (await changes.findOne({ sub, sid, exp: { $gte: exp } }, { projection: { _id: 1 } })) !== null;
+  }
+
   /** Every revocation that still matters (`since` null), else those written at or after `since`. */
   async function read(since: Date | null, limit: number): Promise<FeedPage> {
     const filter: Filter<ChangeDocument> = since === null ? { exp: { $gt: new Date() } } : { at: { $gte: since } };
@@ -76,7 +85,7 @@ export function createFeed(collection: Collection<LogDocument>) {
     return { startedAt: start, changes: docs.map(toChange) };
   }
 
-  return { ensureIndexes, startedAt, append, read };
+  return { ensureIndexes, startedAt, holds, append, read };
 }
 
 /** A damaged user entry (no `logoutAt`) counts as the widest revocation: its whole `exp`. */

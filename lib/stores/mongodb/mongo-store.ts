@@ -158,12 +158,11 @@ export class MongoRevocationStore implements RevocationStore {
     const userId = this.#userId(sub);
     this.#ttlIndex().catch(() => undefined); // indexes only speed up cleanup; never block a logout on them
     const location = await this.#stateLocation();
-    // Already revoked for as long (a logout replayed): that revocation went to the feed before it was stored, so
-    // another feed entry would add nothing, and replaying one cookie could fill the feed.
-    if (!(await this.#entryLasts(sessionId, sub, expiresAt))) {
-      await this.#log.append({ sub, sid: sessionId, exp: expiresAt }); // the feed first, as in revokeUser
-      await this.#extendEntry(sessionId, sub, expiresAt);
-    }
+    // The feed first, as in revokeUser; not again when it holds this revocation for as long already (a logout
+    // replayed: another entry would add nothing, and replaying one cookie could fill the feed).
+    const change = { sub, sid: sessionId, exp: expiresAt };
+    if (!(await this.#log.holds(change))) await this.#log.append(change);
+    await this.#extendEntry(sessionId, sub, expiresAt);
     // Only after the entry exists: from now on, checks of this user's sessions signed in before `expiresAt` read
     // the revoked sessions too. `expiresAt` is at least the session's end, stamped by the clock that stamped its
     // sign-in time, so no clock skew between app servers can put the hint before the session's sign-in.
@@ -177,14 +176,6 @@ export class MongoRevocationStore implements RevocationStore {
    */
   async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
     return this.#log.read(since, limit);
-  }
-
-  async #entryLasts(sessionId: string, sub: string, expiresAt: Date): Promise<boolean> {
-    const entry = await this.#sessions.findOne(
-      { _id: sessionIdentity(sub, sessionId) },
-      { projection: { expiresAt: 1 } },
-    );
-    return entry?.expiresAt instanceof Date && entry.expiresAt >= expiresAt;
   }
 
   /**

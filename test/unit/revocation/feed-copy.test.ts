@@ -426,6 +426,27 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.ok(merged <= 4, `read ${merged} of 11 entries; one past the bound is enough to know`);
   });
 
+  test('a read by time near the bound: entries that already ended are not counted (they come back in reads by time)', async () => {
+    const clock = manualClock(T0);
+    const session = (sub: string, end: number) => ({
+      kind: 'session' as const,
+      sub,
+      sessionId: sid(1),
+      expiresAt: new Date(end),
+    });
+    const pages: FeedPage[] = [
+      { startedAt: new Date(0), changes: [session('u1', T0 + HOUR), session('u2', T0 + HOUR), session('u3', T0 + 50)] },
+      // Read by time (what was written in the last 10 s): a new logout, and one of a session that ended since.
+      { startedAt: new Date(0), changes: [session('u4', T0 + HOUR), session('u5', T0 + 55)] },
+    ];
+    const copy = copyOf(() => pages.shift() ?? { startedAt: new Date(0), changes: [] }, clock.now, { maxEntries: 3 });
+    await copy.sync();
+    clock.at = T0 + 60;
+    await copy.sync();
+    assert.equal(copy.enabled(), true, 'three revocations still matter, bound 3');
+    assert.deepEqual(copy.get('u4', sid(1), T0 - 1000), { lastLogoutAt: null, sessionRevoked: true });
+  });
+
   test('a clock stepped backwards makes the copy unusable until it is read again, whole', async () => {
     const { clock, store, engine } = await warmEngine();
     clock.at -= 1000;
