@@ -159,7 +159,8 @@ export class MongoRevocationStore implements RevocationStore {
     this.#ttlIndex().catch(() => undefined); // indexes only speed up cleanup; never block a logout on them
     const location = await this.#stateLocation();
     // The feed first, as in revokeUser; not again when it holds this revocation for as long already (a logout
-    // replayed: another entry would add nothing, and replaying one cookie could fill the feed).
+    // replayed: another entry would add nothing, and replaying one cookie could fill the feed). `holds` may see a
+    // feed entry not yet on a majority; the majority writes below are acknowledged only once it is.
     const change = { sub, sid: sessionId, exp: expiresAt };
     if (!(await this.#log.holds(change))) await this.#log.append(change);
     await this.#extendEntry(sessionId, sub, expiresAt);
