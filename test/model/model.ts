@@ -7,8 +7,10 @@ import fc from 'fast-check';
 import {
   buildInstance,
   Clock,
+  closeSharedServer,
   headerOf,
   payloadOf,
+  retire,
   ringOf,
   send,
   SwitchStore,
@@ -274,6 +276,7 @@ export class World {
 
   async rebuild(i: number): Promise<void> {
     this.generations[i] = Math.min(MAX_GENERATION, (this.generations[i] as number) + 1);
+    retire([this.instances[i] as Instance]);
     this.instances[i] = this.#build(i);
     await this.instances[i]?.auth.ready;
   }
@@ -332,7 +335,7 @@ class Login extends Step {
   async step(w: World): Promise<void> {
     const sub = w.sub(this.user);
     const what = this.toString();
-    const got = await send(w.instances[this.inst]!.app, 'post', '/login', undefined, { sub });
+    const got = await send(w.instances[this.inst]!, 'post', '/login', undefined, { sub });
     if (w.down) {
       w.expectAnswer(what, got, 503, 'revocation_unavailable');
       w.expectCookie(what, got, undefined);
@@ -378,7 +381,7 @@ class Request extends Step {
     const what = this.toString();
     const rejection = w.rejection(token, this.inst);
     const renewed = rejection === undefined && token !== undefined ? w.renewal(token, this.inst) : undefined;
-    const got = await send(w.instances[this.inst]!.app, 'get', `/${this.route}`, token?.jwt);
+    const got = await send(w.instances[this.inst]!, 'get', `/${this.route}`, token?.jwt);
     let expectedCode = rejection;
     if (this.route === 'public') {
       w.expectAnswer(what, got, 200, undefined);
@@ -414,7 +417,7 @@ class Logout extends Step {
     // The app-wide `authenticate` runs first (it may renew or expire the cookie), then `logout`.
     const rejection = w.rejection(token, this.inst);
     const renewed = rejection === undefined && token !== undefined ? w.renewal(token, this.inst) : undefined;
-    const got = await send(w.instances[this.inst]!.app, 'post', '/logout', token?.jwt);
+    const got = await send(w.instances[this.inst]!, 'post', '/logout', token?.jwt);
     const ends = token !== undefined && w.verifyError(token, this.inst, true) === undefined;
     if (ends && w.down) {
       w.expectAnswer(what, got, 503, 'revocation_unavailable');
@@ -443,7 +446,7 @@ class LogoutAll extends Step {
     const what = this.toString();
     const rejection = w.rejection(token, this.inst);
     if (rejection === undefined && token !== undefined) w.renewal(token, this.inst); // then expired at once
-    const got = await send(w.instances[this.inst]!.app, 'post', '/logout-all', token?.jwt);
+    const got = await send(w.instances[this.inst]!, 'post', '/logout-all', token?.jwt);
     w.expectAnswer(what, got, rejection === undefined ? 204 : statusOf(rejection), rejection);
     if (rejection === undefined && token !== undefined) {
       w.watermark.set(token.sub, Math.max(w.watermark.get(token.sub) ?? -Infinity, w.nowAt(this.inst)));
@@ -471,7 +474,7 @@ class RevokeOthers extends Step {
     const what = this.toString();
     const rejection = w.rejection(token, this.inst);
     const renewed = rejection === undefined && token !== undefined ? w.renewal(token, this.inst) : undefined;
-    const got = await send(w.instances[this.inst]!.app, 'post', '/revoke-others', token?.jwt);
+    const got = await send(w.instances[this.inst]!, 'post', '/revoke-others', token?.jwt);
     w.expectAnswer(what, got, rejection === undefined ? 204 : statusOf(rejection), rejection);
     if (rejection === undefined && token !== undefined) {
       for (const s of w.live(token.sub)) if (s.sid !== token.sid) w.revokeEntry(s.sid, s.sxp + ENTRY_SLACK_MS);
@@ -495,7 +498,7 @@ class Reauth extends Step {
     const token = w.tokenOf(this.target);
     const what = this.toString();
     const rejection = w.rejection(token, this.inst);
-    const got = await send(w.instances[this.inst]!.app, 'post', '/reauth', token?.jwt);
+    const got = await send(w.instances[this.inst]!, 'post', '/reauth', token?.jwt);
     if (rejection !== undefined || token === undefined) {
       w.expectAnswer(what, got, statusOf(rejection), rejection);
       w.keep(this.target, w.expectCookie(what, got, clears(rejection) ? null : undefined));
@@ -722,15 +725,18 @@ export async function runModel(options: ModelOptions, runs: number, seed?: numbe
       } finally {
         world.store.down = false;
         await world.store.settle();
+        retire(world.instances);
         await world.closeStore?.();
       }
     },
   );
-  const result = await fc.check(property, {
-    numRuns: runs,
-    ...(seed === undefined ? {} : { seed }),
-    ...(path === undefined ? {} : { path }),
-  });
+  const result = await fc
+    .check(property, {
+      numRuns: runs,
+      ...(seed === undefined ? {} : { seed }),
+      ...(path === undefined ? {} : { path }),
+    })
+    .finally(closeSharedServer);
   if (result.failed) {
     const [offs, cmds] = result.counterexample ?? [];
     const error = result.errorInstance;

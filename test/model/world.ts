@@ -1,6 +1,7 @@
 // The system under test for the model-based test: several app instances (each its own clock offset and key
 // ring) sharing one revocation store behind a switch that can take it down, driven over HTTP with supertest.
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -99,6 +100,49 @@ export interface Instance {
   app: express.Express;
   offset: number;
   generation: number;
+  /** Routes this instance's requests on the shared server (`send`). */
+  id: string;
+}
+
+/**
+ * Every instance of every history answers on one server that stays up, over kept-alive connections: a server
+ * and a connection per request (supertest given an app) used up the ephemeral ports in a 10,000-history run
+ * (`listen EADDRINUSE`). An instance is chosen by a header, and forgotten by `retire`.
+ */
+const shared = {
+  apps: new Map<string, express.Express>(),
+  next: 0,
+  agent: new http.Agent({ keepAlive: true }),
+  server: undefined as Promise<http.Server> | undefined,
+};
+
+function sharedServer(): Promise<http.Server> {
+  shared.server ??= new Promise((resolve, reject) => {
+    const server = http.createServer((req, res) => {
+      const app = shared.apps.get(String(req.headers['x-model-instance']));
+      if (app === undefined) res.writeHead(421).end();
+      else app(req, res);
+    });
+    server.once('error', reject).listen(0, '127.0.0.1', () => resolve(server));
+  });
+  return shared.server;
+}
+
+/** Forgets instances that no longer answer (a history ended, or a key rotation replaced them). */
+export function retire(instances: Iterable<Instance>): void {
+  for (const instance of instances) shared.apps.delete(instance.id);
+}
+
+/** Closes the shared server and its connections (at the end of a run: the process may then exit). */
+export async function closeSharedServer(): Promise<void> {
+  const pending = shared.server;
+  shared.server = undefined;
+  shared.agent.destroy();
+  shared.agent = new http.Agent({ keepAlive: true });
+  if (pending === undefined) return;
+  const server = await pending;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** One app instance: the README's routes plus the session-management ones. */
@@ -144,7 +188,9 @@ export function buildInstance(store: SwitchStore, clock: Clock, life: Lifetimes,
   app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     res.status(500).json({ error: { code: 'internal', message: String(error) } });
   });
-  return { auth, app, offset, generation } satisfies Instance;
+  const id = String(shared.next++);
+  shared.apps.set(id, app);
+  return { auth, app, offset, generation, id } satisfies Instance;
 }
 
 export interface Answer {
@@ -157,13 +203,14 @@ export interface Answer {
 
 /** Sends one request to an instance, with the session cookie when given. */
 export async function send(
-  app: express.Express,
+  instance: Instance,
   method: 'get' | 'post',
   path: string,
   token: string | undefined,
   body?: object,
 ): Promise<Answer> {
-  let req = request(app)[method](path);
+  const server = await sharedServer();
+  let req = request(server)[method](path).agent(shared.agent).set('X-Model-Instance', instance.id);
   if (token !== undefined) req = req.set('Cookie', `session=${token}`);
   const res = body === undefined ? await req : await req.send(body);
   let cookie: string | null | undefined;
