@@ -159,10 +159,12 @@ export class MongoRevocationStore implements RevocationStore {
     this.#ttlIndex().catch(() => undefined); // indexes only speed up cleanup; never block a logout on them
     const location = await this.#stateLocation();
     // The feed first, as in revokeUser; not again when it holds this revocation for as long already (a logout
-    // replayed: another entry would add nothing, and replaying one cookie could fill the feed). `holds` may see a
-    // feed entry not yet on a majority; the majority writes below are acknowledged only once it is.
+    // replayed: another entry would add nothing, and replaying one cookie could fill the feed). Asked of the feed
+    // only when the entry lasts already (a lookup by `_id`: the feed's own index may not be used, as on FerretDB).
+    // `holds` may see a feed entry not yet on a majority; the majority writes below are acknowledged only once it is.
     const change = { sub, sid: sessionId, exp: expiresAt };
-    if (!(await this.#log.holds(change))) await this.#log.append(change);
+    const replayed = (await this.#entryLasts(sessionId, sub, expiresAt)) && (await this.#log.holds(change));
+    if (!replayed) await this.#log.append(change);
     await this.#extendEntry(sessionId, sub, expiresAt);
     // Only after the entry exists: from now on, checks of this user's sessions signed in before `expiresAt` read
     // the revoked sessions too. `expiresAt` is at least the session's end, stamped by the clock that stamped its
@@ -177,6 +179,12 @@ export class MongoRevocationStore implements RevocationStore {
    */
   async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
     return this.#log.read(since, limit);
+  }
+
+  async #entryLasts(sessionId: string, sub: string, expiresAt: Date): Promise<boolean> {
+    const _id = sessionIdentity(sub, sessionId);
+    const entry = await this.#sessions.findOne({ _id }, { projection: { expiresAt: 1 } });
+    return entry?.expiresAt instanceof Date && entry.expiresAt >= expiresAt;
   }
 
   /**
