@@ -150,9 +150,8 @@ export function createFeedCopy(settings: FeedCopySettings) {
       }
       if (copy.size <= maxEntries) continue;
       // Past the bound: stop here (the rest of a long read would only cost time and memory); prune once first.
-      if (pruned) return disable(`more than ${maxEntries} revocations matter`);
+      if (!withinBound(sentAt, !pruned)) return;
       pruned = true;
-      if (!withinBound(sentAt)) return;
     }
     if (!withinBound(sentAt)) return;
     if (full) {
@@ -189,9 +188,9 @@ export function createFeedCopy(settings: FeedCopySettings) {
     );
   }
 
-  /** False (and the copy dropped) when more revocations than the bound still matter. */
-  function withinBound(at: number): boolean {
-    if (copy.size > maxEntries) prune(at);
+  /** False (and the copy dropped) when more revocations than the bound still matter (pruned first if `mayPrune`). */
+  function withinBound(at: number, mayPrune = true): boolean {
+    if (mayPrune && copy.size > maxEntries) prune(at);
     if (copy.size <= maxEntries) return true;
     disable(`more than ${maxEntries} revocations matter`);
     return false;

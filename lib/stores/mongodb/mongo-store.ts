@@ -182,9 +182,13 @@ export class MongoRevocationStore implements RevocationStore {
   }
 
   async #entryLasts(sessionId: string, sub: string, expiresAt: Date): Promise<boolean> {
-    const _id = sessionIdentity(sub, sessionId);
-    const entry = await this.#sessions.findOne({ _id }, { projection: { expiresAt: 1 } });
-    return entry?.expiresAt instanceof Date && entry.expiresAt >= expiresAt;
+    const stored = await this.#storedExpiry(sessionIdentity(sub, sessionId));
+    return stored instanceof Date && stored >= expiresAt;
+  }
+
+  /** The stored expiry of a revoked-session entry, if there is one. */
+  async #storedExpiry(_id: string): Promise<unknown> {
+    return (await this.#sessions.findOne({ _id }, { projection: { expiresAt: 1 } }))?.expiresAt;
   }
 
   /**
@@ -201,7 +205,7 @@ export class MongoRevocationStore implements RevocationStore {
           { upsert: true },
         ),
       );
-      return (await this.#sessions.findOne({ _id }, { projection: { expiresAt: 1 } }))?.expiresAt;
+      return this.#storedExpiry(_id);
     });
   }
 
