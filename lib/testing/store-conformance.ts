@@ -43,43 +43,55 @@ const id = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 /** A token issued a minute ago: before every revocation the tests make. */
 const issued = () => Date.now() - 60_000;
 const later = () => new Date(Date.now() + HOUR);
+const expired = () => new Date(Date.now() - 1000);
 const notRevoked = { lastLogoutAt: null, sessionRevoked: false };
 
+/** What each test gets: a fresh store, the subject, and a user id and a session id no other test uses. */
+interface Fixture<S extends RevocationStore = RevocationStore> {
+  store: S;
+  subject: ConformanceSubject;
+  sub: string;
+  sid: string;
+}
+
+/** The watermark (ms) that a check of user `sub`'s token issued a minute ago reads. */
+const watermark = async (store: RevocationStore, sub: string) =>
+  (await store.getState(sub, id('sid'), issued())).lastLogoutAt?.getTime();
+
+/** Whether a check of session `sid` of user `sub` reads it revoked (for a token issued a minute ago by default). */
+const isRevoked = async (store: RevocationStore, sub: string, sid: string, issuedAt = issued()) =>
+  (await store.getState(sub, sid, issuedAt)).sessionRevoked;
+
 /** Each test: what the store promises, checked on a fresh store (and what the subject says of its server). */
-const TESTS: Record<string, (store: RevocationStore, subject: ConformanceSubject) => Promise<void>> = {
-  async 'an unknown user and session are not revoked'(store) {
-    assert.deepEqual(await store.getState(id('user'), id('sid'), issued()), notRevoked);
+const TESTS: Record<string, (t: Fixture) => Promise<void>> = {
+  async 'an unknown user and session are not revoked'({ store, sub, sid }) {
+    assert.deepEqual(await store.getState(sub, sid, issued()), notRevoked);
   },
 
-  async 'revokeUser stores the watermark to the millisecond, creating the user record'(store) {
-    const sub = id('user');
+  async 'revokeUser stores the watermark to the millisecond, creating the user record'({ store, sub, sid }) {
     const at = new Date(Date.now() - 123);
     await store.revokeUser(sub, at, later());
-    const state = await store.getState(sub, id('sid'), issued());
+    const state = await store.getState(sub, sid, issued());
     assert.ok(state.lastLogoutAt instanceof Date, 'lastLogoutAt is a Date');
     assert.equal(state.lastLogoutAt.getTime(), at.getTime());
     assert.equal(state.sessionRevoked, false);
   },
 
-  async 'revokeUser never moves the watermark backwards'(store) {
-    const sub = id('user');
+  async 'revokeUser never moves the watermark backwards'({ store, sub }) {
     const first = new Date();
     await store.revokeUser(sub, first, later());
     await store.revokeUser(sub, new Date(first.getTime() - 5000), later());
-    assert.equal((await store.getState(sub, id('sid'), issued())).lastLogoutAt?.getTime(), first.getTime());
+    assert.equal(await watermark(store, sub), first.getTime());
   },
 
-  async 'revokeUser moves the watermark forwards'(store) {
-    const sub = id('user');
-    const first = new Date(Date.now() - 5000);
-    await store.revokeUser(sub, first, later());
+  async 'revokeUser moves the watermark forwards'({ store, sub }) {
+    await store.revokeUser(sub, new Date(Date.now() - 5000), later());
     const second = new Date();
     await store.revokeUser(sub, second, later());
-    assert.equal((await store.getState(sub, id('sid'), issued())).lastLogoutAt?.getTime(), second.getTime());
+    assert.equal(await watermark(store, sub), second.getTime());
   },
 
-  async 'concurrent revokeUser calls leave the largest watermark'(store, subject) {
-    const sub = id('user');
+  async 'concurrent revokeUser calls leave the largest watermark'({ store, subject, sub }) {
     const base = Date.now();
     const stamps = Array.from({ length: 12 }, (_, i) => base - ((i * 7) % 12) * 10);
     if (subject.atomicWrites === false) {
@@ -87,85 +99,71 @@ const TESTS: Record<string, (store: RevocationStore, subject: ConformanceSubject
     } else {
       await Promise.all(stamps.map(async (ms) => store.revokeUser(sub, new Date(ms), later())));
     }
-    assert.equal((await store.getState(sub, id('sid'), issued())).lastLogoutAt?.getTime(), Math.max(...stamps));
+    assert.equal(await watermark(store, sub), Math.max(...stamps));
   },
 
-  async 'revokeSession revokes that session of the user, not their other sessions'(store) {
-    const sub = id('user');
-    const revoked = id('sid');
-    await store.revokeSession(revoked, sub, later());
-    assert.deepEqual(await store.getState(sub, revoked, issued()), { lastLogoutAt: null, sessionRevoked: true });
+  async 'revokeSession revokes that session of the user, not their other sessions'({ store, sub, sid }) {
+    await store.revokeSession(sid, sub, later());
+    assert.deepEqual(await store.getState(sub, sid, issued()), { lastLogoutAt: null, sessionRevoked: true });
     assert.deepEqual(await store.getState(sub, id('sid'), issued()), notRevoked);
   },
 
-  async 'revokeSession does not touch other users'(store) {
-    const sub = id('user');
-    await store.revokeSession(id('sid'), sub, later());
+  async 'revokeSession does not touch other users'({ store, sub, sid }) {
+    await store.revokeSession(sid, sub, later());
     assert.deepEqual(await store.getState(id('other'), id('sid'), issued()), notRevoked);
   },
 
-  async 'revokeSession is idempotent, also when concurrent'(store) {
-    const sub = id('user');
-    const sid = id('sid');
+  async 'revokeSession is idempotent, also when concurrent'({ store, sub, sid }) {
     await store.revokeSession(sid, sub, later());
     await store.revokeSession(sid, sub, later());
     await Promise.all([1, 2, 3].map(async () => store.revokeSession(sid, sub, later())));
-    assert.equal((await store.getState(sub, sid, issued())).sessionRevoked, true);
+    assert.equal(await isRevoked(store, sub, sid), true);
   },
 
-  async 'a session entry past its expiresAt is ignored on read, even if not yet deleted'(store) {
-    const sub = id('user');
-    const sid = id('sid');
-    await store.revokeSession(sid, sub, new Date(Date.now() - 1000));
-    assert.equal((await store.getState(sub, sid, Date.now() - HOUR)).sessionRevoked, false);
+  async 'a session entry past its expiresAt is ignored on read, even if not yet deleted'({ store, sub, sid }) {
+    await store.revokeSession(sid, sub, expired());
+    assert.equal(await isRevoked(store, sub, sid, Date.now() - HOUR), false);
   },
 
-  async 'revokeSession extends an entry but never shortens it'(store) {
-    const sub = id('user');
-    const sid = id('sid');
+  async 'revokeSession extends an entry but never shortens it'({ store, sub, sid }) {
     await store.revokeSession(sid, sub, new Date(Date.now() + 1000));
     await store.revokeSession(sid, sub, later());
-    await store.revokeSession(sid, sub, new Date(Date.now() - 1000));
-    assert.equal((await store.getState(sub, sid, issued())).sessionRevoked, true);
+    await store.revokeSession(sid, sub, expired());
+    assert.equal(await isRevoked(store, sub, sid), true);
   },
 
-  async 'a revoked session is seen for a token of any age issued before the logout'(store) {
-    const sub = id('user');
-    const sid = id('sid');
+  async 'a revoked session is seen for a token of any age issued before the logout'({ store, sub, sid }) {
     await store.revokeSession(sid, sub, later());
     for (const age of [1, 1000, 59 * 60_000]) {
-      assert.equal((await store.getState(sub, sid, Date.now() - age)).sessionRevoked, true, `age ${age} ms`);
+      assert.equal(await isRevoked(store, sub, sid, Date.now() - age), true, `age ${age} ms`);
     }
   },
 
-  async 'session and user revocations are both reported'(store) {
-    const sub = id('user');
-    const sid = id('sid');
+  async 'session and user revocations are both reported'({ store, sub, sid }) {
     await store.revokeSession(sid, sub, later());
     const at = new Date();
     await store.revokeUser(sub, at, later());
     assert.deepEqual(await store.getState(sub, sid, issued()), { lastLogoutAt: at, sessionRevoked: true });
   },
 
-  async 'one user is revoked without touching another'(store) {
+  async 'one user is revoked without touching another'({ store }) {
     await store.revokeUser(id('alice'), new Date(), later());
     assert.equal((await store.getState(id('bob'), id('sid'), issued())).lastLogoutAt, null);
   },
 
-  async "one session id under two users: revoking it for one user leaves the other's session alone"(store) {
-    const sid = id('sid');
+  async "one session id under two users: revoking it for one user leaves the other's session alone"({ store, sid }) {
     const alice = id('alice');
     const bob = id('bob');
     // Bob has logged out another device too: a store that reads revoked sessions only for such users reads his.
     await store.revokeSession(id('sid'), bob, later());
     await store.revokeSession(sid, alice, later());
-    assert.equal((await store.getState(alice, sid, issued())).sessionRevoked, true, "alice's session is revoked");
-    assert.equal((await store.getState(bob, sid, issued())).sessionRevoked, false, "bob's session of that id is not");
-    await store.revokeSession(sid, bob, new Date(Date.now() - 1000));
-    assert.equal((await store.getState(alice, sid, issued())).sessionRevoked, true, "bob's entry leaves alice's alone");
+    assert.equal(await isRevoked(store, alice, sid), true, "alice's session is revoked");
+    assert.equal(await isRevoked(store, bob, sid), false, "bob's session of that id is not");
+    await store.revokeSession(sid, bob, expired());
+    assert.equal(await isRevoked(store, alice, sid), true, "bob's entry leaves alice's alone");
   },
 
-  async 'many concurrent checks each get their own answer'(store) {
+  async 'many concurrent checks each get their own answer'({ store }) {
     const users = Array.from({ length: 20 }, () => ({ sub: id('user'), sid: id('sid') }));
     await Promise.all(users.filter((_, i) => i % 2 === 0).map(async (u) => store.revokeSession(u.sid, u.sub, later())));
     const states = await Promise.all(users.map(async (u) => store.getState(u.sub, u.sid, issued())));
@@ -194,24 +192,28 @@ function record(sub: string, overrides: Partial<SessionRecord> = {}): SessionRec
 
 const byId = (records: SessionRecord[]) => [...records].sort((a, b) => a.sessionId.localeCompare(b.sessionId));
 
+/** Registers each record in turn; answers them. */
+async function register<R extends SessionRecord[]>(store: RegistryStore, ...records: R): Promise<R> {
+  for (const r of records) await store.registerSession(r);
+  return records;
+}
+
+/** The ids of the sessions listed for user `sub`, in the order listed. */
+const listedIds = async (store: RegistryStore, sub: string) => (await store.listSessions(sub)).map((r) => r.sessionId);
+
 /** The device registry: what `listSessions`, `revokeOtherSessions` and `maxSessions` rely on. */
-const REGISTRY_TESTS: Record<string, (store: RegistryStore) => Promise<void>> = {
-  async 'a registered session is listed with every field, and only for its user'(store) {
-    const sub = id('user');
+const REGISTRY_TESTS: Record<string, (t: Fixture<RegistryStore>) => Promise<void>> = {
+  async 'a registered session is listed with every field, and only for its user'({ store, sub }) {
     const a = record(sub);
     const b = record(sub);
     delete b.userAgent;
-    await store.registerSession(a);
-    await store.registerSession(b);
-    await store.registerSession(record(id('other')));
+    await register(store, a, b, record(id('other')));
     assert.deepEqual(byId(await store.listSessions(sub)), byId([a, b]));
     assert.deepEqual(await store.listSessions(id('nobody')), []);
   },
 
-  async 'touchSession raises lastActiveAt, never lowers it, and never creates a record'(store) {
-    const sub = id('user');
-    const a = record(sub);
-    await store.registerSession(a);
+  async 'touchSession raises lastActiveAt, never lowers it, and never creates a record'({ store, sub }) {
+    const [a] = await register(store, record(sub));
     const later = new Date(Date.now() + 5000);
     await store.touchSession(a.sessionId, sub, later);
     await store.touchSession(a.sessionId, sub, new Date(Date.now() - 60_000));
@@ -221,59 +223,43 @@ const REGISTRY_TESTS: Record<string, (store: RegistryStore) => Promise<void>> = 
     assert.equal(listed[0]?.lastActiveAt.getTime(), later.getTime());
   },
 
-  async 'a revoked session is not listed, even when touched after the revocation'(store) {
-    const sub = id('user');
-    const a = record(sub);
-    const b = record(sub);
-    await store.registerSession(a);
-    await store.registerSession(b);
+  async 'a revoked session is not listed, even when touched after the revocation'({ store, sub }) {
+    const [a, b] = await register(store, record(sub), record(sub));
     await store.revokeSession(a.sessionId, sub, later());
     await store.touchSession(a.sessionId, sub, new Date());
-    assert.deepEqual(
-      (await store.listSessions(sub)).map((r) => r.sessionId),
-      [b.sessionId],
-    );
+    assert.deepEqual(await listedIds(store, sub), [b.sessionId]);
   },
 
-  async 'sessions signed in at or before the user watermark are not listed; later ones are'(store) {
-    const sub = id('user');
+  async 'sessions signed in at or before the user watermark are not listed; later ones are'({ store, sub }) {
     const at = Date.now() - 500;
     const before = record(sub, { signedInAt: new Date(at - 1) });
     const same = record(sub, { signedInAt: new Date(at) });
     const after = record(sub, { signedInAt: new Date(at + 1) });
-    for (const r of [before, same, after]) await store.registerSession(r);
+    await register(store, before, same, after);
     await store.revokeUser(sub, new Date(at), later());
-    assert.deepEqual(
-      (await store.listSessions(sub)).map((r) => r.sessionId),
-      [after.sessionId],
-    );
+    assert.deepEqual(await listedIds(store, sub), [after.sessionId]);
   },
 
-  async 'a session past its expiresAt is not listed, even if not yet deleted'(store) {
-    const sub = id('user');
-    await store.registerSession(record(sub, { expiresAt: new Date(Date.now() - 1000) }));
+  async 'a session past its expiresAt is not listed, even if not yet deleted'({ store, sub }) {
+    await register(store, record(sub, { expiresAt: expired() }));
     assert.deepEqual(await store.listSessions(sub), []);
   },
 
-  async 'one session id registered under two users is listed, touched and revoked for each apart'(store) {
-    const sessionId = id('sid');
-    const a = record(id('alice'), { sessionId });
-    const b = record(id('bob'), { sessionId });
-    await store.registerSession(a);
-    await store.registerSession(b);
+  async 'one session id registered under two users is listed, touched and revoked for each apart'({ store, sid }) {
+    const a = record(id('alice'), { sessionId: sid });
+    const b = record(id('bob'), { sessionId: sid });
+    await register(store, a, b);
     const touched = new Date(Date.now() + 5000);
-    await store.touchSession(sessionId, b.sub, touched);
+    await store.touchSession(sid, b.sub, touched);
     assert.deepEqual(await store.listSessions(a.sub), [a]);
     assert.deepEqual(await store.listSessions(b.sub), [{ ...b, lastActiveAt: touched }]);
-    await store.revokeSession(sessionId, a.sub, later());
+    await store.revokeSession(sid, a.sub, later());
     assert.deepEqual(await store.listSessions(a.sub), []);
     assert.deepEqual(await store.listSessions(b.sub), [{ ...b, lastActiveAt: touched }]);
   },
 
-  async 'registering the same session again replaces its record'(store) {
-    const sub = id('user');
-    const a = record(sub);
-    await store.registerSession(a);
+  async 'registering the same session again replaces its record'({ store, sub }) {
+    const [a] = await register(store, record(sub));
     const replaced = { ...a, userAgent: 'Other/2.0', lastActiveAt: new Date(Date.now()) };
     await store.registerSession(replaced);
     assert.deepEqual(await store.listSessions(sub), [replaced]);
@@ -282,8 +268,7 @@ const REGISTRY_TESTS: Record<string, (store: RegistryStore) => Promise<void>> = 
 
 type FeedStore = RevocationStore & Required<Pick<RevocationStore, 'readFeed'>>;
 
-type UserChange = Extract<FeedChange, { kind: 'user' }>;
-type SessionChange = Extract<FeedChange, { kind: 'session' }>;
+type Change<K extends FeedChange['kind']> = Extract<FeedChange, { kind: K }>;
 
 /** A feed read, checking its start. */
 async function feedRead(store: FeedStore, since: Date | null): Promise<FeedChange[]> {
@@ -292,28 +277,26 @@ async function feedRead(store: FeedStore, since: Date | null): Promise<FeedChang
   return log.changes;
 }
 
-/** The changes of user `sub`'s watermark in a feed read. */
-async function userChanges(store: FeedStore, since: Date | null, sub: string): Promise<UserChange[]> {
-  return (await feedRead(store, since)).filter((c): c is UserChange => c.kind === 'user' && c.sub === sub);
-}
-
-/** The changes of one revoked session in a feed read. */
-async function sessionChanges(store: FeedStore, since: Date | null, sessionId: string): Promise<SessionChange[]> {
-  return (await feedRead(store, since)).filter(
-    (c): c is SessionChange => c.kind === 'session' && c.sessionId === sessionId,
-  );
+/** The changes of one kind in a feed read that `pick` keeps, e.g. those of one user's watermark. */
+async function changesOf<K extends FeedChange['kind']>(
+  store: FeedStore,
+  since: Date | null,
+  kind: K,
+  pick: (change: Change<K>) => boolean,
+): Promise<Change<K>[]> {
+  return (await feedRead(store, since)).filter((c): c is Change<K> => c.kind === kind).filter(pick);
 }
 
 /** The change feed's tests: a revocation is in the feed before its write resolves, with its values. */
-const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
-  async 'a revokeUser is in the feed before it resolves, read from just before it and in the full read'(store) {
-    const sub = id('user');
+const FEED_TESTS: Record<string, (t: Fixture<FeedStore>) => Promise<void>> = {
+  async 'a revokeUser is in the feed before it resolves, read from just before it and in the full read'(t) {
+    const { store, sub } = t;
     const since = new Date(Date.now() - 1000);
     const at = new Date(Date.now() - 10);
     const until = later();
     await store.revokeUser(sub, at, until);
     for (const from of [since, null]) {
-      const changes = await userChanges(store, from, sub);
+      const changes = await changesOf(store, from, 'user', (c) => c.sub === sub);
       assert.ok(changes.length >= 1, `revokeUser is in the feed (since ${String(from)})`);
       for (const change of changes) {
         assert.equal(change.lastLogoutAt.getTime(), at.getTime(), 'the watermark to the millisecond');
@@ -322,25 +305,22 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
     }
   },
 
-  async 'a raised watermark is in the feed with its new value'(store) {
-    const sub = id('user');
+  async 'a raised watermark is in the feed with its new value'({ store, sub }) {
     const since = new Date(Date.now() - 1000);
     await store.revokeUser(sub, new Date(Date.now() - 5000), later());
     const second = new Date(Date.now() - 10);
     await store.revokeUser(sub, second, later());
-    const changes = await userChanges(store, since, sub);
+    const changes = await changesOf(store, since, 'user', (c) => c.sub === sub);
     const highest = Math.max(...changes.map((c) => c.lastLogoutAt.getTime()));
     assert.equal(highest, second.getTime());
   },
 
-  async 'a revokeSession is in the feed before it resolves, with its user and expiry'(store) {
-    const sub = id('user');
-    const sessionId = id('sid');
+  async 'a revokeSession is in the feed before it resolves, with its user and expiry'({ store, sub, sid }) {
     const since = new Date(Date.now() - 1000);
     const expiresAt = later();
-    await store.revokeSession(sessionId, sub, expiresAt);
+    await store.revokeSession(sid, sub, expiresAt);
     for (const from of [since, null]) {
-      const changes = await sessionChanges(store, from, sessionId);
+      const changes = await changesOf(store, from, 'session', (c) => c.sessionId === sid);
       assert.ok(changes.length >= 1, `revokeSession is in the feed (since ${String(from)})`);
       for (const change of changes) {
         assert.equal(change.sub, sub, 'the change names the user of the session');
@@ -349,15 +329,15 @@ const FEED_TESTS: Record<string, (store: FeedStore) => Promise<void>> = {
     }
   },
 
-  async 'the feed starts no later than the first revocation written after init'(store) {
+  async 'the feed starts no later than the first revocation written after init'({ store, sub, sid }) {
     const before = Date.now();
-    await store.revokeSession(id('sid'), id('user'), later());
+    await store.revokeSession(sid, sub, later());
     await new Promise((resolve) => setTimeout(resolve, 10)); // a start taken at read time shows as later
     const log = await store.readFeed(null, 10_000);
     assert.ok(log.startedAt.getTime() <= before, `startedAt ${log.startedAt.toISOString()} is not after the write`);
   },
 
-  async 'a read past its limit answers at least the limit'(store) {
+  async 'a read past its limit answers at least the limit'({ store }) {
     const since = new Date(Date.now() - 1000);
     for (let i = 0; i < 3; i++) await store.revokeSession(id('sid'), id('user'), later());
     const { changes } = await store.readFeed(since, 2);
@@ -383,11 +363,11 @@ export function runStoreConformance<S extends RevocationStore>(
   subject: ConformanceSubject<S>,
   test: TestFunctions,
 ): void {
-  const run = (body: (store: S, subject: ConformanceSubject<S>) => Promise<void>) => async () => {
+  const run = (body: (t: Fixture<S>) => Promise<void>) => async () => {
     const store = await subject.createStore();
     try {
       await store.init?.();
-      await body(store, subject);
+      await body({ store, subject, sub: id('user'), sid: id('sid') });
     } finally {
       await store.close?.();
       await subject.cleanup?.(store);
@@ -414,7 +394,7 @@ export function runStoreConformance<S extends RevocationStore>(
   });
 }
 
-type PartTests = Record<string, (store: RevocationStore) => Promise<void>>;
+type PartTests = Record<string, (t: Fixture) => Promise<void>>;
 
 /** An optional part of the interface: its methods, and how the subject declares it. */
 interface OptionalPart {
@@ -432,13 +412,13 @@ interface OptionalPart {
 /** The part's tests when the subject declares it; else one test that the store has none of its methods. */
 function registerPart(
   test: TestFunctions,
-  run: (body: (store: RevocationStore) => Promise<void>) => () => Promise<void>,
+  run: (body: (t: Fixture) => Promise<void>) => () => Promise<void>,
   part: OptionalPart,
 ): void {
   if (!part.declared) {
     test.it(
       `has no ${part.what}, as declared`,
-      run(async (store) => {
+      run(async ({ store }) => {
         const present = part.methods.filter((m) => store[m] !== undefined);
         assert.deepEqual(present, [], part.whenPresent);
         await Promise.resolve();
@@ -449,11 +429,11 @@ function registerPart(
   for (const [name, body] of Object.entries(part.tests)) {
     test.it(
       `${part.what}: ${name}`,
-      run(async (store) => {
+      run(async (t) => {
         for (const method of part.methods) {
-          assert.equal(typeof store[method], 'function', `the store has no \`${method}()\` (${part.whenMissing})`);
+          assert.equal(typeof t.store[method], 'function', `the store has no \`${method}()\` (${part.whenMissing})`);
         }
-        await body(store);
+        await body(t);
       }),
     );
   }
