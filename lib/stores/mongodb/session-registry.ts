@@ -4,16 +4,8 @@ import { createTtlIndex } from './ttl-index.js';
 import type { RevocationState, SessionRecord } from '../revocation-store.js';
 import { sessionIdentity } from '../../core/ids.js';
 
-/** `_id: sessionIdentity(sub, sid)`: two users may share a session id. */
-interface RegistryDocument {
-  _id: string;
-  sub: string;
-  sid: string;
-  signedInAt: Date;
-  lastActiveAt: Date;
-  expiresAt: Date;
-  userAgent?: string;
-}
+/** A SessionRecord with `sid` for `sessionId`, `_id: sessionIdentity(sub, sid)`: two users may share a session id. */
+export type RegistryDocument = Omit<SessionRecord, 'sessionId'> & { _id: string; sid: string };
 
 export interface RegistryParts {
   registry: Collection<RegistryDocument>;
@@ -82,5 +74,3 @@ export function createSessionRegistry(parts: RegistryParts) {
 
   return { createIndexes, register, touch, forget, forgetSignedInBefore, list };
 }
-
-export type { RegistryDocument };
