@@ -68,8 +68,6 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #log: ReturnType<typeof createFeed>;
   /** Where the per-user state lives: found out once (`buildInfo`), asked again after a failure. */
   readonly #stateLocation: () => Promise<UserStateLocation>;
-  /** Indexes of the device registry; retried on the next sign-in after a failure. */
-  readonly #registryIndex = onceUntilFailure(() => this.#registry.createIndexes());
   /** The TTL index of revoked sessions; retried on the next write after a failure (e.g. when the server is back). */
   readonly #ttlIndex = onceUntilFailure(async () => {
     const refused = await createTtlIndex(this.#sessions, 'expiresAt', TTL_INDEX_NAME);
@@ -124,7 +122,7 @@ export class MongoRevocationStore implements RevocationStore {
     await Promise.all([
       this.#stateLocation(),
       this.#ttlIndex(),
-      this.#registryIndex(),
+      this.#registry.createIndexes(),
       this.#log.ensureIndexes(),
       this.#log.startedAt(),
     ]);
@@ -212,7 +210,6 @@ export class MongoRevocationStore implements RevocationStore {
 
   /** Records a signed-in session in the device registry (`registryCollection`). */
   async registerSession(record: SessionRecord): Promise<void> {
-    this.#registryIndex().catch(() => undefined); // indexes speed up listing; never block a sign-in on them
     await this.#registry.register(record);
   }
 

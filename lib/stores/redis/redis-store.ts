@@ -298,9 +298,8 @@ export class RedisRevocationStore implements RevocationStore {
   /** Sends with a deadline: a Redis that never answers fails the call; its late reply is ignored. */
   #send(key: string, commands: RedisCommand[]): Promise<unknown[]> {
     const ms = this.#commandTimeoutMs;
-    return withDeadline(this.#connection.send(key, commands), ms, () => {
-      return new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${ms} ms`);
-    });
+    const noAnswer = () => new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${ms} ms`);
+    return withDeadline(this.#connection.send(key, commands), ms, noAnswer);
   }
 }
 
