@@ -66,9 +66,8 @@ export function createLookupBatcher<K, V>(
   async function send(batch: Pending<K, V>[]): Promise<void> {
     const ms = options.timeoutMs;
     try {
-      const values = await withDeadline(run(batch.map((p) => p.key)), ms, () => {
-        return new Error(`no answer from the database within ${ms} ms`);
-      });
+      const noAnswer = () => new Error(`no answer from the database within ${ms} ms`);
+      const values = await withDeadline(run(batch.map((p) => p.key)), ms, noAnswer);
       if (values.length !== batch.length)
         throw new Error(`batch lookup returned ${values.length} answers for ${batch.length} keys`);
       batch.forEach((p, i) => p.resolve(values[i] as V));

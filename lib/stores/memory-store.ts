@@ -81,7 +81,7 @@ export class MemoryRevocationStore implements RevocationStore {
   revokeUser(sub: string, at: Date, relevantUntil: Date): void {
     assertDate(at, 'at');
     assertDate(relevantUntil, 'relevantUntil');
-    if (!this.#revocations.hasUser(sub)) this.#reserve();
+    if (!this.#revocations.hasUser(sub)) this.#reserve('entries');
     this.#revocations.raiseUser(sub, at.getTime(), relevantUntil.getTime());
     this.#record({ kind: 'user', sub, lastLogoutAt: at, relevantUntil });
     // The registry records this ended are never listed again: dropped, so listings stay short.
@@ -91,7 +91,7 @@ export class MemoryRevocationStore implements RevocationStore {
 
   revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
     assertDate(expiresAt, 'expiresAt');
-    if (!this.#revocations.hasSession(sub, sessionId)) this.#reserve();
+    if (!this.#revocations.hasSession(sub, sessionId)) this.#reserve('entries');
     this.#revocations.extendSession(sub, sessionId, expiresAt.getTime());
     this.#record({ kind: 'session', sessionId, sub, expiresAt });
     this.#forgetRecord(sub, sessionId);
@@ -140,20 +140,13 @@ export class MemoryRevocationStore implements RevocationStore {
       return;
     }
     if (held !== undefined && held.size >= MAX_SESSIONS_PER_USER) {
-      const now = this.#now();
-      for (const [sid, r] of held) if (r.expiresAt.getTime() <= now) this.#forgetRecord(sub, sid);
+      this.#forgetEnded(sub, held, this.#now());
       if (held.size >= MAX_SESSIONS_PER_USER)
         throw new Error(
           `${MESSAGE_PREFIX}: MemoryRevocationStore refuses a new session: this user has ${held.size} live registered sessions. Sign-ins at the same moment went past \`maxSessions\`; the next sign-in ends the oldest.`,
         );
     }
-    if (this.#registered >= this.#maxEntries) {
-      this.sweep();
-      if (this.#registered >= this.#maxEntries)
-        throw new Error(
-          `${MESSAGE_PREFIX}: MemoryRevocationStore's device registry is full (${this.#maxEntries} records); raise \`maxEntries\` or use a shared store.`,
-        );
-    }
+    this.#reserve('records');
     let sessions = this.#registry.get(sub);
     if (sessions === undefined) this.#registry.set(sub, (sessions = new Map<string, SessionRecord>()));
     sessions.set(sessionId, { ...record });
@@ -191,9 +184,7 @@ export class MemoryRevocationStore implements RevocationStore {
   /** Drops entries that no longer matter. Runs on a timer; callable directly. */
   sweep(now = this.#now()): void {
     this.#revocations.prune(now);
-    for (const [sub, sessions] of this.#registry) {
-      for (const [sid, record] of sessions) if (record.expiresAt.getTime() <= now) this.#forgetRecord(sub, sid);
-    }
+    for (const [sub, sessions] of this.#registry) this.#forgetEnded(sub, sessions, now);
   }
 
   close(): void {
@@ -208,14 +199,21 @@ export class MemoryRevocationStore implements RevocationStore {
     if (sessions.size === 0) this.#registry.delete(sub);
   }
 
-  #reserve(): void {
-    if (this.size < this.#maxEntries) return;
+  /** Drops the registry records of a user that ended by `now`. */
+  #forgetEnded(sub: string, sessions: Map<string, SessionRecord>, now: number): void {
+    for (const [sid, record] of sessions) if (record.expiresAt.getTime() <= now) this.#forgetRecord(sub, sid);
+  }
+
+  /** At `maxEntries` revocation entries or registry records (each a budget of its own), sweeps; still there, fails. */
+  #reserve(what: 'entries' | 'records'): void {
+    const held = () => (what === 'entries' ? this.size : this.#registered);
+    if (held() < this.#maxEntries) return;
     this.sweep();
-    if (this.size >= this.#maxEntries) {
-      throw new Error(
-        `${MESSAGE_PREFIX}: MemoryRevocationStore is full (${this.#maxEntries} entries); raise \`maxEntries\` or use a shared store.`,
-      );
-    }
+    if (held() < this.#maxEntries) return;
+    const full = what === 'entries' ? 'MemoryRevocationStore' : "MemoryRevocationStore's device registry";
+    throw new Error(
+      `${MESSAGE_PREFIX}: ${full} is full (${this.#maxEntries} ${what}); raise \`maxEntries\` or use a shared store.`,
+    );
   }
 }
 

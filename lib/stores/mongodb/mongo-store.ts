@@ -68,8 +68,6 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #log: ReturnType<typeof createFeed>;
   /** Where the per-user state lives: found out once (`buildInfo`), asked again after a failure. */
   readonly #stateLocation: () => Promise<UserStateLocation>;
-  /** Indexes of the device registry; retried on the next sign-in after a failure. */
-  readonly #registryIndex = onceUntilFailure(() => this.#registry.createIndexes());
   /** The TTL index of revoked sessions; retried on the next write after a failure (e.g. when the server is back). */
   readonly #ttlIndex = onceUntilFailure(async () => {
     const refused = await createTtlIndex(this.#sessions, 'expiresAt', TTL_INDEX_NAME);
@@ -100,11 +98,16 @@ export class MongoRevocationStore implements RevocationStore {
       atomicUpdates === undefined
         ? onceUntilFailure(async () => this.#locationFor(await hasAtomicUpdates(db)))
         : () => Promise.resolve(this.#locationFor(atomicUpdates));
-    this.#lookup = createLookupBatcher((lookups) => this.#readStates(lookups), BATCHING);
+    const revoked = this.#sessions as unknown as Collection<Document>;
+    const read = { sessions: revoked, userId: this.#userId, field: this.#field, deviceField: this.#deviceField };
+    this.#lookup = createLookupBatcher(
+      async (lookups) => readStates({ ...read, location: await this.#stateLocation() }, lookups),
+      BATCHING,
+    );
     this.#log = createFeed(db.collection(config.feedCollection, PRIMARY));
     this.#registry = createSessionRegistry({
       registry: db.collection<RegistryDocument>(config.registryCollection, PRIMARY),
-      revoked: this.#sessions as unknown as Collection<Document>,
+      revoked,
       userState: (sub) => this.getState(sub, '', 0),
     });
   }
@@ -119,7 +122,7 @@ export class MongoRevocationStore implements RevocationStore {
     await Promise.all([
       this.#stateLocation(),
       this.#ttlIndex(),
-      this.#registryIndex(),
+      this.#registry.createIndexes(),
       this.#log.ensureIndexes(),
       this.#log.startedAt(),
     ]);
@@ -163,7 +166,8 @@ export class MongoRevocationStore implements RevocationStore {
     // only when the entry lasts already (a lookup by `_id`: the feed's own index may not be used, as on FerretDB).
     // `holds` may see a feed entry not yet on a majority; the majority writes below are acknowledged only once it is.
     const change = { sub, sid: sessionId, exp: expiresAt };
-    const replayed = (await this.#entryLasts(sessionId, sub, expiresAt)) && (await this.#log.holds(change));
+    const stored = await this.#storedExpiry(sessionIdentity(sub, sessionId));
+    const replayed = stored instanceof Date && stored >= expiresAt && (await this.#log.holds(change));
     if (!replayed) await this.#log.append(change);
     await this.#extendEntry(sessionId, sub, expiresAt);
     // Only after the entry exists: from now on, checks of this user's sessions signed in before `expiresAt` read
@@ -179,11 +183,6 @@ export class MongoRevocationStore implements RevocationStore {
    */
   async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
     return this.#log.read(since, limit);
-  }
-
-  async #entryLasts(sessionId: string, sub: string, expiresAt: Date): Promise<boolean> {
-    const stored = await this.#storedExpiry(sessionIdentity(sub, sessionId));
-    return stored instanceof Date && stored >= expiresAt;
   }
 
   /** The stored expiry of a revoked-session entry, if there is one. */
@@ -211,7 +210,6 @@ export class MongoRevocationStore implements RevocationStore {
 
   /** Records a signed-in session in the device registry (`registryCollection`). */
   async registerSession(record: SessionRecord): Promise<void> {
-    this.#registryIndex().catch(() => undefined); // indexes speed up listing; never block a sign-in on them
     await this.#registry.register(record);
   }
 
@@ -228,21 +226,6 @@ export class MongoRevocationStore implements RevocationStore {
   /** Closes the client the store opened from `uri`; a client or Db passed in is left to its owner. */
   async close(): Promise<void> {
     await this.#ownClient?.close();
-  }
-
-  #readStates(lookups: Lookup[]): Promise<(RevocationState | Error)[]> {
-    return this.#stateLocation().then((location) =>
-      readStates(
-        {
-          location,
-          sessions: this.#sessions as unknown as Collection<Document>,
-          userId: this.#userId,
-          field: this.#field,
-          deviceField: this.#deviceField,
-        },
-        lookups,
-      ),
-    );
   }
 
   #locationFor(atomicUpdates: boolean): UserStateLocation {

@@ -3,6 +3,13 @@ import { MongoClient, type Db } from 'mongodb';
 import { z } from 'zod';
 import { loggerSchema } from '../../config/logger.js';
 
+/** A field of the user documents, at their top level. */
+const fieldName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' })
+    .default(fallback);
+
 export const mongoStoreOptionsSchema = z
   .object({
     /** A connected or not yet connected MongoClient; needs `dbName`. The store never closes it. */
@@ -26,10 +33,7 @@ export const mongoStoreOptionsSchema = z
     /** Collection holding the users. Defaults to `users`. */
     usersCollection: z.string().min(1).default('users'),
     /** Field of the user document holding the watermark. Defaults to `lastLogoutAt`. */
-    lastLogoutAtField: z
-      .string()
-      .regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' })
-      .default('lastLogoutAt'),
+    lastLogoutAtField: fieldName('lastLogoutAt'),
     /** Maps a token's `sub` to the user document's `_id`, e.g. `(sub) => new ObjectId(sub)`. Defaults to the string itself. */
     userId: z
       .custom<(sub: string) => unknown>((v) => typeof v === 'function', {
@@ -41,10 +45,7 @@ export const mongoStoreOptionsSchema = z
      * signed in after it cannot be a revoked one, so their check is a single read. Defaults to
      * `lastDeviceLogoutAt`.
      */
-    lastDeviceLogoutAtField: z
-      .string()
-      .regex(/^[^$.][^.]*$/, { message: 'must be a top-level field name' })
-      .default('lastDeviceLogoutAt'),
+    lastDeviceLogoutAtField: fieldName('lastDeviceLogoutAt'),
     /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
     sessionsCollection: z.string().min(1).default('revoked_sessions'),
     /**

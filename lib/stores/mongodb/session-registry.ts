@@ -3,17 +3,10 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { createTtlIndex } from './ttl-index.js';
 import type { RevocationState, SessionRecord } from '../revocation-store.js';
 import { sessionIdentity } from '../../core/ids.js';
+import { onceUntilFailure } from '../../core/once-until-failure.js';
 
-/** `_id: sessionIdentity(sub, sid)`: two users may share a session id. */
-interface RegistryDocument {
-  _id: string;
-  sub: string;
-  sid: string;
-  signedInAt: Date;
-  lastActiveAt: Date;
-  expiresAt: Date;
-  userAgent?: string;
-}
+/** A SessionRecord with `sid` for `sessionId`, `_id: sessionIdentity(sub, sid)`: two users may share a session id. */
+export type RegistryDocument = Omit<SessionRecord, 'sessionId'> & { _id: string; sid: string };
 
 export interface RegistryParts {
   registry: Collection<RegistryDocument>;
@@ -33,13 +26,15 @@ export interface RegistryParts {
 export function createSessionRegistry(parts: RegistryParts) {
   const { registry, revoked } = parts;
 
-  async function createIndexes(): Promise<void> {
+  /** The registry's indexes; retried on the next sign-in after a failure. */
+  const createIndexes = onceUntilFailure(async () => {
     await registry.createIndex({ sub: 1, expiresAt: 1 }, { name: 'sub_expiresAt' });
     // A server without TTL indexes (FerretDB v1): expired records stay on disk, ignored on read.
     await createTtlIndex(registry, 'expiresAt', 'expiresAt_ttl');
-  }
+  });
 
   async function register(record: SessionRecord): Promise<void> {
+    createIndexes().catch(() => undefined); // indexes speed up listing; never block a sign-in on them
     const { sessionId, ...rest } = record;
     const _id = sessionIdentity(record.sub, sessionId);
     await registry.replaceOne({ _id }, { ...rest, sid: sessionId }, { upsert: true });
@@ -82,5 +77,3 @@ export function createSessionRegistry(parts: RegistryParts) {
 
   return { createIndexes, register, touch, forget, forgetSignedInBefore, list };
 }
-
-export type { RegistryDocument };

@@ -13,32 +13,27 @@ function hashTag(sub: string): string {
   return `{${encodeURIComponent(sub)}}`;
 }
 
-/** `<prefix>{<sub>}:u`: the user's "log out everywhere" watermark, `<lastLogoutAtMs>:<relevantUntilMs>`. */
-export function userKey(prefix: string, sub: string): string {
-  return `${prefix}${hashTag(sub)}:u`;
+/** The keys of one user. */
+export interface UserKeys {
+  /** `<prefix>{<sub>}:u`: the user's "log out everywhere" watermark, `<lastLogoutAtMs>:<relevantUntilMs>`. */
+  user: string;
+  /**
+   * `<prefix>{<sub>}:r`: the user's device registry, a hash of `<sessionId>` to
+   * `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>` followed by `|<userAgent>` when the session has one.
+   */
+  registry: string;
+  /** `<prefix>{<sub>}:r:exp`: the same sessions as a sorted set scored by `expiresAtMs`, to prune expired ones. */
+  registryByExpiry: string;
+  /**
+   * `<prefix>{<sub>}:s:`: the start of the user's revoked-session keys, completed by a session id (here or in a
+   * script): `<prefix>{<sub>}:s:<sessionId>` is one revoked device session of the user, `<expiresAtMs>`.
+   */
+  sessions: string;
 }
 
-/** `<prefix>{<sub>}:s:<sessionId>`: one revoked device session of the user, `<expiresAtMs>`. */
-export function sessionKey(prefix: string, sub: string, sessionId: string): string {
-  return `${sessionKeyPrefix(prefix, sub)}${sessionId}`;
-}
-
-/**
- * `<prefix>{<sub>}:r`: the user's device registry, a hash of `<sessionId>` to
- * `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>` followed by `|<userAgent>` when the session has one.
- */
-export function registryKey(prefix: string, sub: string): string {
-  return `${prefix}${hashTag(sub)}:r`;
-}
-
-/** `<prefix>{<sub>}:r:exp`: the same sessions as a sorted set scored by `expiresAtMs`, to prune expired ones. */
-export function registryExpiryKey(prefix: string, sub: string): string {
-  return `${prefix}${hashTag(sub)}:r:exp`;
-}
-
-/** `<prefix>{<sub>}:s:`: the start of the user's revoked-session keys, completed by a session id in a script. */
-export function sessionKeyPrefix(prefix: string, sub: string): string {
-  return `${prefix}${hashTag(sub)}:s:`;
+export function userKeys(prefix: string, sub: string): UserKeys {
+  const base = `${prefix}${hashTag(sub)}:`;
+  return { user: `${base}u`, registry: `${base}r`, registryByExpiry: `${base}r:exp`, sessions: `${base}s:` };
 }
 
 /**

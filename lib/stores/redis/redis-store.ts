@@ -15,9 +15,10 @@ import { writeInTime } from '../feed-write.js';
 import { warnIfRevocationsCanBeLost } from './durability.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
 import { withDeadline } from '../../core/deadline.js';
-import { feedKeys, registryExpiryKey, registryKey, sessionKey, sessionKeyPrefix, userKey } from './keys.js';
+import { feedKeys, userKeys } from './keys.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
 import {
+  evalCommand,
   FEED_APPEND_SCRIPT,
   LIST_SESSIONS_SCRIPT,
   REGISTER_SESSION_SCRIPT,
@@ -156,8 +157,8 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** One round trip: `MGET` of the watermark and the session entry (of the watermark alone without a session). */
   async getState(sub: string, sessionId: string, _signedInAtMs?: number): Promise<RevocationState> {
-    const user = userKey(this.#prefix, sub);
-    const keys = sessionId === '' ? [user] : [user, sessionKey(this.#prefix, sub, sessionId)];
+    const { user, sessions } = userKeys(this.#prefix, sub);
+    const keys = sessionId === '' ? [user] : [user, sessions + sessionId];
     const [reply] = await this.#send(user, [['MGET', ...keys]]);
     if (!Array.isArray(reply) || reply.length !== keys.length)
       throw new Error(`${MESSAGE_PREFIX}: unexpected MGET reply from Redis`);
@@ -168,30 +169,30 @@ export class RedisRevocationStore implements RevocationStore {
   /** The watermark, then (same script) the registry records it ended are deleted. */
   async revokeUser(sub: string, at: Date, relevantUntil: Date): Promise<void> {
     this.#setupInBackground();
-    const key = userKey(this.#prefix, sub);
+    const keys = userKeys(this.#prefix, sub);
     const atMs = toMs(at, 'at');
     const untilMs = toMs(relevantUntil, 'relevantUntil');
     // The feed first: a write that fails half-way leaves a revocation instances with a copy refuse, never one
     // only the keys hold (a retry of the logout may not come, or may not write again).
     const feedAcks = await this.#appendToFeed(JSON.stringify(['u', sub, Number(atMs), Number(untilMs)]), untilMs);
-    const script = ['EVAL', REVOKE_USER_SCRIPT, '3', key, ...this.#registryKeys(sub), atMs, untilMs];
-    this.#requireAcks(Math.min(feedAcks, await this.#write(key, script)));
+    const script = evalCommand(REVOKE_USER_SCRIPT, [keys.user, keys.registry, keys.registryByExpiry], [atMs, untilMs]);
+    this.#requireAcks(Math.min(feedAcks, await this.#write(keys.user, script)));
   }
 
   /** The revoked-session entry, then (same script) the session's registry record is deleted. */
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
     this.#setupInBackground();
     checkSessionId(sessionId);
-    const key = sessionKey(this.#prefix, sub, sessionId);
+    const keys = userKeys(this.#prefix, sub);
+    const key = keys.sessions + sessionId;
     const expiresAtMs = toMs(expiresAt, 'expiresAt');
     const feedAcks = await this.#appendToFeed(JSON.stringify(['s', sessionId, sub, Number(expiresAtMs)]), expiresAtMs);
-    const script = ['EVAL', REVOKE_SESSION_SCRIPT, '3', key, ...this.#registryKeys(sub), expiresAtMs, sessionId];
+    const script = evalCommand(
+      REVOKE_SESSION_SCRIPT,
+      [key, keys.registry, keys.registryByExpiry],
+      [expiresAtMs, sessionId],
+    );
     this.#requireAcks(Math.min(feedAcks, await this.#write(key, script)));
-  }
-
-  /** The user's registry hash and its expiry sorted set. */
-  #registryKeys(sub: string): [string, string] {
-    return [registryKey(this.#prefix, sub), registryExpiryKey(this.#prefix, sub)];
   }
 
   /**
@@ -221,7 +222,7 @@ export class RedisRevocationStore implements RevocationStore {
     const keys = feedKeys(this.#prefix);
     return writeInTime((atMs) => {
       const at = String(atMs);
-      return this.#write(keys.at, ['EVAL', FEED_APPEND_SCRIPT, '2', keys.at, keys.exp, at, entry, endMs, at]);
+      return this.#write(keys.at, evalCommand(FEED_APPEND_SCRIPT, [keys.at, keys.exp], [at, entry, endMs, at]));
     });
   }
 
@@ -233,28 +234,18 @@ export class RedisRevocationStore implements RevocationStore {
   async registerSession(record: SessionRecord): Promise<void> {
     const { sessionId, sub } = record;
     checkSessionId(sessionId, 'record.sessionId');
-    const hash = registryKey(this.#prefix, sub);
+    const { registry, registryByExpiry } = userKeys(this.#prefix, sub);
     const expiresAt = toMs(record.expiresAt, 'record.expiresAt');
-    await this.#send(hash, [
-      [
-        'EVAL',
-        REGISTER_SESSION_SCRIPT,
-        '2',
-        hash,
-        registryExpiryKey(this.#prefix, sub),
-        String(Date.now()),
-        sessionId,
-        encodeRecord(record, expiresAt),
-        expiresAt,
-      ],
-    ]);
+    const args = [String(Date.now()), sessionId, encodeRecord(record, expiresAt), expiresAt];
+    await this.#send(registry, [evalCommand(REGISTER_SESSION_SCRIPT, [registry, registryByExpiry], args)]);
   }
 
   /** One `EVAL`: raises the record's `lastActiveAt` if the record exists; never creates one. */
   async touchSession(sessionId: string, sub: string, lastActiveAt: Date): Promise<void> {
     checkSessionId(sessionId);
-    const hash = registryKey(this.#prefix, sub);
-    await this.#send(hash, [['EVAL', TOUCH_SESSION_SCRIPT, '1', hash, sessionId, toMs(lastActiveAt, 'lastActiveAt')]]);
+    const { registry } = userKeys(this.#prefix, sub);
+    const args = [sessionId, toMs(lastActiveAt, 'lastActiveAt')];
+    await this.#send(registry, [evalCommand(TOUCH_SESSION_SCRIPT, [registry], args)]);
   }
 
   /**
@@ -262,20 +253,14 @@ export class RedisRevocationStore implements RevocationStore {
    * sessions, all in the user's slot: returns the live sessions.
    */
   async listSessions(sub: string): Promise<SessionRecord[]> {
-    const [hash, byExpiry] = this.#registryKeys(sub);
+    const keys = userKeys(this.#prefix, sub);
     const now = Date.now();
-    const [reply] = await this.#send(hash, [
-      [
-        'EVAL',
-        LIST_SESSIONS_SCRIPT,
-        '3',
-        hash,
-        byExpiry,
-        userKey(this.#prefix, sub),
-        String(now),
-        sessionKeyPrefix(this.#prefix, sub),
-      ],
-    ]);
+    const script = evalCommand(
+      LIST_SESSIONS_SCRIPT,
+      [keys.registry, keys.registryByExpiry, keys.user],
+      [String(now), keys.sessions],
+    );
+    const [reply] = await this.#send(keys.registry, [script]);
     if (!Array.isArray(reply) || reply.length % 2 !== 0)
       throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the session listing`);
     const records: SessionRecord[] = [];
@@ -313,9 +298,8 @@ export class RedisRevocationStore implements RevocationStore {
   /** Sends with a deadline: a Redis that never answers fails the call; its late reply is ignored. */
   #send(key: string, commands: RedisCommand[]): Promise<unknown[]> {
     const ms = this.#commandTimeoutMs;
-    return withDeadline(this.#connection.send(key, commands), ms, () => {
-      return new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${ms} ms`);
-    });
+    const noAnswer = () => new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${ms} ms`);
+    return withDeadline(this.#connection.send(key, commands), ms, noAnswer);
   }
 }
 

@@ -1,6 +1,12 @@
-import { MAX_SESSIONS_PER_USER } from '../../core/limits.js';
 // The Lua scripts of the writes: compare-and-set in one atomic step, so a date is never lowered and a key's
 // expiry never shortened, whatever other writers do at the same time.
+import { MAX_SESSIONS_PER_USER } from '../../core/limits.js';
+import type { RedisCommand } from './client.js';
+
+/** The `EVAL` command that runs `script` over `keys` (its KEYS) with `args` (its ARGV). */
+export function evalCommand(script: string, keys: readonly string[], args: readonly string[]): RedisCommand {
+  return ['EVAL', script, String(keys.length), ...keys, ...args];
+}
 
 /**
  * KEYS[1] = user key, KEYS[2] = the user's registry hash, KEYS[3] = its expiry sorted set; ARGV[1] = lastLogoutAt
