@@ -44,6 +44,13 @@ export interface Revocation {
   check: RequestHandler;
   /** Logs user `sub` out everywhere: every token issued before this resolves is rejected from then on. */
   revokeUser: (sub: string) => Promise<Date>;
+  /**
+   * After the app changed user `sub`'s claims: every token of the user issued before this resolves is refused,
+   * `claims_stale` through `check` and `revoked_token` through express-jwt's `isRevoked` (which can only say
+   * revoked or not); the client gets a new token from your sign-in or refresh route. Needs a store that records
+   * claims changes.
+   */
+  refreshClaims: (sub: string) => Promise<Date>;
   /** Logs out the session of this verified payload (`sid`, else `jti`); refuses a payload with neither. */
   revokeToken: (payload: unknown) => Promise<void>;
   /**
@@ -99,6 +106,7 @@ export function createRevocation(options: RevocationOptions): Revocation {
     isRevoked: async (_req, token) => isRevokedPayload(engine, token?.payload),
     check: createCheck(engine, createErrorResponder(config.onError)),
     revokeUser: engine.revokeUser,
+    refreshClaims: engine.refreshClaims,
     revokeToken: async (payload) => {
       const read = readTokenRef(payload);
       if (!read.ok) throw argumentError('revokeToken(payload)', `needs a verified token payload: ${read.problem}.`);

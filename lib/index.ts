@@ -10,6 +10,7 @@ export type { Revocation, RevocationOptions, VerifiedClaims } from './create-rev
 export type { LoginClaims, SessionAuth, SessionAuthOptions } from './session-auth.js';
 export type { SessionSummary } from './http/sessions.js';
 export type { Logger } from './config/logger.js';
+export type { SessionEvent, SessionEventType } from './config/session-events.js';
 export { MemoryRevocationStore } from './stores/memory-store.js';
 export type { MemoryRevocationStoreOptions } from './stores/memory-store.js';
 export type {

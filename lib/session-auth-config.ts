@@ -36,6 +36,13 @@ export function resolveSessionAuthConfig(options: unknown) {
       { code: 'unsupported' },
     );
   }
+  if (config.loadClaims !== undefined && config.store.markClaimsChanged === undefined) {
+    throw new ConfigError(
+      'loadClaims',
+      'needs a store that records claims changes (`markClaimsChanged`, and `claimsChangedAt` in `getState`): MemoryRevocationStore, MongoRevocationStore and RedisRevocationStore do. Leave `loadClaims` out with this store, or add both to it (see "Writing a store").',
+      { code: 'unsupported' },
+    );
+  }
   if (config.failOpen) {
     config.logger.warn(
       `${MESSAGE_PREFIX}: \`failOpen\` is on: while the revocation store is down, logged-out sessions are accepted again.`,

@@ -15,6 +15,7 @@ import { createSessionHandlers, type SessionSummary } from './http/sessions.js';
 import { createRevocationEngine } from './revocation/revocation-engine.js';
 import { resolveSessionAuthConfig } from './session-auth-config.js';
 import { initStore, type RevocationStore } from './stores/revocation-store.js';
+import { createEventEmitter } from './config/session-events.js';
 import { createClaimsParser, createLoginClaimsCheck } from './token/claims.js';
 import type { SignedSession } from './token/sign-token.js';
 import { createTokenVerifier } from './token/verify-token.js';
@@ -76,6 +77,14 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   /** Logs a user out everywhere (e.g. after a password change); resolves to the new watermark. */
   revokeUser(sub: string): Promise<Date>;
   /**
+   * After the app changed user `sub`'s claims (a role, a plan, a ban): every token of the user signed before this
+   * resolves has its claims loaded again (`loadClaims`) on its next request, on every instance (within
+   * `maxRevocationDelay` on the others in that mode). Resolves to the change's time. Needs a store that records
+   * claims changes.
+   * @example await users.updateOne({ _id: 'bob' }, { $set: { role: 'admin' } }); await auth.refreshClaims('bob');
+   */
+  refreshClaims(sub: string): Promise<Date>;
+  /**
    * Logs out one device session of user `sub` by its id (e.g. from a "your devices" page). With a device
    * registry, the id must be one of `listSessions(sub)` (or already revoked): otherwise it rejects with a
    * `ConfigError` and revokes nothing. The entry is kept until the session's end (from the registry; a later
@@ -130,12 +139,15 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
   const { config, keys, lifetimes } = resolveSessionAuthConfig(options);
 
   const { store, logger, issuer, audience } = config;
+  const emit = createEventEmitter(config.onEvent, logger, config.now ?? Date.now);
   const engine = createRevocationEngine({
     ...config,
     store,
     issuedAtPrecision: 'milliseconds',
     maxRevocationDelayMs: config.maxRevocationDelay,
+    emit,
   });
+  const checkClaims = createLoginClaimsCheck(config.claims);
   const cookie = createCookieWriter({ ...config.cookie, domain: config.cookie.domain });
   const tokenSettings = {
     algorithm: keys.algorithm,
@@ -160,6 +172,11 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     engine,
     tokenSettings,
     renewAfterMs: lifetimes.renewAfterSeconds === undefined ? undefined : lifetimes.renewAfterSeconds * 1000,
+    loadClaims: config.loadClaims,
+    checkClaims,
+    loadClaimsTimeoutMs: config.storeTimeoutMs,
+    logger,
+    emit,
   });
   const respond = createErrorResponder(config.onError);
   const trustedOrigins = new Set(config.trustedOrigins.map((o) => normalizeOrigin(o) as string));
@@ -171,14 +188,27 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     ...createSessionHandlers({ requestAuth, engine, respond, trustedOrigins, onRevokeOthers }),
     ...createFreshAuth(requestAuth, respond),
     login: createLogin({
-      checkClaims: createLoginClaimsCheck(config.claims),
+      checkClaims,
       tokenSettings,
       cookie,
       engine,
       maxSessions: config.maxSessions ?? MAX_SESSIONS_PER_USER,
+      emit,
     }),
-    revokeUser: engine.revokeUser,
-    revokeSession: async (sessionId, opts) => engine.revokeListedSession(sessionId, opts?.sub, opts?.expiresAt),
+    revokeUser: async (sub) => {
+      const at = await engine.revokeUser(sub);
+      emit({ type: 'logout_everywhere', sub, reason: 'revoke_user' });
+      return at;
+    },
+    refreshClaims: async (sub) => {
+      const at = await engine.refreshClaims(sub);
+      emit({ type: 'claims_changed', sub });
+      return at;
+    },
+    revokeSession: async (sessionId, opts) => {
+      await engine.revokeListedSession(sessionId, opts?.sub, opts?.expiresAt);
+      emit({ type: 'session_ended', sub: opts.sub, sessionId, reason: 'by_id' });
+    },
     sessionOf: (req) => {
       const auth = requestAuth.sessionOf(req);
       if (auth === undefined) throw new SessionAuthError('credentials_required');

@@ -29,20 +29,28 @@ export function storeLogger(own: Logger | undefined): Logger & { adopt(logger: L
 
 /**
  * Logs an outage once, when it begins, and once more when it ends: `failed(cause)` on each failure,
- * `succeeded()` on each success. `down` words the first line from the failure's message, `up` the last.
+ * `succeeded()` on each success (both may be passed as they are). `down` words the first line from the
+ * failure's message, `up` the last.
  */
-export function createOutageLog(logger: Logger, words: { down: (reason: string) => string; up: string }) {
+export function createOutageLog(
+  logger: Logger,
+  words: { down: (reason: string) => string; up: string },
+  /** Also told when an outage begins (`true`) and ends (`false`). */
+  onChange?: (failing: boolean) => void,
+) {
   let failing = false;
   return {
     failed(cause: unknown): void {
       if (failing) return;
       failing = true;
       logger.warn(`${MESSAGE_PREFIX}: ${words.down(cause instanceof Error ? cause.message : String(cause))}`);
+      onChange?.(true);
     },
     succeeded(): void {
       if (!failing) return;
       failing = false;
       logger.warn(`${MESSAGE_PREFIX}: ${words.up}`);
+      onChange?.(false);
     },
   };
 }

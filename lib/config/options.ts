@@ -8,6 +8,7 @@ import { MAX_CLOCK_TOLERANCE_SECONDS, MAX_SESSIONS_PER_USER } from '../core/limi
 import type { SessionAuthError } from '../core/session-auth-error.js';
 import { revocationDelayOption, secondsOption } from './duration.js';
 import { loggerSchema } from './logger.js';
+import type { SessionEvent } from './session-events.js';
 
 /** RFC 6265 cookie-name characters. */
 const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -250,6 +251,40 @@ export const sessionAuthOptionsSchema = z
      * @defaultValue `res.sendStatus(204)`
      */
     onRevokeOthers: responder,
+    /**
+     * Claims that follow the user: `loadClaims(sub)` answers the user's extra claims now (as `auth.login` takes
+     * them, without `sub`), or `null` to end every session of the user (a ban). After `auth.refreshClaims(sub)`,
+     * each token of the user signed before it is re-issued with these claims on its next request, on every
+     * instance, before the route sees them; up-to-date tokens never call it. May be async; failing or slower than
+     * `storeTimeoutMs` answers 503 `claims_unavailable`, as do claims the `claims` schema refuses. Needs a store
+     * that records claims changes.
+     * @example
+     * ```ts
+     * import { z } from 'zod';
+     *
+     * const auth = createSessionAuth({
+     *   secret,
+     *   store,
+     *   claims: z.object({ role: z.string() }),
+     *   loadClaims: async (sub) => {
+     *     const user = await users.findOne({ _id: sub });
+     *     return user === null || user.banned ? null : { role: user.role };
+     *   },
+     * });
+     * ```
+     * @defaultValue `undefined`: a token signed before its user's claims changed is refused with 401 `claims_stale`
+     */
+    loadClaims:
+      fn<(sub: string) => Record<string, unknown> | null | Promise<Record<string, unknown> | null>>(
+        '(sub) => claims | null',
+      ).optional(),
+    /**
+     * Session events for an audit trail: sign-ins, renewals, claims refreshes, logouts, sessions ended, revoked
+     * tokens presented again, store outages. Called after the request's work, never awaited; a throw or a
+     * rejection is logged once. Events never hold tokens or secrets.
+     * @defaultValue `undefined`: no events
+     */
+    onEvent: fn<(event: SessionEvent) => unknown>('(event)').optional(),
     /**
      * TESTS ONLY: the clock, in ms since the epoch. Signing, verification, renewal, freshness and revocation times
      * all read it, so a test can move time without touching `Date`.

@@ -16,8 +16,15 @@ export const ERROR_STATUS = {
   logged_out_everywhere: 401,
   /** `requireFreshAuth`: the last password entry is older than allowed. */
   reauthentication_required: 401,
+  /**
+   * The user's claims changed (`refreshClaims`) after this token was signed, and it cannot be re-issued here:
+   * `createRevocation`'s `check`, or `createSessionAuth` without `loadClaims`. Sign in (or refresh the token) again.
+   */
+  claims_stale: 401,
   /** The store errored or did not answer within `storeTimeoutMs` (failing closed). */
   revocation_unavailable: 503,
+  /** `loadClaims` failed, answered claims the `claims` schema refuses, or did not answer within `storeTimeoutMs`. */
+  claims_unavailable: 503,
   /** A cross-site request to `logout`, `logoutAll`, `revokeOtherSessions` or `verifyOrigin`. */
   csrf_rejected: 403,
   /** A logout route got more than 16 values of the session cookie; nothing was changed. */
@@ -35,7 +42,9 @@ const DEFAULT_MESSAGES: Record<SessionAuthErrorCode, string> = {
   session_revoked: 'This session was logged out.',
   logged_out_everywhere: 'This session was ended by a "log out everywhere".',
   reauthentication_required: 'Enter your password again to continue.',
+  claims_stale: "This session's permissions changed since it was signed. Sign in again.",
   revocation_unavailable: 'Session state cannot be checked right now. Try again shortly.',
+  claims_unavailable: "This session's permissions cannot be loaded right now. Try again shortly.",
   csrf_rejected: 'Cross-site request rejected: the request did not come from this site.',
   too_many_cookies:
     "The request carries more session cookies than a browser sends: nothing was changed. Clear this site's cookies and sign in again.",

@@ -47,9 +47,10 @@ export function createFreshAuth(requestAuth: RequestAuth, respond: ErrorResponde
     if (!verdict.ok) throw verdict.error;
     if (!verdict.checked) throw new SessionAuthError('revocation_unavailable');
     const now = engine.now();
-    const renewed = reissue(requestAuth.parts, res, session, now, now);
+    const renewed = reissue(requestAuth.parts, res, session, now, { authenticatedAtMs: now });
     if (renewed === undefined) throw new SessionAuthError('token_expired');
-    requestAuth.setSession(req, renewed.auth);
+    requestAuth.setSession(req, renewed.session.auth);
+    requestAuth.parts.emit({ type: 'reauthentication', sub: session.sub, sessionId: session.sessionId }, req);
     return renewed.signed;
   }
 

@@ -1,13 +1,11 @@
 // `auth.login(res, claims)`: starts a new device session: registers it, enforces the session cap, signs the
 // token and sets the cookie.
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
 import type { createLoginClaimsCheck } from '../token/claims.js';
 import { newSession, signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
+import { requestOrigin, type EmitEvent } from '../config/session-events.js';
 import type { CookieWriter } from './cookie.js';
-
-/** The User-Agent as the registry keeps it: trimmed to a sane length. */
-const MAX_USER_AGENT_LENGTH = 256;
 
 export interface LoginParts {
   checkClaims: ReturnType<typeof createLoginClaimsCheck>;
@@ -16,6 +14,7 @@ export interface LoginParts {
   engine: RevocationEngine;
   /** Most live sessions per user (`maxSessions`, else the registry's bound); used with a device registry. */
   maxSessions: number;
+  emit: EmitEvent;
 }
 
 export function createLogin(parts: LoginParts) {
@@ -34,21 +33,22 @@ export function createLogin(parts: LoginParts) {
     const session = newSession(tokenSettings, sub, now);
     const signed = signSessionToken(tokenSettings, session, extra, now);
     parts.cookie.assertFits(signed.token);
+    const req = res.req as Request | undefined;
     if (engine.hasRegistry) {
-      await engine.revokeSessionsExcept(sub, NONE, parts.maxSessions - 1);
-      const userAgent = (res.req as { headers?: Record<string, unknown> } | undefined)?.headers?.['user-agent'];
+      const evicted = await engine.revokeSessionsExcept(sub, NONE, parts.maxSessions - 1);
+      for (const ended of evicted)
+        parts.emit({ type: 'session_ended', sub, sessionId: ended.sessionId, reason: 'session_cap' }, req);
       await engine.registerSession({
         sessionId: session.sessionId,
         sub,
         signedInAt: signed.signedInAt,
         lastActiveAt: signed.signedInAt,
         expiresAt: signed.sessionExpiresAt,
-        ...(typeof userAgent === 'string' && userAgent !== ''
-          ? { userAgent: userAgent.slice(0, MAX_USER_AGENT_LENGTH) }
-          : {}),
+        ...requestOrigin(req),
       });
     }
     parts.cookie.set(res, signed.token, Math.ceil((signed.expiresAt.getTime() - now) / 1000));
+    parts.emit({ type: 'sign_in', sub, sessionId: session.sessionId }, req);
     return signed;
   };
 }

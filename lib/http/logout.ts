@@ -65,6 +65,7 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
         ),
       );
     if (!(await attempt(revoke, req, res, next))) return;
+    for (const { sub, sessionId } of sessions) requestAuth.parts.emit({ type: 'logout', sub, sessionId }, req);
     endSession(req, res, next, parts.onLogout);
   }
 
@@ -75,6 +76,8 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
     if (error !== undefined) return respond(error, req, res, next);
     const subs = [...new Set(sessions.map((s) => s.sub))];
     if (!(await attempt(() => Promise.all(subs.map(engine.revokeUser)), req, res, next))) return;
+    for (const { sub, sessionId } of sessions)
+      requestAuth.parts.emit({ type: 'logout_everywhere', sub, sessionId, reason: 'logout_all' }, req);
     endSession(req, res, next, parts.onLogoutAll);
   }
 

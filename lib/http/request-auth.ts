@@ -1,10 +1,13 @@
 // Authenticating one request: cookie → token verification → claims → revocation check → renewal, each once
 // per request.
 import type { Request, Response } from 'express';
-import { SessionAuthError } from '../core/session-auth-error.js';
+import { withDeadline } from '../core/deadline.js';
+import { isSessionAuthError, SessionAuthError } from '../core/session-auth-error.js';
+import { createOutageLog, type Logger } from '../config/logger.js';
+import type { EmitEvent } from '../config/session-events.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
-import type { ParsedClaims, SessionClaims } from '../token/claims.js';
-import { signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
+import type { createLoginClaimsCheck, ParsedClaims, SessionClaims } from '../token/claims.js';
+import { sessionPayload, signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
 import type { VerifyResult } from '../token/verify-token.js';
 import type { AuthInfo } from '../core/session-info.js';
 import { readCookie, type CookieWriter } from './cookie.js';
@@ -40,6 +43,14 @@ export interface RequestAuthParts {
   tokenSettings: TokenSettings;
   /** Renew tokens older than this (ms); undefined: never. */
   renewAfterMs: number | undefined;
+  /** The app's `loadClaims(sub)`: the user's claims now, or null to end every session of the user. */
+  loadClaims: ((sub: string) => unknown) | undefined;
+  /** Checks what `loadClaims` answered as `auth.login` checks its claims. */
+  checkClaims: ReturnType<typeof createLoginClaimsCheck>;
+  /** How long `loadClaims` may take (`storeTimeoutMs`). */
+  loadClaimsTimeoutMs: number;
+  logger: Logger;
+  emit: EmitEvent;
 }
 
 /** Turns a verified (or rejected) token into the session the rules need, or the error to answer with. */
@@ -59,30 +70,36 @@ export async function verifySessionToken(parts: RequestAuthParts, token: string)
   if (claims.sessionExpMs - claims.signedInAtMs > maxAgeSeconds * 1000 + sessionSlackMs) {
     return { error: new SessionAuthError('token_expired') };
   }
-  const { sub, sessionId, issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, auth, extra } = claims;
-  return { session: { sub, sessionId, issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, auth, extra } };
+  return { session: verifiedSession(claims) };
 }
 
-/** Signs a new token of the same session (renewal, re-authentication) and sets the cookie. */
+/** The session of parsed claims, without the parse's own flag. */
+function verifiedSession(claims: Extract<ParsedClaims<Record<string, unknown>>, { ok: true }>): VerifiedSession {
+  const { sub, sessionId, issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, claimsAtMs } = claims;
+  const times = { issuedAtMs, expMs, signedInAtMs, sessionExpMs, authenticatedAtMs, claimsAtMs };
+  return { sub, sessionId, ...times, auth: claims.auth, extra: claims.extra };
+}
+
+/**
+ * Signs a new token of the same session (renewal, re-authentication, fresh claims: `changes`) and sets the
+ * cookie; undefined when the session ends within the second. The new session is read from the new token's
+ * payload, so that `sessionOf(req)` shows exactly what the next request will.
+ */
 export function reissue(
   parts: RequestAuthParts,
   res: Response,
   session: VerifiedSession,
   now: number,
-  authenticatedAtMs = session.authenticatedAtMs,
-): { signed: SignedSession; auth: AuthInfo } | undefined {
-  const fields = { ...session, authenticatedAtMs };
-  const signed = signSessionToken(parts.tokenSettings, fields, session.extra, now);
-  const remainingMs = signed.expiresAt.getTime() - now;
-  if (remainingMs < 1000) return undefined; // the session ends within the second: nothing to renew
-  parts.cookie.set(res, signed.token, Math.ceil(remainingMs / 1000));
-  const auth = {
-    ...session.auth,
-    issuedAt: signed.issuedAt,
-    expiresAt: signed.expiresAt,
-    authenticatedAt: new Date(authenticatedAtMs),
-  };
-  return { signed, auth };
+  changes: Partial<Pick<VerifiedSession, 'authenticatedAtMs' | 'claimsAtMs' | 'extra'>> = {},
+): { signed: SignedSession; session: VerifiedSession } | undefined {
+  const fields = { ...session, ...changes };
+  const payload = sessionPayload(parts.tokenSettings, fields, fields.extra, now);
+  if (payload.exp * 1000 - now < 1000) return undefined; // nothing left to renew
+  const parsed = parts.parseClaims(payload);
+  if (!parsed.ok) throw parsed.cause instanceof Error ? parsed.cause : new Error(String(parsed.cause));
+  const signed = signSessionToken(parts.tokenSettings, fields, fields.extra, now);
+  parts.cookie.set(res, signed.token, Math.ceil((signed.expiresAt.getTime() - now) / 1000));
+  return { signed, session: verifiedSession(parsed) };
 }
 
 /**
@@ -93,6 +110,11 @@ export function createRequestAuth(parts: RequestAuthParts) {
   const outcomeKey = Symbol('express-revocable-jwt outcome');
   const clearedKey = Symbol('express-revocable-jwt cleared');
   const sessionKey = Symbol('express-revocable-jwt session');
+  const loadFailures = createOutageLog(parts.logger, {
+    down: (reason) =>
+      `\`loadClaims\` failed (${reason}); requests of sessions whose claims changed answer 503 claims_unavailable until it succeeds.`,
+    up: '`loadClaims` succeeds again.',
+  });
   type Tagged = Request & {
     [outcomeKey]?: Promise<Outcome>;
     [clearedKey]?: true;
@@ -136,9 +158,9 @@ export function createRequestAuth(parts: RequestAuthParts) {
   }
 
   /**
-   * Verification plus the revocation check, then renewal of a token older than `renewAfter` (only after a
-   * real check: never during an outage, not even with `failOpen`). Expires the cookie of a bad or revoked
-   * token. Never rejects.
+   * Verification plus the revocation check, then fresh claims for a token older than the user's claims change,
+   * or renewal of a token older than `renewAfter` (only after a real check: never during an outage, not even
+   * with `failOpen`). Expires the cookie of a bad or revoked token. Never rejects.
    */
   function authenticate(req: Request, res: Response): Promise<Outcome> {
     const tagged = req as Tagged;
@@ -149,18 +171,26 @@ export function createRequestAuth(parts: RequestAuthParts) {
       }
       const verdict = await parts.engine.verdict(session);
       if (!verdict.ok) {
-        if (verdict.error.code !== 'revocation_unavailable') expireCookie(req, res);
+        const { code } = verdict.error;
+        if (code === 'session_revoked' || code === 'logged_out_everywhere') {
+          parts.emit(
+            { type: 'revoked_token_presented', sub: session.sub, sessionId: session.sessionId, reason: code },
+            req,
+          );
+        }
+        if (code !== 'revocation_unavailable') expireCookie(req, res);
         return { error: verdict.error };
       }
+      if (verdict.claimsChangedAtMs !== undefined) return reload(req, res, session, verdict.claimsChangedAtMs);
       const now = parts.engine.now();
       if (!verdict.checked || parts.renewAfterMs === undefined || now - session.issuedAtMs <= parts.renewAfterMs) {
         return { auth: session.auth, session };
       }
-      return renew(res, session, now);
+      return renew(req, res, session, now);
     }));
   }
 
-  function renew(res: Response, session: VerifiedSession, now: number): Outcome {
+  function renew(req: Request, res: Response, session: VerifiedSession, now: number): Outcome {
     let renewed: ReturnType<typeof reissue>;
     try {
       renewed = reissue(parts, res, session, now);
@@ -172,10 +202,60 @@ export function createRequestAuth(parts: RequestAuthParts) {
     // only leaves "last active" older on the devices page.
     if (parts.engine.hasRegistry)
       void parts.engine.touchSession(session.sessionId, session.sub, new Date(now)).catch(() => undefined);
-    return {
-      auth: renewed.auth,
-      session: { ...session, issuedAtMs: now, expMs: renewed.signed.expiresAt.getTime(), auth: renewed.auth },
-    };
+    parts.emit({ type: 'renewal', sub: session.sub, sessionId: session.sessionId }, req);
+    return { auth: renewed.session.auth, session: renewed.session };
+  }
+
+  /**
+   * A token signed before the user's claims changed (at `changedAtMs`): its claims are loaded again and the
+   * token re-issued (same session, sign-in time and end) before anything reads them. Never the old claims:
+   * without `loadClaims`, or when it cannot be signed here, `claims_stale`; `loadClaims` failing, too slow or
+   * answering what the `claims` schema refuses, 503 `claims_unavailable`; `null`, every session of the user
+   * ends (a ban). Two requests of one token may both load: harmless, each signs the same claims.
+   */
+  async function reload(req: Request, res: Response, session: VerifiedSession, changedAtMs: number): Promise<Outcome> {
+    const { loadClaims, engine } = parts;
+    if (loadClaims === undefined || parts.tokenSettings.signingKey === undefined) {
+      expireCookie(req, res);
+      return { error: new SessionAuthError('claims_stale') };
+    }
+    const { sub, sessionId } = session;
+    let renewed: ReturnType<typeof reissue>;
+    try {
+      const ms = parts.loadClaimsTimeoutMs;
+      const loaded = await withDeadline(
+        Promise.resolve().then(() => loadClaims(sub)),
+        ms,
+        () => new Error(`no answer within ${ms} ms`),
+      );
+      if (loaded === null) return await ban(req, res, session);
+      if (typeof loaded !== 'object' || loaded === undefined || Array.isArray(loaded)) {
+        throw new TypeError(`it answered ${Array.isArray(loaded) ? 'an array' : typeof loaded}, not an object or null`);
+      }
+      const { extra } = parts.checkClaims({ ...loaded, sub });
+      // After the change, by this clock and the store's: a later change marks the new token stale again.
+      const now = engine.now();
+      renewed = reissue(parts, res, session, now, { extra, claimsAtMs: Math.max(now, changedAtMs + 1) });
+    } catch (cause) {
+      if (isSessionAuthError(cause)) return { error: cause };
+      loadFailures.failed(cause); // the reason goes to the log (the app's own error), never to the client
+      return { error: new SessionAuthError('claims_unavailable', { cause }) };
+    }
+    loadFailures.succeeded();
+    if (renewed === undefined) {
+      expireCookie(req, res);
+      return { error: new SessionAuthError('claims_stale') };
+    }
+    parts.emit({ type: 'claims_refresh', sub, sessionId }, req);
+    return { auth: renewed.session.auth, session: renewed.session };
+  }
+
+  /** `loadClaims` answered null: the user is logged out everywhere, and so is this request. */
+  async function ban(req: Request, res: Response, session: VerifiedSession): Promise<Outcome> {
+    await parts.engine.revokeUser(session.sub);
+    parts.emit({ type: 'logout_everywhere', sub: session.sub, sessionId: session.sessionId, reason: 'banned' }, req);
+    expireCookie(req, res);
+    return { error: new SessionAuthError('logged_out_everywhere') };
   }
 
   return { authenticate, expireCookie, sessionOf, setSession, parts };

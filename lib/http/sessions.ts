@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ConfigError } from '../core/config-error.js';
 import { isSessionAuthError, SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationEngine } from '../revocation/revocation-engine.js';
+import type { SessionRecord } from '../stores/revocation-store.js';
 import { isSameOriginRequest } from './csrf.js';
 import { runAppCallback, type ErrorResponder } from './error-response.js';
 import type { LogoutResponder } from './logout.js';
@@ -22,6 +23,8 @@ export interface SessionSummary {
   expiresAt: Date;
   /** The `User-Agent` of the sign-in (at most 256 characters), when there was one. */
   userAgent?: string;
+  /** The IP of the sign-in as Express computed it (`req.ip`, so `trust proxy` applies), when there was one. */
+  ip?: string;
 }
 
 export interface SessionParts {
@@ -46,13 +49,16 @@ export function createSessionHandlers(parts: SessionParts) {
 
   async function listSessions(sub: string): Promise<SessionSummary[]> {
     assertRegistry('auth.listSessions');
-    return (await engine.listSessions(sub)).map(({ sessionId, signedInAt, lastActiveAt, expiresAt, userAgent }) => ({
-      sessionId,
-      signedInAt,
-      lastActiveAt,
-      expiresAt,
-      ...(userAgent === undefined ? {} : { userAgent }),
-    }));
+    return (await engine.listSessions(sub)).map(
+      ({ sessionId, signedInAt, lastActiveAt, expiresAt, userAgent, ip }) => ({
+        sessionId,
+        signedInAt,
+        lastActiveAt,
+        expiresAt,
+        ...(userAgent === undefined ? {} : { userAgent }),
+        ...(ip === undefined ? {} : { ip }),
+      }),
+    );
   }
 
   async function revokeOthers(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -65,12 +71,15 @@ export function createSessionHandlers(parts: SessionParts) {
     if (error !== undefined) return respond(error, req, res, next);
     const keepBySub = new Map<string, Set<string>>();
     for (const s of sessions) keepBySub.set(s.sub, (keepBySub.get(s.sub) ?? new Set()).add(s.sessionId));
+    let ended: SessionRecord[][];
     try {
-      await Promise.all([...keepBySub].map(([sub, keep]) => engine.revokeSessionsExcept(sub, keep)));
+      ended = await Promise.all([...keepBySub].map(([sub, keep]) => engine.revokeSessionsExcept(sub, keep)));
     } catch (error) {
       if (!isSessionAuthError(error)) throw error;
       return respond(error, req, res, next);
     }
+    for (const { sub, sessionId } of ended.flat())
+      requestAuth.parts.emit({ type: 'session_ended', sub, sessionId, reason: 'others' }, req);
     const onDone = parts.onRevokeOthers;
     if (onDone !== undefined) return runAppCallback(() => onDone(req, res), next);
     res.status(204).end();

@@ -1,6 +1,7 @@
 // A store wrapped so that every call has a deadline, every failure is a `revocation_unavailable` error, and
 // an outage is logged once.
 import { createOutageLog, type Logger } from '../config/logger.js';
+import type { EmitEvent } from '../config/session-events.js';
 import { ConfigError } from '../core/config-error.js';
 import { SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
@@ -12,14 +13,24 @@ export type BoundedStore = ReturnType<typeof createBoundedStore>;
  * Store methods may return a value, a native Promise or any thenable (a query builder, another promise
  * library): each is bounded by `timeoutMs`, and a throw, a rejection or a timeout becomes the same error.
  */
-export function createBoundedStore(store: RevocationStore, timeoutMs: number, logger: Logger, failOpen = false) {
+export function createBoundedStore(
+  store: RevocationStore,
+  timeoutMs: number,
+  logger: Logger,
+  failOpen = false,
+  emit: EmitEvent = () => undefined,
+) {
   const consequence = failOpen
     ? 'checks it cannot answer let the request through unchecked (failOpen)'
     : 'protected routes answer 503 when a check needs it';
-  const outage = createOutageLog(logger, {
-    down: (reason) => `the revocation store failed (${reason}); ${consequence}, until it recovers.`,
-    up: 'the revocation store answers again; service resumed.',
-  });
+  const outage = createOutageLog(
+    logger,
+    {
+      down: (reason) => `the revocation store failed (${reason}); ${consequence}, until it recovers.`,
+      up: 'the revocation store answers again; service resumed.',
+    },
+    (failing) => emit({ type: failing ? 'store_unavailable' : 'store_recovered' }),
+  );
 
   /** The error a failed call rejects with; the first failure of an outage is logged. */
   function failure(cause: unknown): SessionAuthError | ConfigError {
@@ -54,6 +65,10 @@ export function createBoundedStore(store: RevocationStore, timeoutMs: number, lo
     revokeUser: (sub: string, at: Date, relevantUntil: Date) => call(() => store.revokeUser(sub, at, relevantUntil)),
     revokeSession: (sessionId: string, sub: string, expiresAt: Date) =>
       call(() => store.revokeSession(sessionId, sub, expiresAt)),
+    /** True when the store records users' claims changes (`refreshClaims`, `loadClaims`). */
+    hasClaimsRefresh: store.markClaimsChanged !== undefined,
+    markClaimsChanged: (sub: string, at: Date, relevantUntil: Date) =>
+      call(() => store.markClaimsChanged?.(sub, at, relevantUntil)),
     /** True when the store keeps a device registry. */
     hasRegistry: store.listSessions !== undefined,
     registerSession: (record: SessionRecord) => call(() => store.registerSession?.(record)),

@@ -145,6 +145,9 @@ export function createFeedCopy(settings: FeedCopySettings) {
       if (change.kind === 'user') {
         if (change.relevantUntil.getTime() > sentAt)
           copy.raiseUser(change.sub, change.lastLogoutAt.getTime(), change.relevantUntil.getTime());
+      } else if (change.kind === 'claims') {
+        if (change.relevantUntil.getTime() > sentAt)
+          copy.raiseClaims(change.sub, change.changedAt.getTime(), change.relevantUntil.getTime());
       } else if (change.expiresAt.getTime() > sentAt) {
         copy.extendSession(change.sub, change.sessionId, change.expiresAt.getTime());
       }
@@ -215,11 +218,18 @@ export function createFeedCopy(settings: FeedCopySettings) {
     withinBound(now());
   }
 
+  /** A claims change through this instance (`refreshClaims`): in the copy at once, as a revocation is. */
+  function applyClaims(sub: string, at: number, until: number): void {
+    copy.raiseClaims(sub, at, until);
+    withinBound(now());
+  }
+
   return {
     get,
     sync,
     applyUser,
     applySession,
+    applyClaims,
     /** Whether the copy is in use (false while it is past its bound). */
     enabled: () => !disabled,
     /** Entries held now: for tests of the bound. */

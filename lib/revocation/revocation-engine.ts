@@ -1,12 +1,20 @@
 // The revocation engine shared by createSessionAuth and createRevocation: checks a token against the store's
 // state and records revocations, with deadlines, fail-closed outages and the same-millisecond rule.
 import type { Logger } from '../config/logger.js';
+import type { EmitEvent } from '../config/session-events.js';
 import { isSessionAuthError, SessionAuthError } from '../core/session-auth-error.js';
 import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 import { argumentError, ConfigError, MESSAGE_PREFIX } from '../core/config-error.js';
 import { createBoundedStore, nextTurn, type BoundedStore } from './bounded-store.js';
 import { createFeedCopy, type FeedCopy } from './feed-copy.js';
-import { firstIssueTimeAfter, notLongAfterIssue, revocationReason, sessionEntryExpiry, waitForClock } from './rules.js';
+import {
+  claimsOutdated,
+  firstIssueTimeAfter,
+  notLongAfterIssue,
+  revocationReason,
+  sessionEntryExpiry,
+  waitForClock,
+} from './rules.js';
 import { ACCEPTED_PAST_END_MS, MAX_REVOCATION_LIFETIME_MS } from '../core/limits.js';
 import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../core/ids.js';
 
@@ -19,10 +27,17 @@ export interface TokenRef {
   issuedAtMs: number;
   /** When the session signed in (kept across renewals); the watermark compares this. Defaults to `issuedAtMs`. */
   signedInAtMs?: number;
+  /** When the token's claims were loaded (`cla`); the user's claims change compares this. Defaults to `issuedAtMs`. */
+  claimsAtMs?: number;
 }
 
-/** The verdict on a token: accepted (possibly unchecked, when failing open during an outage) or why not. */
-export type CheckResult = { ok: true; checked: boolean } | { ok: false; error: SessionAuthError };
+/**
+ * The verdict on a token: accepted (possibly unchecked, when failing open during an outage) or why not. An
+ * accepted token whose claims are older than the user's claims change (`refreshClaims`) carries that change's
+ * time: its claims must be loaded again before they are used.
+ */
+export type CheckResult =
+  { ok: true; checked: boolean; claimsChangedAtMs?: number } | { ok: false; error: SessionAuthError };
 
 export interface EngineSettings {
   store: RevocationStore;
@@ -39,6 +54,8 @@ export interface EngineSettings {
    * check reads the store (exact).
    */
   maxRevocationDelayMs?: number;
+  /** Session events (`onEvent`): the store's outages and recoveries. */
+  emit?: EmitEvent;
 }
 
 export type RevocationEngine = ReturnType<typeof createRevocationEngine>;
@@ -50,7 +67,8 @@ const ACCEPTED: CheckResult = Object.freeze({ ok: true, checked: true });
 const ACCEPTED_UNCHECKED: CheckResult = Object.freeze({ ok: true, checked: false });
 
 export function createRevocationEngine(settings: EngineSettings) {
-  const bounded = createBoundedStore(settings.store, settings.storeTimeoutMs, settings.logger, settings.failOpen);
+  const { store, storeTimeoutMs, logger, failOpen, emit } = settings;
+  const bounded = createBoundedStore(store, storeTimeoutMs, logger, failOpen, emit);
   const now = settings.now ?? Date.now;
   const maxWaitMs = (settings.issuedAtPrecision === 'seconds' ? 1000 : 1) + CLOCK_SLACK_MS;
 
@@ -59,25 +77,51 @@ export function createRevocationEngine(settings: EngineSettings) {
   const copy = copyOf(settings, now);
   const verdict = createVerdict(bounded, copy, settings.failOpen);
 
-  /** Undefined when the token is still accepted; else why not (revoked, or the store cannot tell: 503). */
+  /**
+   * Undefined when the token is still accepted; else why not (revoked, claims older than the user's claims
+   * change: `claims_stale`, or the store cannot tell: 503).
+   */
   async function check(ref: TokenRef): Promise<SessionAuthError | undefined> {
     const result = await verdict(ref);
-    return result.ok ? undefined : result.error;
+    if (!result.ok) return result.error;
+    return result.claimsChangedAtMs === undefined ? undefined : new SessionAuthError('claims_stale');
   }
 
-  /** Logs user `sub` out everywhere; resolves to the watermark once a token issued now would be later. */
-  async function revokeUser(sub: string): Promise<Date> {
-    assertId('revokeUser(sub)', sub, 'the user id `sub`');
+  /**
+   * A per-user mark, written as a watermark is (`write`, and the copy's `apply`, even after a failed write),
+   * that resolves to its time once a token issued now would be later.
+   */
+  async function mark(
+    call: string,
+    sub: string,
+    write: (at: Date, until: Date) => Promise<void>,
+    apply: ((sub: string, at: number, until: number) => void) | undefined,
+  ): Promise<Date> {
+    assertId(call, sub, 'the user id `sub`');
     const at = now();
     const relevantUntil = at + MAX_REVOCATION_LIFETIME_MS;
     try {
-      await bounded.revokeUser(sub, new Date(at), new Date(relevantUntil));
+      await write(new Date(at), new Date(relevantUntil));
     } finally {
-      // Even after a failure (the write may have gone through): this instance refuses it from its copy.
-      copy?.applyUser(sub, at, relevantUntil);
+      // Even after a failure (the write may have gone through): this instance sees it in its copy.
+      apply?.(sub, at, relevantUntil);
     }
     await waitForClock(firstIssueTimeAfter(at, settings.issuedAtPrecision), maxWaitMs, now);
     return new Date(at);
+  }
+
+  /** Logs user `sub` out everywhere; resolves to the watermark once a token issued now would be later. */
+  function revokeUser(sub: string): Promise<Date> {
+    return mark('revokeUser(sub)', sub, (at, until) => bounded.revokeUser(sub, at, until), copy?.applyUser);
+  }
+
+  /**
+   * Records that user `sub`'s claims changed now: every token of the user signed before it has its claims loaded
+   * again on its next request (or is refused with `claims_stale` where it cannot be re-issued).
+   */
+  async function refreshClaims(sub: string): Promise<Date> {
+    if (!bounded.hasClaimsRefresh) throw claimsRefreshUnsupported('refreshClaims');
+    return mark('refreshClaims(sub)', sub, (at, until) => bounded.markClaimsChanged(sub, at, until), copy?.applyClaims);
   }
 
   /**
@@ -120,11 +164,12 @@ export function createRevocationEngine(settings: EngineSettings) {
 
   /**
    * Ends the user's sessions other than those in `keepIds`, except the `keep` most recently active of them: all
-   * of them for "log out other devices", the oldest beyond the cap for `maxSessions`.
+   * of them for "log out other devices", the oldest beyond the cap for `maxSessions`. Resolves to those ended.
    */
-  async function revokeSessionsExcept(sub: string, keepIds: ReadonlySet<string>, keep = 0): Promise<void> {
-    const others = (await listSessions(sub)).filter((s) => !keepIds.has(s.sessionId));
-    await Promise.all(others.slice(keep).map((s) => revokeSession(s.sessionId, sub, s.expiresAt)));
+  async function revokeSessionsExcept(sub: string, keepIds: ReadonlySet<string>, keep = 0): Promise<SessionRecord[]> {
+    const ended = (await listSessions(sub)).filter((s) => !keepIds.has(s.sessionId)).slice(keep);
+    await Promise.all(ended.map((s) => revokeSession(s.sessionId, sub, s.expiresAt)));
+    return ended;
   }
 
   /**
@@ -153,6 +198,7 @@ export function createRevocationEngine(settings: EngineSettings) {
     verdict,
     check,
     revokeUser,
+    refreshClaims,
     revokeSession,
     revokeSessionsExcept,
     revokeListedSession,
@@ -200,7 +246,10 @@ function createVerdict(
       const state =
         known === undefined ? await bounded.getState(ref.sub, ref.sessionId, signedInAtMs) : await nextTurn(known);
       const reason = revocationReason(state, signedInAtMs);
-      return reason === undefined ? ACCEPTED : { ok: false, error: new SessionAuthError(reason) };
+      if (reason !== undefined) return { ok: false, error: new SessionAuthError(reason) };
+      const claimsAtMs = notLongAfterIssue(ref.claimsAtMs ?? ref.issuedAtMs, ref.issuedAtMs);
+      if (!claimsOutdated(state, claimsAtMs)) return ACCEPTED;
+      return { ok: true, checked: true, claimsChangedAtMs: (state.claimsChangedAt as Date).getTime() };
     } catch (cause) {
       // A store that cannot take this token's ids (the app's `userId` mapping throws for its `sub`) is no
       // outage: the token is refused, even with failOpen.
@@ -211,6 +260,15 @@ function createVerdict(
       return { ok: false, error };
     }
   };
+}
+
+/** The ConfigError of a claims refresh (`call`) on a store that cannot record a user's claims change. */
+export function claimsRefreshUnsupported(call: string): ConfigError {
+  return new ConfigError(
+    'store',
+    `cannot record a user's claims change (\`markClaimsChanged\`), which \`${call}\` needs. MemoryRevocationStore, MongoRevocationStore and RedisRevocationStore can; a custom store needs \`markClaimsChanged\` and \`claimsChangedAt\` in \`getState\` (see "Writing a store").`,
+    { code: 'unsupported' },
+  );
 }
 
 /** The arguments of a session's revocation, checked: a ConfigError names the one that cannot be used. */

@@ -15,6 +15,15 @@ export function revocationReason(
 }
 
 /**
+ * Whether a token's extra claims, loaded at `claimsAtMs`, are older than the user's latest claims change (`refreshClaims`):
+ * inclusive, as the watermark (`refreshClaims` only returns once the clock has moved past the change).
+ */
+export function claimsOutdated(state: RevocationState, claimsAtMs: number): boolean {
+  const changedAt = state.claimsChangedAt;
+  return changedAt !== undefined && changedAt !== null && claimsAtMs <= changedAt.getTime();
+}
+
+/**
  * A time a token claims for its session (`sat`, `pwd`) as the rules may believe it: at most the largest clock
  * tolerance after the token's own issue time. Instances' clocks differ a little, so a small lead is normal;
  * a time far ahead (an odd signer) must not let a session survive a logout-everywhere or stay fresh for ever.

@@ -7,13 +7,13 @@ export type TokenRefResult = { ok: true; ref: TokenRef; expMs: number } | { ok: 
 
 /**
  * `sub` (required), the session id from `sid`, else `jti` (empty when neither: only `revokeUser` applies),
- * the issue time from `iat_ms` when present, else `iat` in whole seconds, the sign-in time from `sat` when
- * present. Refused: ids no store can keep, and tokens without `exp` or living longer than 400 days.
+ * the issue time from `iat_ms` when present, else `iat` in whole seconds, the sign-in time from `sat` and the
+ * claims time from `cla` when present (beside `iat_ms`: the claims of other tokens are as old as the token). Refused: ids no store can keep, and tokens without `exp` or living longer than 400 days.
  */
 export function readTokenRef(payload: unknown): TokenRefResult {
   if (typeof payload !== 'object' || payload === null) return { ok: false, problem: 'the token has no JSON payload' };
   const claims = payload as Record<string, unknown>;
-  const { sub, sid, jti, iat, iat_ms: iatMs, sat, exp } = claims;
+  const { sub, sid, jti, iat, iat_ms: iatMs, sat, cla, exp } = claims;
   if (typeof sub !== 'string' || sub === '') return { ok: false, problem: 'the token has no `sub` claim' };
   const bySid = typeof sid === 'string' && sid !== '';
   const sessionId = bySid ? sid : typeof jti === 'string' ? jti : '';
@@ -29,7 +29,8 @@ export function readTokenRef(payload: unknown): TokenRefResult {
   const expMs = exp * 1000;
   if (expMs - issuedAtMs > MAX_TOKEN_LIFETIME_SECONDS * 1000 || expMs > LATEST_DATE_MS)
     return { ok: false, problem: 'the token lives longer than 400 days (`exp` minus `iat`)' };
-  return { ok: true, ref: { sub, sessionId, issuedAtMs, ...signedIn(sat, iatMs) }, expMs };
+  const claimsAt = isTime(cla) && isTime(iatMs) ? { claimsAtMs: cla } : {};
+  return { ok: true, ref: { sub, sessionId, issuedAtMs, ...signedIn(sat, iatMs), ...claimsAt }, expMs };
 }
 
 /**

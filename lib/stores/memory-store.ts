@@ -89,6 +89,14 @@ export class MemoryRevocationStore implements RevocationStore {
       if (record.signedInAt <= at) this.#forgetRecord(sub, sid);
   }
 
+  markClaimsChanged(sub: string, at: Date, relevantUntil: Date): void {
+    assertDate(at, 'at');
+    assertDate(relevantUntil, 'relevantUntil');
+    if (!this.#revocations.hasClaims(sub)) this.#reserve('entries');
+    this.#revocations.raiseClaims(sub, at.getTime(), relevantUntil.getTime());
+    this.#record({ kind: 'claims', sub, changedAt: at, relevantUntil });
+  }
+
   revokeSession(sessionId: string, sub: string, expiresAt: Date): void {
     assertDate(expiresAt, 'expiresAt');
     if (!this.#revocations.hasSession(sub, sessionId)) this.#reserve('entries');

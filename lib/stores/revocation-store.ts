@@ -12,6 +12,12 @@ export interface RevocationState {
   lastLogoutAt: Date | null;
   /** True when this device session was logged out and its entry has not expired yet. */
   sessionRevoked: boolean;
+  /**
+   * When the user's claims last changed (`markClaimsChanged`), while it matters; null or left out when they never
+   * did. Only stores that record claims changes answer it: tokens whose claims were loaded at or before it are
+   * re-issued with fresh claims.
+   */
+  claimsChangedAt?: Date | null;
 }
 
 /** What an instance hands its store at startup (`init`). */
@@ -37,6 +43,8 @@ export interface SessionRecord {
   expiresAt: Date;
   /** The browser's User-Agent at sign-in, trimmed to 256 characters. */
   userAgent?: string;
+  /** The IP of the sign-in as Express computed it (`req.ip`). */
+  ip?: string;
 }
 
 /** One revocation as the change feed (`readFeed`) reports it. */
@@ -60,6 +68,16 @@ export type FeedChange =
       sub: string;
       /** When the session's entry may be forgotten (the session can no longer be used). */
       expiresAt: Date;
+    }
+  | {
+      /** A user's claims changed (`markClaimsChanged`). */
+      kind: 'claims';
+      /** The user. */
+      sub: string;
+      /** When they changed. */
+      changedAt: Date;
+      /** When it stops mattering (`markClaimsChanged`'s `relevantUntil`). */
+      relevantUntil: Date;
     };
 
 /** What `readFeed` answers. */
@@ -95,6 +113,12 @@ export interface RevocationStore {
   revokeUser(sub: string, at: Date, relevantUntil: Date): Awaitable<void>;
   /** Marks one device session revoked until `expiresAt`, extending (never shortening) an existing entry. */
   revokeSession(sessionId: string, sub: string, expiresAt: Date): Awaitable<void>;
+  /**
+   * Claims refresh (optional: without it, `loadClaims` and `refreshClaims` are not available). Raises the user's
+   * claims change to `at` (never lowering it), answered by `getState` as `claimsChangedAt` until `relevantUntil`,
+   * and, with a change feed, reported by `readFeed` as a `claims` change before it resolves.
+   */
+  markClaimsChanged?(sub: string, at: Date, relevantUntil: Date): Awaitable<void>;
   /**
    * Device registry (optional: without it, `listSessions`, `revokeOtherSessions` and `maxSessions` are not
    * available). Records a new session; a repeated call for the same id replaces the record.
@@ -161,7 +185,7 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
       `has ${registry.map((m) => `\`${m}()\``).join(', ')} but not all of \`registerSession()\`, \`touchSession()\` and \`listSessions()\`: a device registry needs the three.`,
     );
   }
-  for (const optional of ['init', 'close', 'readFeed', ...registry] as const) {
+  for (const optional of ['init', 'close', 'readFeed', 'markClaimsChanged', ...registry] as const) {
     if (record[optional] !== undefined && typeof record[optional] !== 'function') {
       throw new ConfigError(`store.${optional}`, 'must be a function when present.');
     }

@@ -1,7 +1,13 @@
 // The conformance suite every RevocationStore must pass, published for store authors and used by our stores.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { FeedChange, RevocationStore, SessionRecord } from '../stores/revocation-store.js';
+import type {
+  Awaitable,
+  FeedChange,
+  RevocationState,
+  RevocationStore,
+  SessionRecord,
+} from '../stores/revocation-store.js';
 
 /** The store under test: how to make a fresh one for each test, and how to clean up after it. */
 export interface ConformanceSubject<S extends RevocationStore = RevocationStore> {
@@ -21,6 +27,12 @@ export interface ConformanceSubject<S extends RevocationStore = RevocationStore>
    * the suite then checks that it has none; `true` runs the feed's tests.
    */
   feed?: boolean;
+  /**
+   * Whether the store records users' claims changes (`markClaimsChanged`, read back as `claimsChangedAt`; needed
+   * by `loadClaims` and `refreshClaims`). Defaults to false: the suite then checks that it has no
+   * `markClaimsChanged`; `true` runs its tests (with `feed: true`, also that changes reach the feed).
+   */
+  claims?: boolean;
   /**
    * Whether the server under the store applies concurrent writes to one record atomically, as the store's
    * design expects. Defaults to true. `false` only to run a store's atomic code path on a server that is not
@@ -45,6 +57,11 @@ const issued = () => Date.now() - 60_000;
 const later = () => new Date(Date.now() + HOUR);
 const expired = () => new Date(Date.now() - 1000);
 const notRevoked = { lastLogoutAt: null, sessionRevoked: false };
+/** The revocation part of a state (a store with claims refresh adds `claimsChangedAt`). */
+const revocationOf = async (state: Awaitable<RevocationState>) => {
+  const { lastLogoutAt, sessionRevoked } = await state;
+  return { lastLogoutAt, sessionRevoked };
+};
 
 /** What each test gets: a fresh store, the subject, and a user id and a session id no other test uses. */
 interface Fixture<S extends RevocationStore = RevocationStore> {
@@ -65,7 +82,7 @@ const isRevoked = async (store: RevocationStore, sub: string, sid: string, issue
 /** Each test: what the store promises, checked on a fresh store (and what the subject says of its server). */
 const TESTS: Record<string, (t: Fixture) => Promise<void>> = {
   async 'an unknown user and session are not revoked'({ store, sub, sid }) {
-    assert.deepEqual(await store.getState(sub, sid, issued()), notRevoked);
+    assert.deepEqual(await revocationOf(store.getState(sub, sid, issued())), notRevoked);
   },
 
   async 'revokeUser stores the watermark to the millisecond, creating the user record'({ store, sub, sid }) {
@@ -104,13 +121,16 @@ const TESTS: Record<string, (t: Fixture) => Promise<void>> = {
 
   async 'revokeSession revokes that session of the user, not their other sessions'({ store, sub, sid }) {
     await store.revokeSession(sid, sub, later());
-    assert.deepEqual(await store.getState(sub, sid, issued()), { lastLogoutAt: null, sessionRevoked: true });
-    assert.deepEqual(await store.getState(sub, id('sid'), issued()), notRevoked);
+    assert.deepEqual(await revocationOf(store.getState(sub, sid, issued())), {
+      lastLogoutAt: null,
+      sessionRevoked: true,
+    });
+    assert.deepEqual(await revocationOf(store.getState(sub, id('sid'), issued())), notRevoked);
   },
 
   async 'revokeSession does not touch other users'({ store, sub, sid }) {
     await store.revokeSession(sid, sub, later());
-    assert.deepEqual(await store.getState(id('other'), id('sid'), issued()), notRevoked);
+    assert.deepEqual(await revocationOf(store.getState(id('other'), id('sid'), issued())), notRevoked);
   },
 
   async 'revokeSession is idempotent, also when concurrent'({ store, sub, sid }) {
@@ -143,7 +163,10 @@ const TESTS: Record<string, (t: Fixture) => Promise<void>> = {
     await store.revokeSession(sid, sub, later());
     const at = new Date();
     await store.revokeUser(sub, at, later());
-    assert.deepEqual(await store.getState(sub, sid, issued()), { lastLogoutAt: at, sessionRevoked: true });
+    assert.deepEqual(await revocationOf(store.getState(sub, sid, issued())), {
+      lastLogoutAt: at,
+      sessionRevoked: true,
+    });
   },
 
   async 'one user is revoked without touching another'({ store }) {
@@ -345,6 +368,68 @@ const FEED_TESTS: Record<string, (t: Fixture<FeedStore>) => Promise<void>> = {
   },
 };
 
+type ClaimsStore = RevocationStore & Required<Pick<RevocationStore, 'markClaimsChanged'>>;
+
+/** The user's claims change (ms) as a check reads it, or undefined. */
+const claimsChange = async (store: RevocationStore, sub: string) =>
+  (await store.getState(sub, id('sid'), issued())).claimsChangedAt?.getTime();
+
+/** Users' claims changes: what `refreshClaims` and `loadClaims` rely on. */
+const CLAIMS_TESTS: Record<string, (t: Fixture<ClaimsStore>) => Promise<void>> = {
+  async 'markClaimsChanged stores the time to the millisecond, for that user only, apart from the watermark'({
+    store,
+    sub,
+    sid,
+  }) {
+    assert.equal(await claimsChange(store, sub), undefined, 'no change yet: null or left out');
+    const at = new Date(Date.now() - 123);
+    await store.markClaimsChanged(sub, at, later());
+    const state = await store.getState(sub, sid, issued());
+    assert.ok(state.claimsChangedAt instanceof Date, 'claimsChangedAt is a Date');
+    assert.equal(state.claimsChangedAt.getTime(), at.getTime());
+    assert.deepEqual(await revocationOf(state), notRevoked, 'a claims change revokes nothing');
+    assert.equal(await claimsChange(store, id('other')), undefined, 'other users are untouched');
+    await store.revokeUser(sub, new Date(), later());
+    assert.equal(await claimsChange(store, sub), at.getTime(), 'a watermark leaves the claims change as it is');
+  },
+
+  async 'markClaimsChanged never moves backwards, also when concurrent, and a later one moves it forwards'({
+    store,
+    subject,
+    sub,
+  }) {
+    const base = Date.now() - 1000;
+    const stamps = Array.from({ length: 12 }, (_, i) => base - ((i * 7) % 12) * 10);
+    if (subject.atomicWrites === false) {
+      for (const ms of stamps) await store.markClaimsChanged(sub, new Date(ms), later());
+    } else {
+      await Promise.all(stamps.map(async (ms) => store.markClaimsChanged(sub, new Date(ms), later())));
+    }
+    assert.equal(await claimsChange(store, sub), Math.max(...stamps));
+    const next = new Date();
+    await store.markClaimsChanged(sub, next, later());
+    assert.equal(await claimsChange(store, sub), next.getTime());
+  },
+};
+
+/** With a change feed too: a claims change reaches the other instances' copies. */
+const CLAIMS_FEED_TESTS: Record<string, (t: Fixture<ClaimsStore & FeedStore>) => Promise<void>> = {
+  async 'a claims change is in the feed before it resolves, with its user, time and relevance'({ store, sub }) {
+    const since = new Date(Date.now() - 1000);
+    const at = new Date(Date.now() - 10);
+    const until = later();
+    await store.markClaimsChanged(sub, at, until);
+    for (const from of [since, null]) {
+      const changes = await changesOf(store, from, 'claims', (c) => c.sub === sub);
+      assert.ok(changes.length >= 1, `the claims change is in the feed (since ${String(from)})`);
+      for (const change of changes) {
+        assert.equal(change.changedAt.getTime(), at.getTime(), 'the change to the millisecond');
+        assert.ok(change.relevantUntil.getTime() >= until.getTime(), 'relevant at least until relevantUntil');
+      }
+    }
+  },
+};
+
 /**
  * Registers the conformance suite with your test runner. Each test gets a fresh store from `createStore`,
  * calls its `init()` first and its `close()` and your `cleanup` after.
@@ -382,6 +467,14 @@ export function runStoreConformance<S extends RevocationStore>(
       whenPresent: 'a store with `readFeed` must pass `feed: true`',
       whenMissing: 'pass `feed: true` only for a store with a change feed',
       tests: FEED_TESTS as PartTests,
+    });
+    registerPart(test, run, {
+      declared: subject.claims === true,
+      methods: ['markClaimsChanged'],
+      what: 'claims changes',
+      whenPresent: 'a store with `markClaimsChanged` must pass `claims: true`',
+      whenMissing: 'pass `claims: true` only for a store that records claims changes',
+      tests: { ...CLAIMS_TESTS, ...(subject.feed === true ? CLAIMS_FEED_TESTS : {}) } as PartTests,
     });
     registerPart(test, run, {
       declared: subject.registry !== false,

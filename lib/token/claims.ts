@@ -11,7 +11,9 @@ import { hasLoneSurrogate, LONE_SURROGATE_PROBLEM } from '../core/ids.js';
  * - `sid`: the device session; `iat_ms`: this token's issue time;
  * - `sat`: the session's sign-in time (kept across renewals: the logout-everywhere watermark compares it);
  * - `sxp`: the session's absolute end (no renewal goes past it; revocations of the session last until it);
- * - `pwd`: the last password entry (sign-in or `reauthenticate`), for `requireFreshAuth`.
+ * - `pwd`: the last password entry (sign-in or `reauthenticate`), for `requireFreshAuth`;
+ * - `cla`: when the extra claims were loaded (sign-in, or a reload after `refreshClaims`; kept across renewals):
+ *   a token whose `cla` is at or before the user's claims change is re-issued with `loadClaims`.
  */
 export const RESERVED_CLAIMS = [
   'sub',
@@ -21,6 +23,7 @@ export const RESERVED_CLAIMS = [
   'sat',
   'sxp',
   'pwd',
+  'cla',
   'exp',
   'nbf',
   'iss',
@@ -40,6 +43,8 @@ const sessionClaimsSchema = z.object({
   sat: msTime.optional(),
   sxp: msTime.optional(),
   pwd: msTime.optional(),
+  // Absent from tokens of versions before claims refresh: their claims are as old as the session.
+  cla: msTime.optional(),
 });
 
 /** The session part of a verified token, as the revocation rules and renewal need it. */
@@ -51,6 +56,8 @@ export interface SessionClaims {
   signedInAtMs: number;
   sessionExpMs: number;
   authenticatedAtMs: number;
+  /** When the extra claims were loaded (`cla`, else the sign-in time). */
+  claimsAtMs: number;
 }
 
 export type ParsedClaims<C> =
@@ -81,6 +88,7 @@ function toSessionClaims(data: z.infer<typeof sessionClaimsSchema>): SessionClai
     signedInAtMs,
     sessionExpMs: Math.max(Math.min(data.sxp ?? expMs, signedInAtMs + MAX_SESSION_MS), expMs),
     authenticatedAtMs: data.pwd ?? signedInAtMs,
+    claimsAtMs: data.cla ?? signedInAtMs,
   };
 }
 
@@ -98,7 +106,7 @@ const isOptionalMsTime = (v: unknown) => v === undefined || isMsTime(v);
 function parseBase(payload: unknown): BaseParse {
   if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
     const p = payload as Record<string, unknown>;
-    const { sub, sid, iat_ms, exp, sat, sxp, pwd } = p;
+    const { sub, sid, iat_ms, exp, sat, sxp, pwd, cla } = p;
     if (
       typeof sub === 'string' &&
       sub.length >= 1 &&
@@ -111,12 +119,14 @@ function parseBase(payload: unknown): BaseParse {
       isMsTime(exp) &&
       isOptionalMsTime(sat) &&
       isOptionalMsTime(sxp) &&
-      isOptionalMsTime(pwd)
+      isOptionalMsTime(pwd) &&
+      isOptionalMsTime(cla)
     ) {
       const data: BaseClaims = { sub, sid, iat_ms, exp };
       if (sat !== undefined) data.sat = sat;
       if (sxp !== undefined) data.sxp = sxp;
       if (pwd !== undefined) data.pwd = pwd;
+      if (cla !== undefined) data.cla = cla;
       return { success: true, data };
     }
   }

@@ -39,6 +39,8 @@ export interface SessionFields {
   signedInAtMs: number;
   sessionExpMs: number;
   authenticatedAtMs: number;
+  /** When the extra claims were loaded: sign-in, or a reload after the user's claims changed. */
+  claimsAtMs: number;
 }
 
 /** A new random device-session id: 128 bits, base64url. */
@@ -54,13 +56,36 @@ export function newSession(settings: TokenSettings, sub: string, now: number): S
     signedInAtMs: now,
     sessionExpMs: now + settings.maxAgeSeconds * 1000,
     authenticatedAtMs: now,
+    claimsAtMs: now,
   };
 }
 
 /**
- * Signs a token of `session` issued at `now`, with the already validated extra claims. It expires after
+ * The payload of a token of `session` issued at `now`, with the already validated extra claims. It expires after
  * `expiresIn`, but never after the session's absolute end.
  */
+export function sessionPayload(
+  settings: TokenSettings,
+  session: SessionFields,
+  extra: Record<string, unknown>,
+  now: number,
+): Record<string, unknown> & { exp: number } {
+  const iat = Math.floor(now / 1000);
+  return {
+    ...extra,
+    sub: session.sub,
+    sid: session.sessionId,
+    iat,
+    iat_ms: now,
+    sat: session.signedInAtMs,
+    sxp: session.sessionExpMs,
+    pwd: session.authenticatedAtMs,
+    cla: session.claimsAtMs,
+    exp: Math.min(iat + settings.expiresInSeconds, Math.floor(session.sessionExpMs / 1000)),
+  };
+}
+
+/** Signs a token of `session` issued at `now` (see `sessionPayload`). */
 export function signSessionToken(
   settings: TokenSettings,
   session: SessionFields,
@@ -74,19 +99,7 @@ export function signSessionToken(
       { code: 'unsupported' },
     );
   }
-  const iat = Math.floor(now / 1000);
-  const exp = Math.min(iat + settings.expiresInSeconds, Math.floor(session.sessionExpMs / 1000));
-  const payload = {
-    ...extra,
-    sub: session.sub,
-    sid: session.sessionId,
-    iat,
-    iat_ms: now,
-    sat: session.signedInAtMs,
-    sxp: session.sessionExpMs,
-    pwd: session.authenticatedAtMs,
-    exp,
-  };
+  const payload = sessionPayload(settings, session, extra, now);
   const token = jwt.sign(payload, settings.signingKey, {
     algorithm: settings.algorithm,
     ...(settings.keyId === undefined ? {} : { keyid: settings.keyId }),
@@ -97,7 +110,7 @@ export function signSessionToken(
     token,
     sessionId: session.sessionId,
     issuedAt: new Date(now),
-    expiresAt: new Date(exp * 1000),
+    expiresAt: new Date(payload.exp * 1000),
     signedInAt: new Date(session.signedInAtMs),
     sessionExpiresAt: new Date(session.sessionExpMs),
   };

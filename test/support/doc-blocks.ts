@@ -80,6 +80,7 @@ const CONTEXT: Record<string, string> = {
   changePassword: "declare const changePassword: import('express').RequestHandler;",
   loginHandler: "declare const loginHandler: import('express').RequestHandler;",
   checkPassword: 'declare function checkPassword(username: string, password: string): Promise<boolean>;',
+  users: "declare const users: import('mongodb').Collection<{ _id: string; role: string; banned?: boolean }>;",
   // The API reference's examples use the package's exports without importing them.
   ...Object.fromEntries(
     [

@@ -76,7 +76,9 @@ expectType<
     | 'session_revoked'
     | 'logged_out_everywhere'
     | 'reauthentication_required'
+    | 'claims_stale'
     | 'revocation_unavailable'
+    | 'claims_unavailable'
     | 'csrf_rejected'
     | 'too_many_cookies'
   >

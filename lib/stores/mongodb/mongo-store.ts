@@ -1,4 +1,5 @@
-// MongoRevocationStore: lastLogoutAt on the user's document and revoked sessions with a TTL, in MongoDB.
+// MongoRevocationStore: lastLogoutAt (and claimsChangedAt) on the user's document and revoked sessions with a
+// TTL, in MongoDB.
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { validateOptions } from '../../config/validate-options.js';
 import { ConfigError, MESSAGE_PREFIX } from '../../core/config-error.js';
@@ -60,6 +61,7 @@ export class MongoRevocationStore implements RevocationStore {
   readonly #sessions: Collection<RevokedSession>;
   readonly #field: string;
   readonly #deviceField: string;
+  readonly #claimsField: string;
   readonly #userId: (sub: string) => unknown;
   readonly #ownClient: MongoClient | undefined;
   readonly #logger: ReturnType<typeof storeLogger>;
@@ -86,8 +88,14 @@ export class MongoRevocationStore implements RevocationStore {
     this.#sessions = db.collection<RevokedSession>(config.sessionsCollection, PRIMARY);
     this.#field = config.lastLogoutAtField;
     this.#deviceField = config.lastDeviceLogoutAtField;
+    this.#claimsField = config.claimsChangedAtField;
     if (this.#deviceField === this.#field)
       throw new ConfigError('lastDeviceLogoutAtField', 'must differ from `lastLogoutAtField`.');
+    if (this.#claimsField === this.#field || this.#claimsField === this.#deviceField)
+      throw new ConfigError(
+        'claimsChangedAtField',
+        'must differ from `lastLogoutAtField` and `lastDeviceLogoutAtField`.',
+      );
     if (config.stateCollection === config.usersCollection)
       throw new ConfigError('stateCollection', 'must differ from `usersCollection`: only the store writes it.');
     const mapping = config.userId;
@@ -99,7 +107,13 @@ export class MongoRevocationStore implements RevocationStore {
         ? onceUntilFailure(async () => this.#locationFor(await hasAtomicUpdates(db)))
         : () => Promise.resolve(this.#locationFor(atomicUpdates));
     const revoked = this.#sessions as unknown as Collection<Document>;
-    const read = { sessions: revoked, userId: this.#userId, field: this.#field, deviceField: this.#deviceField };
+    const read = {
+      sessions: revoked,
+      userId: this.#userId,
+      field: this.#field,
+      deviceField: this.#deviceField,
+      claimsField: this.#claimsField,
+    };
     this.#lookup = createLookupBatcher(
       async (lookups) => readStates({ ...read, location: await this.#stateLocation() }, lookups),
       BATCHING,
@@ -155,6 +169,18 @@ export class MongoRevocationStore implements RevocationStore {
     await location.raise(userId, this.#field, at);
     // The records this ended are never listed again; deleting them keeps listings short. Best effort.
     await this.#registry.forgetSignedInBefore(sub, at).catch(() => undefined);
+  }
+
+  /**
+   * The user's claims change, beside the watermark (`claimsChangedAtField`), read by the same `find`; its feed
+   * entry until `relevantUntil`, in fields older versions' feed reads never match.
+   */
+  async markClaimsChanged(sub: string, at: Date, relevantUntil: Date): Promise<void> {
+    const userId = this.#userId(sub);
+    const location = await this.#stateLocation();
+    const cexp = validDate(relevantUntil) ?? new Date(at.getTime() + MAX_REVOCATION_LIFETIME_MS);
+    await this.#log.appendClaims({ sub, changedAt: at, cexp });
+    await location.raise(userId, this.#claimsField, at);
   }
 
   async revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {

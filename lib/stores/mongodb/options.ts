@@ -46,6 +46,11 @@ export const mongoStoreOptionsSchema = z
      * `lastDeviceLogoutAt`.
      */
     lastDeviceLogoutAtField: fieldName('lastDeviceLogoutAt'),
+    /**
+     * Field of the user document holding when the user's claims last changed (`refreshClaims`). Defaults to
+     * `claimsChangedAt`.
+     */
+    claimsChangedAtField: fieldName('claimsChangedAt'),
     /** Collection of revoked device sessions. Defaults to `revoked_sessions`. */
     sessionsCollection: z.string().min(1).default('revoked_sessions'),
     /**

@@ -19,6 +19,8 @@ export interface ReadContext {
   userId: (sub: string) => unknown;
   field: string;
   deviceField: string;
+  /** The user's claims change (`markClaimsChanged`). */
+  claimsField: string;
 }
 
 const SESSION_PROJECTION = { _id: 1, expiresAt: 1 };
@@ -35,7 +37,12 @@ export async function readStates(ctx: ReadContext, lookups: Lookup[]): Promise<(
       // lookup without a session (`''`: the user's state alone) has no entry to read.
       const mayBeRevoked =
         lookup.sessionId !== '' && lastDeviceLogoutAt !== null && lookup.signedInAtMs < lastDeviceLogoutAt.getTime();
-      return { lookup, lastLogoutAt: readDate(user, ctx.field), mayBeRevoked };
+      return {
+        lookup,
+        lastLogoutAt: readDate(user, ctx.field),
+        claimsChangedAt: readDate(user, ctx.claimsField),
+        mayBeRevoked,
+      };
     } catch (error) {
       return toError(error);
     }
@@ -57,13 +64,15 @@ export async function readStates(ctx: ReadContext, lookups: Lookup[]): Promise<(
     const expiresAt: unknown = state.mayBeRevoked
       ? sessions.get(idKey(sessionIdentity(sub, sessionId)))?.expiresAt
       : undefined;
-    return { lastLogoutAt: state.lastLogoutAt, sessionRevoked: expiresAt instanceof Date && expiresAt.getTime() > now };
+    const sessionRevoked = expiresAt instanceof Date && expiresAt.getTime() > now;
+    if (state.claimsChangedAt === null) return { lastLogoutAt: state.lastLogoutAt, sessionRevoked };
+    return { lastLogoutAt: state.lastLogoutAt, sessionRevoked, claimsChangedAt: state.claimsChangedAt };
   });
 }
 
 /** Each lookup's state document (null when there is none), or the error that fails it. */
 async function readUsers(ctx: ReadContext, lookups: Lookup[]): Promise<(Document | null | Error)[]> {
-  const projection = { _id: 1, [ctx.field]: 1, [ctx.deviceField]: 1 };
+  const projection = { _id: 1, [ctx.field]: 1, [ctx.deviceField]: 1, [ctx.claimsField]: 1 };
   const entries = lookups.map((lookup) => {
     try {
       const id = ctx.location.documentId(ctx.userId(lookup.sub));

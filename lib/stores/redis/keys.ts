@@ -18,8 +18,14 @@ export interface UserKeys {
   /** `<prefix>{<sub>}:u`: the user's "log out everywhere" watermark, `<lastLogoutAtMs>:<relevantUntilMs>`. */
   user: string;
   /**
+   * `<prefix>{<sub>}:c`: when the user's claims last changed, `<changedAtMs>:<relevantUntilMs>`. A key of its own,
+   * not a second value in `:u`: instances of versions before claims refresh never read it.
+   */
+  claims: string;
+  /**
    * `<prefix>{<sub>}:r`: the user's device registry, a hash of `<sessionId>` to
-   * `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>` followed by `|<userAgent>` when the session has one.
+   * `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>` followed by `|<userAgent>` when the session has one, or by
+   * `||<ip>|<userAgent>` when it has an IP (an empty field first: no User-Agent alone is empty).
    */
   registry: string;
   /** `<prefix>{<sub>}:r:exp`: the same sessions as a sorted set scored by `expiresAtMs`, to prune expired ones. */
@@ -33,13 +39,34 @@ export interface UserKeys {
 
 export function userKeys(prefix: string, sub: string): UserKeys {
   const base = `${prefix}${hashTag(sub)}:`;
-  return { user: `${base}u`, registry: `${base}r`, registryByExpiry: `${base}r:exp`, sessions: `${base}s:` };
+  return {
+    user: `${base}u`,
+    claims: `${base}c`,
+    registry: `${base}r`,
+    registryByExpiry: `${base}r:exp`,
+    sessions: `${base}s:`,
+  };
 }
 
 /**
  * The change feed's keys, in one slot of their own (`{feed}`): `:at`, the revocations scored by when they were
- * written; `:exp`, the same scored by when they stop mattering; `:start`, when the feed began (ms).
+ * written; `:exp`, the same scored by when they stop mattering; `:start`, when the feed began (ms); `:c:at` and
+ * `:c:exp`, the same two for users' claims changes (apart: versions before claims refresh read every member of
+ * `:at` and `:exp` as a revocation).
  */
-export function feedKeys(prefix: string): { at: string; exp: string; start: string } {
-  return { at: `${prefix}{feed}:at`, exp: `${prefix}{feed}:exp`, start: `${prefix}{feed}:start` };
+export function feedKeys(prefix: string): {
+  at: string;
+  exp: string;
+  start: string;
+  claimsAt: string;
+  claimsExp: string;
+} {
+  const base = `${prefix}{feed}:`;
+  return {
+    at: `${base}at`,
+    exp: `${base}exp`,
+    start: `${base}start`,
+    claimsAt: `${base}c:at`,
+    claimsExp: `${base}c:exp`,
+  };
 }

@@ -21,6 +21,7 @@ import {
   evalCommand,
   FEED_APPEND_SCRIPT,
   LIST_SESSIONS_SCRIPT,
+  MARK_CLAIMS_SCRIPT,
   REGISTER_SESSION_SCRIPT,
   REVOKE_SESSION_SCRIPT,
   REVOKE_USER_SCRIPT,
@@ -38,21 +39,28 @@ function checkSessionId(sessionId: unknown, argument = 'sessionId'): void {
   if (typeof sessionId !== 'string' || sessionId === '') throw argumentError(argument, 'must be a non-empty string.');
 }
 
-/** `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>`, then `|<userAgent>` when the record has one. */
+/**
+ * `<signedInAtMs>|<lastActiveAtMs>|<expiresAtMs>`, then `|<userAgent>` when the record has one, or
+ * `||<ip>|<userAgent>` when it has an IP (versions before the IP read that tail as the User-Agent).
+ */
 function encodeRecord(record: SessionRecord, expiresAtMs: string): string {
-  const { userAgent } = record;
+  const { userAgent, ip } = record;
   if (userAgent !== undefined && typeof userAgent !== 'string')
     throw argumentError('record.userAgent', 'must be a string when present.');
+  if (ip !== undefined && (typeof ip !== 'string' || ip.includes('|')))
+    throw argumentError('record.ip', 'must be a string without `|` when present.');
   const dates = `${toMs(record.signedInAt, 'record.signedInAt')}|${toMs(record.lastActiveAt, 'record.lastActiveAt')}|${expiresAtMs}`;
+  if (ip !== undefined) return `${dates}||${ip}|${userAgent ?? ''}`;
   return userAgent === undefined ? dates : `${dates}|${userAgent}`;
 }
 
 /** The inverse of `encodeRecord`; unreadable data fails closed, as in the checks. */
 function decodeRecord(sub: string, sessionId: string, value: string | null): SessionRecord {
-  const match = value === null ? null : /^(\d+)\|(\d+)\|(\d+)(?:\|([\s\S]*))?$/.exec(value);
+  const match = value === null ? null : /^(\d+)\|(\d+)\|(\d+)(?:\|\|([^|]*)\|([\s\S]*)|\|([\s\S]*))?$/.exec(value);
   if (match === null || sessionId === '')
     throw new TypeError(`${MESSAGE_PREFIX}: a registered session in Redis holds unreadable data.`);
-  const [, signedInAt, lastActiveAt, expiresAt, userAgent] = match;
+  const [, signedInAt, lastActiveAt, expiresAt, ip, agentAfterIp, agent] = match;
+  const userAgent = ip === undefined ? agent : agentAfterIp === '' ? undefined : agentAfterIp;
   return {
     sessionId,
     sub,
@@ -60,6 +68,7 @@ function decodeRecord(sub: string, sessionId: string, value: string | null): Ses
     lastActiveAt: new Date(Number(lastActiveAt)),
     expiresAt: new Date(Number(expiresAt)),
     ...(userAgent === undefined ? {} : { userAgent }),
+    ...(ip === undefined || ip === '' ? {} : { ip }),
   };
 }
 
@@ -155,15 +164,23 @@ export class RedisRevocationStore implements RevocationStore {
     this.#setup().catch(() => undefined);
   }
 
-  /** One round trip: `MGET` of the watermark and the session entry (of the watermark alone without a session). */
+  /**
+   * One round trip: `MGET` of the watermark, the claims change and the session entry (no session entry without
+   * a session).
+   */
   async getState(sub: string, sessionId: string, _signedInAtMs?: number): Promise<RevocationState> {
-    const { user, sessions } = userKeys(this.#prefix, sub);
-    const keys = sessionId === '' ? [user] : [user, sessions + sessionId];
+    const { user, claims, sessions } = userKeys(this.#prefix, sub);
+    const keys = sessionId === '' ? [user, claims] : [user, claims, sessions + sessionId];
     const [reply] = await this.#send(user, [['MGET', ...keys]]);
     if (!Array.isArray(reply) || reply.length !== keys.length)
       throw new Error(`${MESSAGE_PREFIX}: unexpected MGET reply from Redis`);
     const now = Date.now();
-    return { lastLogoutAt: readWatermark(text(reply[0]), now), sessionRevoked: readSession(text(reply[1]), now) };
+    const lastLogoutAt = readTime(text(reply[0]), now, 'watermark');
+    const sessionRevoked = readSession(text(reply[2]), now);
+    const claimsChangedAt = readTime(text(reply[1]), now, 'claims change');
+    return claimsChangedAt === null
+      ? { lastLogoutAt, sessionRevoked }
+      : { lastLogoutAt, sessionRevoked, claimsChangedAt };
   }
 
   /** The watermark, then (same script) the registry records it ended are deleted. */
@@ -174,7 +191,7 @@ export class RedisRevocationStore implements RevocationStore {
     const untilMs = toMs(relevantUntil, 'relevantUntil');
     // The feed first: a write that fails half-way leaves a revocation instances with a copy refuse, never one
     // only the keys hold (a retry of the logout may not come, or may not write again).
-    const feedAcks = await this.#appendToFeed(JSON.stringify(['u', sub, Number(atMs), Number(untilMs)]), untilMs);
+    const feedAcks = await this.#appendToFeed(JSON.stringify(['u', sub, Number(atMs), Number(untilMs)]), untilMs, 'at');
     const script = evalCommand(REVOKE_USER_SCRIPT, [keys.user, keys.registry, keys.registryByExpiry], [atMs, untilMs]);
     this.#requireAcks(Math.min(feedAcks, await this.#write(keys.user, script)));
   }
@@ -186,7 +203,11 @@ export class RedisRevocationStore implements RevocationStore {
     const keys = userKeys(this.#prefix, sub);
     const key = keys.sessions + sessionId;
     const expiresAtMs = toMs(expiresAt, 'expiresAt');
-    const feedAcks = await this.#appendToFeed(JSON.stringify(['s', sessionId, sub, Number(expiresAtMs)]), expiresAtMs);
+    const feedAcks = await this.#appendToFeed(
+      JSON.stringify(['s', sessionId, sub, Number(expiresAtMs)]),
+      expiresAtMs,
+      'at',
+    );
     const script = evalCommand(
       REVOKE_SESSION_SCRIPT,
       [key, keys.registry, keys.registryByExpiry],
@@ -195,34 +216,54 @@ export class RedisRevocationStore implements RevocationStore {
     this.#requireAcks(Math.min(feedAcks, await this.#write(key, script)));
   }
 
+  /** The claims change (its own key, `:c`), after its feed entry (in keys of their own), as a watermark. */
+  async markClaimsChanged(sub: string, at: Date, relevantUntil: Date): Promise<void> {
+    this.#setupInBackground();
+    const keys = userKeys(this.#prefix, sub);
+    const atMs = toMs(at, 'at');
+    const untilMs = toMs(relevantUntil, 'relevantUntil');
+    const entry = JSON.stringify(['c', sub, Number(atMs), Number(untilMs)]);
+    const feedAcks = await this.#appendToFeed(entry, untilMs, 'claimsAt');
+    const script = evalCommand(MARK_CLAIMS_SCRIPT, [keys.claims], [atMs, untilMs]);
+    this.#requireAcks(Math.min(feedAcks, await this.#write(keys.claims, script)));
+  }
+
   /**
-   * The change feed (for `maxRevocationDelay`): every revocation that still matters, or those written since
-   * `since`, with when the feed began. One round trip to the feed's slot.
+   * The change feed (for `maxRevocationDelay`): every revocation and claims change that still matters, or those
+   * written since `since`, with when the feed began. One round trip to the feed's slot.
    */
   async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
     this.#setupInBackground();
     const keys = feedKeys(this.#prefix);
     const now = String(Date.now());
-    const range =
+    const range = (byAt: string, byExp: string) =>
       since === null
-        ? ['ZRANGEBYSCORE', keys.exp, `(${now}`, '+inf', 'LIMIT', '0', String(limit)]
-        : ['ZRANGEBYSCORE', keys.at, toMs(since, 'since'), '+inf', 'LIMIT', '0', String(limit)];
-    const [, start, entries] = await this.#send(keys.at, [['SET', keys.start, now, 'NX'], ['GET', keys.start], range]);
+        ? ['ZRANGEBYSCORE', byExp, `(${now}`, '+inf', 'LIMIT', '0', String(limit)]
+        : ['ZRANGEBYSCORE', byAt, toMs(since, 'since'), '+inf', 'LIMIT', '0', String(limit)];
+    const [, start, entries, claims] = await this.#send(keys.at, [
+      ['SET', keys.start, now, 'NX'],
+      ['GET', keys.start],
+      range(keys.at, keys.exp),
+      range(keys.claimsAt, keys.claimsExp),
+    ]);
     const startMs = Number(text(start));
-    if (!Number.isSafeInteger(startMs) || !Array.isArray(entries))
+    if (!Number.isSafeInteger(startMs) || !Array.isArray(entries) || !Array.isArray(claims))
       throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
-    return { startedAt: new Date(startMs), changes: entries.map((entry) => readFeedEntry(text(entry))) };
+    // Each kind up to `limit`: together at least `limit` when either has more.
+    const changes = [...(entries as unknown[]), ...(claims as unknown[])].map((entry) => readFeedEntry(text(entry)));
+    return { startedAt: new Date(startMs), changes };
   }
 
   /**
    * Adds a revocation to the feed, just before it is stored (with `WAIT`, as the revocation itself); resolves to
    * the replicas that acknowledged it (written again with a new time when late: `writeInTime`).
    */
-  async #appendToFeed(entry: string, endMs: string): Promise<number> {
+  async #appendToFeed(entry: string, endMs: string, kind: 'at' | 'claimsAt'): Promise<number> {
     const keys = feedKeys(this.#prefix);
+    const pair = kind === 'at' ? [keys.at, keys.exp] : [keys.claimsAt, keys.claimsExp];
     return writeInTime((atMs) => {
       const at = String(atMs);
-      return this.#write(keys.at, evalCommand(FEED_APPEND_SCRIPT, [keys.at, keys.exp], [at, entry, endMs, at]));
+      return this.#write(keys.at, evalCommand(FEED_APPEND_SCRIPT, pair, [at, entry, endMs, at]));
     });
   }
 
@@ -303,7 +344,10 @@ export class RedisRevocationStore implements RevocationStore {
   }
 }
 
-/** A feed entry, `["u", sub, atMs, untilMs]` or `["s", sessionId, sub, expiresAtMs]`; unreadable data fails the read. */
+/**
+ * A feed entry, `["u", sub, atMs, untilMs]`, `["s", sessionId, sub, expiresAtMs]` or `["c", sub, atMs, untilMs]`
+ * (a claims change); unreadable data fails the read.
+ */
 function readFeedEntry(value: string | null): FeedChange {
   let entry: unknown;
   try {
@@ -317,16 +361,17 @@ function readFeedEntry(value: string | null): FeedChange {
       return { kind: 'user', sub: a, lastLogoutAt: new Date(b as number), relevantUntil: new Date(c as number) };
     if (kind === 's' && typeof a === 'string' && typeof b === 'string' && Number.isSafeInteger(c))
       return { kind: 'session', sessionId: a, sub: b, expiresAt: new Date(c as number) };
+    if (kind === 'c' && typeof a === 'string' && Number.isSafeInteger(b) && Number.isSafeInteger(c))
+      return { kind: 'claims', sub: a, changedAt: new Date(b as number), relevantUntil: new Date(c as number) };
   }
   throw new TypeError(`${MESSAGE_PREFIX}: an entry of the revocation feed in Redis holds unreadable data.`);
 }
 
-/** `<atMs>:<relevantUntilMs>`; past relevantUntil it no longer matters. Unreadable data fails closed. */
-function readWatermark(value: string | null, now: number): Date | null {
+/** `<atMs>:<relevantUntilMs>` (a watermark, a claims change); past relevantUntil it no longer matters. Unreadable data fails closed. */
+function readTime(value: string | null, now: number, what: string): Date | null {
   if (value === null) return null;
   const match = /^(\d+):(\d+)$/.exec(value);
-  if (match === null)
-    throw new TypeError(`${MESSAGE_PREFIX}: the user's watermark key in Redis holds unreadable data.`);
+  if (match === null) throw new TypeError(`${MESSAGE_PREFIX}: the user's ${what} key in Redis holds unreadable data.`);
   return Number(match[2]) > now ? new Date(Number(match[1])) : null;
 }
 

@@ -9,24 +9,34 @@ export function evalCommand(script: string, keys: readonly string[], args: reado
 }
 
 /**
- * KEYS[1] = user key, KEYS[2] = the user's registry hash, KEYS[3] = its expiry sorted set; ARGV[1] = lastLogoutAt
+ * KEYS[1] = a per-user time key (`<atMs>:<relevantUntilMs>`: the watermark, the claims change); ARGV[1] = the time
  * in ms, ARGV[2] = relevantUntil in ms. Keeps the larger of each pair (stored and given), then sets the key to
  * expire at the kept relevantUntil. A stored value it cannot read is an error, not something to overwrite: it
- * might hold a later watermark. Then deletes the registry records signed in at or before the watermark: they
- * are never listed again (a record it cannot read is left for the listing to fail on).
+ * might hold a later time. Leaves the kept time in `at`.
  */
-export const REVOKE_USER_SCRIPT = `
+const RAISE_TIME = `
 local at, untilMs = ARGV[1], ARGV[2]
 local current = redis.call('GET', KEYS[1])
 if current then
   local a, u = string.match(current, '^(%d+):(%d+)$')
-  if not a then return redis.error_reply('ERR the stored watermark is unreadable') end
+  if not a then return redis.error_reply('ERR the stored watermark or claims change is unreadable') end
   if tonumber(a) > tonumber(at) then at = a end
   if tonumber(u) > tonumber(untilMs) then untilMs = u end
 end
 redis.call('SET', KEYS[1], at .. ':' .. untilMs)
 redis.call('PEXPIREAT', KEYS[1], untilMs)
-local all = redis.call('HGETALL', KEYS[2])
+`;
+
+/** `RAISE_TIME` on a user's claims-change key. */
+export const MARK_CLAIMS_SCRIPT = `${RAISE_TIME}return 1
+`;
+
+/**
+ * KEYS[1] = user key, KEYS[2] = the user's registry hash, KEYS[3] = its expiry sorted set; ARGV[1] = lastLogoutAt
+ * in ms, ARGV[2] = relevantUntil in ms. `RAISE_TIME` on the watermark, then deletes the registry records signed
+ * in at or before it: they are never listed again (a record it cannot read is left for the listing to fail on).
+ */
+export const REVOKE_USER_SCRIPT = `${RAISE_TIME}local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
   local s = string.match(all[i + 1], '^(%d+)|')
   if s and tonumber(s) <= tonumber(at) then

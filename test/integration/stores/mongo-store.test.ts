@@ -24,6 +24,7 @@ runStoreConformance(
       return new MongoRevocationStore({ client: shared.client, dbName: shared.dbName, logger: quiet });
     },
     feed: true,
+    claims: true,
   },
   { describe, it: test },
 );
@@ -52,6 +53,7 @@ runStoreConformance(
       });
     },
     feed: true,
+    claims: true,
     atomicWrites: serverIsAtomic,
   },
   { describe, it: test },

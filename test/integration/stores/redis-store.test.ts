@@ -50,6 +50,7 @@ for (const driver of DRIVERS) {
         return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
       },
       feed: true,
+      claims: true,
     },
     { describe, it: test },
   );
@@ -150,19 +151,24 @@ for (const driver of DRIVERS) {
       assert.equal(Number(await r.command('GET', `${prefix}{dave}:s:tv`)), Math.max(...stamps) + HOUR);
     });
 
-    test('each check is one command (MGET of both keys); each write one EVAL to the feed, then one EVAL', async () => {
+    test('each check is one command (MGET of the user keys and the session key); each write one EVAL to the feed, then one EVAL', async () => {
       const { client, sent } = counting(r);
       const s = new RedisRevocationStore({ client: client as never, prefix, logger: quiet });
       await s.init(); // the one-time checks, counted apart
       sent.length = 0;
       await s.getState('erin', 'sid-9', Date.now());
-      assert.deepEqual(sent, [['MGET', `${prefix}{erin}:u`, `${prefix}{erin}:s:sid-9`]]);
+      assert.deepEqual(sent, [['MGET', `${prefix}{erin}:u`, `${prefix}{erin}:c`, `${prefix}{erin}:s:sid-9`]]);
       sent.length = 0;
       await s.getState('erin', '', Date.now());
-      assert.deepEqual(sent, [['MGET', `${prefix}{erin}:u`]], 'a token without a session reads the watermark only');
+      assert.deepEqual(
+        sent,
+        [['MGET', `${prefix}{erin}:u`, `${prefix}{erin}:c`]],
+        'a token without a session reads the user keys only',
+      );
       sent.length = 0;
       await s.revokeUser('erin', new Date(), later());
       await s.revokeSession('sid-9', 'erin', later());
+      await s.markClaimsChanged('erin', new Date(), later());
       assert.deepEqual(
         sent.map((c) => [c[0], c[3]]),
         [
@@ -170,6 +176,8 @@ for (const driver of DRIVERS) {
           ['EVAL', `${prefix}{erin}:u`],
           ['EVAL', `${prefix}{feed}:at`],
           ['EVAL', `${prefix}{erin}:s:sid-9`],
+          ['EVAL', `${prefix}{feed}:c:at`],
+          ['EVAL', `${prefix}{erin}:c`],
         ],
       );
       assert.ok(!sent.flat().some((a) => /^(KEYS|SCAN)$/i.test(a)));

@@ -13,7 +13,9 @@ describe('SessionAuthError', () => {
       session_revoked: 401,
       logged_out_everywhere: 401,
       reauthentication_required: 401,
+      claims_stale: 401,
       revocation_unavailable: 503,
+      claims_unavailable: 503,
       csrf_rejected: 403,
       too_many_cookies: 400,
     });

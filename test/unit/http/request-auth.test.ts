@@ -13,7 +13,7 @@ import {
 } from '../../../lib/http/request-auth.js';
 import { createRevocationEngine } from '../../../lib/revocation/revocation-engine.js';
 import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
-import { createClaimsParser } from '../../../lib/token/claims.js';
+import { createClaimsParser, createLoginClaimsCheck } from '../../../lib/token/claims.js';
 import { resolveConfiguredKeys } from '../../../lib/token/keys.js';
 import { newSession, signSessionToken } from '../../../lib/token/sign-token.js';
 import { createTokenVerifier } from '../../../lib/token/verify-token.js';
@@ -51,6 +51,11 @@ function parts(now: () => number, settings: { expiresInSeconds?: number; maxAgeS
     engine,
     tokenSettings,
     renewAfterMs: 30 * 60_000,
+    loadClaims: undefined,
+    checkClaims: createLoginClaimsCheck(undefined),
+    loadClaimsTimeoutMs: 200,
+    logger: { warn: () => undefined },
+    emit: () => undefined,
   };
   const sign = (at: number, overrides: Partial<typeof tokenSettings> = {}) =>
     signSessionToken(
@@ -98,7 +103,7 @@ describe('reissue', () => {
     assert.equal(renewed?.signed.sessionId, session.sessionId);
     assert.equal(renewed?.signed.signedInAt.getTime(), session.signedInAtMs);
     assert.equal(renewed?.signed.sessionExpiresAt.getTime(), session.sessionExpMs);
-    assert.equal(renewed?.auth.issuedAt.getTime(), clock);
+    assert.equal(renewed?.session.auth.issuedAt.getTime(), clock);
     assert.match(headers[0] ?? '', /^session=[^;]+; Max-Age=3600;/);
     const ending = { ...session, sessionExpMs: clock + 500 };
     assert.equal(reissue(all, response().res, ending, clock), undefined);

@@ -256,9 +256,13 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.equal(copy.enabled(), true);
     copy.applySession('u', sid(5), T0 + HOUR);
     assert.equal(copy.enabled(), false, 'four revocations that matter, bound 3');
-    assert.deepEqual(copy.size(), { users: 0, sessions: 0 }, 'the copy is dropped');
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0, claims: 0 }, 'the copy is dropped');
     copy.applyUser('ivan', T0, T0 + HOUR);
-    assert.deepEqual(copy.size(), { users: 1, sessions: 0 }, 'own revocations are kept for when it fits again');
+    assert.deepEqual(
+      copy.size(),
+      { users: 1, sessions: 0, claims: 0 },
+      'own revocations are kept for when it fits again',
+    );
     assert.equal(copy.get('ivan', sid(1), T0 + 1), undefined, 'but checks read the store');
     assert.ok(
       warnings.some((w) => w.includes('more than 3')),
@@ -314,7 +318,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.equal(COPY_MAX_ENTRIES, 100_000, 'the documented bound');
     const { warnings, copy } = await overfullCopy();
     assert.equal(copy.enabled(), false);
-    assert.deepEqual(copy.size(), { users: 0, sessions: 0 });
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0, claims: 0 });
     assert.equal(copy.get('user-9', sid(9), T0), undefined);
     assert.ok(
       warnings.some((w) => w.includes('more than 3')),
@@ -422,7 +426,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     const copy = copyOf(() => ({ startedAt: new Date(0), changes: counted }), clock.now, { maxEntries: 3 });
     await copy.sync();
     assert.equal(copy.enabled(), false, '11 revocations, bound 3');
-    assert.deepEqual(copy.size(), { users: 0, sessions: 0 });
+    assert.deepEqual(copy.size(), { users: 0, sessions: 0, claims: 0 });
     assert.ok(merged <= 4, `read ${merged} of 11 entries; one past the bound is enough to know`);
   });
 
@@ -484,7 +488,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     clock.at += DELAY / 2;
     await copy.sync();
     assert.equal(copy.enabled(), true);
-    assert.deepEqual(copy.size(), { users: 0, sessions: 2 });
+    assert.deepEqual(copy.size(), { users: 0, sessions: 2, claims: 0 });
     clock.at += DELAY / 2;
     await copy.sync();
     clock.at += FULL_READ_AFTER_MS + 1;

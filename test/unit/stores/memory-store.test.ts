@@ -4,7 +4,7 @@ import { ConfigError, MemoryRevocationStore } from '../../../lib/index.js';
 import { runStoreConformance } from '../../../lib/testing.js';
 
 runStoreConformance(
-  { name: 'MemoryRevocationStore', createStore: () => new MemoryRevocationStore(), feed: true },
+  { name: 'MemoryRevocationStore', createStore: () => new MemoryRevocationStore(), feed: true, claims: true },
   { describe, it: test },
 );
 

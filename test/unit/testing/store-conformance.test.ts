@@ -272,8 +272,13 @@ describe('runStoreConformance', () => {
       name: 'MemoryRevocationStore',
       createStore: () => new MemoryRevocationStore(),
       feed: true,
+      claims: true,
     });
     assert.deepEqual(outcome.suites, ['MemoryRevocationStore conformance']);
+    assert.ok(
+      outcome.tests.some((name) => name.startsWith('claims changes: ')),
+      'the claims tests ran',
+    );
     assert.ok(outcome.tests.length >= 10, `only ${outcome.tests.length} tests registered`);
     assert.equal(new Set(outcome.tests).size, outcome.tests.length, 'test names are unique');
     assert.equal(outcome.failures.size, 0, describeFailures(outcome.failures));

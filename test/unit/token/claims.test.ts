@@ -54,19 +54,23 @@ test('readSessionClaims ignores extra claims the schema of another deployment wo
     signedInAtMs: payload.iat_ms,
     sessionExpMs: payload.exp * 1000,
     authenticatedAtMs: payload.iat_ms,
+    claimsAtMs: payload.iat_ms,
   });
   assert.equal(readSessionClaims({ sub: 'a' }), undefined);
-  // A renewed token carries its session's own times.
+  // A renewed token carries its session's own times; claims reloaded after sign-in carry their own.
   const renewed = readSessionClaims({
     ...payload,
     sat: 1_799_999_000_000,
     sxp: 1_800_100_000_000,
     pwd: 1_799_999_500_000,
+    cla: 1_799_999_700_000,
   });
   assert.deepEqual(
-    [renewed?.signedInAtMs, renewed?.sessionExpMs, renewed?.authenticatedAtMs],
-    [1_799_999_000_000, 1_800_100_000_000, 1_799_999_500_000],
+    [renewed?.signedInAtMs, renewed?.sessionExpMs, renewed?.authenticatedAtMs, renewed?.claimsAtMs],
+    [1_799_999_000_000, 1_800_100_000_000, 1_799_999_500_000, 1_799_999_700_000],
   );
+  // Without `cla` (a token of an older version), the claims are as old as the session.
+  assert.equal(readSessionClaims({ ...payload, sat: 1_799_999_000_000 })?.claimsAtMs, 1_799_999_000_000);
 });
 
 test('login claims: sub required, reserved claims refused, only schema keys signed as given', () => {

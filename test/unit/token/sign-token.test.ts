@@ -35,6 +35,7 @@ test('claims, header and times of a new session token', () => {
     sat: now,
     sxp: now + 3_600_000,
     pwd: now,
+    cla: now,
     exp: 1_800_000_900,
     aud: 'web',
     iss: 'app',

@@ -1,0 +1,298 @@
+// Claims that follow the user, over HTTP on every store we ship: after `auth.refreshClaims(sub)`, every token of
+// the user signed before it is re-issued with what `loadClaims` answers on its next request, on every instance;
+// `null` ends every device (a ban); a failing or slow `loadClaims` answers 503 and never the old claims.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import express5 from 'express';
+import request from 'supertest';
+import { z } from 'zod';
+import {
+  ConfigError,
+  createSessionAuth,
+  MemoryRevocationStore,
+  type RevocationStore,
+  type SessionAuthOptions,
+} from '../../lib/index.js';
+import { buildApp, cookieFrom, errorCode, EXPRESS_VERSIONS, testSecret, type ExpressFactory } from '../support/apps.js';
+import { eventually } from '../support/eventually.js';
+import { shippedStores, type ShippedStore } from '../support/stores.js';
+
+const quiet = { warn: () => {} };
+const BACKENDS = shippedStores('claims_refresh');
+const claims = z.object({ role: z.string() });
+let users = 0;
+const newUser = () => `user-${Date.now()}-${users++}`;
+
+/** The app's own user table: what `loadClaims` reads (undefined role: banned). */
+function userTable() {
+  const roles = new Map<string, string | undefined>();
+  let loads = 0;
+  let mode: 'ok' | 'throw' | 'hang' | 'invalid' = 'ok';
+  const loadClaims = async (sub: string) => {
+    loads++;
+    if (mode === 'throw') throw new Error('users database unreachable (simulated)');
+    if (mode === 'hang') return new Promise<never>(() => {});
+    if (mode === 'invalid') return { role: 42 } as unknown as { role: string };
+    const role = roles.get(sub);
+    return role === undefined ? null : { role };
+  };
+  return {
+    roles,
+    loadClaims,
+    loads: () => loads,
+    setMode: (m: typeof mode) => {
+      mode = m;
+    },
+  };
+}
+
+type Users = ReturnType<typeof userTable>;
+
+function instance(
+  store: RevocationStore,
+  secret: string,
+  users: Users | undefined,
+  options: Partial<SessionAuthOptions<typeof claims>> = {},
+  express: ExpressFactory = express5,
+) {
+  const auth = createSessionAuth({
+    secret,
+    store,
+    claims,
+    cookie: { secure: false },
+    logger: quiet,
+    storeTimeoutMs: 500,
+    ...(users === undefined ? {} : { loadClaims: users.loadClaims }),
+    ...options,
+  });
+  const app = buildApp(express, auth);
+  const me = (cookie: string) => request(app).get('/me').set('Cookie', cookie);
+  const login = async (sub: string, role: string) =>
+    cookieFrom((await request(app).post('/login').send({ sub, role })).headers['set-cookie']);
+  return { auth, app, me, login };
+}
+
+/** Two stores on the same data: the memory store is shared as it is, the others connect twice. */
+function sharedPair(backend: ShippedStore): [RevocationStore, RevocationStore] {
+  const first = backend.create().store;
+  return [first, backend.name === 'MemoryRevocationStore' ? first : backend.create().store];
+}
+
+for (const backend of BACKENDS) {
+  describe(`claims refresh on ${backend.name}`, () => {
+    for (const { name, express } of EXPRESS_VERSIONS) {
+      test(`${name}: a role change reaches every instance on its very next request, re-issued once; up-to-date tokens never load`, async () => {
+        const [storeA, storeB] = sharedPair(backend);
+        const secret = testSecret();
+        const users = userTable();
+        const a = instance(storeA, secret, users, {}, express);
+        const b = instance(storeB, secret, users, {}, express);
+        const sub = newUser();
+        users.roles.set(sub, 'reader');
+        const onA = await a.login(sub, 'reader');
+        const onB = await b.login(sub, 'reader');
+        assert.equal((await a.me(onA)).body.role, 'reader');
+        assert.equal((await b.me(onB)).body.role, 'reader');
+        assert.equal(users.loads(), 0, 'no load for tokens whose claims are up to date');
+
+        users.roles.set(sub, 'admin');
+        await a.auth.refreshClaims(sub);
+        for (const [app, cookie] of [
+          [a, onB],
+          [b, onA],
+        ] as const) {
+          const res = await app.me(cookie);
+          assert.equal(res.status, 200);
+          assert.equal(res.body.role, 'admin', 'the new role on the very next request, on either instance');
+          const fresh = cookieFrom(res.headers['set-cookie']);
+          const loadsBefore = users.loads();
+          const again = await a.me(fresh);
+          assert.equal(again.body.role, 'admin');
+          assert.equal(again.body.sessionId, res.body.sessionId, 'the same session');
+          assert.equal(again.body.signedInAt, res.body.signedInAt, 'the same sign-in time');
+          assert.equal(users.loads(), loadsBefore, 'the re-issued token is up to date: no second load');
+        }
+      });
+    }
+
+    test('a ban (loadClaims answers null) ends every device of the user on its next request, on every instance', async () => {
+      const [storeA, storeB] = sharedPair(backend);
+      const secret = testSecret();
+      const users = userTable();
+      const a = instance(storeA, secret, users);
+      const b = instance(storeB, secret, users);
+      const sub = newUser();
+      const other = newUser();
+      users.roles.set(sub, 'reader');
+      users.roles.set(other, 'reader');
+      const phone = await a.login(sub, 'reader');
+      const laptop = await b.login(sub, 'reader');
+      const bystander = await a.login(other, 'reader');
+      users.roles.delete(sub);
+      await b.auth.refreshClaims(sub);
+      assert.equal(errorCode(await a.me(phone)), 'logged_out_everywhere', 'the device that found the ban');
+      assert.equal(errorCode(await b.me(laptop)), 'logged_out_everywhere', 'every other device');
+      assert.equal(errorCode(await a.me(laptop)), 'logged_out_everywhere');
+      assert.equal((await b.me(bystander)).status, 200, 'other users are untouched');
+    });
+
+    test('loadClaims failing, too slow or answering claims the schema refuses: 503 claims_unavailable, the cookie kept, never the old claims', async () => {
+      const store = backend.create().store;
+      const users = userTable();
+      const warnings: string[] = [];
+      const a = instance(store, testSecret(), users, { logger: { warn: (m: string) => warnings.push(m) } });
+      const sub = newUser();
+      users.roles.set(sub, 'reader');
+      const cookie = await a.login(sub, 'reader');
+      users.roles.set(sub, 'admin');
+      await a.auth.refreshClaims(sub);
+      for (const mode of ['throw', 'hang', 'invalid'] as const) {
+        users.setMode(mode);
+        const res = await a.me(cookie);
+        assert.equal(res.status, 503, mode);
+        assert.equal(errorCode(res), 'claims_unavailable', mode);
+        assert.equal(res.headers['set-cookie'], undefined, `${mode}: the cookie is kept for a retry`);
+        assert.ok(!JSON.stringify(res.body).includes('simulated'), 'the app error stays in the log');
+      }
+      assert.equal(warnings.filter((w) => w.includes('`loadClaims` failed')).length, 1, 'logged once per outage');
+      assert.ok(warnings[0]?.includes('simulated'), 'the log says why');
+      users.setMode('ok');
+      const res = await a.me(cookie);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.role, 'admin');
+      assert.ok(warnings.some((w) => w.includes('`loadClaims` succeeds again')));
+    });
+
+    test('a logout racing a reload wins: the re-issued token of that session is refused', async () => {
+      const store = backend.create().store;
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let loads = 0;
+      const a = instance(store, testSecret(), undefined, {
+        // The first load waits; the logout's own pass through `authenticate` loads at once.
+        loadClaims: async () => {
+          if (loads++ === 0) await gate;
+          return { role: 'admin' };
+        },
+        storeTimeoutMs: 5_000,
+      });
+      const sub = newUser();
+      const cookie = await a.login(sub, 'reader');
+      await a.auth.refreshClaims(sub);
+      const reloading = a.me(cookie).then((res) => res);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the reload is waiting for loadClaims
+      const logout = await request(a.app).post('/logout').set('Cookie', cookie);
+      assert.equal(logout.status, 204);
+      release();
+      const res = await reloading;
+      if (res.status === 200) {
+        const reissued = cookieFrom(res.headers['set-cookie']);
+        assert.equal(errorCode(await a.me(reissued)), 'session_revoked', 'the new token carries the ended session');
+      } else assert.equal(errorCode(res), 'session_revoked');
+      assert.equal(errorCode(await a.me(cookie)), 'session_revoked');
+    });
+
+    test('without loadClaims a token older than the claims change is refused with claims_stale, the cookie expired', async () => {
+      const a = instance(backend.create().store, testSecret(), undefined);
+      const sub = newUser();
+      const cookie = await a.login(sub, 'reader');
+      await a.auth.refreshClaims(sub);
+      const res = await a.me(cookie);
+      assert.equal(errorCode(res), 'claims_stale');
+      assert.match(String(res.headers['set-cookie']), /Expires=Thu, 01 Jan 1970/);
+      const fresh = await a.login(sub, 'admin');
+      assert.equal((await a.me(fresh)).body.role, 'admin', 'a new sign-in carries fresh claims');
+    });
+
+    test('renewal keeps the claims time: a renewed token signed before the change still reloads, one after does not', async () => {
+      const store = backend.create().store;
+      const users = userTable();
+      const a = instance(store, testSecret(), users, { renewAfter: 1, expiresIn: 60 });
+      const sub = newUser();
+      users.roles.set(sub, 'reader');
+      const cookie = await a.login(sub, 'reader');
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const renewed = await a.me(cookie);
+      const renewedCookie = cookieFrom(renewed.headers['set-cookie']);
+      assert.notEqual(renewedCookie, cookie, 'renewed');
+      users.roles.set(sub, 'admin');
+      await a.auth.refreshClaims(sub);
+      const res = await a.me(renewedCookie);
+      assert.equal(res.body.role, 'admin', 'the renewal carried the sign-in claims time, not its own');
+      assert.equal(users.loads(), 1);
+    });
+
+    test('with maxRevocationDelay, the other instance serves the new claims within the delay', async () => {
+      const [storeA, storeB] = sharedPair(backend);
+      const secret = testSecret();
+      const users = userTable();
+      const a = instance(storeA, secret, users);
+      const b = instance(storeB, secret, users, { maxRevocationDelay: 300 });
+      await b.auth.ready;
+      const sub = newUser();
+      users.roles.set(sub, 'reader');
+      const cookie = await a.login(sub, 'reader');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await b.me(cookie)).body.role, 'reader');
+      users.roles.set(sub, 'admin');
+      await a.auth.refreshClaims(sub);
+      const started = Date.now();
+      await eventually(async () => (await b.me(cookie)).body.role === 'admin', 5_000);
+      assert.ok(Date.now() - started < 3_000, 'within the delay plus a loaded machine');
+    });
+  });
+}
+
+describe('claims refresh: stores and schemas that cannot take it', () => {
+  /** A store written for the interface before claims refresh: no `markClaimsChanged`. */
+  function olderStore(): RevocationStore {
+    const inner = new MemoryRevocationStore();
+    return {
+      getState: (sub, sessionId) => {
+        const { lastLogoutAt, sessionRevoked } = inner.getState(sub, sessionId);
+        return { lastLogoutAt, sessionRevoked };
+      },
+      revokeUser: (sub, at, until) => inner.revokeUser(sub, at, until),
+      revokeSession: (id, sub, until) => inner.revokeSession(id, sub, until),
+    };
+  }
+
+  test('loadClaims with a store that cannot record claims changes is a ConfigError at startup', () => {
+    assert.throws(
+      () =>
+        createSessionAuth({
+          secret: testSecret(),
+          store: olderStore(),
+          claims,
+          loadClaims: () => ({ role: 'x' }),
+          logger: quiet,
+        }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'loadClaims' && e.code === 'unsupported',
+    );
+  });
+
+  test('such a store keeps working without the feature; refreshClaims rejects with a ConfigError', async () => {
+    const a = instance(olderStore(), testSecret(), undefined);
+    const sub = newUser();
+    const cookie = await a.login(sub, 'reader');
+    assert.equal((await a.me(cookie)).status, 200);
+    await assert.rejects(
+      a.auth.refreshClaims(sub),
+      (e: unknown) => e instanceof ConfigError && e.code === 'unsupported',
+    );
+    assert.equal((await a.me(cookie)).status, 200);
+  });
+
+  test('a claims schema that defines the reserved `cla` is refused at startup, naming it', () => {
+    assert.throws(
+      () =>
+        createSessionAuth({
+          secret: testSecret(),
+          store: new MemoryRevocationStore(),
+          claims: z.object({ cla: z.string() }),
+          logger: quiet,
+        }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'claims' && e.message.includes('`cla`'),
+    );
+  });
+});
