@@ -116,6 +116,43 @@ for (const { name, create } of STORES) {
   });
 }
 
+describe('createRevocation: claims changes (refreshClaims)', () => {
+  for (const { name, create } of STORES) {
+    test(`${name}: a token issued before the change is revoked_token through isRevoked and claims_stale through check; one issued after passes`, async () => {
+      const store = await create();
+      const { app, revocation } = bearerApp(store);
+      const checked = express();
+      checked.use(expressjwt({ secret, algorithms: ['HS256'] }));
+      checked.get('/me', revocation.check, (_req: Request, res) => {
+        res.json({ ok: true });
+      });
+      checked.use(((err: { status?: number }, _req, res, _next) => {
+        res.status(err.status ?? 500).json(err);
+      }) as ErrorRequestHandler);
+      const sub = randomUUID();
+      const other = randomUUID();
+      const before = sign({ sub, sid: randomUUID() });
+      const bystander = sign({ sub: other, sid: randomUUID() });
+      assert.equal((await get(app, before)).status, 200);
+      await revocation.refreshClaims(sub);
+      const viaIsRevoked = await get(app, before);
+      assert.deepEqual([viaIsRevoked.status, codeOf(viaIsRevoked)], [401, 'revoked_token']);
+      const viaCheck = await get(checked, before);
+      assert.deepEqual(
+        [viaCheck.status, (viaCheck.body as { error: { code: string } }).error.code],
+        [401, 'claims_stale'],
+      );
+      assert.equal((await get(app, bystander)).status, 200, 'other users are untouched');
+      const after = sign({ sub, sid: randomUUID() }); // refreshClaims waited for the next whole second
+      assert.equal((await get(app, after)).status, 200, 'a token issued after the change, with fresh claims');
+      assert.equal((await get(checked, after)).status, 200);
+      // A token that says when its claims were loaded (`cla`, beside `iat_ms`) is judged by that time.
+      const reloaded = sign({ sub, sid: randomUUID(), iat_ms: Date.now(), cla: Date.now() - 60_000 });
+      assert.equal(codeOf(await get(app, reloaded)), 'revoked_token', 'its claims predate the change');
+    });
+  }
+});
+
 describe('createRevocation: outages and the check middleware', () => {
   test('isRevoked fails closed within storeTimeoutMs: 503 revocation_unavailable reaches the error handler', async () => {
     const store = new FlakyStore();

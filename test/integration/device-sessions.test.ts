@@ -47,6 +47,25 @@ function appFor(store: RevocationStore, options: Partial<SessionAuthOptions> = {
 
 for (const backend of BACKENDS) {
   describe(`device sessions on ${backend.name}`, () => {
+    test('the registry keeps the sign-in IP (req.ip: trust proxy applies) beside the User-Agent, each optional', async () => {
+      const { auth, app } = appFor(backend.create().store);
+      app.set('trust proxy', true);
+      const sub = newUser();
+      const signIn = (headers: Record<string, string>) => {
+        const req = request(app).post('/login');
+        for (const [name, value] of Object.entries(headers)) req.set(name, value);
+        return req.send({ sub });
+      };
+      const both = await signIn({ 'X-Forwarded-For': '2001:db8::7', 'User-Agent': 'Agent|with|bars' });
+      const ipOnly = await signIn({ 'X-Forwarded-For': '203.0.113.9', 'User-Agent': '' });
+      const listed = await auth.listSessions(sub);
+      const byId = new Map(listed.map((s) => [s.sessionId, s]));
+      const first = byId.get((both.body as { sessionId: string }).sessionId);
+      const second = byId.get((ipOnly.body as { sessionId: string }).sessionId);
+      assert.deepEqual([first?.ip, first?.userAgent], ['2001:db8::7', 'Agent|with|bars']);
+      assert.deepEqual([second?.ip, second?.userAgent], ['203.0.113.9', undefined]);
+    });
+
     test('sessions past their absolute end but still accepted within clockTolerance are ended by the cap and by "log out other devices"', async () => {
       // Sessions of 2 s accepted 300 s past their end: both devices outlive their end before the third signs in.
       const { app, login, me } = appFor(backend.create().store, {

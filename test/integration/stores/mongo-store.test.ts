@@ -81,6 +81,34 @@ describe('MongoRevocationStore', () => {
     assert.equal(doc.passwordHash, 'x');
   });
 
+  test('a claims change: claimsChangedAt beside lastLogoutAt on the user document; its feed entry is one older versions never read', async () => {
+    await t.db.collection('users').insertOne({ _id: 'carla' as never, name: 'Carla' });
+    const store = new MongoRevocationStore({ db: t.db, atomicUpdates: true, logger: quiet });
+    const at = new Date();
+    await store.markClaimsChanged('carla', at, new Date(Date.now() + HOUR));
+    const doc = await t.db.collection('users').findOne({ _id: 'carla' as never });
+    assert.ok(doc?.claimsChangedAt instanceof Date);
+    assert.equal(doc.claimsChangedAt.getTime(), at.getTime());
+    assert.equal(doc.lastLogoutAt, undefined, 'no watermark');
+    assert.equal(doc.name, 'Carla');
+    assert.equal((await store.getState('carla', 'sid-c', 0)).claimsChangedAt?.getTime(), at.getTime());
+    // The two reads of the feed versions before claims refresh send: neither may see the change (they would read
+    // a document without `logoutAt` as a logout-everywhere for its whole `exp`).
+    const feed = t.db.collection('revocation_feed');
+    const old = [
+      await feed.find({ exp: { $gt: new Date() } }).toArray(),
+      await feed.find({ at: { $gte: new Date(Date.now() - HOUR) } }).toArray(),
+    ];
+    assert.ok(
+      old.flat().every((d) => d.sub !== 'carla'),
+      'older feed readers never see it',
+    );
+    const page = await store.readFeed(new Date(Date.now() - HOUR), 100);
+    assert.ok(
+      page.changes.some((c) => c.kind === 'claims' && c.sub === 'carla' && c.changedAt.getTime() === at.getTime()),
+    );
+  });
+
   test('revoked sessions live in their own collection, keyed by user and session id, with expiresAt', async () => {
     const store = new MongoRevocationStore({ db: t.db, logger: quiet });
     const expiresAt = new Date(Date.now() + HOUR);

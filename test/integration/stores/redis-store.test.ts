@@ -75,6 +75,29 @@ for (const driver of DRIVERS) {
       assert.equal(store().clientKind, driver);
     });
 
+    test('a claims change: its own key <prefix>{<sub>}:c = "<at>:<relevantUntil>"; the watermark and the feed keys older versions read are untouched', async () => {
+      const s = store();
+      const at = new Date();
+      const until = new Date(Date.now() + HOUR);
+      await s.markClaimsChanged('cleo', at, until);
+      assert.equal(await r.command('GET', `${prefix}{cleo}:c`), `${at.getTime()}:${until.getTime()}`);
+      const ttl = Number(await r.command('PTTL', `${prefix}{cleo}:c`));
+      assert.ok(ttl > HOUR - 60_000 && ttl <= HOUR, `expires at relevantUntil (${ttl} ms)`);
+      assert.equal(await r.command('GET', `${prefix}{cleo}:u`), null, 'no watermark');
+      // Versions before claims refresh read every member of these two as a revocation (and fail on a new kind).
+      for (const key of [`${prefix}{feed}:at`, `${prefix}{feed}:exp`]) {
+        const members = (await r.command('ZRANGE', key, '0', '-1')) as string[];
+        assert.ok(!members.some((m) => m.includes('"cleo"')), `${key} does not carry it`);
+      }
+      const page = await s.readFeed(new Date(Date.now() - 1000), 100);
+      assert.ok(
+        page.changes.some((c) => c.kind === 'claims' && c.sub === 'cleo' && c.changedAt.getTime() === at.getTime()),
+      );
+      assert.equal((await s.getState('cleo', 'sid-c', 0)).claimsChangedAt?.getTime(), at.getTime());
+      await r.command('SET', `${prefix}{cleo}:c`, 'garbage');
+      await assert.rejects(s.getState('cleo', 'sid-c', 0), /claims change key in Redis holds unreadable data/);
+    });
+
     test('the watermark key is <prefix>{<sub>}:u = "<at>:<relevantUntil>", expiring at relevantUntil', async () => {
       const at = new Date(Date.now() - 5);
       const until = later();

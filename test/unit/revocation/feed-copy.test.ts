@@ -34,6 +34,7 @@ function feedStore(now: () => number) {
     },
     revokeUser: (sub: string, at: Date, until: Date) => inner.revokeUser(sub, at, until),
     revokeSession: (sid: string, sub: string, expiresAt: Date) => inner.revokeSession(sid, sub, expiresAt),
+    markClaimsChanged: (sub: string, at: Date, until: Date) => inner.markClaimsChanged(sub, at, until),
     readFeed(since: Date | null, limit: number): Promise<FeedPage> {
       store.feedReads.push(since === null ? null : since.getTime());
       if (store.feedHangs) return new Promise<FeedPage>(() => undefined);
@@ -138,6 +139,27 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.equal(await code(b, ref), 'session_revoked', 'the read brought the revocation');
     assert.equal(store.reads, 0, 'all from the copy');
     assert.deepEqual(store.feedReads.slice(-1), [T0 - CHANGE_OVERLAP_MS], 'asked what changed since the last read');
+  });
+
+  test("claims changes: this instance's at once, another instance's by the next read; tokens with later claims pass", async () => {
+    const clock = manualClock(T0);
+    const store = feedStore(clock.now);
+    const [a, b] = [engineOn(store, clock.now), engineOn(store, clock.now)] as const;
+    await Promise.all([a.warmUp(), b.warmUp()]);
+    const ref = token('dora', sid(4));
+    assert.equal(await code(a, ref), undefined);
+    const changedAt = (await a.refreshClaims('dora')).getTime();
+    assert.equal(await code(a, ref), 'claims_stale', 'own change, from the copy at once');
+    const verdict = await a.verdict(ref);
+    assert.ok(verdict.ok && verdict.claimsChangedAtMs === changedAt, 'the verdict names the change');
+    assert.equal(await code(b, ref), undefined, 'b answers from its copy, read less than the delay ago');
+    clock.at += DELAY / 2;
+    await code(b, ref);
+    await b.copy?.sync();
+    assert.equal(await code(b, ref), 'claims_stale', 'the read brought the change');
+    assert.equal(await code(b, { ...ref, claimsAtMs: changedAt + 1 } as never), undefined, 'claims loaded after it');
+    assert.equal(await code(b, token('erik', sid(5))), undefined, 'other users are untouched');
+    assert.equal(store.reads, 0, 'all from the copies');
   });
 
   test('never serves a copy older than the bound: with the feed down, checks read the store; with both down, 503', async () => {

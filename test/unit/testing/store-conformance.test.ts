@@ -301,6 +301,71 @@ describe('runStoreConformance', () => {
     });
   }
 
+  /** Memory stores whose claims part is broken, and the test that must catch each. */
+  const CLAIMS_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }> = {
+    'markClaimsChanged is a no-op': {
+      create: () =>
+        new (class extends MemoryRevocationStore {
+          override markClaimsChanged(): void {
+            // forgets the change
+          }
+        })(),
+      caughtBy:
+        'claims changes: markClaimsChanged stores the time to the millisecond, for that user only, apart from the watermark',
+    },
+    'markClaimsChanged lowers an earlier change': {
+      create: () => {
+        const store = new (class extends MemoryRevocationStore {
+          readonly changes = new Map<string, number>();
+          override markClaimsChanged(sub: string, at: Date, until: Date): void {
+            this.changes.set(sub, at.getTime());
+            super.markClaimsChanged(sub, at, until);
+          }
+          override getState(sub: string, sessionId: string) {
+            const state = super.getState(sub, sessionId);
+            const last = this.changes.get(sub);
+            return last === undefined ? state : { ...state, claimsChangedAt: new Date(last) };
+          }
+        })();
+        return store;
+      },
+      caughtBy:
+        'claims changes: markClaimsChanged never moves backwards, also when concurrent, and a later one moves it forwards',
+    },
+    'a claims change never reaches the feed': {
+      create: () =>
+        new (class extends MemoryRevocationStore {
+          override readFeed(since: Date | null, limit: number) {
+            const page = super.readFeed(since, limit);
+            return { ...page, changes: page.changes.filter((c) => c.kind !== 'claims') };
+          }
+        })(),
+      caughtBy: 'claims changes: a claims change is in the feed before it resolves, with its user, time and relevance',
+    },
+  };
+
+  for (const [breakage, { create, caughtBy }] of Object.entries(CLAIMS_BROKEN)) {
+    test(`a store whose ${breakage} fails the claims tests`, async () => {
+      const outcome = await runCollected({ name: 'BrokenClaims', createStore: create, feed: true, claims: true });
+      assert.ok(
+        outcome.failures.has(caughtBy),
+        `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`,
+      );
+    });
+  }
+
+  test('a store with markClaimsChanged must declare claims: true; one without it passes without the claims tests', async () => {
+    const undeclared = await runCollected({
+      name: 'Undeclared',
+      createStore: () => new MemoryRevocationStore(),
+      feed: true,
+    });
+    assert.ok(undeclared.failures.has('has no claims changes, as declared'), describeFailures(undeclared.failures));
+    const without = await runCollected({ name: 'MapStore', createStore: () => new MapStore(), registry: false });
+    assert.ok(!without.tests.some((t) => t.startsWith('claims changes: ')));
+    assert.equal(without.failures.size, 0, describeFailures(without.failures));
+  });
+
   test('a correct Map-based store with a device registry passes the registry tests too', async () => {
     const outcome = await runCollected({ name: 'RegistryMapStore', createStore: () => new RegistryMapStore() });
     assert.ok(
