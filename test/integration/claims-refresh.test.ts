@@ -91,6 +91,10 @@ for (const backend of BACKENDS) {
         users.roles.set(sub, 'reader');
         const onA = await a.login(sub, 'reader');
         const onB = await b.login(sub, 'reader');
+        const sessionIds = new Map([
+          [onA, (await a.me(onA)).body.sessionId as string],
+          [onB, (await b.me(onB)).body.sessionId as string],
+        ]);
         assert.equal((await a.me(onA)).body.role, 'reader');
         assert.equal((await b.me(onB)).body.role, 'reader');
         assert.equal(users.loads(), 0, 'no load for tokens whose claims are up to date');
@@ -108,6 +112,7 @@ for (const backend of BACKENDS) {
           const loadsBefore = users.loads();
           const again = await a.me(fresh);
           assert.equal(again.body.role, 'admin');
+          assert.equal(res.body.sessionId, sessionIds.get(cookie), 'the same session as before the reload');
           assert.equal(again.body.sessionId, res.body.sessionId, 'the same session');
           assert.equal(again.body.signedInAt, res.body.signedInAt, 'the same sign-in time');
           assert.equal(users.loads(), loadsBefore, 'the re-issued token is up to date: no second load');
@@ -204,25 +209,31 @@ for (const backend of BACKENDS) {
       assert.equal((await a.me(fresh)).body.role, 'admin', 'a new sign-in carries fresh claims');
     });
 
-    test('renewal keeps the claims time: a renewed token signed before the change still reloads, one after does not', async () => {
-      const store = backend.create().store;
+    test('renewal keeps the claims time: a token renewed by an instance that has not seen the change yet still reloads once it has', async () => {
+      await backend.backdateFeed(); // so that B's copy answers for a session signed in now
+      const [storeA, storeB] = sharedPair(backend);
+      const secret = testSecret();
       const users = userTable();
-      const a = instance(store, testSecret(), users, { renewAfter: 1, expiresIn: 60 });
+      const a = instance(storeA, secret, users);
+      // B answers from a copy of the changes up to 4 s old, and renews tokens older than a second.
+      const b = instance(storeB, secret, users, { renewAfter: 1, expiresIn: 60, maxRevocationDelay: 4_000 });
+      await b.auth.ready;
       const sub = newUser();
       users.roles.set(sub, 'reader');
-      const cookie = await a.login(sub, 'reader');
+      const cookie = await b.login(sub, 'reader');
       await new Promise((resolve) => setTimeout(resolve, 1_100));
-      const renewed = await a.me(cookie);
-      const renewedCookie = cookieFrom(renewed.headers['set-cookie']);
-      assert.notEqual(renewedCookie, cookie, 'renewed');
       users.roles.set(sub, 'admin');
       await a.auth.refreshClaims(sub);
-      const res = await a.me(renewedCookie);
-      assert.equal(res.body.role, 'admin', 'the renewal carried the sign-in claims time, not its own');
-      assert.equal(users.loads(), 1);
+      const renewed = await b.me(cookie); // B's copy does not have the change yet: a plain renewal
+      assert.equal(renewed.body.role, 'reader', 'B had not seen the change');
+      const renewedCookie = cookieFrom(renewed.headers['set-cookie']);
+      assert.notEqual(renewedCookie, cookie, 'renewed');
+      await eventually(async () => (await b.me(renewedCookie)).body.role === 'admin', 8_000);
+      assert.equal((await a.me(renewedCookie)).body.role, 'admin', 'and on the instance that made the change');
     });
 
     test('with maxRevocationDelay, the other instance serves the new claims within the delay', async () => {
+      await backend.backdateFeed(); // B's copy answers for this session (not the store)
       const [storeA, storeB] = sharedPair(backend);
       const secret = testSecret();
       const users = userTable();

@@ -11,6 +11,11 @@ export interface ShippedStore {
   name: 'MemoryRevocationStore' | 'MongoRevocationStore' | 'RedisRevocationStore';
   /** A new store (sharing its server with the others of this file), and how to count a user's registry records. */
   create: () => { store: RevocationStore; records: (sub: string) => Promise<number> };
+  /**
+   * Makes the shared change feed begin a minute ago, for stores created after this: sessions signed in within
+   * 10 s of a feed's start are checked against the store itself, never answered from a bounded-delay copy.
+   */
+  backdateFeed: () => Promise<void>;
 }
 
 /** The three stores; connects in the file's `before` and cleans up in its `after` (call it at the top level). */
@@ -34,6 +39,7 @@ export function shippedStores(label: string): ShippedStore[] {
         const store = new MemoryRevocationStore();
         return { store, records: () => Promise.resolve(store.registrySize) };
       },
+      backdateFeed: () => Promise.resolve(), // its feed has no start
     },
     {
       name: 'MongoRevocationStore',
@@ -41,6 +47,11 @@ export function shippedStores(label: string): ShippedStore[] {
         store: new MongoRevocationStore({ db: db!.db, logger: quiet }),
         records: (sub) => db!.db.collection('device_sessions').countDocuments({ sub }),
       }),
+      backdateFeed: async () => {
+        const started = { _id: 'started' as never };
+        const startedAt = new Date(Date.now() - 60_000);
+        await db!.db.collection('revocation_feed').updateOne(started, { $set: { startedAt } }, { upsert: true });
+      },
     },
     {
       name: 'RedisRevocationStore',
@@ -48,6 +59,9 @@ export function shippedStores(label: string): ShippedStore[] {
         store: new RedisRevocationStore({ client: redis!.client, prefix, logger: quiet }),
         records: async (sub) => Number(await redis!.command('HLEN', `${prefix}{${encodeURIComponent(sub)}}:r`)),
       }),
+      backdateFeed: async () => {
+        await redis!.command('SET', `${prefix}{feed}:start`, String(Date.now() - 60_000));
+      },
     },
   ];
 }
