@@ -79,6 +79,21 @@ const watermark = async (store: RevocationStore, sub: string) =>
 const isRevoked = async (store: RevocationStore, sub: string, sid: string, issuedAt = issued()) =>
   (await store.getState(sub, sid, issuedAt)).sessionRevoked;
 
+/**
+ * Twelve writes of per-user times up to `base`, in a scrambled order: at once, or one after another on a server
+ * the subject says is not atomic. Resolves to the times (ms).
+ */
+async function raiseConcurrently(
+  subject: ConformanceSubject,
+  base: number,
+  write: (at: Date) => Awaitable<void>,
+): Promise<number[]> {
+  const stamps = Array.from({ length: 12 }, (_, i) => base - ((i * 7) % 12) * 10);
+  if (subject.atomicWrites === false) for (const ms of stamps) await write(new Date(ms));
+  else await Promise.all(stamps.map(async (ms) => write(new Date(ms))));
+  return stamps;
+}
+
 /** Each test: what the store promises, checked on a fresh store (and what the subject says of its server). */
 const TESTS: Record<string, (t: Fixture) => Promise<void>> = {
   async 'an unknown user and session are not revoked'({ store, sub, sid }) {
@@ -109,13 +124,7 @@ const TESTS: Record<string, (t: Fixture) => Promise<void>> = {
   },
 
   async 'concurrent revokeUser calls leave the largest watermark'({ store, subject, sub }) {
-    const base = Date.now();
-    const stamps = Array.from({ length: 12 }, (_, i) => base - ((i * 7) % 12) * 10);
-    if (subject.atomicWrites === false) {
-      for (const ms of stamps) await store.revokeUser(sub, new Date(ms), later());
-    } else {
-      await Promise.all(stamps.map(async (ms) => store.revokeUser(sub, new Date(ms), later())));
-    }
+    const stamps = await raiseConcurrently(subject, Date.now(), (at) => store.revokeUser(sub, at, later()));
     assert.equal(await watermark(store, sub), Math.max(...stamps));
   },
 
@@ -398,13 +407,9 @@ const CLAIMS_TESTS: Record<string, (t: Fixture<ClaimsStore>) => Promise<void>> =
     subject,
     sub,
   }) {
-    const base = Date.now() - 1000;
-    const stamps = Array.from({ length: 12 }, (_, i) => base - ((i * 7) % 12) * 10);
-    if (subject.atomicWrites === false) {
-      for (const ms of stamps) await store.markClaimsChanged(sub, new Date(ms), later());
-    } else {
-      await Promise.all(stamps.map(async (ms) => store.markClaimsChanged(sub, new Date(ms), later())));
-    }
+    const stamps = await raiseConcurrently(subject, Date.now() - 1000, (at) =>
+      store.markClaimsChanged(sub, at, later()),
+    );
     assert.equal(await claimsChange(store, sub), Math.max(...stamps));
     const next = new Date();
     await store.markClaimsChanged(sub, next, later());
