@@ -20,6 +20,8 @@ const built = await buildApp(scenario, {
   mongoUri: required('BENCH_MONGODB_URI'),
   dbName: required('BENCH_DB_NAME'),
   redisUrl: process.env.BENCH_REDIS_URL ?? '',
+  users: Number(process.env.BENCH_USERS ?? 0),
+  refreshSharePerSecond: Number(process.env.BENCH_REFRESH_SHARE ?? 0.01),
 });
 const server = createServer(built.app);
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -46,6 +48,9 @@ process.on('message', (command: AppCommand) => {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     send({ type: 'heap', heapUsed: process.memoryUsage().heapUsed, afterGc: gc !== undefined });
+  } else if (command.type === 'background') {
+    // A failure here is the benchmark's own bug: let it end the process (the orchestrator then stops).
+    void (built.background?.(command.on) ?? Promise.resolve()).then(() => send({ type: 'background', on: command.on }));
   } else {
     void shutdown();
   }

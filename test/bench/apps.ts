@@ -1,11 +1,13 @@
 // One Express app per scenario, each serving the same protected route: GET /me answers `{ sub }`.
 import { createSecretKey } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import MongoStore from 'connect-mongo';
 import cookieParser from 'cookie-parser';
 import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
 import { expressjwt } from 'express-jwt';
 import session from 'express-session';
 import { MongoClient, type Document } from 'mongodb';
+import { z } from 'zod';
 import type * as Lib from '../../lib/index.js';
 import type * as MongoEntry from '../../lib/mongodb.js';
 import type * as RedisEntry from '../../lib/redis.js';
@@ -39,6 +41,8 @@ export interface BuiltApp {
   app: Express;
   /** Counters an app exposes for the report (e.g. coalesced lookups); empty for most. */
   stats(): Record<string, number>;
+  /** Turns on or off what the app does by itself while it is measured (run.ts: around each measured run). */
+  background?(on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,6 +52,10 @@ export interface AppConfig {
   dbName: string;
   /** Redis of the revocable-redis scenario. */
   redisUrl: string;
+  /** Users of the tokens in rotation (`user-0` ... `user-(users - 1)`): whose claims the refresh scenario changes. */
+  users: number;
+  /** The share of them whose claims the refresh scenario changes each second. */
+  refreshSharePerSecond: number;
 }
 
 const quietLogger = {
@@ -108,15 +116,21 @@ function stateless(config: AppConfig, keyObject: boolean): BuiltApp {
 }
 
 /** The README's quick start: authenticate on every route, requireAuth on the protected one. */
-function revocableApp(auth: Lib.SessionAuth): Express {
+function revocableApp(auth: RevocableRoutes): Express {
   const app = express();
+  mountRevocable(app, auth);
+  return app;
+}
+
+type RevocableRoutes = Pick<Lib.SessionAuth, 'authenticate' | 'requireAuth' | 'logout' | 'logoutAll'>;
+
+function mountRevocable(app: Express, auth: RevocableRoutes): void {
   app.use(auth.authenticate);
   app.get('/me', auth.requireAuth, (req, res) => {
     res.json({ sub: (req as { auth?: { sub: string } }).auth?.sub });
   });
   app.post('/logout', auth.logout);
   app.post('/logout-all', auth.logoutAll);
-  return app;
 }
 
 async function revocableMongo(
@@ -148,6 +162,109 @@ async function revocableMongo(
     app: revocableApp(auth),
     stats: () => ({ ...counters }),
     close: async () => {
+      await auth.close();
+      await client.close();
+    },
+  };
+}
+
+/** The claims of the claims scenarios; the benchmark's tokens of those scenarios are signed with `reader`. */
+export const BenchClaims = z.object({ role: z.enum(['reader', 'editor']) });
+
+/**
+ * `revocable-mongo` (default settings) plus a `claims` schema and `loadClaims`, which answers from memory (the
+ * role each user has now) so that the figures are the package's own cost: an app's `loadClaims` also reads its
+ * user, once per `loadClaims` call counted here.
+ * - `claims`: no claims ever change: tokens that are up to date must cost nothing (no `loadClaims`, no extra read).
+ * - `claims-refresh`: while it is measured (`background(true)`), `refreshClaims` for 1 % of the users each
+ *   second (`refreshSharePerSecond`), spread over ticks of 100 ms, after flipping their role (as an app stores the
+ *   change first); the users in a shuffled order, all of them before any again, so that the changes do not
+ *   follow the load generator's rotation (user `i % users` for token `i`).
+ *   Counts `loadClaims` calls, requests (every request, before authentication), `refreshClaims` calls and failures,
+ *   and the time the timer ran (`refreshingMs`).
+ */
+async function revocableMongoClaims(config: AppConfig, refreshing: boolean): Promise<BuiltApp> {
+  const lib = await loadLibrary();
+  const client = await connect(config);
+  const store = new (await loadMongoStore())({ client, dbName: config.dbName, logger: quietLogger });
+  const counters: Record<string, number> = refreshing
+    ? { requests: 0, loadClaims: 0, refreshes: 0, refreshErrors: 0, refreshingMs: 0 }
+    : { loadClaims: 0 };
+  const roles = new Map<string, z.infer<typeof BenchClaims>['role']>();
+  const auth = lib.createSessionAuth({
+    secret: config.secret,
+    store,
+    cookie: { secure: false },
+    expiresIn: '1h',
+    logger: quietLogger,
+    claims: BenchClaims,
+    // Asynchronous, as an app's read of its user is.
+    loadClaims: (sub) => {
+      counters.loadClaims = (counters.loadClaims ?? 0) + 1;
+      return Promise.resolve({ role: roles.get(sub) ?? 'reader' });
+    },
+  });
+  await auth.ready;
+  const app = express();
+  if (refreshing) {
+    app.use((_req, _res, next) => {
+      counters.requests = (counters.requests ?? 0) + 1;
+      next();
+    });
+  }
+  mountRevocable(app, auth);
+
+  const order = Array.from({ length: config.users }, (_, i) => `user-${i}`);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j] as string, order[i] as string];
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let cursor = 0;
+  let owed = 0;
+  let last = 0;
+  let started = 0;
+  const inFlight = new Set<Promise<void>>();
+  const tick = () => {
+    const now = performance.now();
+    owed += ((now - last) / 1000) * config.users * config.refreshSharePerSecond;
+    last = now;
+    for (; owed >= 1; owed--) {
+      const sub = order[cursor] as string;
+      cursor = cursor + 1 === order.length ? 0 : cursor + 1;
+      roles.set(sub, roles.get(sub) === 'editor' ? 'reader' : 'editor');
+      const call: Promise<void> = auth.refreshClaims(sub).then(
+        () => void (counters.refreshes = (counters.refreshes ?? 0) + 1),
+        (error: unknown) => {
+          counters.refreshErrors = (counters.refreshErrors ?? 0) + 1;
+          quietLogger.warn(`refreshClaims failed: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      );
+      inFlight.add(call);
+      void call.finally(() => inFlight.delete(call));
+    }
+  };
+  const background = async (on: boolean) => {
+    if (!refreshing) return;
+    if (on && timer === undefined) {
+      if (!(config.users > 0)) throw new Error('revocable-mongo-claims-refresh needs BENCH_USERS');
+      started = last = performance.now();
+      owed = 0;
+      timer = setInterval(tick, 100);
+    } else if (!on && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+      // Up to the last tick: the changes made are those owed until then.
+      counters.refreshingMs = (counters.refreshingMs ?? 0) + Math.round(last - started);
+      await Promise.all(inFlight);
+    }
+  };
+  return {
+    app,
+    stats: () => ({ ...counters }),
+    background,
+    close: async () => {
+      await background(false);
       await auth.close();
       await client.close();
     },
@@ -334,6 +451,10 @@ export async function buildApp(scenario: Scenario, config: AppConfig): Promise<B
       return revocableMongo(config, 'cached');
     case 'revocable-mongo-renewing':
       return revocableMongo(config, 'renewing');
+    case 'revocable-mongo-claims':
+      return revocableMongoClaims(config, false);
+    case 'revocable-mongo-claims-refresh':
+      return revocableMongoClaims(config, true);
     case 'revocable-redis':
       return revocableRedis(config);
     case 'revocable-memory':

@@ -5,14 +5,15 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { cpuSeconds, machineBusySeconds, rssBytes } from './proc.js';
-import type {
-  CheckerResult,
-  CheckerSpec,
-  CpuSample,
-  LoadCommand,
-  LoadMessage,
-  LoadResult,
-  LoadSpec,
+import {
+  COOKIE_NAME,
+  type CheckerResult,
+  type CheckerSpec,
+  type CpuSample,
+  type LoadCommand,
+  type LoadMessage,
+  type LoadResult,
+  type LoadSpec,
 } from './shared.js';
 
 const cookieSets = new Map<string, string[]>();
@@ -41,6 +42,23 @@ function cpuMark(pids: LoadSpec['pids']): CpuMark {
     load: (own.user + own.system) / 1e6,
     machine: machineBusySeconds(),
   };
+}
+
+/**
+ * The session cookie a response sets (`session=<token>`, as a browser would send it back), or undefined when it
+ * sets none or expires it (`Max-Age=0`: not adopted, the rotation keeps the cookie it had).
+ */
+function sessionCookieSet(headers: Record<string, string | string[]>): string | undefined {
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() !== 'set-cookie') continue;
+    for (const line of Array.isArray(value) ? value : [value]) {
+      const [pair = '', ...attributes] = line.split(';');
+      if (!pair.startsWith(`${COOKIE_NAME}=`) || pair.length === COOKIE_NAME.length + 1) continue;
+      if (attributes.some((a) => a.trim().toLowerCase() === 'max-age=0')) continue;
+      return pair.trim();
+    }
+  }
+  return undefined;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -188,6 +206,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   let non2xx = 0;
   const statusCounts: Record<string, number> = {};
   let checker: Checker | undefined;
+  let adopted = 0;
   const rssSeries: { atSeconds: number; rss: number }[] = [];
 
   const instance = autocannon(
@@ -208,6 +227,18 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
             req.headers = { ...req.headers, cookie: cookies[i] as string };
             return req;
           },
+          // A browser keeps the cookie it is given: a re-issued token replaces the one of its rotation index.
+          ...(spec.adoptCookies === true
+            ? {
+                onResponse(_status, _body, context, headers) {
+                  const cookie = sessionCookieSet(headers);
+                  const i = context.i;
+                  if (cookie === undefined || typeof i !== 'number') return;
+                  cookies[i] = cookie;
+                  adopted++;
+                },
+              }
+            : {}),
         },
       ],
     },
@@ -293,6 +324,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     appRss,
     ...(spec.rssEverySeconds === undefined ? {} : { rssSeries }),
     ...(checkerResult === undefined ? {} : { checker: checkerResult }),
+    ...(spec.adoptCookies === true ? { cookiesAdopted: adopted } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // Turns the measurements into the markdown report and the BENCH_JSON document, with the targets of the issue.
 import type { CachedCheckResult } from './cached-check.js';
 import type { RoundTrips } from './round-trip.js';
-import type { BenchSettings, LoadResult } from './shared.js';
+import { CLAIMS_SCENARIO, REFRESH_SCENARIO, type BenchSettings, type LoadResult } from './shared.js';
 
 export interface RunRecord {
   name: string;
@@ -96,6 +96,192 @@ function rowJson(name: string, r: LoadResult, cores: number, stats: Record<strin
   };
 }
 
+/**
+ * The claims scenarios, level by level: `revocable-mongo-claims` (claims + `loadClaims`, no changes) beside
+ * `revocable-mongo` and `stateless-key` (medians of 2xx/s over the passes, as the other ratios), and
+ * `revocable-mongo-claims-refresh` (1 % of the users' claims changed each second): its req/s and its `loadClaims`
+ * calls per request (the app's counters, warm-up included, summed over the passes).
+ */
+function claimsReport(
+  input: ReportInput,
+  rpsOf: (name: string, connections: number) => number | undefined,
+  targets: Target[],
+): { json: unknown; ratios: Record<string, number | null>; markdown: string[] } | undefined {
+  const { runs, settings } = input;
+  const has = (name: string) => runs.some((r) => r.name === name);
+  if (!has(CLAIMS_SCENARIO) && !has(REFRESH_SCENARIO)) return undefined;
+  const levels = [...new Set(runs.map((r) => r.result.connections))].sort((a, b) => a - b);
+  const ratioAt = (a: string, b: string, connections: number) => {
+    const x = rpsOf(a, connections);
+    const y = rpsOf(b, connections);
+    return x === undefined || y === undefined || y === 0 ? null : round(x / y, 2);
+  };
+  const rpsAt = (name: string, connections: number) => {
+    const value = rpsOf(name, connections);
+    return value === undefined ? null : round(value, 0);
+  };
+  const runsAt = (name: string, connections: number) =>
+    runs.filter((r) => r.name === name && r.result.connections === connections);
+  /** A counter of the app summed over the passes, or null when the scenario did not run at that level. */
+  const counterAt = (name: string, connections: number, counter: string) => {
+    const at = runsAt(name, connections);
+    return at.length === 0 ? null : at.reduce((sum, r) => sum + (r.stats[counter] ?? 0), 0);
+  };
+  /** Requests the app saw (its own counter, else the load generator's responses), warm-up included. */
+  const requestsAt = (name: string, connections: number) =>
+    runsAt(name, connections).reduce((sum, r) => sum + (r.stats.requests ?? r.result.totalResponses), 0);
+  const perRequest = (name: string, connections: number, counter: string, digits = 4) => {
+    const count = counterAt(name, connections, counter);
+    const requests = requestsAt(name, connections);
+    return count === null || requests === 0 ? null : round(count / requests, digits);
+  };
+  const dbAt = (name: string, connections: number, kind: 'reads' | 'writes') => {
+    const values = runsAt(name, connections)
+      .map((r) => r.result.dbCommandsPerRequest?.[kind])
+      .filter((v): v is number => v !== undefined);
+    return values.length === 0 ? null : round(median(values), 3);
+  };
+
+  const ratios: Record<string, number | null> = {};
+  const noChanges = levels
+    .filter((c) => runsAt(CLAIMS_SCENARIO, c).length > 0)
+    .map((c) => {
+      const row = {
+        connections: c,
+        ok_rps: {
+          'stateless-key': rpsAt('stateless-key', c),
+          'revocable-mongo': rpsAt('revocable-mongo', c),
+          [CLAIMS_SCENARIO]: rpsAt(CLAIMS_SCENARIO, c),
+        },
+        revocable_vs_stateless_key: ratioAt('revocable-mongo', 'stateless-key', c),
+        claims_vs_stateless_key: ratioAt(CLAIMS_SCENARIO, 'stateless-key', c),
+        claims_vs_revocable: ratioAt(CLAIMS_SCENARIO, 'revocable-mongo', c),
+        db_reads_per_req: {
+          'revocable-mongo': dbAt('revocable-mongo', c, 'reads'),
+          [CLAIMS_SCENARIO]: dbAt(CLAIMS_SCENARIO, c, 'reads'),
+        },
+        load_claims_calls: counterAt(CLAIMS_SCENARIO, c, 'loadClaims'),
+      };
+      ratios[`claims_vs_stateless_key_c${c}`] = row.claims_vs_stateless_key;
+      ratios[`claims_vs_revocable_c${c}`] = row.claims_vs_revocable;
+      return row;
+    });
+  for (const row of noChanges) {
+    const value = row.claims_vs_revocable;
+    targets.push({
+      target: `revocable-mongo-claims (loadClaims, no changes) keeps revocable-mongo's ratio to stateless-key: ≥ 0.95 × revocable-mongo (c${row.connections})`,
+      measured:
+        value === null
+          ? 'not measured'
+          : `${value} × (${show(row.claims_vs_stateless_key)} × stateless-key against ${show(row.revocable_vs_stateless_key)} ×)`,
+      value,
+      met: value === null ? null : value >= 0.95,
+    });
+  }
+  if (noChanges.length > 0) {
+    const calls = noChanges.reduce((sum, row) => sum + (row.load_claims_calls ?? 0), 0);
+    targets.push({
+      target: 'revocable-mongo-claims: up-to-date tokens never call loadClaims (calls = 0)',
+      measured: `${calls} calls`,
+      value: calls,
+      met: calls === 0,
+    });
+  }
+
+  const tokensPerUser = settings.tokens / settings.users;
+  const share = settings.refreshSharePerSecond;
+  /** Changes attempted: a refreshClaims that timed out in the app may still have been stored. */
+  const changesAt = (c: number) =>
+    (counterAt(REFRESH_SCENARIO, c, 'refreshes') ?? 0) + (counterAt(REFRESH_SCENARIO, c, 'refreshErrors') ?? 0);
+  const refresh = levels
+    .filter((c) => runsAt(REFRESH_SCENARIO, c).length > 0)
+    .map((c) => {
+      const rps = rpsOf(REFRESH_SCENARIO, c);
+      const at = runsAt(REFRESH_SCENARIO, c);
+      const changes = changesAt(c);
+      const loads = counterAt(REFRESH_SCENARIO, c, 'loadClaims') ?? 0;
+      const requests = requestsAt(REFRESH_SCENARIO, c);
+      const adopted = at.reduce((sum, r) => sum + (r.result.cookiesAdopted ?? 0), 0);
+      // The time the app's refresh timer ran: from before the warm-up to the end of the run.
+      const runSeconds = (counterAt(REFRESH_SCENARIO, c, 'refreshingMs') ?? 0) / 1000;
+      ratios[`claims_refresh_vs_claims_c${c}`] = ratioAt(REFRESH_SCENARIO, CLAIMS_SCENARIO, c);
+      return {
+        connections: c,
+        ok_rps: rps === undefined ? null : round(rps, 0),
+        vs_claims: ratioAt(REFRESH_SCENARIO, CLAIMS_SCENARIO, c),
+        vs_stateless_key: ratioAt(REFRESH_SCENARIO, 'stateless-key', c),
+        load_claims_per_req: perRequest(REFRESH_SCENARIO, c, 'loadClaims'),
+        // Steady state: each changed token reloads once, on its next request, so `share` of the tokens per second
+        // (every request, when a token comes back less often than its user changes).
+        expected_load_claims_per_req:
+          rps === undefined || rps === 0 ? null : round(Math.min(1, (share * settings.tokens) / rps), 4),
+        load_claims_per_second: runSeconds === 0 ? null : round(loads / runSeconds, 1),
+        refresh_claims_per_second: runSeconds === 0 ? null : round(changes / runSeconds, 1),
+        // About 1 when every token of each changed user came back once (less: changes late in a run, whose tokens
+        // come back in the next run of the scenario, or a run shorter than the rotation through the tokens).
+        load_claims_per_changed_token: changes === 0 ? null : round(loads / (changes * tokensPerUser), 3),
+        cookies_adopted_per_req: requests === 0 ? null : round(adopted / requests, 4),
+        load_claims_calls: loads,
+        refresh_claims_calls: changes,
+        refresh_claims_failures: counterAt(REFRESH_SCENARIO, c, 'refreshErrors'),
+        requests,
+        non2xx: at.reduce((sum, r) => sum + r.result.non2xx, 0),
+        errors: at.reduce((sum, r) => sum + r.result.errors, 0),
+        db_reads_per_req: dbAt(REFRESH_SCENARIO, c, 'reads'),
+        db_writes_per_req: dbAt(REFRESH_SCENARIO, c, 'writes'),
+        db_cores: at.some((r) => r.result.cpu.db === undefined)
+          ? null
+          : round(median(at.map((r) => (r.result.cpu.db ?? 0) / r.result.seconds)), 2),
+      };
+    });
+  const allChanges = refresh.reduce((sum, r) => sum + r.refresh_claims_calls, 0);
+  const allLoads = refresh.reduce((sum, r) => sum + r.load_claims_calls, 0);
+  const perChangedToken = allChanges === 0 ? null : round(allLoads / (allChanges * tokensPerUser), 3);
+
+  const md: string[] = ['', '### Claims that follow the user', ''];
+  if (noChanges.length > 0) {
+    md.push(
+      "`revocable-mongo-claims` is `revocable-mongo` plus a `claims` schema (`{ role }`) and `loadClaims`, with no claims ever changed: up-to-date tokens must cost nothing (the claims-change time is read in the user's record the revocation check reads already). Its tokens carry the role claim. Medians of 2xx/s over the passes.",
+      '',
+      '| Conns | stateless-key | revocable-mongo | revocable-mongo-claims | revocable-mongo ÷ stateless-key | claims ÷ stateless-key | claims ÷ revocable-mongo | DB reads/req (revocable-mongo / claims) | loadClaims calls |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const r of noChanges) {
+      md.push(
+        `| ${r.connections} | ${show(r.ok_rps['stateless-key'])} | ${show(r.ok_rps['revocable-mongo'])} | ${show(r.ok_rps[CLAIMS_SCENARIO] ?? null)} | ${show(r.revocable_vs_stateless_key)} | ${show(r.claims_vs_stateless_key)} | ${show(r.claims_vs_revocable)} | ${show(r.db_reads_per_req['revocable-mongo'])} / ${show(r.db_reads_per_req[CLAIMS_SCENARIO] ?? null)} | ${show(r.load_claims_calls)} |`,
+      );
+    }
+  }
+  if (refresh.length > 0) {
+    md.push(
+      '',
+      `\`revocable-mongo-claims-refresh\`: the same app on a database of its own; while it is measured (warm-up included) it calls \`refreshClaims\` for ${round(share * 100, 2)} % of its ${settings.users.toLocaleString('en-US')} users each second (a role flipped each time, the users in a shuffled order), and the load clients adopt the cookies it re-issues, as a browser does. \`loadClaims\` answers from memory: an app's own read of the user comes on top, once per call. loadClaims/req is the app's count over the requests it saw (warm-up included, all passes); "steady" is what it tends to: each changed token reloads once, ${round(share * 100, 2)} % of the ${settings.tokens.toLocaleString('en-US')} tokens per second over the req/s (a short run, or one shorter than the rotation through the tokens, sees fewer); "per changed token" is about 1 when each changed token came back once (all runs: ${show(perChangedToken)}). On FerretDB v1 a \`refreshClaims\` is 5 commands (feed insert, lock insert, update, read-back, lock delete; on MongoDB: feed insert and one update), and each change leaves a state document that FerretDB scans on \`_id\` lookups (see the scale test): the DB columns show that cost.`,
+      '',
+      '| Conns | req/s | ÷ revocable-mongo-claims | ÷ stateless-key | loadClaims/req | steady | loadClaims/s | refreshClaims/s (failed) | per changed token | cookies adopted/req | DB reads/req | DB writes/req | DB cores | Non-2xx | Errors |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const r of refresh) {
+      md.push(
+        `| ${r.connections} | ${show(r.ok_rps)} | ${show(r.vs_claims)} | ${show(r.vs_stateless_key)} | ${show(r.load_claims_per_req)} | ${show(r.expected_load_claims_per_req)} | ${show(r.load_claims_per_second)} | ${show(r.refresh_claims_per_second)} (${show(r.refresh_claims_failures)} failed) | ${show(r.load_claims_per_changed_token)} | ${show(r.cookies_adopted_per_req)} | ${show(r.db_reads_per_req)} | ${show(r.db_writes_per_req)} | ${show(r.db_cores)} | ${r.non2xx} | ${r.errors} |`,
+      );
+    }
+  }
+  return {
+    ratios,
+    markdown: md,
+    json: {
+      no_changes: noChanges,
+      refresh: {
+        share_of_users_per_second: share,
+        users: settings.users,
+        tokens: settings.tokens,
+        load_claims_per_changed_token_all_runs: perChangedToken,
+        levels: refresh,
+      },
+    },
+  };
+}
+
 export function buildReport(input: ReportInput): { markdown: string; json: unknown } {
   const { settings, runs, cores } = input;
   const rows = runs.map((run) => rowJson(run.name, run.result, cores, run.stats));
@@ -173,6 +359,8 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
                 : round(meanLatency('revocable-mongo-cached') as number, 3),
           },
         };
+
+  const claims = claimsReport(input, rpsOf, targets);
 
   let scaleJson: unknown = null;
   if (input.scale !== undefined) {
@@ -355,7 +543,7 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
   if (counted.length > 0) {
     md.push(
       '',
-      'Counters reported by the apps (warm-up included): `storeErrors` are session-store failures (with FerretDB, touches refused with SQLITE_BUSY under concurrent writes; the request already answered 200 and its connection is closed, as Express does by default), `calls`, `joined` and `userInFlight` are those of the coalescing experiment.',
+      'Counters reported by the apps (warm-up included): `storeErrors` are session-store failures (with FerretDB, touches refused with SQLITE_BUSY under concurrent writes; the request already answered 200 and its connection is closed, as Express does by default), `calls`, `joined` and `userInFlight` are those of the coalescing experiment, `loadClaims`, `requests`, `refreshes`, `refreshErrors` and `refreshingMs` those of the claims scenarios.',
     );
     for (const run of counted) md.push(`- ${run.name} c${run.result.connections}: ${JSON.stringify(run.stats)}`);
   }
@@ -368,6 +556,7 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       `Bare driver round trips from the orchestrator's own client, one at a time, measured at the 1-connection level before each pass and after the last (${input.roundTrips.length} samples): \`ping\` ${roundTripJson.ping_wall_us} µs wall (${roundTripJson.ping_client_cpu_us} µs client CPU), \`find\` by \`_id\` ${roundTripJson.find_by_id_wall_us} µs wall (${roundTripJson.find_by_id_client_cpu_us} µs client CPU). Mean latency at c1 (median over passes): revocable-mongo ${show(roundTripJson.c1_mean_latency_ms['revocable-mongo'])} ms, stateless-key ${show(roundTripJson.c1_mean_latency_ms['stateless-key'])} ms, revocable-mongo-cached ${show(roundTripJson.c1_mean_latency_ms['revocable-mongo-cached'])} ms: an excess of ${show(ratios.c1_excess_round_trips)} find round trips.`,
     );
   }
+  if (claims !== undefined) md.push(...claims.markdown);
   md.push('', '### Targets', '', '| Target | Measured | Met |', '|---|---|---|');
   for (const t of targets)
     md.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
@@ -428,7 +617,8 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       repeat: settings.repeat,
     },
     scenarios: rows,
-    ratios,
+    ratios: { ...ratios, ...(claims?.ratios ?? {}) },
+    claims: claims?.json ?? null,
     round_trips: roundTripJson,
     scale: scaleJson,
     memory_store_scale: memoryScaleJson,

@@ -10,6 +10,10 @@
 // sessions) and `cached-correctness` (two maxRevocationDelay instances on one database), BENCH_REPEAT passes of
 // the matrix at each level (default 1; ratios use medians), BENCH_EXPERIMENTS=1 to add the investigation-only
 // apps, BENCH_APP_FLAGS node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`).
+// The claims scenarios (`revocable-mongo-claims`, `revocable-mongo-claims-refresh`) use tokens of their own,
+// signed with a `role` claim; the refresh scenario has its own database and its own copy of them, which its load
+// clients update with the cookies it re-issues. BENCH_REFRESH_PERCENT: the users whose claims it changes each
+// second (default 1).
 //
 // Processes: this orchestrator, the database server, one process per app, one load-generator process.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -27,14 +31,16 @@ import { idKey } from '../../lib/stores/mongodb/ids.js';
 import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { loadLibrary } from './apps.js';
+import { BenchClaims, loadLibrary } from './apps.js';
 import { checkCachedInstances, type CachedCheckResult, type Victim } from './cached-check.js';
 import { cpuSeconds } from './proc.js';
 import { buildReport, type ReportInput, type RunRecord } from './report.js';
 import { measureRoundTrips, type RoundTrips } from './round-trip.js';
 import {
+  CLAIMS_SCENARIO,
   EXPERIMENT_SCENARIOS,
   MAIN_SCENARIOS,
+  REFRESH_SCENARIO,
   readSettings,
   type AppCommand,
   type AppMessage,
@@ -56,6 +62,8 @@ const DB_MAIN = `${DB_PREFIX}_main`;
 const DB_SCALE = `${DB_PREFIX}_scale`;
 const DB_MEMORY = `${DB_PREFIX}_memory`;
 const DB_CACHED = `${DB_PREFIX}_cached`;
+/** The refresh scenario's: its users' claims changes never reach the other apps' users. */
+const DB_CLAIMS = `${DB_PREFIX}_claims`;
 /** Users with a watermark and revoked sessions in the memory-store scale run. */
 const MEMORY_SCALE_ENTRIES = 1_000_000;
 const SCALE_DOCS = 100_000;
@@ -82,7 +90,7 @@ async function cleanup(): Promise<void> {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.clear();
   if (dbClient !== undefined) {
-    for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY, DB_CACHED])
+    for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY, DB_CACHED, DB_CLAIMS])
       await dbClient
         .db(name)
         .dropDatabase()
@@ -180,6 +188,13 @@ async function appStats(app: AppHandle): Promise<Record<string, number>> {
   return message.type === 'stats' ? message.stats : {};
 }
 
+/** Turns the app's own background work on or off (see AppCommand) and waits until it has. */
+async function appBackground(app: AppHandle, on: boolean): Promise<void> {
+  const reply = nextMessage<AppMessage>(app.child, (m) => m.type === 'background', `background of ${app.scenario}`);
+  app.child.send({ type: 'background', on } satisfies AppCommand);
+  await reply;
+}
+
 async function appHeap(app: AppHandle): Promise<{ heapUsed: number; afterGc: boolean }> {
   const reply = nextMessage<AppMessage>(app.child, (m) => m.type === 'heap', `heap of ${app.scenario}`);
   app.child.send({ type: 'heap' } satisfies AppCommand);
@@ -244,22 +259,36 @@ interface Tokens {
   mintedAt: number;
 }
 
-async function mintTokens(secret: string): Promise<Tokens> {
+/** The tokens in rotation; `withClaims`: those of the claims scenarios, signed with the role `reader`. */
+async function mintTokens(secret: string, withClaims = false): Promise<Tokens> {
   const lib = await loadLibrary();
   const store = new lib.MemoryRevocationStore();
-  const auth = lib.createSessionAuth({ secret, store, cookie: { secure: false }, expiresIn: '1h' });
+  const options = { secret, store, cookie: { secure: false }, expiresIn: '1h' } as const;
+  const plain = lib.createSessionAuth(options);
+  const claims = lib.createSessionAuth({ ...options, claims: BenchClaims });
   // The smallest response object the cookie writer needs; the token is taken from login()'s result.
   const fakeRes = { headersSent: false, append: () => fakeRes, setHeader: () => fakeRes } as unknown as Response;
   const userOf = (index: number) => `user-${index % settings.users}`;
   const mintedAt = Date.now();
   const cookies: string[] = [];
   for (let i = 0; i < settings.tokens; i++) {
-    const session = await auth.login(fakeRes, { sub: userOf(i) });
+    const session = withClaims
+      ? await claims.login(fakeRes, { sub: userOf(i), role: 'reader' })
+      : await plain.login(fakeRes, { sub: userOf(i) });
     cookies.push(`session=${session.token}`);
   }
-  await auth.close();
+  await plain.close();
+  await claims.close();
   store.close();
   return { cookies, userOf, mintedAt };
+}
+
+/** The load generator's cookie set of a scenario. */
+function cookieSetOf(scenario: Scenario): string {
+  if (scenario === 'session-mongo') return 'express-session';
+  if (scenario === CLAIMS_SCENARIO) return 'jwt-claims';
+  if (scenario === REFRESH_SCENARIO) return 'jwt-claims-refresh';
+  return 'jwt';
 }
 
 /** express-session's cookie value for a session id: `s:` + id + `.` + base64 HMAC-SHA256 without padding. */
@@ -342,7 +371,7 @@ async function waitForIdle(pid: number, maxSeconds: number): Promise<void> {
 }
 
 async function prepareDatabases(client: MongoClient): Promise<void> {
-  for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY, DB_CACHED]) {
+  for (const name of [DB_MAIN, DB_SCALE, DB_MEMORY, DB_CACHED, DB_CLAIMS]) {
     const db = client.db(name);
     await db.dropDatabase();
     // Existing but empty collections, so that "empty database" lookups do reach the storage engine.
@@ -462,8 +491,17 @@ async function main(): Promise<void> {
   const needed = new Set<Scenario>(matrixScenarios);
   if (wanted('scale') || wanted('memory')) needed.add('revocable-mongo');
   const apps = new Map<Scenario, AppHandle>();
-  for (const scenario of candidates)
-    if (needed.has(scenario)) apps.set(scenario, await startApp(scenario, secret, mongoUri, DB_MAIN));
+  for (const scenario of candidates) {
+    if (!needed.has(scenario)) continue;
+    const app =
+      scenario === REFRESH_SCENARIO
+        ? await startApp(scenario, secret, mongoUri, DB_CLAIMS, {
+            BENCH_USERS: String(settings.users),
+            BENCH_REFRESH_SHARE: String(settings.refreshSharePerSecond),
+          })
+        : await startApp(scenario, secret, mongoUri, DB_MAIN);
+    apps.set(scenario, app);
+  }
   // The apps of the memory and scale runs start now too (and wait idle), so that every process has loaded the
   // package before anything could rebuild dist/ in the middle of a long run.
   const memoryApp = wanted('memory') ? await startApp('revocable-mongo', secret, mongoUri, DB_MEMORY) : undefined;
@@ -492,6 +530,14 @@ async function main(): Promise<void> {
   const load = new LoadProcess();
   await load.ready();
   await load.loadCookies('jwt', tokens.cookies);
+  if (needed.has(CLAIMS_SCENARIO) || needed.has(REFRESH_SCENARIO)) {
+    const t2 = performance.now();
+    const claimsTokens = await mintTokens(secret, true);
+    log(`Minted ${claimsTokens.cookies.length} tokens with a role claim in ${Math.round(performance.now() - t2)} ms.`);
+    // Two copies in the load generator: the refresh scenario's is updated with the cookies its app re-issues.
+    await load.loadCookies(cookieSetOf(CLAIMS_SCENARIO), claimsTokens.cookies);
+    await load.loadCookies(cookieSetOf(REFRESH_SCENARIO), claimsTokens.cookies);
+  }
   const sessionApp = apps.get('session-mongo');
   let sessionSeedSeconds: number | undefined;
   if (sessionApp !== undefined) {
@@ -509,15 +555,24 @@ async function main(): Promise<void> {
     extra: Partial<LoadSpec> = {},
   ): Promise<LoadResult> => {
     const before = await commandCounts(client);
+    // The app's own work (the refresh scenario's refreshClaims timer) only while it is measured, warm-up included.
+    await appBackground(app, true);
     const result = await load.run({
       url: app.url,
       connections,
       warmupSeconds: settings.warmupSeconds,
       durationSeconds: settings.durationSeconds,
-      cookieSet: app.scenario === 'session-mongo' ? 'express-session' : 'jwt',
+      cookieSet: cookieSetOf(app.scenario),
       pids: { app: app.pid, ...(dbPid === undefined ? {} : { db: dbPid }) },
+      ...(app.scenario === REFRESH_SCENARIO ? { adoptCookies: true } : {}),
       ...extra,
     });
+    await appBackground(app, false);
+    if (app.scenario === REFRESH_SCENARIO) {
+      // A refreshClaims that timed out in the app may still have writes under way in the database: the next
+      // scenario is measured once the database and this app are idle (at most 15 s).
+      await Promise.all([waitForIdle(app.pid, 15), dbPid === undefined ? undefined : waitForIdle(dbPid, 15)]);
+    }
     const after = await commandCounts(client);
     if (before !== undefined && after !== undefined && result.totalResponses > 0) {
       const delta = (names: readonly string[]) =>
@@ -525,7 +580,7 @@ async function main(): Promise<void> {
       result.dbCommandsPerRequest = { reads: delta(READ_COMMANDS), writes: delta(WRITE_COMMANDS) };
     }
     log(
-      `  ${label.padEnd(22)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non2xx ${result.non2xx}  errors ${result.errors}`,
+      `  ${label.padEnd(30)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non2xx ${result.non2xx}  errors ${result.errors}`,
     );
     return result;
   };
@@ -557,11 +612,20 @@ async function main(): Promise<void> {
       const before = await appStats(app);
       const result = await measure(app, connections, scenario);
       const after = await appStats(app);
-      runs.push({
-        name: scenario,
-        result,
-        stats: Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)])),
-      });
+      const stats = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+      runs.push({ name: scenario, result, stats });
+      if (scenario === CLAIMS_SCENARIO || scenario === REFRESH_SCENARIO) {
+        // Warm-up included on both sides: the app's counters and the responses from the start of the warm-up.
+        const requests = stats.requests ?? result.totalResponses;
+        const adopted = result.cookiesAdopted === undefined ? '' : `, ${result.cookiesAdopted} cookies adopted`;
+        const refreshes =
+          stats.refreshes === undefined
+            ? ''
+            : `, ${stats.refreshes} refreshClaims (${stats.refreshErrors ?? 0} failed)`;
+        log(
+          `  ${''.padEnd(30)}        loadClaims ${((stats.loadClaims ?? 0) / Math.max(1, requests)).toFixed(4)} per request (${stats.loadClaims ?? 0} of ${requests})${refreshes}${adopted}`,
+        );
+      }
     }
   }
 

@@ -8,6 +8,8 @@ export const MAIN_SCENARIOS = [
   'revocable-mongo',
   'revocable-mongo-cached',
   'revocable-mongo-renewing',
+  'revocable-mongo-claims',
+  'revocable-mongo-claims-refresh',
   'revocable-redis',
   'revocable-memory',
   'session-mongo',
@@ -20,6 +22,15 @@ export const MAIN_SCENARIOS = [
  * gain or cost. (Micro-batching, measured here first, is now what MongoRevocationStore does by default.)
  */
 export const EXPERIMENT_SCENARIOS = ['exp-two-reads', 'exp-coalesced'] as const;
+
+/**
+ * The claims scenarios: `revocable-mongo` plus a `claims` schema and `loadClaims`. `revocable-mongo-claims` never
+ * changes any claims (up-to-date tokens must cost nothing: no `loadClaims` call, no extra read);
+ * `revocable-mongo-claims-refresh` calls `refreshClaims` for 1 % of its users each second (BENCH_REFRESH_PERCENT)
+ * while it is measured, on a database of its own, and its load clients adopt the re-issued cookies as a browser does.
+ */
+export const CLAIMS_SCENARIO = 'revocable-mongo-claims';
+export const REFRESH_SCENARIO = 'revocable-mongo-claims-refresh';
 
 export type MainScenario = (typeof MAIN_SCENARIOS)[number];
 export type ExperimentScenario = (typeof EXPERIMENT_SCENARIOS)[number];
@@ -45,16 +56,26 @@ export interface AppEnv {
   BENCH_MEMORY_SEED?: string;
   /** The seeded watermark and revocation time (ms): before the tokens in rotation were issued. */
   BENCH_SEED_AT_MS?: string;
+  /** revocable-mongo-claims-refresh only: its users are `user-0` ... `user-(BENCH_USERS - 1)`. */
+  BENCH_USERS?: string;
+  /** revocable-mongo-claims-refresh only: the share of them whose claims change each second (0.01: 1 %). */
+  BENCH_REFRESH_SHARE?: string;
 }
 
 /** App process -> orchestrator. */
 export type AppMessage =
   | { type: 'ready'; port: number; pid: number }
   | { type: 'stats'; stats: Record<string, number> }
-  | { type: 'heap'; heapUsed: number; afterGc: boolean };
+  | { type: 'heap'; heapUsed: number; afterGc: boolean }
+  | { type: 'background'; on: boolean };
 
-/** Orchestrator -> app process. */
-export type AppCommand = { type: 'stats' } | { type: 'heap' } | { type: 'shutdown' };
+/**
+ * Orchestrator -> app process. `background` turns on (before a measured run of the app) or off (after it) the
+ * work an app does by itself, e.g. the refresh scenario's `refreshClaims` timer, so that it never runs while
+ * another scenario is measured; answered once done (when off: once the calls in flight have settled).
+ */
+export type AppCommand =
+  { type: 'stats' } | { type: 'heap' } | { type: 'background'; on: boolean } | { type: 'shutdown' };
 
 /** Revocations issued over HTTP during a run, and the check that nothing is accepted after they returned. */
 export interface CheckerSpec {
@@ -78,6 +99,11 @@ export interface LoadSpec {
   /** When set, the RSS of the app is sampled every `rssEverySeconds` from the start of the load. */
   rssEverySeconds?: number;
   checker?: CheckerSpec;
+  /**
+   * Keep the cookies the app sets, as a browser does: a `Set-Cookie` of the session cookie replaces the cookie of
+   * that rotation index in the set, for this run and the later ones of the same set.
+   */
+  adoptCookies?: boolean;
 }
 
 /** Orchestrator -> load process. */
@@ -127,6 +153,8 @@ export interface LoadResult {
   appRss: number;
   rssSeries?: { atSeconds: number; rss: number }[];
   checker?: CheckerResult;
+  /** With `adoptCookies`: session cookies set by the app and adopted, from the start of the warm-up to the end. */
+  cookiesAdopted?: number;
   /** Database commands per response over the whole run, from the server's own counters (set by run.ts). */
   dbCommandsPerRequest?: { reads: number; writes: number };
 }
@@ -162,6 +190,8 @@ export interface BenchSettings {
   repeat: number;
   only: Set<string> | undefined;
   skip: Set<string>;
+  /** Share of the users whose claims revocable-mongo-claims-refresh changes each second (BENCH_REFRESH_PERCENT / 100). */
+  refreshSharePerSecond: number;
 }
 
 export function readSettings(): BenchSettings {
@@ -191,5 +221,6 @@ export function readSettings(): BenchSettings {
     repeat: Math.max(1, Math.round(numberFromEnv('BENCH_REPEAT', 1))),
     only: list('BENCH_ONLY'),
     skip: list('BENCH_SKIP') ?? new Set(),
+    refreshSharePerSecond: numberFromEnv('BENCH_REFRESH_PERCENT', 1) / 100,
   };
 }

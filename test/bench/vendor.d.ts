@@ -22,7 +22,12 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       setupRequest?: (request: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest;
-      onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers: Record<string, string | string[]>,
+      ) => void;
     }[];
   }
 
