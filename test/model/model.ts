@@ -1,11 +1,13 @@
 // Model-based test of the session contract: random histories of sign-ins, requests, time passing, renewals,
-// logouts, revocations, session caps, fresh-auth checks, key rotation, clock skew and store outages, run against
-// several app instances over HTTP that share one store. A small reference model says what every request must
-// answer; fast-check shrinks any difference to a short history and prints the seed to replay it.
+// logouts, revocations, session caps, fresh-auth checks, key rotation, clock skew, store outages, and claims that
+// follow the user (claims changes with `refreshClaims`, bans, a failing `loadClaims`), run against several app
+// instances over HTTP that share one store. A small reference model says what every request must answer;
+// fast-check shrinks any difference to a short history and prints the seed to replay it.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   buildInstance,
+  ClaimsTable,
   Clock,
   closeSharedServer,
   headerOf,
@@ -53,6 +55,36 @@ interface MToken {
   sat: number;
   sxp: number;
   pwd: number;
+  /** When the token's claims were loaded (`cla`: sign-in, or a reload after a claims change). */
+  cla: number;
+  /** The claims: the version of the user's row when they were loaded. */
+  ver: number;
+  /** Model only, not in the token: the model time (`clock.t`) and step (`World.seq`) of that load. */
+  loadedT: number;
+  loadSeq: number;
+}
+
+/** The token fields the real token is compared on (the rest is the model's bookkeeping). */
+const SIGNED = ['sub', 'sid', 'kid', 'iatMs', 'exp', 'sat', 'sxp', 'pwd', 'cla', 'ver'] as const;
+
+/** A `refreshClaims` that completed: of `sub`, called at model time `t` in step `seq`, after the row reached `ver`. */
+interface Refresh {
+  sub: string;
+  t: number;
+  seq: number;
+  ver: number;
+}
+
+/**
+ * What `authenticate` does with a token at an instance: the rejection code (undefined when accepted), the token it
+ * sets (a renewal, or a reload with fresh claims), how many times it calls `loadClaims` (0 or 1), and whether it
+ * banned the user (`loadClaims` answered null: a logout-everywhere).
+ */
+interface Outcome {
+  code: string | undefined;
+  token: Omit<MToken, 'jwt'> | undefined;
+  loads: number;
+  banned: boolean;
 }
 
 interface MSession {
@@ -86,6 +118,16 @@ export class World {
   readonly devices = new Map<string, MToken | undefined>();
   readonly copies: MToken[] = [];
   readonly log: string[] = [];
+  /** The app's user table (claims version, banned) that every instance's `loadClaims` and sign-in route read. */
+  readonly table = new ClaimsTable();
+  /** Each user's claims change as the store holds it: the largest `refreshClaims` time so far. */
+  readonly claimsChanged = new Map<string, number>();
+  /** Every `refreshClaims` that completed, in order. */
+  readonly refreshes: Refresh[] = [];
+  /** For a banned user: the first `refreshClaims` that completed since the ban (none yet: not in the map). */
+  readonly banSince = new Map<string, Refresh>();
+  /** The largest difference between two instances' clocks (ms). */
+  readonly skew: number;
 
   constructor(
     readonly options: ModelOptions,
@@ -96,7 +138,13 @@ export class World {
     this.store = new SwitchStore(made.inner, this.clock);
     this.closeStore = made.close;
     this.generations = offsets.map(() => 0);
+    this.skew = Math.max(...offsets) - Math.min(...offsets);
     for (let i = 0; i < offsets.length; i++) this.instances.push(this.#build(i));
+  }
+
+  /** The current step's number (its place in the log). */
+  get seq(): number {
+    return this.log.length;
   }
 
   #build(i: number): Instance {
@@ -106,6 +154,7 @@ export class World {
       this.options.life,
       this.offsets[i] as number,
       this.generations[i] as number,
+      this.table,
     );
   }
 
@@ -165,7 +214,8 @@ export class World {
     const exp = Math.min(Math.floor(now / 1000) + this.options.life.expiresIn, Math.floor(token.sxp / 1000));
     if (exp * 1000 - now < 1000) return undefined;
     const kid = ringOf(this.generations[i] as number)[0] as string;
-    return { sub: token.sub, sid: token.sid, kid, iatMs: now, exp, sat: token.sat, sxp: token.sxp, pwd };
+    const { sub, sid, sat, sxp, cla, ver, loadedT, loadSeq } = token;
+    return { sub, sid, kid, iatMs: now, exp, sat, sxp, pwd, cla, ver, loadedT, loadSeq };
   }
 
   /** The renewal `authenticate` does for an accepted token, with the registry touch. */
@@ -178,6 +228,36 @@ export class World {
       if (s !== undefined) s.lastActiveAt = Math.max(s.lastActiveAt, now);
     }
     return renewed;
+  }
+
+  /**
+   * The whole of `authenticate` for a token at instance `i`: verification and the revocation check
+   * (`rejection`); then a token whose claims were loaded at or before the user's claims change (`cla` ≤ the
+   * change, inclusive as the watermark) calls `loadClaims` once: it fails (503 `claims_unavailable`, the cookie
+   * kept), answers null for a banned user (a logout-everywhere at this instance's clock: 401
+   * `logged_out_everywhere`), or answers the row's version, signed into a token of the same session issued now with
+   * `cla` after the change (`claims_stale` when the session ends within the second), and no renewal; else an
+   * up-to-date token never calls it, and is renewed as before. Applies what it changes in the store (the ban's
+   * watermark, a renewal's registry touch).
+   */
+  authenticate(token: MToken | undefined, i: number): Outcome {
+    const code = this.rejection(token, i);
+    if (code !== undefined || token === undefined) return { code, token: undefined, loads: 0, banned: false };
+    const changed = this.claimsChanged.get(token.sub);
+    if (changed === undefined || token.cla > changed) {
+      return { code: undefined, token: this.renewal(token, i), loads: 0, banned: false };
+    }
+    if (this.table.mode !== 'ok') return { code: 'claims_unavailable', token: undefined, loads: 1, banned: false };
+    const row = this.table.row(token.sub);
+    if (row.banned) {
+      this.watermark.set(token.sub, Math.max(this.watermark.get(token.sub) ?? -Infinity, this.nowAt(i)));
+      return { code: 'logged_out_everywhere', token: undefined, loads: 1, banned: true };
+    }
+    const now = this.nowAt(i);
+    const fresh = { ...token, ver: row.ver, cla: Math.max(now, changed + 1), loadedT: this.clock.t, loadSeq: this.seq };
+    const reloaded = this.reissue(fresh, i);
+    if (reloaded === undefined) return { code: 'claims_stale', token: undefined, loads: 1, banned: false };
+    return { code: undefined, token: reloaded, loads: 1, banned: false };
   }
 
   /**
@@ -209,6 +289,43 @@ export class World {
   }
 
   // --- checking answers ---
+
+  /**
+   * The contract of claims refresh, stated in time rather than in the model's rules (which say more: the exact
+   * version, token and number of `loadClaims` calls), for a request whose session was accepted with `presented`
+   * (and whose route saw claims version `seen`, when it shows them):
+   * - a banned user (banned in the table, and a `refreshClaims` since the ban completed) is accepted on no device
+   *   and no instance;
+   * - the claims are at least as new as every `refreshClaims` of the user that completed before the request was
+   *   sent (`seen` ≥ the version it published).
+   * Both except for a refresh made no more than `skew` ms (the instances' largest clock difference) after the
+   * token's claims were loaded: the change and `cla` are stamped by different clocks, the documented clock caveat.
+   * At `skew` 0 that leaves a refresh in the same model millisecond as the load: steps of 0 ms share it, while
+   * a real `refreshClaims` returns only once the clock has passed its change.
+   */
+  checkAccepted(what: string, presented: MToken, seen: unknown): void {
+    const outside = (r: Refresh) => r.seq < presented.loadSeq || r.t - presented.loadedT > this.skew;
+    const ban = this.banSince.get(presented.sub);
+    if (ban !== undefined && outside(ban))
+      this.fail(what, `a banned user was accepted, ${this.clock.t - ban.t} ms after the ban's refreshClaims`);
+    if (seen !== undefined) {
+      const floor = Math.max(
+        -Infinity,
+        ...this.refreshes.filter((r) => r.sub === presented.sub && outside(r)).map((r) => r.ver),
+      );
+      if (typeof seen !== 'number' || seen < floor)
+        this.fail(
+          what,
+          `the route saw claims version ${JSON.stringify(seen)}, older than a completed refreshClaims (${floor})`,
+        );
+    }
+  }
+
+  /** The number of `loadClaims` calls since `before` is the model's. */
+  expectLoads(what: string, before: number, loads: number): void {
+    const calls = this.table.calls - before;
+    if (calls !== loads) this.fail(what, `loadClaims was called ${calls} times, the model expects ${loads}`);
+  }
 
   fail(what: string, detail: string): never {
     throw new Error(`${what}: ${detail}\nhistory so far:\n  ${this.log.join('\n  ')}`);
@@ -246,10 +363,12 @@ export class World {
       sat: p.sat,
       sxp: p.sxp,
       pwd: p.pwd,
+      cla: p.cla,
+      ver: p.ver,
     };
     assert.deepEqual(
       actual,
-      { ...expected },
+      Object.fromEntries(SIGNED.map((k) => [k, expected[k]])),
       `${what}: token claims differ from the model\n  ${this.log.join('\n  ')}`,
     );
     const token: MToken = { ...expected, jwt: got.cookie };
@@ -268,6 +387,14 @@ export class World {
       this.fail(what, `the store holds the watermark ${stored}, the model ${this.watermark.get(sub)}`);
   }
 
+  /** The store's claims change of `sub` is the model's: the largest `refreshClaims` time so far. */
+  async expectClaimsChange(what: string, sub: string): Promise<void> {
+    const state = await this.store.inner.getState(sub, '', 0);
+    const stored = state.claimsChangedAt?.getTime();
+    if (stored !== this.claimsChanged.get(sub))
+      this.fail(what, `the store holds the claims change ${stored}, the model ${this.claimsChanged.get(sub)}`);
+  }
+
   /** Applies a response's cookie to the device that sent it. */
   keep(target: Target, result: MToken | null | undefined): void {
     if (target.kind !== 'device' || result === undefined) return;
@@ -283,13 +410,19 @@ export class World {
 }
 
 const code = (error: unknown) => (error as { code?: string }).code;
-const STATUS: Record<string, number> = { revocation_unavailable: 503, csrf_rejected: 403 };
+const STATUS: Record<string, number> = {
+  revocation_unavailable: 503,
+  claims_unavailable: 503,
+  csrf_rejected: 403,
+  banned: 403,
+};
 const statusOf = (c: string | undefined) => (c === undefined ? 200 : (STATUS[c] ?? 401));
 /** Whether `authenticate` expires the cookie for this rejection. */
 const clears = (c: string | undefined) =>
   c !== undefined &&
   c !== 'credentials_required' &&
   c !== 'revocation_unavailable' &&
+  c !== 'claims_unavailable' &&
   c !== 'reauthentication_required';
 
 function describeTarget(t: Target): string {
@@ -323,7 +456,7 @@ class Login extends Step {
   }
   override check(m: Readonly<World>): boolean {
     if (!super.check(m)) return false;
-    if (m.down) return true;
+    if (m.down || m.table.users.get(m.sub(this.user))?.banned === true) return true;
     // Ties in "last active" at the cap's edge make the eviction order unspecified: not a history to judge.
     const w = m as World;
     const saved = w.clock.t;
@@ -335,7 +468,15 @@ class Login extends Step {
   async step(w: World): Promise<void> {
     const sub = w.sub(this.user);
     const what = this.toString();
+    const calls = w.table.calls;
     const got = await send(w.instances[this.inst]!, 'post', '/login', undefined, { sub });
+    w.expectLoads(what, calls, 0); // the sign-in route reads the table itself
+    const row = w.table.row(sub);
+    if (row.banned) {
+      w.expectAnswer(what, got, 403, 'banned');
+      w.expectCookie(what, got, undefined);
+      return;
+    }
     if (w.down) {
       w.expectAnswer(what, got, 503, 'revocation_unavailable');
       w.expectCookie(what, got, undefined);
@@ -355,6 +496,10 @@ class Login extends Step {
       sat: now,
       sxp,
       pwd: now,
+      cla: now,
+      ver: row.ver,
+      loadedT: w.clock.t,
+      loadSeq: w.seq,
     };
     w.sessions.set(sid, { sid, sub, signedInAt: now, lastActiveAt: now, sxp, entryUntil: -Infinity });
     for (const s of evicted) w.revokeEntry(s.sid, s.sxp + ENTRY_SLACK_MS);
@@ -379,13 +524,17 @@ class Request extends Step {
   async step(w: World): Promise<void> {
     const token = w.tokenOf(this.target);
     const what = this.toString();
-    const rejection = w.rejection(token, this.inst);
-    const renewed = rejection === undefined && token !== undefined ? w.renewal(token, this.inst) : undefined;
+    const { code: rejection, token: renewed, loads, banned } = w.authenticate(token, this.inst);
+    const calls = w.table.calls;
     const got = await send(w.instances[this.inst]!, 'get', `/${this.route}`, token?.jwt);
+    // The claims the route sees: those of the reloaded or renewed token, else of the one presented.
+    const ver = rejection === undefined ? (renewed ?? token)?.ver : undefined;
     let expectedCode = rejection;
     if (this.route === 'public') {
       w.expectAnswer(what, got, 200, undefined);
       assert.equal(got.body.sub, rejection === undefined ? token?.sub : null, `${what}: req.auth on a public route`);
+      if (token !== undefined && got.body.sub !== null) w.checkAccepted(what, token, got.body.ver);
+      assert.equal(got.body.ver, ver ?? null, `${what}: the claims the route sees`);
       expectedCode = undefined;
     } else if (
       this.route === 'sensitive' &&
@@ -395,7 +544,13 @@ class Request extends Step {
     ) {
       expectedCode = 'reauthentication_required';
     }
-    if (this.route !== 'public') w.expectAnswer(what, got, statusOf(expectedCode), expectedCode);
+    if (this.route !== 'public') {
+      if (token !== undefined && got.status === 200) w.checkAccepted(what, token, got.body.ver);
+      w.expectAnswer(what, got, statusOf(expectedCode), expectedCode);
+      if (expectedCode === undefined) assert.equal(got.body.ver, ver, `${what}: the claims the route sees`);
+    }
+    w.expectLoads(what, calls, loads);
+    if (banned && token !== undefined) await w.expectWatermark(what, token.sub);
     w.keep(this.target, w.expectCookie(what, got, clears(rejection) ? null : renewed));
   }
   toString(): string {
@@ -414,10 +569,12 @@ class Logout extends Step {
   async step(w: World): Promise<void> {
     const token = w.tokenOf(this.target);
     const what = this.toString();
-    // The app-wide `authenticate` runs first (it may renew or expire the cookie), then `logout`.
-    const rejection = w.rejection(token, this.inst);
-    const renewed = rejection === undefined && token !== undefined ? w.renewal(token, this.inst) : undefined;
+    // The app-wide `authenticate` runs first (it may renew, reload, ban or expire the cookie), then `logout`.
+    const { code: rejection, token: renewed, loads, banned } = w.authenticate(token, this.inst);
+    const calls = w.table.calls;
     const got = await send(w.instances[this.inst]!, 'post', '/logout', token?.jwt);
+    w.expectLoads(what, calls, loads);
+    if (banned && token !== undefined) await w.expectWatermark(what, token.sub);
     const ends = token !== undefined && w.verifyError(token, this.inst, true) === undefined;
     if (ends && w.down) {
       w.expectAnswer(what, got, 503, 'revocation_unavailable');
@@ -444,11 +601,14 @@ class LogoutAll extends Step {
   async step(w: World): Promise<void> {
     const token = w.tokenOf(this.target);
     const what = this.toString();
-    const rejection = w.rejection(token, this.inst);
-    if (rejection === undefined && token !== undefined) w.renewal(token, this.inst); // then expired at once
+    const { code: rejection, loads, banned } = w.authenticate(token, this.inst); // a new token is expired at once
+    const calls = w.table.calls;
     const got = await send(w.instances[this.inst]!, 'post', '/logout-all', token?.jwt);
+    w.expectLoads(what, calls, loads);
+    if (banned && token !== undefined) await w.expectWatermark(what, token.sub);
     w.expectAnswer(what, got, rejection === undefined ? 204 : statusOf(rejection), rejection);
     if (rejection === undefined && token !== undefined) {
+      w.checkAccepted(what, token, undefined);
       w.watermark.set(token.sub, Math.max(w.watermark.get(token.sub) ?? -Infinity, w.nowAt(this.inst)));
       await w.expectWatermark(what, token.sub);
       w.keep(this.target, w.expectCookie(what, got, null));
@@ -472,11 +632,14 @@ class RevokeOthers extends Step {
   async step(w: World): Promise<void> {
     const token = w.tokenOf(this.target);
     const what = this.toString();
-    const rejection = w.rejection(token, this.inst);
-    const renewed = rejection === undefined && token !== undefined ? w.renewal(token, this.inst) : undefined;
+    const { code: rejection, token: renewed, loads, banned } = w.authenticate(token, this.inst);
+    const calls = w.table.calls;
     const got = await send(w.instances[this.inst]!, 'post', '/revoke-others', token?.jwt);
+    w.expectLoads(what, calls, loads);
+    if (banned && token !== undefined) await w.expectWatermark(what, token.sub);
     w.expectAnswer(what, got, rejection === undefined ? 204 : statusOf(rejection), rejection);
     if (rejection === undefined && token !== undefined) {
+      w.checkAccepted(what, token, undefined);
       for (const s of w.live(token.sub)) if (s.sid !== token.sid) w.revokeEntry(s.sid, s.sxp + ENTRY_SLACK_MS);
     }
     w.keep(this.target, w.expectCookie(what, got, clears(rejection) ? null : renewed));
@@ -497,14 +660,18 @@ class Reauth extends Step {
   async step(w: World): Promise<void> {
     const token = w.tokenOf(this.target);
     const what = this.toString();
-    const rejection = w.rejection(token, this.inst);
+    // The app-wide `authenticate` runs first (renewal, or reload), then `reauthenticate` re-issues its session.
+    const { code: rejection, token: renewed, loads, banned } = w.authenticate(token, this.inst);
+    const calls = w.table.calls;
     const got = await send(w.instances[this.inst]!, 'post', '/reauth', token?.jwt);
+    w.expectLoads(what, calls, loads);
+    if (banned && token !== undefined) await w.expectWatermark(what, token.sub);
     if (rejection !== undefined || token === undefined) {
       w.expectAnswer(what, got, statusOf(rejection), rejection);
       w.keep(this.target, w.expectCookie(what, got, clears(rejection) ? null : undefined));
       return;
     }
-    const renewed = w.renewal(token, this.inst);
+    if (got.status === 200 && typeof got.cookie === 'string') w.checkAccepted(what, token, payloadOf(got.cookie).ver);
     const base = renewed === undefined ? token : { ...renewed, jwt: '' };
     const fresh = w.reissue(base, this.inst, w.nowAt(this.inst));
     if (fresh === undefined) {
@@ -617,6 +784,80 @@ class ListSessions extends Step {
   }
 }
 
+type ClaimsChangeKind = 'change' | 'ban' | 'unban';
+
+/**
+ * The app changes a user's row (a new claims version; or bans the user, or lifts the ban: the version stays), then,
+ * unless `refresh` is false (an app that forgets), calls `auth.refreshClaims(sub)` on one instance.
+ */
+class ChangeClaims extends Step {
+  constructor(
+    tick: number,
+    readonly inst: number,
+    readonly user: number,
+    readonly kind: ClaimsChangeKind,
+    readonly refresh: boolean,
+  ) {
+    super(tick);
+  }
+  override check(m: Readonly<World>): boolean {
+    if (!super.check(m)) return false;
+    const banned = m.table.users.get(m.sub(this.user))?.banned === true;
+    return this.kind === 'ban' ? !banned : this.kind === 'unban' ? banned : true;
+  }
+  async step(w: World): Promise<void> {
+    const sub = w.sub(this.user);
+    const what = this.toString();
+    const row = w.table.row(sub);
+    if (this.kind === 'change') row.ver++;
+    else row.banned = this.kind === 'ban';
+    if (!row.banned) w.banSince.delete(sub);
+    if (!this.refresh) return;
+    const calls = w.table.calls;
+    const result = await w.instances[this.inst]!.auth.refreshClaims(sub).then(
+      (at) => at.getTime(),
+      (e: unknown) => e,
+    );
+    w.expectLoads(what, calls, 0);
+    if (w.down) {
+      assert.equal(code(result), 'revocation_unavailable', `${what}: must fail closed`);
+      return;
+    }
+    assert.equal(result, w.nowAt(this.inst), `${what}: the claims change`);
+    w.claimsChanged.set(sub, Math.max(w.claimsChanged.get(sub) ?? -Infinity, w.nowAt(this.inst)));
+    const refresh: Refresh = { sub, t: w.clock.t, seq: w.seq, ver: row.ver };
+    w.refreshes.push(refresh);
+    if (row.banned && !w.banSince.has(sub)) w.banSince.set(sub, refresh);
+    await w.expectClaimsChange(what, sub);
+  }
+  toString(): string {
+    const change = { change: 'new claims for', ban: 'ban', unban: 'lift the ban of' }[this.kind];
+    const then = this.refresh ? `then auth.refreshClaims(i${this.inst})` : 'no refreshClaims';
+    return `${change} u${this.user}, ${then} (+${this.tick}ms)`;
+  }
+}
+
+/** The app's user table becomes unreachable for `loadClaims` (it throws), answers bad claims, or recovers. */
+class ClaimsSource extends Step {
+  constructor(
+    tick: number,
+    readonly mode: ClaimsTable['mode'],
+  ) {
+    super(tick);
+  }
+  override check(m: Readonly<World>): boolean {
+    return super.check(m) && m.table.mode !== this.mode;
+  }
+  step(w: World): Promise<void> {
+    w.table.mode = this.mode;
+    return Promise.resolve();
+  }
+  toString(): string {
+    const state = { ok: 'answers again', throws: 'throws', invalid: 'answers claims the schema refuses' }[this.mode];
+    return `loadClaims ${state} (+${this.tick}ms)`;
+  }
+}
+
 class Rotate extends Step {
   constructor(
     tick: number,
@@ -680,6 +921,15 @@ export function commandArbitraries(options: ModelOptions) {
   const route = fc.constantFrom<Route>('me', 'me', 'public', 'sensitive');
   const jump = fc.constantFrom(...options.jumps);
   const login = fc.tuple(tick, inst, user, dev).map(([t, i, u, d]) => new Login(t, i, u, d));
+  const claimsChange = fc
+    .tuple(
+      tick,
+      inst,
+      user,
+      fc.constantFrom<ClaimsChangeKind>('change', 'change', 'ban', 'unban'),
+      fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    )
+    .map(([t, i, u, k, r]) => new ChangeClaims(t, i, u, k, r));
   return [
     login,
     login,
@@ -696,6 +946,12 @@ export function commandArbitraries(options: ModelOptions) {
     fc.tuple(tick, inst, fc.nat(20)).map(([t, i, p]) => new RevokeSession(t, i, p)),
     fc.tuple(tick, inst, user).map(([t, i, u]) => new ListSessions(t, i, u)),
     fc.tuple(tick, inst).map(([t, i]) => new Rotate(t, i)),
+    claimsChange,
+    claimsChange,
+    claimsChange,
+    fc
+      .tuple(tick, fc.constantFrom<ClaimsTable['mode']>('ok', 'ok', 'throws', 'invalid'))
+      .map(([t, m]) => new ClaimsSource(t, m)),
     fc.tuple(tick, fc.boolean()).map(([t, d]) => new Outage(t, d)),
     jump.map((ms) => new Advance(ms)),
     jump.map((ms) => new Advance(ms)),

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
+import { z } from 'zod';
 import {
   createSessionAuth,
   isSessionAuthError,
@@ -32,8 +33,9 @@ export function ringOf(generation: number): string[] {
 
 /**
  * The test clock. Model time `t` (ms since `base`) moves only when the history says so; `drift` is 1 ms that
- * appears once a logout-everywhere has been written, so `revokeUser`'s wait for the clock to pass its watermark
- * ends at once instead of after its 50 ms bound (the model never reads a time stamped after that point).
+ * appears once a logout-everywhere or a claims change has been written, so the wait of `revokeUser` (and of
+ * `refreshClaims`) for the clock to pass its mark ends at once instead of after its 50 ms bound (the model never
+ * reads a time stamped after that point).
  */
 export class Clock {
   t = 0;
@@ -41,6 +43,33 @@ export class Clock {
   constructor(readonly base: number) {}
   at(offset: number): number {
     return this.base + this.t + offset + this.drift;
+  }
+}
+
+/** The claims every token carries: the version of the user's row in the app's table (`ClaimsTable`). */
+export const Claims = z.object({ ver: z.number().int() });
+
+/**
+ * The app's own user table that `loadClaims` reads (one per history, shared by its instances): each user's claims
+ * version and whether the user is banned. `mode` breaks `loadClaims` (it throws, or answers claims the schema
+ * refuses); `calls` counts every call, so the model can say which requests load claims.
+ */
+export class ClaimsTable {
+  readonly users = new Map<string, { ver: number; banned: boolean }>();
+  mode: 'ok' | 'throws' | 'invalid' = 'ok';
+  calls = 0;
+  row(sub: string): { ver: number; banned: boolean } {
+    let row = this.users.get(sub);
+    if (row === undefined) this.users.set(sub, (row = { ver: 0, banned: false }));
+    return row;
+  }
+  /** The app's `loadClaims`: the user's claims now, or null for a banned user. */
+  load(sub: string): { ver: unknown } | null {
+    this.calls++;
+    if (this.mode === 'throws') throw new Error('the user table is unreachable (simulated)');
+    if (this.mode === 'invalid') return { ver: 'not a number' };
+    const row = this.row(sub);
+    return row.banned ? null : { ver: row.ver };
   }
 }
 
@@ -53,7 +82,7 @@ export class SwitchStore implements RevocationStore {
   readonly #pending = new Set<Promise<unknown>>();
   constructor(
     readonly inner: Required<Pick<RevocationStore, 'getState' | 'revokeUser' | 'revokeSession'>> &
-      Required<Pick<RevocationStore, 'registerSession' | 'touchSession' | 'listSessions'>>,
+      Required<Pick<RevocationStore, 'registerSession' | 'touchSession' | 'listSessions' | 'markClaimsChanged'>>,
     readonly clock: Clock,
   ) {}
 
@@ -79,6 +108,12 @@ export class SwitchStore implements RevocationStore {
   revokeSession(sessionId: string, sub: string, expiresAt: Date): Promise<void> {
     return this.#call(() => this.inner.revokeSession(sessionId, sub, expiresAt));
   }
+  markClaimsChanged(sub: string, at: Date, relevantUntil: Date): Promise<void> {
+    return this.#call(async () => {
+      await this.inner.markClaimsChanged(sub, at, relevantUntil);
+      this.clock.drift = 1;
+    });
+  }
   registerSession(record: SessionRecord): Promise<void> {
     return this.#call(() => this.inner.registerSession(record));
   }
@@ -96,7 +131,7 @@ export class SwitchStore implements RevocationStore {
 }
 
 export interface Instance {
-  auth: SessionAuth;
+  auth: SessionAuth<typeof Claims>;
   app: express.Express;
   offset: number;
   generation: number;
@@ -145,8 +180,18 @@ export async function closeSharedServer(): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-/** One app instance: the README's routes plus the session-management ones. */
-export function buildInstance(store: SwitchStore, clock: Clock, life: Lifetimes, offset: number, generation: number) {
+/**
+ * One app instance: the README's routes plus the session-management ones, with claims (`ver`) loaded from the
+ * history's user table.
+ */
+export function buildInstance(
+  store: SwitchStore,
+  clock: Clock,
+  life: Lifetimes,
+  offset: number,
+  generation: number,
+  table: ClaimsTable,
+) {
   const auth = createSessionAuth({
     keys: ringOf(generation).map((kid) => ({ kid, secret: KEYS[Number(kid.slice(1))]?.secret as Buffer })),
     store,
@@ -158,25 +203,34 @@ export function buildInstance(store: SwitchStore, clock: Clock, life: Lifetimes,
     storeTimeoutMs: 5000,
     logger: { warn: () => {} },
     now: () => clock.at(offset),
+    claims: Claims,
+    loadClaims: (sub) => table.load(sub), // synchronous: a throw is the rejection of an async one
   });
   const app = express();
   app.use(express.json());
   app.use(auth.authenticate);
   const answer = (res: express.Response, next: express.NextFunction) => (error: unknown) =>
     isSessionAuthError(error) ? sendErrorJson(res, error) : next(error);
+  // A banned user is refused at sign-in by the app itself (as docs/claims-and-events.md asks).
   app.post('/login', (req, res, next) => {
-    auth
-      .login(res, { sub: String((req.body as { sub: string }).sub) })
-      .then((s) => res.json({ sessionId: s.sessionId }), answer(res, next));
+    const sub = String((req.body as { sub: string }).sub);
+    const row = table.row(sub);
+    if (row.banned) {
+      res.status(403).json({ error: { code: 'banned' } });
+      return;
+    }
+    auth.login(res, { sub, ver: row.ver }).then((s) => res.json({ sessionId: s.sessionId }), answer(res, next));
   });
+  // Each route answers the claims it sees (`ver`, null without a session).
   app.get('/me', auth.requireAuth, (req, res) => {
-    res.json({ sub: auth.getAuth(req)?.sub, sessionId: auth.getAuth(req)?.sessionId });
+    const session = auth.sessionOf(req);
+    res.json({ sub: session.sub, sessionId: session.sessionId, ver: session.ver });
   });
   app.get('/public', (req, res) => {
-    res.json({ sub: auth.getAuth(req)?.sub ?? null });
+    res.json({ sub: auth.getAuth(req)?.sub ?? null, ver: auth.getAuth(req)?.ver ?? null });
   });
   app.get('/sensitive', auth.requireFreshAuth(life.fresh), (req, res) => {
-    res.json({ sub: auth.getAuth(req)?.sub });
+    res.json({ sub: auth.sessionOf(req).sub, ver: auth.sessionOf(req).ver });
   });
   app.post('/reauth', (req, res, next) => {
     auth.reauthenticate(req, res).then((s) => res.json({ sessionId: s.sessionId }), answer(res, next));
