@@ -45,7 +45,7 @@ export function resolveSessionAuthConfig(options: unknown) {
   }
   if (config.failOpen) {
     config.logger.warn(
-      `${MESSAGE_PREFIX}: \`failOpen\` is on: while the revocation store is down, logged-out sessions are accepted again.`,
+      `${MESSAGE_PREFIX}: \`failOpen\` is on: while the revocation store is down, logged-out sessions are accepted again, with the claims they had.`,
     );
   }
   // The spread keeps the narrowing of `store` by assertRevocationStore in the returned type.

@@ -194,6 +194,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
       engine,
       maxSessions: config.maxSessions ?? MAX_SESSIONS_PER_USER,
       emit,
+      arrivedAt: requestAuth.arrivedAt,
     }),
     revokeUser: async (sub) => {
       const at = await engine.revokeUser(sub);

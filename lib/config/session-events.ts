@@ -1,5 +1,6 @@
 // Session events (the `onEvent` option): an audit trail of sign-ins, renewals, revocations, replayed tokens and
 // store outages, handed to the app without ever delaying or failing a request.
+import { isIP } from 'node:net';
 import type { Request } from 'express';
 import { isThenable } from '../core/deadline.js';
 import { createOutageLog, type Logger } from './logger.js';
@@ -62,10 +63,11 @@ export const MAX_USER_AGENT_LENGTH = 256;
 /** The IP and User-Agent of the request that caused an event (or a sign-in). */
 export function requestOrigin(req: Request | undefined): { ip?: string; userAgent?: string } {
   if (req === undefined) return {};
+  // With `trust proxy`, `req.ip` comes from a header the client may write: only an address is kept.
   const ip: unknown = req.ip;
   const userAgent: unknown = req.headers?.['user-agent'];
   return {
-    ...(typeof ip === 'string' && ip !== '' ? { ip } : {}),
+    ...(typeof ip === 'string' && isIP(ip) !== 0 ? { ip } : {}),
     ...(typeof userAgent === 'string' && userAgent !== ''
       ? { userAgent: userAgent.slice(0, MAX_USER_AGENT_LENGTH) }
       : {}),

@@ -44,7 +44,7 @@ export async function sessionsToEnd(
 
 /**
  * The sessions a handler acting on "this user" acts on (`logoutAll`, `revokeOtherSessions`): every cookie of
- * that name that authenticates (valid and not revoked), so a cookie planted beside the user's own can never make
+ * that name that authenticates (valid and not revoked, whatever its claims), so a cookie planted beside the user's own can never make
  * it act on the wrong account alone. The error when none does.
  */
 export async function authenticatedSessions(
@@ -56,12 +56,14 @@ export async function authenticatedSessions(
   if (error !== undefined) return { sessions: [], error };
   const { parts } = requestAuth;
   const first = await requestAuth.authenticate(req, res);
-  const sessions = first.session === undefined ? [] : [first.session];
+  // A session whose claims could not be refreshed still authenticates its user here: ending sessions needs no claims.
+  const own = first.session ?? first.unrefreshed;
+  const sessions = own === undefined ? [] : [own];
   for (const value of values.length > 1 ? values : []) {
     const { session } = await verifySessionToken(parts, value);
     if (session === undefined || sessions.some((s) => s.sessionId === session.sessionId && s.sub === session.sub))
       continue;
-    if ((await parts.engine.check(session)) === undefined) sessions.push(session);
+    if ((await parts.engine.verdict(session)).ok) sessions.push(session);
   }
   if (sessions.length > 0) return { sessions };
   return { sessions: [], error: first.error ?? new SessionAuthError('credentials_required') };

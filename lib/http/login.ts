@@ -15,6 +15,11 @@ export interface LoginParts {
   /** Most live sessions per user (`maxSessions`, else the registry's bound); used with a device registry. */
   maxSessions: number;
   emit: EmitEvent;
+  /**
+   * When `authenticate` first saw the request (else now): the sign-in's claims count as loaded then, before the
+   * login route read them, so a claims change that lands between that read and the sign-in is not missed.
+   */
+  arrivedAt: (req: Request | undefined) => number;
 }
 
 export function createLogin(parts: LoginParts) {
@@ -30,10 +35,10 @@ export function createLogin(parts: LoginParts) {
   return async function login(res: Response, claims: unknown): Promise<SignedSession> {
     const { sub, extra } = parts.checkClaims(claims);
     const now = engine.now();
-    const session = newSession(tokenSettings, sub, now);
+    const req = res.req as Request | undefined;
+    const session = { ...newSession(tokenSettings, sub, now), claimsAtMs: Math.min(now, parts.arrivedAt(req)) };
     const signed = signSessionToken(tokenSettings, session, extra, now);
     parts.cookie.assertFits(signed.token);
-    const req = res.req as Request | undefined;
     if (engine.hasRegistry) {
       const evicted = await engine.revokeSessionsExcept(sub, NONE, parts.maxSessions - 1);
       for (const ended of evicted)

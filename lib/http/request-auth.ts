@@ -30,6 +30,11 @@ export interface Outcome {
   error?: SessionAuthError;
   /** The verified session behind `auth`. */
   session?: VerifiedSession;
+  /**
+   * A valid, unrevoked session whose claims could not be refreshed (`claims_stale`, `claims_unavailable`): not
+   * one to serve, but one whose user may still end their sessions (`logoutAll`, `revokeOtherSessions`).
+   */
+  unrefreshed?: VerifiedSession;
 }
 
 export interface RequestAuthParts {
@@ -98,6 +103,7 @@ export function reissue(
   const parsed = parts.parseClaims(payload);
   if (!parsed.ok) throw parsed.cause instanceof Error ? parsed.cause : new Error(String(parsed.cause));
   const signed = signSessionToken(parts.tokenSettings, fields, fields.extra, now);
+  parts.cookie.assertFits(signed.token); // a browser would drop it and keep sending the old one
   parts.cookie.set(res, signed.token, Math.ceil((signed.expiresAt.getTime() - now) / 1000));
   return { signed, session: verifiedSession(parsed) };
 }
@@ -110,6 +116,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
   const outcomeKey = Symbol('express-revocable-jwt outcome');
   const clearedKey = Symbol('express-revocable-jwt cleared');
   const sessionKey = Symbol('express-revocable-jwt session');
+  const arrivedKey = Symbol('express-revocable-jwt arrived');
   const loadFailures = createOutageLog(parts.logger, {
     down: (reason) =>
       `\`loadClaims\` failed (${reason}); requests of sessions whose claims changed answer 503 claims_unavailable until it succeeds.`,
@@ -119,6 +126,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
     [outcomeKey]?: Promise<Outcome>;
     [clearedKey]?: true;
     [sessionKey]?: AuthInfo;
+    [arrivedKey]?: number;
     /** Also set for plain JavaScript apps; the typed accessors read only this instance's own slot. */
     auth?: unknown;
   };
@@ -143,6 +151,11 @@ export function createRequestAuth(parts: RequestAuthParts) {
     delete tagged[sessionKey];
   }
 
+  /** When this instance's `authenticate` first saw the request (or now): what a sign-in's claims count from. */
+  function arrivedAt(req: Request | undefined): number {
+    return (req as Tagged | undefined)?.[arrivedKey] ?? parts.engine.now();
+  }
+
   function expireCookie(req: Request, res: Response): void {
     if ((req as Tagged)[clearedKey]) return;
     (req as Tagged)[clearedKey] = true;
@@ -164,6 +177,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
    */
   function authenticate(req: Request, res: Response): Promise<Outcome> {
     const tagged = req as Tagged;
+    tagged[arrivedKey] ??= parts.engine.now();
     return (tagged[outcomeKey] ??= readAndVerify(req).then(async ({ session, error }): Promise<Outcome> => {
       if (session === undefined) {
         if (error !== undefined && error.code !== 'credentials_required') expireCookie(req, res);
@@ -181,7 +195,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
         if (code !== 'revocation_unavailable') expireCookie(req, res);
         return { error: verdict.error };
       }
-      if (verdict.claimsChangedAtMs !== undefined) return reload(req, res, session, verdict.claimsChangedAtMs);
+      if (verdict.claimsChangedAtMs !== undefined) return reload(req, res, session);
       const now = parts.engine.now();
       if (!verdict.checked || parts.renewAfterMs === undefined || now - session.issuedAtMs <= parts.renewAfterMs) {
         return { auth: session.auth, session };
@@ -198,28 +212,29 @@ export function createRequestAuth(parts: RequestAuthParts) {
       renewed = undefined; // a renewal that cannot be signed keeps the valid token it had: never a 500
     }
     if (renewed === undefined) return { auth: session.auth, session };
-    // At most one registry write per session per renewAfter: the renewal itself. Best effort: a failed write
-    // only leaves "last active" older on the devices page.
-    if (parts.engine.hasRegistry)
-      void parts.engine.touchSession(session.sessionId, session.sub, new Date(now)).catch(() => undefined);
+    // At most one registry write per session per renewAfter: the renewal itself.
+    touchRegistry(session, now);
     parts.emit({ type: 'renewal', sub: session.sub, sessionId: session.sessionId }, req);
     return { auth: renewed.session.auth, session: renewed.session };
   }
 
   /**
-   * A token signed before the user's claims changed (at `changedAtMs`): its claims are loaded again and the
-   * token re-issued (same session, sign-in time and end) before anything reads them. Never the old claims:
+   * A token signed before the user's claims changed: its claims are loaded again and the token re-issued (same session, sign-in time and end) before anything reads them. Never the old claims:
    * without `loadClaims`, or when it cannot be signed here, `claims_stale`; `loadClaims` failing, too slow or
    * answering what the `claims` schema refuses, 503 `claims_unavailable`; `null`, every session of the user
    * ends (a ban). Two requests of one token may both load: harmless, each signs the same claims.
    */
-  async function reload(req: Request, res: Response, session: VerifiedSession, changedAtMs: number): Promise<Outcome> {
+  async function reload(req: Request, res: Response, session: VerifiedSession): Promise<Outcome> {
     const { loadClaims, engine } = parts;
     if (loadClaims === undefined || parts.tokenSettings.signingKey === undefined) {
       expireCookie(req, res);
-      return { error: new SessionAuthError('claims_stale') };
+      return { error: new SessionAuthError('claims_stale'), unrefreshed: session };
     }
     const { sub, sessionId } = session;
+    // The claims count as loaded when the load began: a change that lands while it runs (which the load may
+    // have missed) is later, so it marks the new token stale again. Never a time after the load, nor one from
+    // the change's clock: an instance whose clock is behind the change's reloads until it has passed it.
+    const loadStartedAt = engine.now();
     let renewed: ReturnType<typeof reissue>;
     try {
       const ms = parts.loadClaimsTimeoutMs;
@@ -233,21 +248,26 @@ export function createRequestAuth(parts: RequestAuthParts) {
         throw new TypeError(`it answered ${Array.isArray(loaded) ? 'an array' : typeof loaded}, not an object or null`);
       }
       const { extra } = parts.checkClaims({ ...loaded, sub });
-      // After the change, by this clock and the store's: a later change marks the new token stale again.
-      const now = engine.now();
-      renewed = reissue(parts, res, session, now, { extra, claimsAtMs: Math.max(now, changedAtMs + 1) });
+      renewed = reissue(parts, res, session, engine.now(), { extra, claimsAtMs: loadStartedAt });
     } catch (cause) {
       if (isSessionAuthError(cause)) return { error: cause };
       loadFailures.failed(cause); // the reason goes to the log (the app's own error), never to the client
-      return { error: new SessionAuthError('claims_unavailable', { cause }) };
+      return { error: new SessionAuthError('claims_unavailable', { cause }), unrefreshed: session };
     }
     loadFailures.succeeded();
     if (renewed === undefined) {
       expireCookie(req, res);
-      return { error: new SessionAuthError('claims_stale') };
+      return { error: new SessionAuthError('claims_stale'), unrefreshed: session };
     }
+    touchRegistry(session, engine.now());
     parts.emit({ type: 'claims_refresh', sub, sessionId }, req);
     return { auth: renewed.session.auth, session: renewed.session };
+  }
+
+  /** A re-issued session's latest activity. Best effort: a failed write only leaves "last active" older. */
+  function touchRegistry(session: VerifiedSession, now: number): void {
+    if (parts.engine.hasRegistry)
+      void parts.engine.touchSession(session.sessionId, session.sub, new Date(now)).catch(() => undefined);
   }
 
   /** `loadClaims` answered null: the user is logged out everywhere, and so is this request. */
@@ -258,7 +278,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
     return { error: new SessionAuthError('logged_out_everywhere') };
   }
 
-  return { authenticate, expireCookie, sessionOf, setSession, parts };
+  return { authenticate, expireCookie, sessionOf, setSession, arrivedAt, parts };
 }
 
 export type RequestAuth = ReturnType<typeof createRequestAuth>;

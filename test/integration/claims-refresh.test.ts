@@ -168,6 +168,31 @@ for (const backend of BACKENDS) {
       assert.ok(warnings.some((w) => w.includes('`loadClaims` succeeds again')));
     });
 
+    test('ending sessions needs no claims: with loadClaims failing, "log out everywhere" and "log out other devices" of a stale token still work', async () => {
+      const users = userTable();
+      const a = instance(backend.create().store, testSecret(), users);
+      a.app.post('/revoke-others', a.auth.revokeOtherSessions);
+      const sub = newUser();
+      users.roles.set(sub, 'reader');
+      const [phone, laptop, tablet] = [
+        await a.login(sub, 'reader'),
+        await a.login(sub, 'reader'),
+        await a.login(sub, 'reader'),
+      ];
+      await a.auth.refreshClaims(sub);
+      users.setMode('throw');
+      assert.equal(errorCode(await a.me(tablet)), 'claims_unavailable');
+      const others = await request(a.app).post('/revoke-others').set('Cookie', phone);
+      assert.equal(others.status, 204, 'log out other devices');
+      users.setMode('ok');
+      assert.equal(errorCode(await a.me(laptop)), 'session_revoked', 'the other devices ended');
+      users.setMode('throw');
+      const everywhere = await request(a.app).post('/logout-all').set('Cookie', phone);
+      assert.equal(everywhere.status, 204, 'log out everywhere');
+      users.setMode('ok');
+      assert.equal(errorCode(await a.me(phone)), 'logged_out_everywhere');
+    });
+
     test('a logout racing a reload wins: the re-issued token of that session is refused', async () => {
       const store = backend.create().store;
       let release: () => void = () => {};
@@ -195,6 +220,80 @@ for (const backend of BACKENDS) {
         assert.equal(errorCode(await a.me(reissued)), 'session_revoked', 'the new token carries the ended session');
       } else assert.equal(errorCode(res), 'session_revoked');
       assert.equal(errorCode(await a.me(cookie)), 'session_revoked');
+    });
+
+    test('a change or a ban that lands while loadClaims runs is not lost: the new token counts from when the load began', async () => {
+      for (const change of ['role', 'ban'] as const) {
+        const users = userTable();
+        let gate: Promise<void> | undefined;
+        const a = instance(backend.create().store, testSecret(), undefined, {
+          loadClaims: async (sub: string) => {
+            const answer = await users.loadClaims(sub); // the database read...
+            await gate; // ...then the rest of the load (another query, the network)
+            return answer;
+          },
+          storeTimeoutMs: 5_000,
+        });
+        const sub = newUser();
+        users.roles.set(sub, 'admin');
+        const cookie = await a.login(sub, 'admin');
+        users.roles.set(sub, 'editor');
+        await a.auth.refreshClaims(sub); // change 1
+        let release: () => void = () => {};
+        gate = new Promise<void>((resolve) => (release = resolve));
+        const reloading = a.me(cookie).then((res) => res); // reads "editor", then waits
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        if (change === 'role') users.roles.set(sub, 'reader');
+        else users.roles.delete(sub);
+        gate = undefined;
+        const completed = a.auth.refreshClaims(sub); // change 2, completed before the first load answers
+        await completed;
+        release();
+        const first = await reloading;
+        assert.equal(first.body.role, 'editor', 'the load saw change 1 only');
+        const next = await a.me(cookieFrom(first.headers['set-cookie']));
+        if (change === 'role') assert.equal(next.body.role, 'reader', 'change 2 reaches the next request');
+        else assert.equal(errorCode(next), 'logged_out_everywhere', 'the ban reaches the next request');
+      }
+    });
+
+    test('a sign-in counts its claims from when the request arrived: a ban during the password check is not lost', async () => {
+      const users = userTable();
+      const a = instance(backend.create().store, testSecret(), users);
+      let gate: Promise<void> = Promise.resolve();
+      a.app.post('/slow-login', (req, res, next) => {
+        const sub = String((req.body as { sub: string }).sub);
+        const role = users.roles.get(sub) ?? 'none'; // the app reads the user...
+        gate // ...checks the password (slow)...
+          .then(() => a.auth.login(res, { sub, role })) // ...and signs in with what it read
+          .then(() => res.sendStatus(204), next);
+      });
+      const sub = newUser();
+      users.roles.set(sub, 'admin');
+      let release: () => void = () => {};
+      gate = new Promise<void>((resolve) => (release = resolve));
+      const signingIn = request(a.app)
+        .post('/slow-login')
+        .send({ sub })
+        .then((res) => res);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      users.roles.delete(sub); // banned while the password is checked
+      await a.auth.refreshClaims(sub);
+      release();
+      const cookie = cookieFrom((await signingIn).headers['set-cookie']);
+      assert.equal(errorCode(await a.me(cookie)), 'logged_out_everywhere', 'the ban reaches the new session');
+    });
+
+    test('loadClaims answering claims too large for a cookie: 503 claims_unavailable, the old cookie kept', async () => {
+      const a = instance(backend.create().store, testSecret(), undefined, {
+        loadClaims: () => ({ role: 'x'.repeat(5_000) }),
+      });
+      const sub = newUser();
+      const cookie = await a.login(sub, 'reader');
+      await a.auth.refreshClaims(sub);
+      const res = await a.me(cookie);
+      assert.deepEqual([res.status, errorCode(res)], [503, 'claims_unavailable']);
+      assert.equal(res.headers['set-cookie'], undefined, 'no cookie a browser would drop');
     });
 
     test('without loadClaims a token older than the claims change is refused with claims_stale, the cookie expired', async () => {

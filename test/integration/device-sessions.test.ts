@@ -64,6 +64,15 @@ for (const backend of BACKENDS) {
       const second = byId.get((ipOnly.body as { sessionId: string }).sessionId);
       assert.deepEqual([first?.ip, first?.userAgent], ['2001:db8::7', 'Agent|with|bars']);
       assert.deepEqual([second?.ip, second?.userAgent], ['203.0.113.9', undefined]);
+      // With trust proxy the client writes X-Forwarded-For: anything but an address is left out, never stored.
+      for (const forged of ['a|b', 'x'.repeat(12_000), '<script>']) {
+        const res = await signIn({ 'X-Forwarded-For': forged, 'User-Agent': '|starts|with|a|bar' });
+        assert.equal(res.status, 200, forged.slice(0, 20));
+        const record = (await auth.listSessions(sub)).find(
+          (s) => s.sessionId === (res.body as { sessionId: string }).sessionId,
+        );
+        assert.deepEqual([record?.ip, record?.userAgent], [undefined, '|starts|with|a|bar']);
+      }
     });
 
     test('sessions past their absolute end but still accepted within clockTolerance are ended by the cap and by "log out other devices"', async () => {

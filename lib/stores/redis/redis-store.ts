@@ -1,4 +1,5 @@
 // RedisRevocationStore: watermarks and revoked sessions as Redis keys that expire with what they hold.
+import { isIP } from 'node:net';
 import { storeLogger } from '../../config/logger.js';
 import { validateOptions } from '../../config/validate-options.js';
 import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../core/config-error.js';
@@ -50,7 +51,8 @@ function encodeRecord(record: SessionRecord, expiresAtMs: string): string {
   if (ip !== undefined && (typeof ip !== 'string' || ip.includes('|')))
     throw argumentError('record.ip', 'must be a string without `|` when present.');
   const dates = `${toMs(record.signedInAt, 'record.signedInAt')}|${toMs(record.lastActiveAt, 'record.lastActiveAt')}|${expiresAtMs}`;
-  if (ip !== undefined) return `${dates}||${ip}|${userAgent ?? ''}`;
+  // A User-Agent that starts with `|` takes the longer form too (with an empty IP): never read as an IP.
+  if (ip !== undefined || userAgent?.startsWith('|') === true) return `${dates}||${ip ?? ''}|${userAgent ?? ''}`;
   return userAgent === undefined ? dates : `${dates}|${userAgent}`;
 }
 
@@ -59,8 +61,12 @@ function decodeRecord(sub: string, sessionId: string, value: string | null): Ses
   const match = value === null ? null : /^(\d+)\|(\d+)\|(\d+)(?:\|\|([^|]*)\|([\s\S]*)|\|([\s\S]*))?$/.exec(value);
   if (match === null || sessionId === '')
     throw new TypeError(`${MESSAGE_PREFIX}: a registered session in Redis holds unreadable data.`);
-  const [, signedInAt, lastActiveAt, expiresAt, ip, agentAfterIp, agent] = match;
-  const userAgent = ip === undefined ? agent : agentAfterIp === '' ? undefined : agentAfterIp;
+  const [, signedInAt, lastActiveAt, expiresAt, field, agentAfterIp, agent] = match;
+  // A record of an older version whose User-Agent looks like the longer form is read as it was written.
+  const longForm = field !== undefined && (field === '' || isIP(field) !== 0);
+  const ip = longForm && field !== '' ? field : undefined;
+  const tail = field === undefined ? agent : longForm ? agentAfterIp : `|${field}|${agentAfterIp}`;
+  const userAgent = tail === '' ? undefined : tail;
   return {
     sessionId,
     sub,
@@ -68,7 +74,7 @@ function decodeRecord(sub: string, sessionId: string, value: string | null): Ses
     lastActiveAt: new Date(Number(lastActiveAt)),
     expiresAt: new Date(Number(expiresAt)),
     ...(userAgent === undefined ? {} : { userAgent }),
-    ...(ip === undefined || ip === '' ? {} : { ip }),
+    ...(ip === undefined ? {} : { ip }),
   };
 }
 

@@ -98,6 +98,23 @@ for (const driver of DRIVERS) {
       await assert.rejects(s.getState('cleo', 'sid-c', 0), /claims change key in Redis holds unreadable data/);
     });
 
+    test('registry records of older versions (a User-Agent that starts with "|") are read as they were written', async () => {
+      const s = store();
+      const now = Date.now();
+      const end = now + HOUR;
+      // What an older version wrote for a User-Agent of "|Mozilla|Safari" (no IP field then), and the same
+      // User-Agent written now (the longer form, with an empty IP).
+      await r.command('HSET', `${prefix}{rita}:r`, 'sid-old', `${now}|${now}|${end}||Mozilla|Safari`);
+      await r.command('ZADD', `${prefix}{rita}:r:exp`, String(end), 'sid-old');
+      const record = { sub: 'rita', signedInAt: new Date(now), lastActiveAt: new Date(now), expiresAt: new Date(end) };
+      await s.registerSession({ ...record, sessionId: 'sid-new', userAgent: '|Mozilla|Safari' });
+      assert.equal(await r.command('HGET', `${prefix}{rita}:r`, 'sid-new'), `${now}|${now}|${end}||||Mozilla|Safari`);
+      const listed = new Map((await s.listSessions('rita')).map((x) => [x.sessionId, x]));
+      for (const id of ['sid-old', 'sid-new']) {
+        assert.deepEqual([listed.get(id)?.ip, listed.get(id)?.userAgent], [undefined, '|Mozilla|Safari'], id);
+      }
+    });
+
     test('the watermark key is <prefix>{<sub>}:u = "<at>:<relevantUntil>", expiring at relevantUntil', async () => {
       const at = new Date(Date.now() - 5);
       const until = later();
