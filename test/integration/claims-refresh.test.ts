@@ -353,6 +353,30 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('claims refresh across clocks', () => {
+  test('an instance 5 s behind the one that made a change reloads until its clock passes it; no later change is lost', async () => {
+    const users = userTable();
+    const store = new MemoryRevocationStore();
+    const secret = testSecret();
+    const ahead = instance(store, secret, users, { now: () => Date.now() + 5_000 });
+    const behind = instance(store, secret, users);
+    const sub = newUser();
+    users.roles.set(sub, 'admin');
+    let cookie = await behind.login(sub, 'admin');
+    users.roles.set(sub, 'editor');
+    await ahead.auth.refreshClaims(sub); // stamped 5 s in the future of `behind`
+    const first = await behind.me(cookie);
+    assert.equal(first.body.role, 'editor');
+    cookie = cookieFrom(first.headers['set-cookie']);
+    const loads = users.loads();
+    assert.equal((await behind.me(cookie)).body.role, 'editor');
+    assert.equal(users.loads(), loads + 1, 'reloaded again: its clock has not passed the change yet');
+    users.roles.set(sub, 'reader');
+    await behind.auth.refreshClaims(sub); // stamped before the first change: the store keeps the later one
+    assert.equal((await behind.me(cookie)).body.role, 'reader', 'the completed change is not lost');
+  });
+});
+
 describe('claims refresh: stores and schemas that cannot take it', () => {
   /** A store written for the interface before claims refresh: no `markClaimsChanged`. */
   function olderStore(): RevocationStore {
