@@ -1,5 +1,6 @@
-// The example site: sign-in form, account page with its device list, password change behind a fresh sign-in,
-// JSON endpoint and the logout buttons, on Express 5.
+// The example site: sign-in form, account page with its device list and recent security events, password change
+// behind a fresh sign-in, an admin page (roles and bans, reaching every device through refreshClaims), JSON
+// endpoint and the logout buttons, on Express 5.
 import { readFileSync } from 'node:fs';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
@@ -14,19 +15,36 @@ import {
 import { MongoRevocationStore } from 'express-revocable-jwt/mongodb';
 import { RedisRevocationStore, type RedisClientLike } from 'express-revocable-jwt/redis';
 import type { Db } from 'mongodb';
+import { z } from 'zod';
 import { describeDevice } from './devices.js';
+import { memoryEventLog, mongoEventLog, SHOWN_EVENTS, type EventLog } from './events.js';
 import { securityHeaders } from './security.js';
-import { checkPassword, hashPassword, memoryUsers, mongoUsers, seedDemoUsers, type UserDirectory } from './users.js';
+import {
+  checkPassword,
+  hashPassword,
+  memoryUsers,
+  mongoUsers,
+  Role,
+  ROLES,
+  roleOf,
+  seedDemoUsers,
+  type UserDirectory,
+} from './users.js';
 import {
   accountPage,
+  adminPage,
+  BANNED,
   changePasswordPage,
   confirmPasswordPage,
   isAccountNoticeKey,
+  isAdminNoticeKey,
   isNoticeKey,
   loginPage,
   messagePage,
   type AccountNoticeKey,
+  type AdminNoticeKey,
   type DeviceView,
+  type EventView,
   type NoticeKey,
 } from './views.js';
 
@@ -109,6 +127,10 @@ function redirectToAccount(res: Response, notice: AccountNoticeKey): void {
   res.redirect(303, `/?notice=${notice}`);
 }
 
+function redirectToAdmin(res: Response, notice: AdminNoticeKey): void {
+  res.redirect(303, `/admin?notice=${notice}`);
+}
+
 /** The string field `name` of a parsed form body, or ''. */
 function field(req: Request, name: string): string {
   const value = ((req.body ?? {}) as Record<string, unknown>)[name];
@@ -187,10 +209,25 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
 
   // The device list needs a store that records sign-ins; the memory, Mongo and Redis stores all do.
   const hasDeviceRegistry = typeof store.listSessions === 'function';
+  // Security events live beside the users: a capped collection in MongoDB, or the latest few per user in memory.
+  const events: EventLog = storage.kind === 'mongo' ? await mongoEventLog(storage.db, log) : memoryEventLog();
+
+  /** A user's claims as they are stored now; null for a banned (or deleted) user, which ends their sessions. */
+  async function currentClaims(sub: string): Promise<{ role: Role } | null> {
+    const user = await users.find(sub);
+    return user === null || user.banned === true ? null : { role: roleOf(user) };
+  }
 
   const auth = createSessionAuth({
     secret: options.secret,
     store,
+    // The role rides in the token; after an admin changes it (or bans the user), refreshClaims makes every token
+    // of the user reload it with loadClaims on its next request.
+    claims: z.object({ role: Role }),
+    loadClaims: currentClaims,
+    // Never awaited by the library; a failing insert is logged once. Events without a user (the store going down
+    // and coming back) are logged by the library itself.
+    onEvent: (event) => events.record(event),
     expiresIn: options.expiresIn ?? '1h',
     ...(options.renewAfter === undefined ? {} : { renewAfter: options.renewAfter }),
     ...(options.maxAge === undefined ? {} : { maxAge: options.maxAge }),
@@ -272,10 +309,20 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
         .send(loginPage({ error: WRONG_CREDENTIALS, username: username.slice(0, MAX_USERNAME) }));
       return;
     }
+    // The password was right: only now may the answer tell that the account is banned.
+    const claims = await currentClaims(user);
+    if (claims === null) {
+      Object.assign(outcome(res), { user, event: 'login=banned' });
+      res
+        .status(403)
+        .type('html')
+        .send(loginPage({ error: BANNED, username: user }));
+      return;
+    }
     // A sign-in on a browser that still holds a session replaces it: end the old one for good.
     const session = auth.getAuth(req);
     if (session !== undefined) await auth.revokeSession(session.sessionId, { sub: session.sub });
-    await auth.login(res, { sub: user });
+    await auth.login(res, { sub: user, ...claims });
     Object.assign(outcome(res), { user, event: 'login=ok' });
     res.redirect(303, '/');
   });
@@ -289,15 +336,27 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
         device: describeDevice(s.userAgent),
         signedInAt: s.signedInAt,
         lastActiveAt: s.lastActiveAt,
+        ip: s.ip,
         current: s.sessionId === session.sessionId,
       }));
       // This device first, then the others, most recently active first (the order listSessions gives).
       devices.sort((a, b) => Number(b.current) - Number(a.current));
     }
+    const recent: EventView[] = (await events.recent(session.sub, SHOWN_EVENTS)).map((e) => ({
+      type: e.type,
+      reason: e.reason,
+      at: e.at,
+      device: e.userAgent === undefined ? undefined : describeDevice(e.userAgent),
+      ip: e.ip,
+      sessionId: e.sessionId,
+      current: e.sessionId === session.sessionId,
+    }));
     const notice = isAccountNoticeKey(req.query.notice) ? req.query.notice : undefined;
     res.type('html').send(
       accountPage({
         username: session.sub,
+        // The token's role: loaded again after an administrator changed it, before this route runs.
+        role: session.role,
         sessionId: session.sessionId,
         signedInAt: session.signedInAt,
         authenticatedAt: session.authenticatedAt,
@@ -305,14 +364,86 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
         expiresAt: session.expiresAt,
         sessionExpiresAt: session.sessionExpiresAt,
         devices,
+        events: recent,
         notice,
       }),
     );
   });
 
   app.get('/api/me', auth.requireAuth, (req, res) => {
-    const { sub, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt } = auth.sessionOf(req);
-    res.json({ sub, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt });
+    const { sub, role, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt } =
+      auth.sessionOf(req);
+    res.json({ sub, role, sessionId, signedInAt, authenticatedAt, issuedAt, expiresAt, sessionExpiresAt });
+  });
+
+  // The admin page, for the `admin` role of the token (which follows the database through refreshClaims).
+  const requireAdmin: express.RequestHandler = (req, res, next) => {
+    if (auth.sessionOf(req).role === 'admin') return next();
+    outcome(res).error = 'not_admin';
+    res
+      .status(403)
+      .type('html')
+      .send(messagePage('Administrators only', 'This page is for administrators, and your role is not one.'));
+  };
+
+  app.get('/admin', auth.requireAuth, requireAdmin, async (req, res) => {
+    const notice = isAdminNoticeKey(req.query.notice) ? req.query.notice : undefined;
+    res
+      .type('html')
+      .send(adminPage({ username: auth.sessionOf(req).sub, users: await users.list(), roles: ROLES, notice }));
+  });
+
+  /** The user a form of the admin page names, unless it is the administrator (who could lock themselves out). */
+  function targetUser(req: Request, res: Response): string | undefined {
+    const username = field(req, 'username');
+    if (username !== auth.sessionOf(req).sub) return username;
+    outcome(res).event = 'admin=refused-self';
+    redirectToAdmin(res, 'not-yourself');
+    return undefined;
+  }
+
+  function badRequest(res: Response): void {
+    outcome(res).error = 'bad_request';
+    res.status(400).type('html').send(messagePage('Bad request', 'The request could not be read.'));
+  }
+
+  app.post('/admin/role', auth.verifyOrigin, auth.requireAuth, requireAdmin, form, async (req, res) => {
+    const role = Role.safeParse(field(req, 'role'));
+    if (!role.success) return badRequest(res);
+    const username = targetUser(req, res);
+    if (username === undefined) return;
+    if (!(await users.update(username, { role: role.data }))) {
+      outcome(res).event = 'admin=unknown-user';
+      return redirectToAdmin(res, 'unknown-user');
+    }
+    // After the change is stored: every token of the user signed before this reloads its claims on its next
+    // request, so each device of theirs shows (and is checked against) the new role.
+    await auth.refreshClaims(username);
+    outcome(res).event = 'admin=role';
+    redirectToAdmin(res, 'role-changed');
+  });
+
+  app.post('/admin/ban', auth.verifyOrigin, auth.requireAuth, requireAdmin, form, async (req, res) => {
+    const banned = field(req, 'banned');
+    if (banned !== 'true' && banned !== 'false') return badRequest(res);
+    const username = targetUser(req, res);
+    if (username === undefined) return;
+    const user = await users.find(username);
+    if (user === null) {
+      outcome(res).event = 'admin=unknown-user';
+      return redirectToAdmin(res, 'unknown-user');
+    }
+    if (banned === 'false' && user.banned === true) {
+      // A device idle through the whole ban never reloaded its claims: end it before lifting the ban, so that a
+      // ban always signs every device out. No new session can start in between (sign-in refuses the banned).
+      await auth.revokeUser(username);
+    }
+    await users.update(username, { banned: banned === 'true' });
+    // A ban: on the next request of any of the user's tokens, loadClaims answers null and the library logs the
+    // user out everywhere (401 logged_out_everywhere), on every device.
+    if (banned === 'true') await auth.refreshClaims(username);
+    outcome(res).event = banned === 'true' ? 'admin=ban' : 'admin=unban';
+    redirectToAdmin(res, banned === 'true' ? 'banned' : 'unbanned');
   });
 
   if (hasDeviceRegistry) {
@@ -407,7 +538,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     // change (the likeliest reason to change a password) stops working as well. The cost: this device gets a
     // new session id, and its "Signed in" time restarts now.
     await auth.revokeUser(sub);
-    await auth.login(res, { sub });
+    await auth.login(res, { sub, role: auth.sessionOf(req).role });
     outcome(res).event = 'password=changed';
     redirectToAccount(res, 'password-changed');
   });

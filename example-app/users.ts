@@ -1,14 +1,26 @@
-// Users of the example: scrypt password hashes, a constant-time check, and the two demo accounts.
+// Users of the example: scrypt password hashes, a constant-time check, roles and bans, and the two demo accounts.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
+import { z } from 'zod';
 
 /** scrypt cost parameters: N=2^15 takes some 50-100 ms and 32 MiB per check on a laptop. */
 const SCRYPT: ScryptOptions = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
-/** The accounts created at first start. */
-export const DEMO_USERS = ['alice', 'bob'] as const;
+/** What a user may do: `admin` opens the admin page. The token carries it (the `role` claim). */
+export const Role = z.enum(['member', 'editor', 'admin']);
+export type Role = z.infer<typeof Role>;
+export const ROLES = Role.options;
+
+/** The role of a user stored without one (created before roles existed, or by the revocation store). */
+export const DEFAULT_ROLE: Role = 'member';
+
+/** The accounts created at first start, and their roles: alice administers, bob is a member. */
+export const DEMO_USERS = { alice: 'admin', bob: 'member' } as const satisfies Record<string, Role>;
+
+/** The most users the admin page lists. */
+export const MAX_LISTED_USERS = 100;
 
 /** What the sign-in check needs from a stored user. `_id` is the username and the token's `sub`. */
 export interface UserRecord {
@@ -20,6 +32,27 @@ export interface UserRecord {
   createdAt: Date;
   /** Set by a password change. */
   passwordChangedAt?: Date;
+  /** Missing on a user stored before roles existed: `DEFAULT_ROLE`. */
+  role?: Role;
+  /** A banned user cannot sign in, and every session of theirs ends on its next request. */
+  banned?: boolean;
+}
+
+/** One user as the admin page lists it. */
+export interface UserSummary {
+  username: string;
+  role: Role;
+  banned: boolean;
+}
+
+/** The role of a stored user: its `role` when it is a known one, else `DEFAULT_ROLE`. */
+export function roleOf(user: Pick<UserRecord, 'role'>): Role {
+  const parsed = Role.safeParse(user.role);
+  return parsed.success ? parsed.data : DEFAULT_ROLE;
+}
+
+function summary(user: UserRecord): UserSummary {
+  return { username: user._id, role: roleOf(user), banned: user.banned === true };
 }
 
 /** Where users live: the MongoDB `users` collection, or a Map when no database is available. */
@@ -29,6 +62,12 @@ export interface UserDirectory {
   createIfMissing(user: UserRecord): Promise<boolean>;
   /** Replaces the password hash of an existing user; false when there is no such user. */
   setPassword(username: string, hashed: { passwordHash: string; salt: string }): Promise<boolean>;
+  /** The users (with a password), by username, at most `MAX_LISTED_USERS`. */
+  list(): Promise<UserSummary[]>;
+  /** Sets the role and/or the ban of an existing user; false when there is no such user. */
+  update(username: string, change: { role?: Role; banned?: boolean }): Promise<boolean>;
+  /** Gives `role` to an existing user that has none yet (a database from before roles). */
+  setRoleIfMissing(username: string, role: Role): Promise<void>;
 }
 
 function derive(password: string, salt: Buffer): Promise<Buffer> {
@@ -75,7 +114,10 @@ export function mongoUsers(db: Db): UserDirectory {
   const users: Collection<UserRecord> = db.collection<UserRecord>('users');
   return {
     async find(username) {
-      const user = await users.findOne({ _id: username }, { projection: { passwordHash: 1, salt: 1, createdAt: 1 } });
+      const user = await users.findOne(
+        { _id: username },
+        { projection: { passwordHash: 1, salt: 1, createdAt: 1, role: 1, banned: 1 } },
+      );
       return user !== null && typeof user.passwordHash === 'string' && typeof user.salt === 'string' ? user : null;
     },
     async createIfMissing(user) {
@@ -95,6 +137,22 @@ export function mongoUsers(db: Db): UserDirectory {
       );
       return updated.matchedCount > 0;
     },
+    async list() {
+      const found = await users
+        .find({ passwordHash: { $exists: true } }, { projection: { role: 1, banned: 1 } })
+        .sort({ _id: 1 })
+        .limit(MAX_LISTED_USERS)
+        .toArray();
+      return found.map(summary);
+    },
+    async update(username, change) {
+      // Only these fields, for the same reason as setPassword.
+      const updated = await users.updateOne({ _id: username, passwordHash: { $exists: true } }, { $set: change });
+      return updated.matchedCount > 0;
+    },
+    async setRoleIfMissing(username, role) {
+      await users.updateOne({ _id: username, role: { $exists: false } }, { $set: { role } });
+    },
   };
 }
 
@@ -113,15 +171,34 @@ export function memoryUsers(): UserDirectory {
       users.set(username, { ...user, ...hashed });
       return Promise.resolve(true);
     },
+    list() {
+      const sorted = [...users.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+      return Promise.resolve(sorted.slice(0, MAX_LISTED_USERS).map(summary));
+    },
+    update(username, change) {
+      const user = users.get(username);
+      if (user === undefined) return Promise.resolve(false);
+      users.set(username, { ...user, ...change });
+      return Promise.resolve(true);
+    },
+    setRoleIfMissing(username, role) {
+      const user = users.get(username);
+      if (user !== undefined && user.role === undefined) users.set(username, { ...user, role });
+      return Promise.resolve();
+    },
   };
 }
 
-/** Creates the demo users that do not exist yet; returns the names created now. */
+/**
+ * Creates the demo users that do not exist yet; returns the names created now. A demo user stored before roles
+ * existed gets its role (alice administers); an existing role or ban is left alone.
+ */
 export async function seedDemoUsers(users: UserDirectory, password: string): Promise<string[]> {
   const created: string[] = [];
-  for (const name of DEMO_USERS) {
+  for (const [name, role] of Object.entries(DEMO_USERS)) {
     const hashed = await hashPassword(password);
-    if (await users.createIfMissing({ _id: name, ...hashed, createdAt: new Date() })) created.push(name);
+    if (await users.createIfMissing({ _id: name, ...hashed, createdAt: new Date(), role })) created.push(name);
+    else await users.setRoleIfMissing(name, role);
   }
   return created;
 }

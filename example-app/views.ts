@@ -1,4 +1,6 @@
 // Server-rendered pages. Every interpolated value is HTML-escaped unless it is already rendered markup.
+import type { SessionEventType } from 'express-revocable-jwt';
+import type { Role, UserSummary } from './users.js';
 
 /** Markup that is already safe to insert, produced by the `html` tag below. */
 class SafeHtml {
@@ -34,6 +36,9 @@ export const NOTICES = {
   'signed-out-everywhere': 'You are signed out on every device. Copies of the old cookie no longer work anywhere.',
   'session-ended': 'Your session has ended (it expired or was signed out elsewhere). Please sign in again.',
 } as const;
+
+/** Shown instead of the account when the password was right but an administrator banned the user. */
+export const BANNED = 'This account is banned. Ask an administrator to lift the ban.';
 
 export type NoticeKey = keyof typeof NOTICES;
 
@@ -124,12 +129,29 @@ export interface DeviceView {
   device: string;
   signedInAt: Date;
   lastActiveAt: Date;
+  /** The IP the device signed in from, when the registry recorded it. */
+  ip?: string | undefined;
   /** The session of the browser looking at the page. */
+  current: boolean;
+}
+
+/** One entry of "Recent security activity". */
+export interface EventView {
+  type: SessionEventType;
+  reason?: string | undefined;
+  at: Date;
+  /** A readable device of the request that caused the event, when there was one. */
+  device?: string | undefined;
+  ip?: string | undefined;
+  sessionId?: string | undefined;
+  /** The event concerns the session of the browser looking at the page. */
   current: boolean;
 }
 
 export interface AccountView {
   username: string;
+  /** From the session's token: refreshed on the next request after an administrator changes it. */
+  role: Role;
   sessionId: string;
   signedInAt: Date;
   authenticatedAt: Date;
@@ -138,6 +160,8 @@ export interface AccountView {
   sessionExpiresAt: Date;
   /** Undefined when the revocation store keeps no device registry. */
   devices: DeviceView[] | undefined;
+  /** The latest security events of the user, newest first. */
+  events: EventView[];
   notice?: AccountNoticeKey | undefined;
 }
 
@@ -159,7 +183,7 @@ function deviceItem(device: DeviceView): SafeHtml {
       <span class="device-name" data-testid="device-name">${device.device}</span>
       ${device.current ? html`<span class="badge" data-testid="this-device">This device</span>` : ''}
       <div class="device-times">
-        Signed in ${timestamp(device.signedInAt)} ·
+        Signed in ${timestamp(device.signedInAt)}${device.ip === undefined ? '' : html` from ${device.ip}`} ·
         ${device.current ? 'active now' : html`last active ${timestamp(device.lastActiveAt)}`}
       </div>
     </div>
@@ -206,12 +230,86 @@ function devicesSection(view: AccountView): SafeHtml {
   </section>`;
 }
 
+/** What an event means, in the user's words. */
+export function eventLabel(type: SessionEventType, reason?: string): string {
+  switch (type) {
+    case 'sign_in':
+      return 'Signed in';
+    case 'renewal':
+      return 'Session renewed';
+    case 'reauthentication':
+      return 'Password confirmed';
+    case 'claims_changed':
+      return 'An administrator changed your role or access';
+    case 'claims_refresh':
+      return 'Device picked up the new role';
+    case 'logout':
+      return 'Logged out';
+    case 'logout_everywhere':
+      return reason === 'banned'
+        ? 'Signed out everywhere: the account was banned'
+        : reason === 'revoke_user'
+          ? 'Signed out everywhere: the password was changed, or a ban was lifted'
+          : 'Logged out everywhere';
+    case 'session_ended':
+      return reason === 'others'
+        ? 'Device signed out by "Log out other devices"'
+        : reason === 'session_cap'
+          ? 'Device signed out: too many devices signed in'
+          : 'Device signed out (from the device list, or by a new sign-in on it)';
+    case 'revoked_token_presented':
+      return 'A signed-out cookie was used again (a stale tab, or a copy)';
+    case 'store_unavailable':
+      return 'Session checks unavailable';
+    case 'store_recovered':
+      return 'Session checks available again';
+  }
+}
+
+function eventItem(event: EventView): SafeHtml {
+  return html`<li
+    class="event"
+    data-testid="event"
+    data-type="${event.type}"
+    data-session-id="${event.sessionId ?? ''}"
+  >
+    <span class="event-what" data-testid="event-what">${eventLabel(event.type, event.reason)}</span>
+    ${event.current ? html`<span class="badge">This device</span>` : ''}
+    <div class="event-details">
+      ${timestamp(event.at)}
+      ${event.device === undefined ? '' : html` · <span data-testid="event-device">${event.device}</span>`}
+      ${event.ip === undefined ? '' : html` · IP <span data-testid="event-ip">${event.ip}</span>`}
+      ${event.sessionId === undefined ? '' : html` · session <code>${event.sessionId.slice(0, 8)}…</code>`}
+    </div>
+  </li>`;
+}
+
+function eventsSection(view: AccountView): SafeHtml {
+  return html`<section class="events" aria-labelledby="events-heading">
+    <h2 id="events-heading">Recent security activity</h2>
+    ${
+      view.events.length === 0
+        ? html`<p class="hint">Nothing yet.</p>`
+        : html`<ol class="events" data-testid="events">
+            ${view.events.map(eventItem)}
+          </ol>`
+    }
+    <p class="hint">
+      The latest events of <code>${view.username}</code>, newest first: sign-ins with their device and IP, logouts,
+      devices signed out, and signed-out cookies used again. Something you do not recognise?
+      <strong>Log out everywhere</strong> and change your password.
+    </p>
+  </section>`;
+}
+
 export function accountPage(view: AccountView): string {
   return layout(
     'Your account',
     html`<h1>Signed in as <span class="user" data-testid="username">${view.username}</span></h1>
       ${view.notice === undefined ? '' : html`<p class="notice" role="status">${ACCOUNT_NOTICES[view.notice]}</p>`}
       <dl class="session">
+        <dt>Role</dt>
+        <dd><span class="role" data-testid="role">${view.role}</span></dd>
         <dt>This device's session</dt>
         <dd><code data-testid="session-id">${view.sessionId}</code></dd>
         <dt>Signed in</dt>
@@ -234,6 +332,7 @@ export function accountPage(view: AccountView): string {
         <form method="post" action="/logout"><button type="submit">Log out</button></form>
         <form method="post" action="/logout-all"><button type="submit" class="danger">Log out everywhere</button></form>
         <a class="button secondary" href="/password">Change password</a>
+        ${view.role === 'admin' ? html`<a class="button secondary" href="/admin">Admin</a>` : ''}
       </div>
       <p class="hint">
         <strong>Log out</strong> ends this device's session only. <strong>Log out everywhere</strong> ends every session
@@ -241,7 +340,97 @@ export function accountPage(view: AccountView): string {
         at once: the server checks every request against the database. Try it: sign in from a second browser, then
         compare.
       </p>
-      ${devicesSection(view)}`,
+      ${devicesSection(view)} ${eventsSection(view)}`,
+  );
+}
+
+/** Notices shown on the admin page, chosen by a fixed key in `?notice=`: never reflected text. */
+export const ADMIN_NOTICES = {
+  'role-changed': "The role is changed. The user's devices show it on their next page load.",
+  banned: 'The user is banned: every device of theirs is signed out on its next request, and signing in is refused.',
+  unbanned: 'The ban is lifted: the user can sign in again.',
+  'not-yourself': 'You cannot change your own role or ban yourself here. Ask another administrator.',
+  'unknown-user': 'There is no such user. Nothing changed.',
+} as const;
+
+export type AdminNoticeKey = keyof typeof ADMIN_NOTICES;
+
+export function isAdminNoticeKey(value: unknown): value is AdminNoticeKey {
+  return typeof value === 'string' && Object.hasOwn(ADMIN_NOTICES, value);
+}
+
+export interface AdminView {
+  /** The administrator looking at the page. */
+  username: string;
+  users: UserSummary[];
+  roles: readonly Role[];
+  notice?: AdminNoticeKey | undefined;
+}
+
+function userRow(view: AdminView, user: UserSummary): SafeHtml {
+  const self = user.username === view.username;
+  return html`<tr data-testid="user-row" data-username="${user.username}">
+    <td><span class="user-name">${user.username}</span>${self ? html` <span class="badge">you</span>` : ''}</td>
+    <td data-testid="user-role">${user.role}</td>
+    <td data-testid="user-status" class="${user.banned ? 'status banned' : 'status'}">
+      ${user.banned ? 'banned' : 'active'}
+    </td>
+    <td class="user-actions">
+      ${
+        self
+          ? html`<span class="hint">Your own account</span>`
+          : html`<form method="post" action="/admin/role" class="inline">
+                <input type="hidden" name="username" value="${user.username}" />
+                <select name="role" aria-label="Role of ${user.username}">
+                  ${view.roles.map(
+                    (role) =>
+                      html`<option value="${role}" ${role === user.role ? html`selected` : ''}>${role}</option>`,
+                  )}
+                </select>
+                <button type="submit" class="secondary" aria-label="Change role of ${user.username}">
+                  Change role
+                </button>
+              </form>
+              <form method="post" action="/admin/ban" class="inline">
+                <input type="hidden" name="username" value="${user.username}" />
+                <input type="hidden" name="banned" value="${user.banned ? 'false' : 'true'}" />
+                <button
+                  type="submit"
+                  class="${user.banned ? 'secondary' : 'danger'}"
+                  aria-label="${user.banned ? 'Unban' : 'Ban'} ${user.username}"
+                >
+                  ${user.banned ? 'Unban' : 'Ban'}
+                </button>
+              </form>`
+      }
+    </td>
+  </tr>`;
+}
+
+export function adminPage(view: AdminView): string {
+  return layout(
+    'Users',
+    html`<h1>Users</h1>
+      ${view.notice === undefined ? '' : html`<p class="notice" role="status">${ADMIN_NOTICES[view.notice]}</p>`}
+      <table class="users" data-testid="users">
+        <thead>
+          <tr>
+            <th scope="col">User</th>
+            <th scope="col">Role</th>
+            <th scope="col">Status</th>
+            <th scope="col">Change</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${view.users.map((user) => userRow(view, user))}
+        </tbody>
+      </table>
+      <p class="hint">
+        A new role reaches every device of the user on its next request: its token is re-issued with the role read from
+        the database (<code>auth.refreshClaims</code>). A ban signs the user out on every device, and a copy of their
+        cookie stops working too.
+      </p>
+      <p><a href="/">Back to your account</a></p>`,
   );
 }
 

@@ -1,7 +1,9 @@
 // End to end: the example app (its real entry point, as `npm start` runs it) driven by headless Chromium.
 // Two browser contexts are two devices of alice; copied cookies are replayed after each kind of logout. bob's
-// devices then go through the device list, the fresh sign-in and the password change. A second server with
-// lifetimes of seconds shows renewal keeping a used session alive past its first token's expiry.
+// devices then go through the device list, the fresh sign-in and the password change. alice, an administrator,
+// then changes bob's role (his open pages show it on their next load) and bans him (each of his devices is signed
+// out on its next load); bob's account page lists his recent security events. A second server with lifetimes of
+// seconds shows renewal keeping a used session alive past its first token's expiry.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -137,10 +139,13 @@ let base = '';
 let mainBase = '';
 let renewalBase = '';
 
-/** A new browser profile: one "device". */
-async function newDevice(): Promise<{ context: BrowserContext; page: Page }> {
+/** A new browser profile: one "device" (with its own User-Agent, if given). */
+async function newDevice(userAgent?: string): Promise<{ context: BrowserContext; page: Page }> {
   assert.ok(browser, 'the browser did not start');
-  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const context = await browser.newContext({
+    viewport: { width: 1000, height: 700 },
+    ...(userAgent === undefined ? {} : { userAgent }),
+  });
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(15_000);
   return { context, page: await context.newPage() };
@@ -312,7 +317,61 @@ async function shownTime(page: Page, testId: string): Promise<number> {
   return ms;
 }
 
-describe('example app in a real browser', { timeout: 240_000 }, () => {
+/** The row of `username` on the admin page. */
+function userRow(page: Page, username: string) {
+  return page.locator(`[data-testid="user-row"][data-username="${username}"]`);
+}
+
+/** One entry of "Recent security activity", as the page shows it. */
+interface ShownEvent {
+  type: string;
+  sessionId: string;
+  what: string;
+  device: string | undefined;
+  ip: string | undefined;
+  text: string;
+}
+
+/** The part of a DOM element `shownEvents` reads (this project compiles without the DOM library). */
+interface ElementLike {
+  getAttribute(name: string): string | null;
+  textContent: string | null;
+  querySelector(selector: string): ElementLike | null;
+}
+
+/**
+ * The events on the page, read in one round trip to the browser (a locator call per field takes seconds). The
+ * page function declares no named function: tsx would wrap it in a `__name` helper the page does not have.
+ */
+async function shownEvents(page: Page): Promise<ShownEvent[]> {
+  const rows = await page.getByTestId('event').evaluateAll((elements: ElementLike[]) =>
+    elements.map((row) => ({
+      type: row.getAttribute('data-type') ?? '',
+      sessionId: row.getAttribute('data-session-id') ?? '',
+      what: row.querySelector('[data-testid="event-what"]')?.textContent ?? '',
+      device: row.querySelector('[data-testid="event-device"]')?.textContent ?? undefined,
+      ip: row.querySelector('[data-testid="event-ip"]')?.textContent ?? undefined,
+      text: row.textContent ?? '',
+    })),
+  );
+  return rows.map((row) => ({ ...row, what: row.what.trim() }));
+}
+
+/**
+ * Reloads `page` until `ready` holds: events reach the page a moment after the request that caused them (the
+ * library hands them over after its response, and the app then writes them).
+ */
+async function reloadUntil(page: Page, ready: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await page.reload();
+    if (await ready()) return;
+    if (Date.now() > deadline) assert.fail(`${what} did not show within ${timeoutMs} ms`);
+    await page.waitForTimeout(200);
+  }
+}
+
+describe('example app in a real browser', { timeout: 300_000 }, () => {
   const device1 = {} as { context: BrowserContext; page: Page; sessionId: string; cookie: string };
   const device2 = {} as { context: BrowserContext; page: Page; sessionId: string; cookie: string };
   const seenTokens: string[] = [];
@@ -691,6 +750,274 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     },
   );
 
+  type Device = { context: BrowserContext; page: Page; sessionId: string; cookie: string };
+  /** bob's devices for the admin steps: two open tabs, and one left idle through the ban and its lifting. */
+  const admin = { a: {} as Device, b: {} as Device, idle: {} as Device };
+  const BANNED = 'This account is banned. Ask an administrator to lift the ban.';
+
+  /** Clicks `name` on alice's admin page and waits for the page again with `notice`. */
+  async function adminAction(name: string, notice: string): Promise<void> {
+    const page = device2.page;
+    await Promise.all([
+      page.waitForURL(`${base}/admin?notice=${notice}`),
+      page.getByRole('button', { name, exact: true }).click(),
+    ]);
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Users');
+  }
+
+  test(
+    "12. alice's account links to the admin page; bob's does not, and the admin page and its forms refuse him",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const page = device2.page;
+      await page.goto(`${base}/`);
+      assert.equal(await page.getByTestId('username').textContent(), 'alice');
+      assert.equal(await page.getByTestId('role').textContent(), 'admin');
+      await Promise.all([page.waitForURL(`${base}/admin`), page.getByRole('link', { name: 'Admin' }).click()]);
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Users');
+      const rows = await page.getByTestId('user-row').all();
+      assert.deepEqual(await Promise.all(rows.map((r) => r.getAttribute('data-username'))), ['alice', 'bob']);
+      assert.equal(await userRow(page, 'alice').getByTestId('user-role').textContent(), 'admin');
+      assert.equal(await userRow(page, 'alice').getByRole('button').count(), 0, 'no forms for her own account');
+      assert.equal(await userRow(page, 'bob').getByTestId('user-role').textContent(), 'member');
+      assert.equal((await userRow(page, 'bob').getByTestId('user-status').textContent())?.trim(), 'active');
+
+      admin.a = await bobDevice(NEW_PASSWORD);
+      admin.b = await bobDevice(NEW_PASSWORD);
+      for (const device of [admin.a, admin.b]) {
+        assert.equal(await device.page.getByTestId('role').textContent(), 'member');
+        assert.equal(await device.page.getByRole('link', { name: 'Admin' }).count(), 0);
+      }
+      const refused = await admin.b.page.goto(`${base}/admin`);
+      assert.equal(refused?.status(), 403);
+      assert.equal(await admin.b.page.getByRole('heading', { level: 1 }).textContent(), 'Administrators only');
+      await admin.b.page.goto(`${base}/`);
+
+      const post = (cookie: string, form: Record<string, string>, origin = base) =>
+        fetch(`${base}/admin/role`, {
+          method: 'POST',
+          headers: { origin, cookie: `session=${cookie}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(form).toString(),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(10_000),
+        });
+      const aliceCookie = (await sessionCookie(device2.context)) ?? '';
+      assert.equal((await post(admin.a.cookie, { username: 'bob', role: 'admin' })).status, 403, 'bob is no admin');
+      assert.equal((await post(admin.a.cookie, { username: 'alice', role: 'member' })).status, 403);
+      const crossSite = await post(aliceCookie, { username: 'bob', role: 'admin' }, 'http://evil.example');
+      assert.equal(crossSite.status, 403, "a cross-site form cannot use alice's session");
+      const self = await post(aliceCookie, { username: 'alice', role: 'member' });
+      assert.equal(self.headers.get('location'), '/admin?notice=not-yourself');
+      await page.reload();
+      assert.equal(await userRow(page, 'bob').getByTestId('user-role').textContent(), 'member', 'nothing changed');
+      assert.equal(await userRow(page, 'alice').getByTestId('user-role').textContent(), 'admin');
+      assert.equal((await replay(admin.a.cookie)).body.role, 'member');
+    },
+  );
+
+  test(
+    "13. alice makes bob an editor: bob's open pages show it on their next load, in the same sessions",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const page = device2.page;
+      await userRow(page, 'bob').getByRole('combobox', { name: 'Role of bob' }).selectOption('editor');
+      await adminAction('Change role of bob', 'role-changed');
+      assert.match((await page.getByRole('status').textContent()) ?? '', /The role is changed/);
+      assert.equal(await userRow(page, 'bob').getByTestId('user-role').textContent(), 'editor');
+
+      for (const device of [admin.a, admin.b]) {
+        assert.equal(await device.page.getByTestId('role').textContent(), 'member', 'the open page, before');
+        await device.page.reload();
+        assert.equal(path(device.page), '/');
+        assert.equal(await device.page.getByTestId('role').textContent(), 'editor', 'the next load shows the role');
+        assert.equal(await device.page.getByTestId('session-id').textContent(), device.sessionId, 'same session');
+        const reissued = (await sessionCookie(device.context)) ?? '';
+        assert.notEqual(reissued, device.cookie, 'the token was re-issued with the new role');
+        seenTokens.push(reissued);
+        const me = await replay(reissued);
+        assert.equal(me.status, 200);
+        assert.equal(me.body.role, 'editor');
+      }
+      // A copy of a cookie from before the change never gets the old role either: it is reloaded as well.
+      const copy = await replay(admin.a.cookie);
+      assert.equal(copy.status, 200);
+      assert.equal(copy.body.role, 'editor');
+      admin.a.cookie = (await sessionCookie(admin.a.context)) ?? '';
+      admin.b.cookie = (await sessionCookie(admin.b.context)) ?? '';
+    },
+  );
+
+  test(
+    '14. alice bans bob: both of his devices are signed out on their next load, and he cannot sign in',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      admin.idle = await bobDevice(NEW_PASSWORD); // signed in, then left alone until the ban is lifted
+      assert.equal(await admin.idle.page.getByTestId('role').textContent(), 'editor');
+      const page = device2.page;
+      await adminAction('Ban bob', 'banned');
+      assert.equal((await userRow(page, 'bob').getByTestId('user-status').textContent())?.trim(), 'banned');
+      assert.equal(await userRow(page, 'bob').getByRole('button', { name: 'Unban bob' }).count(), 1);
+      await screenshot(page, 'admin-page.png', true);
+
+      for (const device of [admin.a, admin.b]) {
+        assert.equal(path(device.page), '/', 'the page open before the ban');
+        await device.page.reload();
+        assert.equal(path(device.page), '/login?notice=session-ended', 'signed out on the next load');
+        assert.equal(await sessionCookie(device.context), undefined, 'the cookie is expired');
+        const copied = await replay(device.cookie);
+        assert.equal(copied.status, 401);
+        assert.equal(errorCode(copied.body), 'logged_out_everywhere');
+      }
+      assert.equal(await submitLogin(admin.a.page, 'bob', NEW_PASSWORD), 403, 'the right password of a banned user');
+      assert.equal(await admin.a.page.getByRole('alert').textContent(), BANNED);
+      assert.equal(await sessionCookie(admin.a.context), undefined);
+      assert.equal((await replay(await sessionCookie(device2.context))).status, 200, 'alice stays signed in');
+    },
+  );
+
+  test(
+    '15. lifting the ban lets bob sign in again, as an editor; a device idle through the ban is signed out as well',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      await adminAction('Unban bob', 'unbanned');
+      assert.equal((await userRow(device2.page, 'bob').getByTestId('user-status').textContent())?.trim(), 'active');
+
+      await admin.idle.page.reload();
+      assert.equal(path(admin.idle.page), '/login?notice=session-ended', 'a ban ends every device, idle ones too');
+      const idleCopy = await replay(admin.idle.cookie);
+      assert.equal(idleCopy.status, 401);
+      assert.equal(errorCode(idleCopy.body), 'logged_out_everywhere');
+      await admin.idle.context.close();
+
+      const page = admin.a.page;
+      admin.a.sessionId = await signIn(page, 'bob', NEW_PASSWORD);
+      admin.a.cookie = (await sessionCookie(admin.a.context)) ?? '';
+      seenTokens.push(admin.a.cookie);
+      assert.equal(await page.getByTestId('role').textContent(), 'editor');
+      // The ban and the role change are in bob's activity.
+      await reloadUntil(
+        page,
+        async () => (await shownEvents(page)).some((e) => e.type === 'sign_in' && e.sessionId === admin.a.sessionId),
+        "bob's new sign-in",
+      );
+      const events = await shownEvents(page);
+      const ban = events.find((e) => e.type === 'logout_everywhere' && e.what.includes('banned'));
+      assert.ok(ban, `no ban among ${JSON.stringify(events)}`);
+      assert.equal(ban.ip, '127.0.0.1', 'the device whose request found the ban');
+      assert.ok(events.some((e) => e.type === 'claims_changed'));
+      assert.ok(events.some((e) => e.type === 'claims_refresh' && e.sessionId === admin.b.sessionId));
+    },
+  );
+
+  test(
+    "16. a ban lifted before any of bob's devices came back still signed them out",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const device = admin.a;
+      assert.equal(path(device.page), '/');
+      await adminAction('Ban bob', 'banned');
+      await adminAction('Unban bob', 'unbanned'); // no request of bob's in between
+      await device.page.reload();
+      assert.equal(path(device.page), '/login?notice=session-ended');
+      const copied = await replay(device.cookie);
+      assert.equal(copied.status, 401);
+      assert.equal(errorCode(copied.body), 'logged_out_everywhere');
+      device.sessionId = await signIn(device.page, 'bob', NEW_PASSWORD);
+      device.cookie = (await sessionCookie(device.context)) ?? '';
+      seenTokens.push(device.cookie);
+    },
+  );
+
+  test(
+    "17. bob's account page lists his security events: sign-ins with device and IP, a logout, a device ended, a replayed cookie",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const x = admin.a;
+      const y = await bobDevice(NEW_PASSWORD);
+      await clickAndLand(y.page, 'Log out', '/login?notice=signed-out');
+      await y.context.close();
+      // A device whose User-Agent is markup: the page shows it as text.
+      const hostileAgent = '<img src=x onerror=alert(1)> Hostile/1.0';
+      const hostile = await newDevice(hostileAgent);
+      await hostile.page.goto(`${base}/login`);
+      const z = { ...hostile, sessionId: await signIn(hostile.page, 'bob', NEW_PASSWORD), cookie: '' };
+      z.cookie = (await sessionCookie(z.context)) ?? '';
+      seenTokens.push(z.cookie);
+
+      await x.page.goto(`${base}/`);
+      await clickToAccount(
+        x.page,
+        () =>
+          deviceRow(x.page, z.sessionId)
+            .getByRole('button', { name: /^Log out/ })
+            .click(),
+        'device-signed-out',
+      );
+      const replayed = await replay(z.cookie);
+      assert.equal(replayed.status, 401);
+      assert.equal(errorCode(replayed.body), 'session_revoked');
+      await z.context.close();
+
+      const page = x.page;
+      await reloadUntil(
+        page,
+        async () => (await shownEvents(page))[0]?.type === 'revoked_token_presented',
+        'the replayed cookie',
+      );
+      const events = await shownEvents(page);
+      const at = (type: string, sessionId: string) => {
+        const index = events.findIndex((e) => e.type === type && e.sessionId === sessionId);
+        assert.ok(index >= 0, `no ${type} of ${sessionId} among ${JSON.stringify(events, null, 1)}`);
+        return index;
+      };
+      const order = [
+        at('revoked_token_presented', z.sessionId),
+        at('session_ended', z.sessionId),
+        at('sign_in', z.sessionId),
+        at('logout', y.sessionId),
+        at('sign_in', y.sessionId),
+        at('sign_in', x.sessionId),
+      ];
+      assert.deepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+        'newest first',
+      );
+      assert.equal(order[0], 0, 'the replayed cookie is the newest event');
+      const [replay0, ended, signInZ, logoutY, signInY, signInX] = order.map((i) => events[i]!);
+      assert.equal(replay0!.what, 'A signed-out cookie was used again (a stale tab, or a copy)');
+      assert.equal(replay0!.ip, '127.0.0.1');
+      assert.equal(ended!.what, 'Device signed out (from the device list, or by a new sign-in on it)');
+      assert.equal(logoutY!.what, 'Logged out');
+      for (const event of [signInX!, signInY!, logoutY!]) {
+        assert.match(event.device ?? '', /^Chrome \d+ on Linux$/, event.text);
+        assert.equal(event.ip, '127.0.0.1', event.text);
+      }
+      assert.equal(signInY!.what, 'Signed in');
+      assert.match(signInX!.text, /This device/);
+      assert.doesNotMatch(signInY!.text, /This device/);
+      assert.equal(signInZ!.ip, '127.0.0.1');
+      assert.ok(signInZ!.device?.includes('<img src=x onerror=alert(1)>'), `escaped as text: ${signInZ!.device}`);
+      assert.equal(await page.locator('main img').count(), 0, 'no markup from a User-Agent');
+      await screenshot(page, 'security-activity.png', true);
+
+      // Events never show a token.
+      const content = await page.content();
+      for (const token of [...seenTokens, x.cookie, y.cookie]) {
+        const signature = token.split('.')[2];
+        if (signature) assert.ok(!content.includes(signature), 'a token appears on the account page');
+      }
+      // Each user sees their own events only.
+      await device2.page.goto(`${base}/`);
+      const alices = await shownEvents(device2.page);
+      assert.ok(alices.some((e) => e.type === 'sign_in'));
+      const bobs = new Set([x.sessionId, y.sessionId, z.sessionId]);
+      assert.ok(!alices.some((e) => bobs.has(e.sessionId)), "bob's events are not on alice's page");
+      await admin.a.context.close();
+      await admin.b.context.close();
+    },
+  );
+
   test('one log line per request, naming the outcome and never a token', () => {
     const log = server!.output;
     const has = (pattern: RegExp) =>
@@ -712,6 +1039,12 @@ describe('example app in a real browser', { timeout: 240_000 }, () => {
     has(/^POST \/confirm-password 401 [\d.]+ms user=bob reauth=failed$/);
     has(/^POST \/confirm-password 303 [\d.]+ms user=bob reauth=ok$/);
     has(/^POST \/password 303 [\d.]+ms user=bob password=changed$/);
+    has(/^GET \/admin 403 [\d.]+ms user=bob error=not_admin$/);
+    has(/^POST \/admin\/role 303 [\d.]+ms user=alice admin=role$/);
+    has(/^POST \/admin\/role 303 [\d.]+ms user=alice admin=refused-self$/);
+    has(/^POST \/admin\/ban 303 [\d.]+ms user=alice admin=ban$/);
+    has(/^POST \/admin\/ban 303 [\d.]+ms user=alice admin=unban$/);
+    has(/^POST \/login 403 [\d.]+ms user=bob login=banned$/);
     assert.ok(seenTokens.length >= 3);
     for (const token of seenTokens) {
       const signature = token.split('.')[2]!;
