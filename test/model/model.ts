@@ -236,9 +236,9 @@ export class World {
    * change, inclusive as the watermark) calls `loadClaims` once: it fails (503 `claims_unavailable`, the cookie
    * kept), answers null for a banned user (a logout-everywhere at this instance's clock: 401
    * `logged_out_everywhere`), or answers the row's version, signed into a token of the same session issued now with
-   * `cla` after the change (`claims_stale` when the session ends within the second), and no renewal; else an
+   * `cla` now, when the load began (`claims_stale` when the session ends within the second), and no renewal; else an
    * up-to-date token never calls it, and is renewed as before. Applies what it changes in the store (the ban's
-   * watermark, a renewal's registry touch).
+   * watermark, a renewal's or a reload's registry touch).
    */
   authenticate(token: MToken | undefined, i: number): Outcome {
     const code = this.rejection(token, i);
@@ -253,10 +253,13 @@ export class World {
       this.watermark.set(token.sub, Math.max(this.watermark.get(token.sub) ?? -Infinity, this.nowAt(i)));
       return { code: 'logged_out_everywhere', token: undefined, loads: 1, banned: true };
     }
+    // Loaded when the load began, by this instance's clock: one behind the change reloads again next time.
     const now = this.nowAt(i);
-    const fresh = { ...token, ver: row.ver, cla: Math.max(now, changed + 1), loadedT: this.clock.t, loadSeq: this.seq };
+    const fresh = { ...token, ver: row.ver, cla: now, loadedT: this.clock.t, loadSeq: this.seq };
     const reloaded = this.reissue(fresh, i);
     if (reloaded === undefined) return { code: 'claims_stale', token: undefined, loads: 1, banned: false };
+    const s = this.sessions.get(token.sid); // a reload touches the registry, as a renewal does
+    if (s !== undefined) s.lastActiveAt = Math.max(s.lastActiveAt, now);
     return { code: undefined, token: reloaded, loads: 1, banned: false };
   }
 
@@ -590,6 +593,9 @@ class Logout extends Step {
   }
 }
 
+/** A valid, unrevoked token whose claims could not be refreshed: the handlers that end sessions still act on it. */
+const unrefreshed = (code: string | undefined): boolean => code === 'claims_unavailable' || code === 'claims_stale';
+
 class LogoutAll extends Step {
   constructor(
     tick: number,
@@ -606,9 +612,11 @@ class LogoutAll extends Step {
     const got = await send(w.instances[this.inst]!, 'post', '/logout-all', token?.jwt);
     w.expectLoads(what, calls, loads);
     if (banned && token !== undefined) await w.expectWatermark(what, token.sub);
-    w.expectAnswer(what, got, rejection === undefined ? 204 : statusOf(rejection), rejection);
-    if (rejection === undefined && token !== undefined) {
-      w.checkAccepted(what, token, undefined);
+    // Ending sessions needs no claims: a token whose claims could not be refreshed still logs its user out.
+    const acts = rejection === undefined || unrefreshed(rejection);
+    w.expectAnswer(what, got, acts ? 204 : statusOf(rejection), acts ? undefined : rejection);
+    if (acts && token !== undefined) {
+      if (rejection === undefined) w.checkAccepted(what, token, undefined);
       w.watermark.set(token.sub, Math.max(w.watermark.get(token.sub) ?? -Infinity, w.nowAt(this.inst)));
       await w.expectWatermark(what, token.sub);
       w.keep(this.target, w.expectCookie(what, got, null));
@@ -637,9 +645,10 @@ class RevokeOthers extends Step {
     const got = await send(w.instances[this.inst]!, 'post', '/revoke-others', token?.jwt);
     w.expectLoads(what, calls, loads);
     if (banned && token !== undefined) await w.expectWatermark(what, token.sub);
-    w.expectAnswer(what, got, rejection === undefined ? 204 : statusOf(rejection), rejection);
-    if (rejection === undefined && token !== undefined) {
-      w.checkAccepted(what, token, undefined);
+    const acts = rejection === undefined || unrefreshed(rejection); // as in LogoutAll
+    w.expectAnswer(what, got, acts ? 204 : statusOf(rejection), acts ? undefined : rejection);
+    if (acts && token !== undefined) {
+      if (rejection === undefined) w.checkAccepted(what, token, undefined);
       for (const s of w.live(token.sub)) if (s.sid !== token.sid) w.revokeEntry(s.sid, s.sxp + ENTRY_SLACK_MS);
     }
     w.keep(this.target, w.expectCookie(what, got, clears(rejection) ? null : renewed));
