@@ -44,8 +44,8 @@ export async function sessionsToEnd(
 
 /**
  * The sessions a handler acting on "this user" acts on (`logoutAll`, `revokeOtherSessions`): every cookie of
- * that name that authenticates (valid and not revoked, whatever its claims), so a cookie planted beside the user's own can never make
- * it act on the wrong account alone. The error when none does.
+ * that name that authenticates (valid and not revoked, whatever its claims), so a cookie planted beside the
+ * user's own can never make it act on the wrong account alone. The error when none does.
  */
 export async function authenticatedSessions(
   requestAuth: RequestAuth,

@@ -219,10 +219,11 @@ export function createRequestAuth(parts: RequestAuthParts) {
   }
 
   /**
-   * A token signed before the user's claims changed: its claims are loaded again and the token re-issued (same session, sign-in time and end) before anything reads them. Never the old claims:
-   * without `loadClaims`, or when it cannot be signed here, `claims_stale`; `loadClaims` failing, too slow or
-   * answering what the `claims` schema refuses, 503 `claims_unavailable`; `null`, every session of the user
-   * ends (a ban). Two requests of one token may both load: harmless, each signs the same claims.
+   * A token signed before the user's claims changed: its claims are loaded again and the token re-issued (same
+   * session, sign-in time and end) before anything reads them. Never the old claims: without `loadClaims`, or
+   * when it cannot be signed here, `claims_stale`; `loadClaims` failing, too slow or answering what the `claims`
+   * schema refuses, 503 `claims_unavailable`; `null`, every session of the user ends (a ban). Two requests of one
+   * token may both load: harmless, each signs the claims of its moment for the same session.
    */
   async function reload(req: Request, res: Response, session: VerifiedSession): Promise<Outcome> {
     const { loadClaims, engine } = parts;

@@ -15,8 +15,8 @@ export function revocationReason(
 }
 
 /**
- * Whether a token's extra claims, loaded at `claimsAtMs`, are older than the user's latest claims change (`refreshClaims`):
- * inclusive, as the watermark (`refreshClaims` only returns once the clock has moved past the change).
+ * Whether a token's extra claims, loaded at `claimsAtMs`, are older than the user's latest claims change
+ * (`refreshClaims`): inclusive, as the watermark (`refreshClaims` only returns once the clock has moved past it).
  */
 export function claimsOutdated(state: RevocationState, claimsAtMs: number): boolean {
   const changedAt = state.claimsChangedAt;

@@ -8,7 +8,8 @@ export type TokenRefResult = { ok: true; ref: TokenRef; expMs: number } | { ok: 
 /**
  * `sub` (required), the session id from `sid`, else `jti` (empty when neither: only `revokeUser` applies),
  * the issue time from `iat_ms` when present, else `iat` in whole seconds, the sign-in time from `sat` and the
- * claims time from `cla` when present (beside `iat_ms`: the claims of other tokens are as old as the token). Refused: ids no store can keep, and tokens without `exp` or living longer than 400 days.
+ * claims time from `cla` when present (beside `iat_ms`: the claims of other tokens are as old as the token).
+ * Refused: ids no store can keep, and tokens without `exp` or living longer than 400 days.
  */
 export function readTokenRef(payload: unknown): TokenRefResult {
   if (typeof payload !== 'object' || payload === null) return { ok: false, problem: 'the token has no JSON payload' };

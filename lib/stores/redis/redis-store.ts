@@ -373,7 +373,10 @@ function readFeedEntry(value: string | null): FeedChange {
   throw new TypeError(`${MESSAGE_PREFIX}: an entry of the revocation feed in Redis holds unreadable data.`);
 }
 
-/** `<atMs>:<relevantUntilMs>` (a watermark, a claims change); past relevantUntil it no longer matters. Unreadable data fails closed. */
+/**
+ * `<atMs>:<relevantUntilMs>` (a watermark, a claims change); past relevantUntil it no longer matters. Unreadable
+ * data fails closed.
+ */
 function readTime(value: string | null, now: number, what: string): Date | null {
   if (value === null) return null;
   const match = /^(\d+):(\d+)$/.exec(value);
