@@ -41,6 +41,7 @@ import {
   isNoticeKey,
   loginPage,
   messagePage,
+  notifyRetryPage,
   type AccountNoticeKey,
   type AdminNoticeKey,
   type DeviceView,
@@ -418,9 +419,33 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     }
     // After the change is stored: every token of the user signed before this reloads its claims on its next
     // request, so each device of theirs shows (and is checked against) the new role.
-    await auth.refreshClaims(username);
+    if (!(await tellDevices(username, res))) return;
     outcome(res).event = 'admin=role';
     redirectToAdmin(res, 'role-changed');
+  });
+
+  /**
+   * `refreshClaims` after a stored change; when the store cannot take it, a page that says so and sends it again
+   * (the change stays stored, and the admin page would offer only the opposite action).
+   */
+  async function tellDevices(username: string, res: Response): Promise<boolean> {
+    try {
+      await auth.refreshClaims(username);
+      return true;
+    } catch (error) {
+      if (!isSessionAuthError(error)) throw error;
+      outcome(res).error = error.code;
+      res.status(503).type('html').send(notifyRetryPage(username));
+      return false;
+    }
+  }
+
+  app.post('/admin/notify', auth.verifyOrigin, auth.requireAuth, requireAdmin, form, async (req, res) => {
+    const username = targetUser(req, res);
+    if (username === undefined) return;
+    if (!(await tellDevices(username, res))) return;
+    outcome(res).event = 'admin=notify';
+    redirectToAdmin(res, 'notified');
   });
 
   app.post('/admin/ban', auth.verifyOrigin, auth.requireAuth, requireAdmin, form, async (req, res) => {
@@ -441,7 +466,7 @@ export async function createExampleApp(options: ExampleAppOptions): Promise<Exam
     await users.update(username, { banned: banned === 'true' });
     // A ban: on the next request of any of the user's tokens, loadClaims answers null and the library logs the
     // user out everywhere (401 logged_out_everywhere), on every device.
-    if (banned === 'true') await auth.refreshClaims(username);
+    if (banned === 'true' && !(await tellDevices(username, res))) return;
     outcome(res).event = banned === 'true' ? 'admin=ban' : 'admin=unban';
     redirectToAdmin(res, banned === 'true' ? 'banned' : 'unbanned');
   });

@@ -351,6 +351,7 @@ export const ADMIN_NOTICES = {
   unbanned: 'The ban is lifted: the user can sign in again.',
   'not-yourself': 'You cannot change your own role or ban yourself here. Ask another administrator.',
   'unknown-user': 'There is no such user. Nothing changed.',
+  notified: "The user's devices are told: each shows the change on its next page load.",
 } as const;
 
 export type AdminNoticeKey = keyof typeof ADMIN_NOTICES;
@@ -503,6 +504,26 @@ export function changePasswordPage(view: ChangePasswordView): string {
       </form>
       <p class="hint">Every other device signed in as <code>${view.username}</code> is signed out; this one stays.</p>
       <p><a href="/">Back to your account</a></p>`,
+  );
+}
+
+/**
+ * A change the admin page stored, whose `refreshClaims` failed (the session store did not answer): the user's
+ * devices have not been told yet. Sending it again is harmless.
+ */
+export function notifyRetryPage(username: string): string {
+  return layout(
+    'Saved, not yet sent',
+    html`<h1>Saved, not yet sent</h1>
+      <p>
+        The change to ${username} is saved, but their signed-in devices could not be told yet: the session store did not
+        answer. Until they are, those devices keep the role they had.
+      </p>
+      <form method="post" action="/admin/notify">
+        <input type="hidden" name="username" value="${username}" />
+        <button type="submit">Tell their devices again</button>
+      </form>
+      <p><a href="/admin">Back to the admin page</a></p>`,
   );
 }
 

@@ -207,8 +207,8 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
       return at;
     },
     revokeSession: async (sessionId, opts) => {
-      await engine.revokeListedSession(sessionId, opts?.sub, opts?.expiresAt);
-      emit({ type: 'session_ended', sub: opts.sub, sessionId, reason: 'by_id' });
+      if (await engine.revokeListedSession(sessionId, opts?.sub, opts?.expiresAt))
+        emit({ type: 'session_ended', sub: opts.sub, sessionId, reason: 'by_id' });
     },
     sessionOf: (req) => {
       const auth = requestAuth.sessionOf(req);

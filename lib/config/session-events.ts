@@ -63,11 +63,12 @@ export const MAX_USER_AGENT_LENGTH = 256;
 /** The IP and User-Agent of the request that caused an event (or a sign-in). */
 export function requestOrigin(req: Request | undefined): { ip?: string; userAgent?: string } {
   if (req === undefined) return {};
-  // With `trust proxy`, `req.ip` comes from a header the client may write: only an address is kept.
-  const ip: unknown = req.ip;
+  // With `trust proxy`, `req.ip` comes from a header the client may write: only an address is kept (without
+  // an IPv6 zone, which means nothing for a remote client and may be of any length).
+  const ip = typeof req.ip === 'string' ? (req.ip.split('%')[0] ?? '') : undefined;
   const userAgent: unknown = req.headers?.['user-agent'];
   return {
-    ...(typeof ip === 'string' && isIP(ip) !== 0 ? { ip } : {}),
+    ...(ip !== undefined && isIP(ip) !== 0 ? { ip } : {}),
     ...(typeof userAgent === 'string' && userAgent !== ''
       ? { userAgent: userAgent.slice(0, MAX_USER_AGENT_LENGTH) }
       : {}),

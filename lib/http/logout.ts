@@ -75,9 +75,17 @@ export function createLogoutHandlers(parts: LogoutParts): { logout: RequestHandl
     const { sessions, error } = await authenticatedSessions(requestAuth, req, res);
     if (error !== undefined) return respond(error, req, res, next);
     const subs = [...new Set(sessions.map((s) => s.sub))];
-    if (!(await attempt(() => Promise.all(subs.map(engine.revokeUser)), req, res, next))) return;
-    for (const { sub, sessionId } of sessions)
-      requestAuth.parts.emit({ type: 'logout_everywhere', sub, sessionId, reason: 'logout_all' }, req);
+    // An event for each user logged out, also when another user's logout failed (a planted cookie's).
+    const revokeAll = async () => {
+      const results = await Promise.allSettled(subs.map(engine.revokeUser));
+      for (const { sub, sessionId } of sessions) {
+        if (results[subs.indexOf(sub)]?.status !== 'fulfilled') continue;
+        requestAuth.parts.emit({ type: 'logout_everywhere', sub, sessionId, reason: 'logout_all' }, req);
+      }
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    };
+    if (!(await attempt(revokeAll, req, res, next))) return;
     endSession(req, res, next, parts.onLogoutAll);
   }
 

@@ -244,7 +244,10 @@ export function createRequestAuth(parts: RequestAuthParts) {
         ms,
         () => new Error(`no answer within ${ms} ms`),
       );
-      if (loaded === null) return await ban(req, res, session);
+      if (loaded === null) {
+        loadFailures.succeeded();
+        return await ban(req, res, session);
+      }
       if (typeof loaded !== 'object' || loaded === undefined || Array.isArray(loaded)) {
         throw new TypeError(`it answered ${Array.isArray(loaded) ? 'an array' : typeof loaded}, not an object or null`);
       }

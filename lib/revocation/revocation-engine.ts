@@ -177,21 +177,25 @@ export function createRevocationEngine(settings: EngineSettings) {
    * a device registry the id must be one of the user's sessions: a wrong `sub` is refused instead of revoking
    * nothing, and an id already revoked for that user is fine. The entry holds until the session can no longer
    * be renewed on any instance: its end from the registry (a given `until` only lengthens it), else the longest
-   * lifetime any instance may allow.
+   * lifetime any instance may allow. Resolves to false when the session had ended already (with a registry).
    */
-  async function revokeListedSession(sessionId: unknown, sub: unknown, until?: unknown): Promise<void> {
+  async function revokeListedSession(sessionId: unknown, sub: unknown, until?: unknown): Promise<boolean> {
     const args = sessionArguments(sessionId, sub, until);
-    if (!bounded.hasRegistry) return revokeSession(args.sessionId, args.sub);
+    if (!bounded.hasRegistry) {
+      await revokeSession(args.sessionId, args.sub);
+      return true;
+    }
     const record = (await listSessions(args.sub)).find((s) => s.sessionId === args.sessionId);
     if (record === undefined) {
-      if ((await bounded.getState(args.sub, args.sessionId, 0)).sessionRevoked) return; // ended already
+      if ((await bounded.getState(args.sub, args.sessionId, 0)).sessionRevoked) return false; // ended already
       throw argumentError(
         'revokeSession(sessionId, { sub })',
         'names no session of that user that can still be used: pass a `sessionId` from `auth.listSessions(sub)` with the same `sub` (it may also have ended already). Nothing was revoked.',
       );
     }
     const end = Math.max(record.expiresAt.getTime(), args.until?.getTime() ?? 0);
-    return revokeSession(args.sessionId, args.sub, new Date(end));
+    await revokeSession(args.sessionId, args.sub, new Date(end));
+    return true;
   }
 
   return {

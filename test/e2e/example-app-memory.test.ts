@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { SessionEvent } from 'express-revocable-jwt';
+import { MemoryRevocationStore, type SessionEvent } from 'express-revocable-jwt';
 import { createExampleApp, type ExampleApp } from '../../example-app/app.js';
 import { memoryEventLog } from '../../example-app/events.js';
 
@@ -115,6 +115,31 @@ describe('example app on in-memory storage', { timeout: 60_000 }, () => {
     assert.match(page, /data-testid="event-device">Chrome 140 on Linux</);
     assert.match(page, /data-testid="event-ip">127\.0\.0\.1</);
     for (const token of [alice, bob1, bob2, bob3]) assert.ok(!page.includes(token.split('.')[2]!), 'a token shown');
+  });
+
+  test('a ban whose refreshClaims fails: a 503 page says so, and sending it again signs the user out', async () => {
+    const alice = await signIn('alice');
+    await post('/admin/ban', { username: 'bob', banned: 'false' }, alice); // from the test before, if it ran
+    const bob = await signIn('bob');
+    const original = MemoryRevocationStore.prototype.markClaimsChanged;
+    MemoryRevocationStore.prototype.markClaimsChanged = () => {
+      throw new Error('store down (simulated)');
+    };
+    let ban: Response;
+    try {
+      ban = await post('/admin/ban', { username: 'bob', banned: 'true' }, alice);
+    } finally {
+      MemoryRevocationStore.prototype.markClaimsChanged = original;
+    }
+    assert.equal(ban.status, 503);
+    const page = await ban.text();
+    assert.match(page, /is saved, but their signed-in devices could not be told yet/);
+    assert.match(page, /action="\/admin\/notify"[\s\S]*name="username" value="bob"/);
+    assert.equal((await me(bob)).status, 200, 'not told yet');
+    const retry = await post('/admin/notify', { username: 'bob' }, alice);
+    assert.equal(retry.headers.get('location'), '/admin?notice=notified');
+    assert.equal(((await me(bob)).body.error as { code?: string }).code, 'logged_out_everywhere');
+    await post('/admin/ban', { username: 'bob', banned: 'false' }, alice);
   });
 
   test('the in-memory event list keeps the latest events of each user, and only the known fields', async () => {

@@ -101,6 +101,7 @@ describe('session events', () => {
     assert.equal(reloaded.body.role, 'admin');
     const d = await login('bob');
     await auth.revokeSession(d.sessionId, { sub: 'bob' });
+    await auth.revokeSession(d.sessionId, { sub: 'bob' }); // ended already: no second event
     const e = await login('bob');
     assert.equal((await post('/sessions/revoke-others', cookieFrom(reloaded.headers['set-cookie']))).status, 204);
     await settle();
@@ -121,6 +122,7 @@ describe('session events', () => {
         JSON.stringify(entry),
       );
     assert.equal(seen.filter(([type]) => type === 'sign_in').length, 5);
+    assert.equal(seen.filter(([, id]) => id === d.sessionId).length, 2, 'its sign-in and one end');
     const list = await auth.listSessions('bob');
     assert.ok(
       list.every((s) => s.ip === '203.0.113.7'),

@@ -198,10 +198,15 @@ for (const backend of BACKENDS) {
       let release: () => void = () => {};
       const gate = new Promise<void>((resolve) => (release = resolve));
       let loads = 0;
+      let loading: () => void = () => {};
+      const waiting = new Promise<void>((resolve) => (loading = resolve));
       const a = instance(store, testSecret(), undefined, {
         // The first load waits; the logout's own pass through `authenticate` loads at once.
         loadClaims: async () => {
-          if (loads++ === 0) await gate;
+          if (loads++ === 0) {
+            loading();
+            await gate;
+          }
           return { role: 'admin' };
         },
         storeTimeoutMs: 5_000,
@@ -210,7 +215,7 @@ for (const backend of BACKENDS) {
       const cookie = await a.login(sub, 'reader');
       await a.auth.refreshClaims(sub);
       const reloading = a.me(cookie).then((res) => res);
-      await new Promise((resolve) => setTimeout(resolve, 50)); // the reload is waiting for loadClaims
+      await waiting; // the reload is waiting for loadClaims
       const logout = await request(a.app).post('/logout').set('Cookie', cookie);
       assert.equal(logout.status, 204);
       release();
@@ -226,9 +231,12 @@ for (const backend of BACKENDS) {
       for (const change of ['role', 'ban'] as const) {
         const users = userTable();
         let gate: Promise<void> | undefined;
+        let read: () => void = () => {};
+        const hasRead = new Promise<void>((resolve) => (read = resolve));
         const a = instance(backend.create().store, testSecret(), undefined, {
           loadClaims: async (sub: string) => {
             const answer = await users.loadClaims(sub); // the database read...
+            if (gate !== undefined) read();
             await gate; // ...then the rest of the load (another query, the network)
             return answer;
           },
@@ -242,7 +250,7 @@ for (const backend of BACKENDS) {
         let release: () => void = () => {};
         gate = new Promise<void>((resolve) => (release = resolve));
         const reloading = a.me(cookie).then((res) => res); // reads "editor", then waits
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await hasRead;
         if (change === 'role') users.roles.set(sub, 'reader');
         else users.roles.delete(sub);
         gate = undefined;
@@ -261,9 +269,12 @@ for (const backend of BACKENDS) {
       const users = userTable();
       const a = instance(backend.create().store, testSecret(), users);
       let gate: Promise<void> = Promise.resolve();
+      let read: () => void = () => {};
+      const hasRead = new Promise<void>((resolve) => (read = resolve));
       a.app.post('/slow-login', (req, res, next) => {
         const sub = String((req.body as { sub: string }).sub);
         const role = users.roles.get(sub) ?? 'none'; // the app reads the user...
+        read();
         gate // ...checks the password (slow)...
           .then(() => a.auth.login(res, { sub, role })) // ...and signs in with what it read
           .then(() => res.sendStatus(204), next);
@@ -276,7 +287,7 @@ for (const backend of BACKENDS) {
         .post('/slow-login')
         .send({ sub })
         .then((res) => res);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await hasRead;
       users.roles.delete(sub); // banned while the password is checked
       await a.auth.refreshClaims(sub);
       release();

@@ -73,6 +73,12 @@ for (const backend of BACKENDS) {
         );
         assert.deepEqual([record?.ip, record?.userAgent], [undefined, '|starts|with|a|bar']);
       }
+      // An IPv6 zone (of any length) is dropped: the address alone is kept.
+      const zoned = await signIn({ 'X-Forwarded-For': `fe80::1%${'a'.repeat(15_000)}` });
+      const kept = (await auth.listSessions(sub)).find(
+        (s) => s.sessionId === (zoned.body as { sessionId: string }).sessionId,
+      );
+      assert.equal(kept?.ip, 'fe80::1');
     });
 
     test('sessions past their absolute end but still accepted within clockTolerance are ended by the cap and by "log out other devices"', async () => {
