@@ -121,15 +121,16 @@ describe('example app on in-memory storage', { timeout: 60_000 }, () => {
     const alice = await signIn('alice');
     await post('/admin/ban', { username: 'bob', banned: 'false' }, alice); // from the test before, if it ran
     const bob = await signIn('bob');
-    const original = MemoryRevocationStore.prototype.markClaimsChanged;
-    MemoryRevocationStore.prototype.markClaimsChanged = () => {
+    const proto = MemoryRevocationStore.prototype;
+    const original = Object.getOwnPropertyDescriptor(proto, 'markClaimsChanged') as PropertyDescriptor;
+    proto.markClaimsChanged = () => {
       throw new Error('store down (simulated)');
     };
     let ban: Response;
     try {
       ban = await post('/admin/ban', { username: 'bob', banned: 'true' }, alice);
     } finally {
-      MemoryRevocationStore.prototype.markClaimsChanged = original;
+      Object.defineProperty(proto, 'markClaimsChanged', original);
     }
     assert.equal(ban.status, 503);
     const page = await ban.text();
