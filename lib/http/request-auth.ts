@@ -102,7 +102,7 @@ export function reissue(
   if (payload.exp * 1000 - now < 1000) return undefined; // nothing left to renew
   const parsed = parts.parseClaims(payload);
   if (!parsed.ok) throw parsed.cause instanceof Error ? parsed.cause : new Error(String(parsed.cause));
-  const signed = signSessionToken(parts.tokenSettings, fields, fields.extra, now);
+  const signed = signSessionToken(parts.tokenSettings, fields, fields.extra, now, payload);
   parts.cookie.assertFits(signed.token); // a browser would drop it and keep sending the old one
   parts.cookie.set(res, signed.token, Math.ceil((signed.expiresAt.getTime() - now) / 1000));
   return { signed, session: verifiedSession(parsed) };
@@ -248,7 +248,7 @@ export function createRequestAuth(parts: RequestAuthParts) {
         loadFailures.succeeded();
         return await ban(req, res, session);
       }
-      if (typeof loaded !== 'object' || loaded === undefined || Array.isArray(loaded)) {
+      if (typeof loaded !== 'object' || Array.isArray(loaded)) {
         throw new TypeError(`it answered ${Array.isArray(loaded) ? 'an array' : typeof loaded}, not an object or null`);
       }
       const { extra } = parts.checkClaims({ ...loaded, sub });

@@ -85,12 +85,13 @@ export function sessionPayload(
   };
 }
 
-/** Signs a token of `session` issued at `now` (see `sessionPayload`). */
+/** Signs a token of `session` issued at `now`: `payload`, when the caller built it already (`sessionPayload`). */
 export function signSessionToken(
   settings: TokenSettings,
   session: SessionFields,
   extra: Record<string, unknown>,
   now: number,
+  payload = sessionPayload(settings, session, extra, now),
 ): SignedSession {
   if (settings.signingKey === undefined) {
     throw new ConfigError(
@@ -99,7 +100,6 @@ export function signSessionToken(
       { code: 'unsupported' },
     );
   }
-  const payload = sessionPayload(settings, session, extra, now);
   const token = jwt.sign(payload, settings.signingKey, {
     algorithm: settings.algorithm,
     ...(settings.keyId === undefined ? {} : { keyid: settings.keyId }),

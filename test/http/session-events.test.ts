@@ -124,6 +124,7 @@ describe('session events', () => {
     assert.equal(seen.filter(([type]) => type === 'sign_in').length, 5);
     assert.equal(seen.filter(([, id]) => id === d.sessionId).length, 2, 'its sign-in and one end');
     const list = await auth.listSessions('bob');
+    assert.ok(list.length > 0, 'sessions are listed');
     assert.ok(
       list.every((s) => s.ip === '203.0.113.7'),
       'the sign-in IP in listSessions',
