@@ -1,4 +1,5 @@
-// `npm test`: starts a FerretDB server unless MONGODB_URI is set and a redis-server unless REDIS_URL is set,
+// `npm test`: starts a FerretDB server unless MONGODB_URI is set, a redis-server unless REDIS_URL is set and a
+// six-node Redis Cluster unless REDIS_CLUSTER_NODES is set,
 // runs every *.test.ts with node's test runner, and fails when no test ran, any test was skipped or any test
 // hung past its timeout. Tests are registered unconditionally (no `if (env) describe(...)`): a test that is
 // not registered cannot be counted.
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFerretDb, type FerretDbServer } from './ferretdb/launcher.js';
+import { startRedisCluster, type RedisCluster } from './support/redis-cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -59,6 +61,17 @@ if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === '') {
   console.log('Tests run against the Redis in REDIS_URL.');
 }
 
+let cluster: RedisCluster | undefined;
+if (process.env.REDIS_CLUSTER_NODES === undefined || process.env.REDIS_CLUSTER_NODES === '') {
+  cluster = await startRedisCluster();
+  process.env.REDIS_CLUSTER_NODES = cluster.spec;
+  console.log(
+    `Tests run against a Redis Cluster of 6 nodes on ${cluster.spec} (set REDIS_CLUSTER_NODES to use another).`,
+  );
+} else {
+  console.log('Tests run against the Redis Cluster in REDIS_CLUSTER_NODES.');
+}
+
 const tapDir = await mkdtemp(join(tmpdir(), 'test-report-'));
 const tapFile = join(tapDir, 'report.tap');
 const code = await new Promise<number>((resolve) => {
@@ -85,6 +98,7 @@ const code = await new Promise<number>((resolve) => {
 });
 await server?.stop();
 await redis?.stop();
+await cluster?.stop();
 
 const tap = await readFile(tapFile, 'utf8').catch(() => '');
 await rm(tapDir, { recursive: true, force: true });

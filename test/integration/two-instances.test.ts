@@ -14,7 +14,7 @@ import { RedisRevocationStore } from '../../lib/redis.js';
 import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { buildApp, cookieFrom, errorCode, EXPRESS_VERSIONS, testSecret } from '../support/apps.js';
 import { createTestDb, mongoUri } from '../support/db.js';
-import { connectDriver, randomPrefix } from '../support/redis-clients.js';
+import { connectClusterDriver, connectDriver, randomPrefix } from '../support/redis-clients.js';
 
 const quiet = { warn: () => {} };
 /** Long enough that a slow read of the feed, under the load of the other tests, cannot leave the copy too old. */
@@ -68,11 +68,13 @@ const SHARED: { name: string; open(): Promise<Shared> }[] = [
       };
     },
   },
-  {
-    name: 'RedisRevocationStore',
-    async open() {
+  ...(['one node', 'a Redis Cluster'] as const).map((where) => ({
+    name: `RedisRevocationStore on ${where}`,
+    async open(): Promise<Shared> {
       const prefix = randomPrefix('two-instances');
-      const [one, two] = [await connectDriver('node-redis'), await connectDriver('ioredis')];
+      // One instance on node-redis, the other on ioredis (their cluster clients on the cluster).
+      const connect = where === 'one node' ? connectDriver : connectClusterDriver;
+      const [one, two] = [await connect('node-redis'), await connect('ioredis')];
       const store = (c: typeof one) => new RedisRevocationStore({ client: c.client, prefix, logger: quiet });
       return {
         stores: [store(one), store(two)],
@@ -94,7 +96,7 @@ const SHARED: { name: string; open(): Promise<Shared> }[] = [
         },
       };
     },
-  },
+  })),
 ];
 
 const login = async (app: ReturnType<typeof buildApp>, sub: string) =>
