@@ -24,6 +24,11 @@ export interface RevocationState {
 export interface StoreContext {
   /** The instance's logger (`createSessionAuth({ logger })`, `createRevocation({ logger })`). */
   logger: Logger;
+  /**
+   * How long the instance waits for each store call (`storeTimeoutMs`): a store that retries (the Redis store
+   * on a cluster whose slots move) stops by then. Absent when a caller other than an instance runs `init`.
+   */
+  storeTimeoutMs?: number;
 }
 
 /** One signed-in device session, as the device registry keeps it (never the token). */
@@ -201,7 +206,7 @@ export function initStore(store: RevocationStore, logger: Logger, timeoutMs: num
   const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
   return Promise.resolve()
     .then(() => {
-      const pending = store.init?.({ logger });
+      const pending = store.init?.({ logger, storeTimeoutMs: timeoutMs });
       if (!isThenable(pending)) return pending;
       return withDeadline(pending, timeoutMs, () => new Error(`it did not finish within ${timeoutMs} ms`));
     })

@@ -3,7 +3,7 @@
 // requests get 503 revocation_unavailable while it is down, service is back within 2 s of the database
 // answering, memory stays bounded, and a session logged out is never accepted again, before, during or after.
 import assert from 'node:assert/strict';
-import { Agent, request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
@@ -14,7 +14,7 @@ import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { testSecret } from '../support/apps.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { listenLocally } from '../support/listen.js';
+import { errorCodeOf, listenLocally, loadClient, sessionCookieOf } from '../support/listen.js';
 
 setFlagsFromString('--expose-gc');
 /** A full garbage collection, for heap figures that mean retained memory. */
@@ -34,40 +34,7 @@ interface Sample {
   instance: number;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-function call(
-  port: number,
-  method: string,
-  path: string,
-  cookie?: string,
-): Promise<{ status: number; body: string; setCookie: string[] }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, agent, headers: cookie === undefined ? {} : { cookie } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString(),
-            setCookie: res.headers['set-cookie'] ?? [],
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(30_000, () => req.destroy(new Error('hung for 30 s')));
-    req.end();
-  });
-}
-const codeOf = (body: string) => {
-  try {
-    return (JSON.parse(body) as { error?: { code?: string } }).error?.code;
-  } catch {
-    return undefined;
-  }
-};
+const { call, close: closeAgent } = loadClient();
 
 describe('chaos under load: FerretDB paused, resumed, killed and restarted', () => {
   let db: FerretDbServer;
@@ -109,7 +76,7 @@ describe('chaos under load: FerretDB paused, resumed, killed and restarted', () 
     }
   });
   after(async () => {
-    agent.destroy();
+    closeAgent();
     for (const s of servers) s.close();
     for (const c of clients) await c.close().catch(() => undefined);
     await db.stop();
@@ -120,9 +87,7 @@ describe('chaos under load: FerretDB paused, resumed, killed and restarted', () 
     'no hang, 503 while down, recovery within 2 s, bounded memory, no accepted-after-logout',
     { timeout: 120_000 },
     async () => {
-      const cookieOf = (setCookie: string[]) =>
-        (setCookie.find((c) => c.startsWith('session=')) ?? '').split(';')[0] ?? '';
-      const login = async (i: number) => cookieOf((await call(ports[i] as number, 'POST', '/login')).setCookie);
+      const login = async (i: number) => sessionCookieOf((await call(ports[i] as number, 'POST', '/login')).setCookie);
       const live = [await login(0), await login(1)];
       const revoked = [await login(0), await login(1)];
       for (const [i, c] of revoked.entries())
@@ -137,7 +102,14 @@ describe('chaos under load: FerretDB paused, resumed, killed and restarted', () 
           const cookie = (kind === 'live' ? live : revoked)[(w + n) % 2] as string;
           const start = performance.now();
           const res = await call(ports[instance] as number, 'GET', '/me', cookie);
-          samples.push({ start, end: performance.now(), status: res.status, code: codeOf(res.body), kind, instance });
+          samples.push({
+            start,
+            end: performance.now(),
+            status: res.status,
+            code: errorCodeOf(res.body),
+            kind,
+            instance,
+          });
         }
       };
       const memory: { at: number; rss: number; heap: number }[] = [];

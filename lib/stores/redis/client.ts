@@ -28,6 +28,25 @@ export interface RedisConnection {
   send(routeKey: string, commands: readonly RedisCommand[]): Promise<unknown[]>;
   /** True when the client queues commands while disconnected (its default) instead of failing them. */
   readonly queuesOffline: boolean;
+  /**
+   * A cluster client only: true when `error` is what a cluster answers while its slots move or a primary is
+   * replaced (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`, a node gone), so that the same commands are sent again
+   * after `recover(error)`. Every command the store sends can run twice without harm.
+   */
+  readonly retriable?: (error: unknown) => boolean;
+  /** Brings the client's map of the cluster up to date after a retriable error. */
+  readonly recover?: (error: unknown) => Promise<void>;
+}
+
+/**
+ * What a cluster answers while a slot moves or a primary is replaced, and how each driver words a node that went
+ * away (a lost connection may have run the command: the store's commands are all safe to run twice).
+ */
+const CLUSTER_TRANSIENT =
+  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY) |WAIT cannot be used with replica|client is offline|Disconnects client|Socket closed unexpectedly|Connection is closed|Too many Cluster redirections|ECONNREFUSED|ECONNRESET/;
+
+function isClusterTransient(error: unknown): boolean {
+  return error instanceof Error && CLUSTER_TRANSIENT.test(error.message);
 }
 
 type Loose = Record<string, unknown> & { options?: Record<string, unknown> };
@@ -68,9 +87,15 @@ export function connect(client: RedisClientLike): RedisConnection {
       return {
         kind,
         queuesOffline: defaults?.disableOfflineQueue !== true,
-        // The route key picks the shard, also for key-less commands such as WAIT; `false` = not read-only,
-        // so reads go to the primary too.
-        send: (key, commands) => Promise.all(commands.map((command) => send(key, false, [...command]))),
+        // The route key picks the shard; `false` = not read-only, so reads go to the primary too. Several
+        // commands go as one pipeline to one node, so that a `WAIT` counts the replicas of the node that ran the
+        // write before it (sent alone, a write redirected by MOVED would leave the WAIT on the old node).
+        send: (key, commands) =>
+          commands.length === 1
+            ? Promise.all([send(key, false, [...(commands[0] ?? [])])])
+            : sendNodeRedisPipeline(c, key, commands),
+        retriable: isClusterTransient,
+        recover: () => rediscoverNodeRedis(c),
       };
     }
     case 'ioredis': {
@@ -86,6 +111,9 @@ export function connect(client: RedisClientLike): RedisConnection {
         kind,
         queuesOffline: c.options?.enableOfflineQueue !== false,
         send: (_key, commands) => sendIoredisCluster(c, commands),
+        // ioredis refreshes its map of the slots itself (on MOVED, and when a node goes away).
+        retriable: isClusterTransient,
+        recover: () => Promise.resolve(),
       };
     default:
       throw new TypeError('not a node-redis or ioredis client');
@@ -102,4 +130,36 @@ async function sendIoredisCluster(cluster: Loose, commands: readonly RedisComman
     if (error !== null) throw error;
     return reply;
   });
+}
+
+interface NodeRedisPipeline {
+  addCommand(firstKey: string, isReadonly: boolean, args: string[]): NodeRedisPipeline;
+  execAsPipeline(): Promise<unknown[]>;
+}
+
+/** Several commands in one pipeline to the primary of `key`'s slot (no redirection: a MOVED fails it). */
+function sendNodeRedisPipeline(cluster: Loose, key: string, commands: readonly RedisCommand[]): Promise<unknown[]> {
+  const pipeline = (cluster.multi as (routing: string) => NodeRedisPipeline).call(cluster, key);
+  for (const command of commands) pipeline.addCommand(key, false, [...command]);
+  return pipeline.execAsPipeline();
+}
+
+const lastRediscovery = new WeakMap<object, number>();
+
+/**
+ * node-redis 5 updates its map of the slots only when a node answers MOVED: when a primary dies, its slots stay
+ * mapped to the dead node ("The client is offline") even after a replica took over, until that node comes back.
+ * Asks it to read the map again from a live node (its own `rediscover`, the step it takes on MOVED).
+ */
+async function rediscoverNodeRedis(cluster: Loose): Promise<void> {
+  // At most one fresh read of the map per client each 200 ms (each opens a connection), however many calls fail.
+  const now = Date.now();
+  if (now - (lastRediscovery.get(cluster) ?? 0) < 200) return;
+  lastRediscovery.set(cluster, now);
+  const slots = cluster._slots as { rediscover?: (startWith: unknown) => Promise<void> } | undefined;
+  if (typeof slots?.rediscover !== 'function') return;
+  const masters = (cluster.masters ?? []) as { client?: { isReady?: boolean; options?: unknown } }[];
+  const live = masters.find((node) => node.client?.isReady === true)?.client;
+  const rootNodes = (cluster.options?.rootNodes ?? []) as unknown[];
+  await slots.rediscover.call(slots, live ?? { options: rootNodes[0] });
 }

@@ -114,6 +114,11 @@ export class RedisRevocationStore implements RevocationStore {
   readonly #waitTimeoutMs: number;
   readonly #commandTimeoutMs: number;
   #warnedOfQueue = false;
+  /**
+   * How long a call may retry what a cluster answers while it changes: the longest `storeTimeoutMs` of the
+   * instances using the store (they stop waiting then), or `commandTimeoutMs` before any said.
+   */
+  #storeTimeoutMs: number | undefined;
   readonly #logger: ReturnType<typeof storeLogger>;
   /**
    * Checks that Redis keeps what it is given, then marks when the feed began (unless a store began it before):
@@ -156,6 +161,8 @@ export class RedisRevocationStore implements RevocationStore {
    */
   init(context?: StoreContext): Promise<void> {
     this.#logger.adopt(context?.logger);
+    if (context?.storeTimeoutMs !== undefined)
+      this.#storeTimeoutMs = Math.max(this.#storeTimeoutMs ?? 0, context.storeTimeoutMs);
     if (!this.#warnedOfQueue && this.#connection.queuesOffline) {
       this.#warnedOfQueue = true;
       this.#logger.warn(
@@ -342,11 +349,30 @@ export class RedisRevocationStore implements RevocationStore {
     }
   }
 
-  /** Sends with a deadline: a Redis that never answers fails the call; its late reply is ignored. */
+  /**
+   * Sends with a deadline: a Redis that never answers fails the call; its late reply is ignored. On a cluster, an
+   * answer that the slot is moving or its primary being replaced (`retriable`) is retried until the deadline,
+   * after the client's map of the slots was brought up to date: 10, 20, 40... up to 200 ms apart.
+   */
   #send(key: string, commands: RedisCommand[]): Promise<unknown[]> {
     const ms = this.#commandTimeoutMs;
     const noAnswer = () => new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${ms} ms`);
-    return withDeadline(this.#connection.send(key, commands), ms, noAnswer);
+    const connection = this.#connection;
+    if (connection.retriable === undefined) return withDeadline(connection.send(key, commands), ms, noAnswer);
+    const retriable = connection.retriable;
+    const until = Date.now() + Math.min(ms, this.#storeTimeoutMs ?? ms);
+    const attempt = async (): Promise<unknown[]> => {
+      for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+        try {
+          return await connection.send(key, commands);
+        } catch (error) {
+          if (!retriable(error) || Date.now() + pause >= until) throw error;
+          await connection.recover?.(error).catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      }
+    };
+    return withDeadline(attempt(), ms, noAnswer);
   }
 }
 
