@@ -1,5 +1,6 @@
 // RedisRevocationStore on a real Redis Cluster (REDIS_CLUSTER_NODES; `npm test` starts six nodes), through
 // node-redis `createCluster` and ioredis `Cluster`: the published conformance suite.
+import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { RedisRevocationStore } from '../../lib/redis.js';
 import { runStoreConformance } from '../../lib/testing.js';
@@ -26,3 +27,30 @@ for (const driver of DRIVERS) {
     { describe, it: test },
   );
 }
+
+describe('RedisRevocationStore with a cluster client', () => {
+  for (const driver of DRIVERS) {
+    test(`${driver}: detected as a cluster; the offline-queue warning follows the client's own setting`, async () => {
+      const quietClient = await connectClusterDriver(driver);
+      const queueing = await connectClusterDriver(
+        driver,
+        undefined,
+        driver === 'node-redis' ? { defaults: {} } : { enableOfflineQueue: true },
+      );
+      try {
+        const warned = async (client: TestRedisClient) => {
+          const warnings: string[] = [];
+          const store = new RedisRevocationStore({ client: client.client, logger: { warn: (m) => warnings.push(m) } });
+          await store.init();
+          assert.equal(store.clientKind, `${driver}-cluster`);
+          return warnings.some((w) => w.includes('queues commands while disconnected'));
+        };
+        assert.equal(await warned(quietClient), false);
+        assert.equal(await warned(queueing), true);
+      } finally {
+        await quietClient.close();
+        await queueing.close();
+      }
+    });
+  }
+});

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 const run = promisify(execFile);
@@ -160,6 +160,38 @@ function handle(nodes: ClusterNode[], servers: RedisServer[], args: string[] = [
   };
 }
 
+/** True when nothing listens on `port` of 127.0.0.1. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port for a node: from 10000 to 19999, below the range the kernel hands out to outgoing connections, and
+ * free together with its cluster bus port (port + 10000, which must stay below 65536).
+ */
+async function freeNodePort(): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 10_000);
+    if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) return port;
+  }
+}
+
+/** A node on a port of its own, tried again on another port if one was taken meanwhile. */
+async function startNode(args: string[]): Promise<RedisServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisServer({ port: await freeNodePort(), args });
+    } catch (error) {
+      if (attempt === 5) throw error;
+    }
+  }
+}
+
 /**
  * Starts six nodes (3 primaries with a replica each; `cluster-node-timeout` 1 s, so a dead primary is replaced
  * within seconds) and joins them. Persistence is off, as in the single-node tests.
@@ -178,7 +210,7 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
     '0',
   ];
   try {
-    for (let i = 0; i < 6; i++) servers.push(await startRedisServer({ args }));
+    for (let i = 0; i < 6; i++) servers.push(await startNode(args));
     const nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
     await run(
       REDIS_CLI_BINARY,

@@ -83,7 +83,9 @@ export function connect(client: RedisClientLike): RedisConnection {
     }
     case 'node-redis-cluster': {
       const send = (c.sendCommand as Fn).bind(c);
-      const defaults = c.options?.defaults as Record<string, unknown> | undefined;
+      // node-redis 5 keeps a cluster's options in `_options` (`options` in earlier releases).
+      const options = (c._options ?? c.options) as Loose | undefined;
+      const defaults = options?.defaults as Loose | undefined;
       return {
         kind,
         queuesOffline: defaults?.disableOfflineQueue !== true,
@@ -160,6 +162,7 @@ async function rediscoverNodeRedis(cluster: Loose): Promise<void> {
   if (typeof slots?.rediscover !== 'function') return;
   const masters = (cluster.masters ?? []) as { client?: { isReady?: boolean; options?: unknown } }[];
   const live = masters.find((node) => node.client?.isReady === true)?.client;
-  const rootNodes = (cluster.options?.rootNodes ?? []) as unknown[];
+  const options = (cluster._options ?? cluster.options) as Loose | undefined;
+  const rootNodes = (options?.rootNodes ?? []) as unknown[];
   await slots.rediscover.call(slots, live ?? { options: rootNodes[0] });
 }
