@@ -20,6 +20,7 @@ const built = await buildApp(scenario, {
   mongoUri: required('BENCH_MONGODB_URI'),
   dbName: required('BENCH_DB_NAME'),
   redisUrl: process.env.BENCH_REDIS_URL ?? '',
+  redisClusterNodes: process.env.BENCH_REDIS_CLUSTER ?? '',
   users: Number(process.env.BENCH_USERS ?? 0),
   refreshSharePerSecond: Number(process.env.BENCH_REFRESH_SHARE ?? 0.01),
 });

@@ -7,10 +7,12 @@ import express, { type ErrorRequestHandler, type Express, type Request } from 'e
 import { expressjwt } from 'express-jwt';
 import session from 'express-session';
 import { MongoClient, type Document } from 'mongodb';
+import type { createClient, createCluster } from 'redis';
 import { z } from 'zod';
 import type * as Lib from '../../lib/index.js';
 import type * as MongoEntry from '../../lib/mongodb.js';
 import type * as RedisEntry from '../../lib/redis.js';
+import { parseNodes } from '../support/redis-cluster.js';
 import { COOKIE_NAME, type Scenario } from './shared.js';
 
 /**
@@ -52,6 +54,8 @@ export interface AppConfig {
   dbName: string;
   /** Redis of the revocable-redis scenario. */
   redisUrl: string;
+  /** When not empty: the revocable-redis app runs on this Redis Cluster (`host:port,...`) instead of `redisUrl`. */
+  redisClusterNodes: string;
   /** Users of the tokens in rotation (`user-0` ... `user-(users - 1)`): whose claims the refresh scenario changes. */
   users: number;
   /** The share of them whose claims the refresh scenario changes each second. */
@@ -271,15 +275,45 @@ async function revocableMongoClaims(config: AppConfig, refreshing: boolean): Pro
   };
 }
 
-/** The same app on RedisRevocationStore, with a node-redis client created as the README recommends. */
-async function revocableRedis(config: AppConfig): Promise<BuiltApp> {
-  if (config.redisUrl === '') throw new Error('revocable-redis needs BENCH_REDIS_URL (run.ts starts a redis-server)');
-  const lib = await loadLibrary();
-  const { createClient } = await import('redis');
-  const client = createClient({ url: config.redisUrl, disableOfflineQueue: true });
-  client.on('error', (error: Error) => quietLogger.warn(`redis: ${error.message}`));
+/** A connected node-redis client for the benchmark's Redis runs, and how to let it go. */
+export interface BenchRedisClient {
+  client: ReturnType<typeof createClient> | ReturnType<typeof createCluster>;
+  close(): void;
+}
+
+/**
+ * A node-redis client created as the README recommends (no offline queue): a single-node client on `url`, or,
+ * when `clusterNodes` (`host:port,...`) is not empty, a `createCluster` client seeded with those nodes (one
+ * connection to each primary; reads go to the primaries too, as the store asks).
+ */
+export async function connectBenchRedis(url: string, clusterNodes = ''): Promise<BenchRedisClient> {
+  const redis = await import('redis');
+  const onError = (error: Error) => quietLogger.warn(`redis: ${error.message}`);
+  if (clusterNodes !== '') {
+    const cluster = redis.createCluster({
+      rootNodes: parseNodes(clusterNodes).map((n) => ({ url: `redis://${n.host}:${n.port}` })),
+      defaults: { disableOfflineQueue: true },
+    });
+    cluster.on('error', onError);
+    await cluster.connect();
+    return { client: cluster, close: () => cluster.destroy() };
+  }
+  const client = redis.createClient({ url, disableOfflineQueue: true });
+  client.on('error', onError);
   await client.connect();
-  const store = new (await loadRedisStore())({ client, prefix: 'bench:', logger: quietLogger });
+  return { client, close: () => client.destroy() };
+}
+
+/**
+ * The same app on RedisRevocationStore, with a node-redis client created as the README recommends: on one Redis,
+ * or on a Redis Cluster (BENCH_REDIS_CLUSTER; the store detects the cluster client itself).
+ */
+async function revocableRedis(config: AppConfig): Promise<BuiltApp> {
+  if (config.redisUrl === '' && config.redisClusterNodes === '')
+    throw new Error('revocable-redis needs BENCH_REDIS_URL or BENCH_REDIS_CLUSTER (run.ts starts a redis-server)');
+  const lib = await loadLibrary();
+  const redis = await connectBenchRedis(config.redisUrl, config.redisClusterNodes);
+  const store = new (await loadRedisStore())({ client: redis.client, prefix: 'bench:', logger: quietLogger });
   const auth = lib.createSessionAuth({
     secret: config.secret,
     store,
@@ -293,7 +327,7 @@ async function revocableRedis(config: AppConfig): Promise<BuiltApp> {
     stats: noStats,
     close: async () => {
       await auth.close();
-      client.destroy();
+      redis.close();
     },
   };
 }

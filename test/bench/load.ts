@@ -38,7 +38,10 @@ function cpuMark(pids: LoadSpec['pids']): CpuMark {
   const own = process.cpuUsage();
   return {
     app: cpuSeconds(pids.app),
-    db: pids.db === undefined ? Number.NaN : cpuSeconds(pids.db),
+    db:
+      pids.db === undefined
+        ? Number.NaN
+        : (typeof pids.db === 'number' ? [pids.db] : pids.db).reduce((sum, pid) => sum + cpuSeconds(pid), 0),
     load: (own.user + own.system) / 1e6,
     machine: machineBusySeconds(),
   };

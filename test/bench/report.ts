@@ -1,7 +1,15 @@
 // Turns the measurements into the markdown report and the BENCH_JSON document, with the targets of the issue.
 import type { CachedCheckResult } from './cached-check.js';
+import type { MemoryUsageSample, SeedResult } from './redis-seed.js';
 import type { RoundTrips } from './round-trip.js';
-import { CLAIMS_SCENARIO, REFRESH_SCENARIO, type BenchSettings, type LoadResult } from './shared.js';
+import {
+  CLAIMS_SCENARIO,
+  REFRESH_SCENARIO,
+  type BenchSettings,
+  type LoadResult,
+  type LogoutResult,
+  type LogoutSpec,
+} from './shared.js';
 
 export interface RunRecord {
   name: string;
@@ -32,7 +40,40 @@ export interface ReportInput {
   roundTrips: RoundTrips[];
   memoryScale: { entries: number; empty: LoadResult[]; seeded: LoadResult[] } | undefined;
   cachedCheck: CachedCheckResult | undefined;
+  /** revocable-redis against a seeded and an empty redis-server, alternately at the top connection level. */
+  redisScale:
+    | {
+        seed: SeedResult;
+        aofRewriteSeconds: number;
+        usage: MemoryUsageSample;
+        /** Users read back through RedisRevocationStore before the measurement. */
+        checkedUsers: number;
+        /** `used_memory` of the empty server (its app connected, nothing written but the feed's start). */
+        emptyUsedMemory: number;
+        empty: LoadResult[];
+        seeded: LoadResult[];
+      }
+    | undefined;
+  /** revocable-redis on one Redis and on a Redis Cluster, alternately at each connection level. */
+  redisCluster:
+    { spec: string; levels: { connections: number; single: LoadResult[]; cluster: LoadResult[] }[] } | undefined;
+  /** The store's logouts, called directly, on one Redis and on the cluster. */
+  redisLogouts: RedisLogoutsInput | undefined;
   elapsedSeconds: number;
+}
+
+export interface RedisLogoutsInput {
+  concurrency: number;
+  /** The cluster's primary of the `{feed}` slot, and that of the single user's slot (`clusterSub`). */
+  feedPrimary: string;
+  userPrimary: string;
+  clusterSub: string;
+  cells: {
+    target: 'one Redis' | 'cluster';
+    users: LogoutSpec['users'];
+    call: LogoutSpec['call'];
+    results: LogoutResult[];
+  }[];
 }
 
 interface Target {
@@ -61,6 +102,11 @@ const median = (values: number[]) => {
 /** Successful (2xx) responses per second: what the targets compare. */
 const okRps = (r: LoadResult) => (r.requests - r.non2xx) / r.seconds;
 
+/** CPU of processes outside the benchmark per request (µs): noise from the rest of the machine. */
+function otherCpuUs(r: LoadResult): number | null {
+  return perRequestUs(Math.max(0, r.cpu.machine - r.cpu.app - (r.cpu.db ?? 0) - r.cpu.load), r.requests);
+}
+
 function busyPercent(result: LoadResult, cores: number): number | null {
   return round((result.cpu.machine / (result.seconds * cores)) * 100, 0);
 }
@@ -81,10 +127,7 @@ function rowJson(name: string, r: LoadResult, cores: number, stats: Record<strin
     db_cpu_us_per_req: perRequestUs(r.cpu.db, r.requests),
     load_cpu_us_per_req: perRequestUs(r.cpu.load, r.requests),
     // Counters tick every 10 ms, so this difference can come out slightly negative: shown as 0.
-    other_cpu_us_per_req: perRequestUs(
-      Math.max(0, r.cpu.machine - r.cpu.app - (r.cpu.db ?? 0) - r.cpu.load),
-      r.requests,
-    ),
+    other_cpu_us_per_req: otherCpuUs(r),
     db_reads_per_req: r.dbCommandsPerRequest === undefined ? null : round(r.dbCommandsPerRequest.reads, 2),
     db_writes_per_req: r.dbCommandsPerRequest === undefined ? null : round(r.dbCommandsPerRequest.writes, 2),
     app_cores: round(r.cpu.app / r.seconds, 2),
@@ -282,6 +325,288 @@ function claimsReport(
   };
 }
 
+/**
+ * The Redis runs: the scale run (seeded against empty, with the memory each kind of entry takes), the cluster run
+ * (cluster against one node at each level) and the logout run (rates, and the CPU each node spent per logout).
+ */
+function redisReport(
+  input: ReportInput,
+  targets: Target[],
+): { json: Record<string, unknown>; ratios: Record<string, number | null>; markdown: string[] } {
+  const { cores } = input;
+  const ratios: Record<string, number | null> = {};
+  const md: string[] = [];
+  const json: Record<string, unknown> = { redis_scale: null, redis_cluster: null, redis_logouts: null };
+  const n = (value: number) => value.toLocaleString('en-US');
+
+  const scale = input.redisScale;
+  if (scale !== undefined) {
+    const { seed, usage } = scale;
+    const e = median(scale.empty.map(okRps));
+    const x = median(scale.seeded.map(okRps));
+    const value = round(x / e, 3);
+    const top = scale.empty[0]?.connections ?? 0;
+    ratios[`redis_seeded_vs_empty_c${top}`] = value;
+    const count = seed.count;
+    targets.push({
+      target: `scale, Redis: req/s with ${n(count)} watermarks + ${n(count)} revoked sessions + ${n(count)} registry records (and ${n(2 * count)} feed entries) within 10 % of an empty Redis (c${top})`,
+      measured: `${show(value)} × (${Math.round(x)} vs ${Math.round(e)} 2xx/s, medians)`,
+      value,
+      met: value === null ? null : value >= 0.9,
+    });
+    const phase = (name: string) => seed.phases.find((p) => p.name === name);
+    const perEntry = (name: string) => {
+      const p = phase(name);
+      return p === undefined ? null : round(p.usedMemoryBytes / p.entries, 0);
+    };
+    const total = seed.usedMemoryAfter - seed.usedMemoryBefore;
+    const bytes = {
+      // Everything the seeding added, over the users' entries (watermark, revoked session, registry record).
+      per_entry_all_kinds: round(total / (3 * count), 0),
+      per_user_all_kinds: round(total / count, 0),
+      used_memory_by_kind: {
+        watermark: perEntry('watermarks'),
+        revoked_session: perEntry('revoked_sessions'),
+        registry_record: perEntry('registry_records'),
+        feed_entry: perEntry('feed_entries'),
+      },
+      memory_usage_samples: {
+        watermark_key: round(usage.watermarkKey, 0),
+        revoked_session_key: round(usage.revokedSessionKey, 0),
+        registry_hash: round(usage.registryHash, 0),
+        registry_sorted_set: round(usage.registrySortedSet, 0),
+        feed_entry_both_sets: round(usage.feedPerEntry, 0),
+        sampled_users: usage.sampledUsers,
+      },
+    };
+    json.redis_scale = {
+      entries: {
+        users_with_watermark: count,
+        revoked_sessions: count,
+        registry_records: count,
+        feed_entries: 2 * count,
+      },
+      keys: seed.keys,
+      seed_seconds: round(seed.seconds, 1),
+      seed_phase_seconds: Object.fromEntries(seed.phases.map((p) => [p.name, round(p.seconds, 1)])),
+      aof_rewrite_seconds: round(scale.aofRewriteSeconds, 1),
+      used_memory_mb: {
+        before_seed: mb(seed.usedMemoryBefore),
+        after_seed: mb(seed.usedMemoryAfter),
+        empty_server: mb(scale.emptyUsedMemory),
+      },
+      bytes,
+      checked_through_store: scale.checkedUsers,
+      empty_ok_rps: scale.empty.map((r) => round(okRps(r), 0)),
+      seeded_ok_rps: scale.seeded.map((r) => round(okRps(r), 0)),
+      empty: scale.empty.map((r) => rowJson('revocable-redis (empty Redis)', r, cores)),
+      seeded: scale.seeded.map((r) => rowJson('revocable-redis (seeded Redis)', r, cores)),
+      ratio: value,
+    };
+    const cpuUs = (results: LoadResult[], key: 'app' | 'db') =>
+      show(round(median(results.map((r) => (r.cpu[key] ?? Number.NaN) / r.requests)) * 1e6, 0));
+    const otherUs = (results: LoadResult[]) => show(median(results.map((r) => otherCpuUs(r) ?? Number.NaN)));
+    md.push(
+      '',
+      '### Redis at scale',
+      '',
+      `\`revocable-redis\` at ${top} connections against two redis-servers of this run (AOF, fsync every second), alternately: one empty, one seeded with ${n(count)} users (\`user-0\` ..., the users in rotation among them) each with a watermark an hour before the tokens were issued, a revoked device session and a device-registry record, plus the ${n(2 * count)} change-feed entries of those revocations, in the store's key layout (${n(seed.keys)} keys). Seeded by Lua loops on the server (${n(20_000)} users per \`EVAL\`) in ${seed.seconds.toFixed(1)} s (${seed.phases.map((p) => `${p.name.replace(/_/g, ' ')} ${p.seconds.toFixed(1)} s`).join(', ')}), then the AOF rewritten in ${scale.aofRewriteSeconds.toFixed(1)} s; ${scale.checkedUsers} seeded users read back through \`RedisRevocationStore\` as seeded before the measurement.`,
+      '',
+      `| Redis | 2xx/s (median) | passes | p99 ms (median) | app CPU µs/req | Redis CPU µs/req | other CPU µs/req |`,
+      '|---|---:|---|---:|---:|---:|---:|',
+      `| empty | ${Math.round(e)} | ${scale.empty.map((r) => Math.round(okRps(r))).join(', ')} | ${show(round(median(scale.empty.map((r) => r.p99Ms)), 2))} | ${cpuUs(scale.empty, 'app')} | ${cpuUs(scale.empty, 'db')} | ${otherUs(scale.empty)} |`,
+      `| seeded | ${Math.round(x)} | ${scale.seeded.map((r) => Math.round(okRps(r))).join(', ')} | ${show(round(median(scale.seeded.map((r) => r.p99Ms)), 2))} | ${cpuUs(scale.seeded, 'app')} | ${cpuUs(scale.seeded, 'db')} | ${otherUs(scale.seeded)} |`,
+      '',
+      `Memory (\`INFO memory\` used_memory: ${mb(seed.usedMemoryBefore)} MB before the seeding, ${mb(seed.usedMemoryAfter)} MB after; the empty server ${mb(scale.emptyUsedMemory)} MB): ${show(bytes.per_user_all_kinds)} bytes per seeded user, ${show(bytes.per_entry_all_kinds)} per entry over the three kinds (feed included). Each phase's growth over its entries: watermark ${show(bytes.used_memory_by_kind.watermark)} B, revoked session ${show(bytes.used_memory_by_kind.revoked_session)} B, registry record (a hash and a sorted set per user) ${show(bytes.used_memory_by_kind.registry_record)} B, feed entry (in both sorted sets) ${show(bytes.used_memory_by_kind.feed_entry)} B. \`MEMORY USAGE\` (mean of ${usage.sampledUsers} users; the key's value and name, not the keyspace's own entry): \`:u\` ${show(bytes.memory_usage_samples.watermark_key)} B, \`:s:<sid>\` ${show(bytes.memory_usage_samples.revoked_session_key)} B, \`:r\` ${show(bytes.memory_usage_samples.registry_hash)} B, \`:r:exp\` ${show(bytes.memory_usage_samples.registry_sorted_set)} B, the feed ${show(bytes.memory_usage_samples.feed_entry_both_sets)} B per entry.`,
+    );
+  }
+
+  const cluster = input.redisCluster;
+  if (cluster !== undefined) {
+    const levels = cluster.levels.map((level) => {
+      const single = median(level.single.map(okRps));
+      const onCluster = median(level.cluster.map(okRps));
+      const value = round(onCluster / single, 3);
+      ratios[`redis_cluster_vs_single_c${level.connections}`] = value;
+      const dbUs = (results: LoadResult[]) =>
+        results.some((r) => r.cpu.db === undefined)
+          ? null
+          : round(median(results.map((r) => ((r.cpu.db ?? 0) / r.requests) * 1e6)), 0);
+      return {
+        connections: level.connections,
+        single_ok_rps: level.single.map((r) => round(okRps(r), 0)),
+        cluster_ok_rps: level.cluster.map((r) => round(okRps(r), 0)),
+        single_median: round(single, 0),
+        cluster_median: round(onCluster, 0),
+        ratio: value,
+        single_p99_ms: round(median(level.single.map((r) => r.p99Ms)), 2),
+        cluster_p99_ms: round(median(level.cluster.map((r) => r.p99Ms)), 2),
+        single_app_cpu_us_per_req: round(median(level.single.map((r) => (r.cpu.app / r.requests) * 1e6)), 0),
+        cluster_app_cpu_us_per_req: round(median(level.cluster.map((r) => (r.cpu.app / r.requests) * 1e6)), 0),
+        single_redis_cpu_us_per_req: dbUs(level.single),
+        cluster_redis_cpu_us_per_req: dbUs(level.cluster),
+        single_other_cpu_us_per_req: median(level.single.map((r) => otherCpuUs(r) ?? Number.NaN)),
+        cluster_other_cpu_us_per_req: median(level.cluster.map((r) => otherCpuUs(r) ?? Number.NaN)),
+        single: level.single.map((r) => rowJson('revocable-redis (one Redis)', r, cores)),
+        cluster: level.cluster.map((r) => rowJson('revocable-redis (Redis Cluster)', r, cores)),
+      };
+    });
+    const topLevel = levels.reduce<(typeof levels)[number] | undefined>(
+      (best, l) => (best === undefined || l.connections > best.connections ? l : best),
+      undefined,
+    );
+    if (topLevel !== undefined) {
+      targets.push({
+        target: `Redis Cluster (3 primaries + 3 replicas): check req/s within 10 % of one Redis (c${topLevel.connections})`,
+        measured: `${show(topLevel.ratio)} × (${show(topLevel.cluster_median)} vs ${show(topLevel.single_median)} 2xx/s, medians)`,
+        value: topLevel.ratio,
+        met: topLevel.ratio === null ? null : topLevel.ratio >= 0.9,
+      });
+    }
+    json.redis_cluster = { nodes: cluster.spec, levels };
+    md.push(
+      '',
+      '### Redis Cluster',
+      '',
+      `\`revocable-redis\` with a node-redis \`createCluster\` client on a Redis Cluster of this machine (${cluster.spec.split(',').length} redis-servers: 3 primaries, 3 replicas, AOF every second), against the same app on one redis-server, alternately at each level; medians of 2xx/s. The cluster's processes share the same cores (its replicas included): "Redis CPU" adds up every node.`,
+      '',
+      '| Conns | one Redis 2xx/s | cluster 2xx/s | cluster ÷ one | p99 ms (one / cluster) | app CPU µs/req (one / cluster) | Redis CPU µs/req (one / cluster) | other CPU µs/req (one / cluster) |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...levels.map(
+        (l) =>
+          `| ${l.connections} | ${show(l.single_median)} | ${show(l.cluster_median)} | ${show(l.ratio)} | ${show(l.single_p99_ms)} / ${show(l.cluster_p99_ms)} | ${show(l.single_app_cpu_us_per_req)} / ${show(l.cluster_app_cpu_us_per_req)} | ${show(l.single_redis_cpu_us_per_req)} / ${show(l.cluster_redis_cpu_us_per_req)} | ${show(l.single_other_cpu_us_per_req)} / ${show(l.cluster_other_cpu_us_per_req)} |`,
+      ),
+    );
+  }
+
+  const logouts = input.redisLogouts;
+  if (logouts !== undefined) {
+    const cells = logouts.cells.map((cell) => {
+      const rs = cell.results;
+      const rate = median(rs.map((r) => r.rate));
+      const addresses = rs[0]?.nodes.map((node) => node.address) ?? [];
+      /** Per node: the median of its cores and of its CPU µs per logout over the passes. */
+      const nodes = addresses.map((address) => {
+        const of = rs.map((r) => r.nodes.find((node) => node.address === address));
+        const role = of[0]?.role ?? 'primary';
+        const holds =
+          cell.target === 'one Redis'
+            ? ['everything']
+            : [
+                ...(address === logouts.feedPrimary ? ['feed'] : []),
+                ...(cell.users === 'one' && address === logouts.userPrimary ? ['the user'] : []),
+              ];
+        return {
+          address,
+          role,
+          holds,
+          cores: round(median(of.map((node, i) => (node?.cpuSeconds ?? Number.NaN) / (rs[i]?.seconds ?? 1))), 2),
+          cpu_us_per_logout: round(
+            median(of.map((node, i) => ((node?.cpuSeconds ?? Number.NaN) / (rs[i]?.ops ?? 0)) * 1e6)),
+            1,
+          ),
+        };
+      });
+      const primaries = nodes.filter((node) => node.role === 'primary');
+      const busiest = primaries.reduce<(typeof primaries)[number] | undefined>(
+        (best, node) =>
+          best === undefined || (node.cpu_us_per_logout ?? 0) > (best.cpu_us_per_logout ?? 0) ? node : best,
+        undefined,
+      );
+      const feed =
+        cell.target === 'one Redis' ? primaries[0] : primaries.find((node) => node.address === logouts.feedPrimary);
+      // Many users on the cluster: the other primaries each take a share of the users' writes, the feed's primary
+      // the same share plus every feed write; the difference is what the feed costs it per logout.
+      const others = primaries.filter((node) => node !== feed);
+      const feedWriteUs =
+        cell.target === 'cluster' && cell.users === 'many' && feed !== undefined && others.length > 0
+          ? round((feed.cpu_us_per_logout ?? 0) - mean(others.map((node) => node.cpu_us_per_logout ?? 0)), 1)
+          : null;
+      const ceiling = (us: number | null | undefined) =>
+        us === null || us === undefined || !(us > 0) ? null : round(1e6 / us, -2);
+      return {
+        target: cell.target,
+        call: cell.call,
+        users: cell.users,
+        rate_per_s: round(rate, 0),
+        rates_per_s: rs.map((r) => round(r.rate, 0)),
+        p50_ms: round(median(rs.map((r) => r.p50Ms)), 2),
+        p99_ms: round(median(rs.map((r) => r.p99Ms)), 2),
+        errors: rs.reduce((sum, r) => sum + r.errors, 0),
+        first_error: rs.find((r) => r.firstError !== undefined)?.firstError ?? null,
+        driver_cores: round(median(rs.map((r) => r.driverCpuSeconds / r.seconds)), 2),
+        driver_cpu_us_per_logout: round(median(rs.map((r) => (r.driverCpuSeconds / r.ops) * 1e6)), 1),
+        machine_busy_pct: round(median(rs.map((r) => (r.machineCpuSeconds / (r.seconds * cores)) * 100)), 0),
+        // The machine's busy cores less the driver's and the Redis nodes': processes outside this run (noise).
+        other_cores: round(
+          median(
+            rs.map(
+              (r) =>
+                (r.machineCpuSeconds - r.driverCpuSeconds - r.nodes.reduce((sum, node) => sum + node.cpuSeconds, 0)) /
+                r.seconds,
+            ),
+          ),
+          2,
+        ),
+        replicas_cores: round(
+          nodes.filter((node) => node.role === 'replica').reduce((sum, node) => sum + (node.cores ?? 0), 0),
+          2,
+        ),
+        feed_primary: feed?.address ?? null,
+        feed_primary_cores: feed?.cores ?? null,
+        feed_primary_cpu_us_per_logout: feed?.cpu_us_per_logout ?? null,
+        // The rate at which the feed's primary would use one full core, everything else as measured.
+        feed_primary_ceiling_per_s: ceiling(feed?.cpu_us_per_logout),
+        feed_write_cpu_us_estimate: feedWriteUs,
+        feed_write_ceiling_per_s: ceiling(feedWriteUs),
+        busiest_primary: busiest?.address ?? null,
+        busiest_primary_ceiling_per_s: ceiling(busiest?.cpu_us_per_logout),
+        nodes,
+      };
+    });
+    json.redis_logouts = {
+      concurrency: logouts.concurrency,
+      cluster_feed_primary: logouts.feedPrimary,
+      cluster_single_user: logouts.clusterSub,
+      cluster_single_user_primary: logouts.userPrimary,
+      cells,
+    };
+    for (const cell of cells)
+      ratios[
+        `redis_logouts_${cell.target === 'cluster' ? 'cluster' : 'single'}_${cell.call === 'revokeSession' ? 'session' : 'user'}_${cell.users}_per_s`
+      ] = cell.rate_per_s;
+    const nodeCores = (cell: (typeof cells)[number]) =>
+      cell.nodes
+        .filter((node) => node.role === 'primary')
+        .map(
+          (node) =>
+            `${show(node.cores)}${node.holds.length > 0 && cell.target === 'cluster' ? ` (${node.holds.join(', ')})` : ''}`,
+        )
+        .join(' / ');
+    md.push(
+      '',
+      '### Logouts on Redis',
+      '',
+      `The store's \`revokeSession\` (log out one device) and \`revokeUser\` (log out everywhere), called directly by ${logouts.concurrency} callers in one Node process (each calls again as soon as its call returned; no HTTP), on one redis-server and on the Redis Cluster; "one user": every call for the same user (on the cluster, \`${logouts.clusterSub}\`, whose slot is on ${logouts.userPrimary}; the feed's slot is on ${logouts.feedPrimary}), "many": a new user each call. Each logout is two \`EVAL\`s: the change feed (\`{feed}\` slot), then the user's key. Node CPU from \`INFO cpu\`, the driver's from the process; the ceiling is the rate at which that primary would use one full core. Medians over the passes; every process shares the same ${cores} cores.`,
+      '',
+      "| Redis | call | users | logouts/s | p50 ms | p99 ms | errors | driver cores | primaries' cores | replicas' cores | feed primary µs/logout | feed primary ceiling /s | machine busy | other cores |",
+      '|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
+      ...cells.map(
+        (c) =>
+          `| ${c.target} | ${c.call} | ${c.users} | ${show(c.rate_per_s)} | ${show(c.p50_ms)} | ${show(c.p99_ms)} | ${c.errors} | ${show(c.driver_cores)} | ${nodeCores(c)} | ${c.target === 'cluster' ? show(c.replicas_cores) : 'n/a'} | ${show(c.feed_primary_cpu_us_per_logout)} | ${show(c.feed_primary_ceiling_per_s)} | ${show(c.machine_busy_pct, ' %')} | ${show(c.other_cores)} |`,
+      ),
+    );
+    const many = cells.find((c) => c.target === 'cluster' && c.call === 'revokeSession' && c.users === 'many');
+    if (many !== undefined) {
+      md.push(
+        '',
+        `Cluster, device logouts of many users: ${show(many.rate_per_s)}/s with the driver at ${show(many.driver_cores)} cores and the feed's primary at ${show(many.feed_primary_cores)} (${show(many.feed_primary_cpu_us_per_logout)} µs per logout, of which the feed writes about ${show(many.feed_write_cpu_us_estimate)} µs): that primary alone would reach a full core at about ${show(many.feed_primary_ceiling_per_s)} logouts/s (the feed writes alone at about ${show(many.feed_write_ceiling_per_s)}/s).`,
+      );
+    }
+  }
+  return { json, ratios, markdown: md };
+}
+
 export function buildReport(input: ReportInput): { markdown: string; json: unknown } {
   const { settings, runs, cores } = input;
   const rows = runs.map((run) => rowJson(run.name, run.result, cores, run.stats));
@@ -407,6 +732,8 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       ratio: value,
     };
   }
+
+  const redis = redisReport(input, targets);
 
   let memoryJson: unknown = null;
   let correctnessJson: Record<string, unknown> | null = null;
@@ -575,6 +902,7 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       );
     }
   }
+  md.push(...redis.markdown);
   if (input.memory !== undefined) {
     const { result, seconds, earlySeconds } = input.memory;
     md.push('', '### Memory and correctness under load', '');
@@ -617,11 +945,12 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       repeat: settings.repeat,
     },
     scenarios: rows,
-    ratios: { ...ratios, ...(claims?.ratios ?? {}) },
+    ratios: { ...ratios, ...(claims?.ratios ?? {}), ...redis.ratios },
     claims: claims?.json ?? null,
     round_trips: roundTripJson,
     scale: scaleJson,
     memory_store_scale: memoryScaleJson,
+    ...redis.json,
     memory: memoryJson,
     correctness: correctnessJson,
     targets: targets.map((t) => ({ target: t.target, value: t.value, met: t.met })),

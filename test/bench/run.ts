@@ -1,13 +1,19 @@
 // `npm run bench`: HTTP load against each scenario app, side by side on this machine, printed as a markdown
 // table (and written as JSON with BENCH_JSON=path). Starts its own FerretDB server unless MONGODB_URI is set,
-// and its own redis-server (for revocable-redis) unless REDIS_URL is set.
+// and its own redis-server (for revocable-redis and the Redis runs below) unless REDIS_URL is set.
 //
 // Settings (environment): BENCH_DURATION seconds per measured run (default 10), BENCH_WARMUP (default 2),
 // BENCH_JSON output path, BENCH_CONNECTIONS (default 1,16,64), BENCH_TOKENS (default 10000),
 // BENCH_MEMORY_SECONDS length of the memory run (default 60, less with a short BENCH_DURATION),
 // BENCH_ONLY / BENCH_SKIP comma lists of scenarios or of the extra runs `scale`, `memory` (the memory run
 // also holds the correctness check), `memory-scale` (MemoryRevocationStore with 10^6 watermarks and 10^6 revoked
-// sessions) and `cached-correctness` (two maxRevocationDelay instances on one database), BENCH_REPEAT passes of
+// sessions), `cached-correctness` (two maxRevocationDelay instances on one database), and the Redis runs:
+// `redis-scale` (revocable-redis against a redis-server of its own seeded with 10^6 watermarks, 10^6 revoked
+// sessions and 10^6 device-registry records, with their change-feed entries, and against an empty one; the
+// count is BENCH_REDIS_SCALE_ENTRIES), `redis-cluster` (revocable-redis on a 6-node Redis Cluster against the
+// same app on one Redis, at each connection level; REDIS_CLUSTER_NODES uses an existing cluster instead of
+// starting one) and `redis-logouts` (revokeSession / revokeUser called directly on the store by as many callers
+// as the top connection level, for one user and for many, on one Redis and on the cluster), BENCH_REPEAT passes of
 // the matrix at each level (default 1; ratios use medians), BENCH_EXPERIMENTS=1 to add the investigation-only
 // apps, BENCH_APP_FLAGS node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`).
 // The claims scenarios (`revocable-mongo-claims`, `revocable-mongo-claims-refresh`) use tokens of their own,
@@ -15,7 +21,8 @@
 // clients update with the cookies it re-issues. BENCH_REFRESH_PERCENT: the users whose claims it changes each
 // second (default 1).
 //
-// Processes: this orchestrator, the database server, one process per app, one load-generator process.
+// Processes: this orchestrator, the database server, one process per app, one load-generator process; for the
+// Redis runs, their redis-servers (a cluster: six) and the logout driver (logouts.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -30,12 +37,15 @@ import { CHANGE_OVERLAP_MS } from '../../lib/revocation/feed-copy.js';
 import { idKey } from '../../lib/stores/mongodb/ids.js';
 import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
+import { existingCluster, startRedisCluster, type ClusterNode, type RedisCluster } from '../support/redis-cluster.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { BenchClaims, loadLibrary } from './apps.js';
+import { feedKeys } from '../../lib/stores/redis/keys.js';
+import { BenchClaims, connectBenchRedis, loadLibrary, loadRedisStore } from './apps.js';
 import { checkCachedInstances, type CachedCheckResult, type Victim } from './cached-check.js';
 import { cpuSeconds } from './proc.js';
 import { buildReport, type ReportInput, type RunRecord } from './report.js';
 import { measureRoundTrips, type RoundTrips } from './round-trip.js';
+import { checkSeeded, infoNumber, memoryUsage, rewriteAof, seedRedis, type RawRedis } from './redis-seed.js';
 import {
   CLAIMS_SCENARIO,
   EXPERIMENT_SCENARIOS,
@@ -49,6 +59,10 @@ import {
   type LoadMessage,
   type LoadResult,
   type LoadSpec,
+  type LogoutCommand,
+  type LogoutMessage,
+  type LogoutResult,
+  type LogoutSpec,
   type Scenario,
 } from './shared.js';
 import { sessionIdentity } from '../../lib/core/ids.js';
@@ -68,6 +82,10 @@ const DB_CLAIMS = `${DB_PREFIX}_claims`;
 const MEMORY_SCALE_ENTRIES = 1_000_000;
 const SCALE_DOCS = 100_000;
 const SEED_BATCH = 1000;
+/** Users seeded in the Redis scale run, each with a watermark, a revoked session and a registry record. */
+const REDIS_SCALE_ENTRIES = Math.round(Number(process.env.BENCH_REDIS_SCALE_ENTRIES ?? '') || 1_000_000);
+/** The prefix of the revocable-redis app's keys (apps.ts). */
+const REDIS_APP_PREFIX = 'bench:';
 
 const settings = readSettings();
 const started = performance.now();
@@ -76,6 +94,9 @@ let database: FerretDbServer | undefined;
 let dbClient: MongoClient | undefined;
 let redisServer: RedisServer | undefined;
 let redisUrl = process.env.REDIS_URL ?? '';
+/** The redis-scale run's two servers, and the Redis Cluster of the cluster and logout runs (when started here). */
+const extraRedisServers = new Set<RedisServer>();
+let ownCluster: { cluster: RedisCluster; pids: number[] } | undefined;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -102,6 +123,10 @@ async function cleanup(): Promise<void> {
   database = undefined;
   await redisServer?.stop();
   redisServer = undefined;
+  for (const server of extraRedisServers) await server.stop();
+  extraRedisServers.clear();
+  await ownCluster?.cluster.stop();
+  ownCluster = undefined;
 }
 
 // Last resort (an exception thrown from a callback): no child process and no database outlives this one.
@@ -109,6 +134,14 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   database?.process.kill('SIGKILL');
   redisServer?.process.kill('SIGKILL');
+  for (const server of extraRedisServers) server.process.kill('SIGKILL');
+  for (const pid of ownCluster?.pids ?? []) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 process.once('SIGINT', () => {
@@ -247,6 +280,75 @@ class LoadProcess {
     this.child.send({ type: 'exit' } satisfies LoadCommand);
     await exited;
   }
+}
+
+/** The logout driver (logouts.ts): one cell at a time. */
+class LogoutProcess {
+  readonly child = forkTs('logouts.ts', [], {});
+
+  async ready(): Promise<void> {
+    await nextMessage<LogoutMessage>(this.child, (m) => m.type === 'ready', 'logout driver');
+  }
+
+  async run(spec: LogoutSpec): Promise<LogoutResult> {
+    const reply = nextMessage<LogoutMessage>(
+      this.child,
+      (m) => m.type === 'result' || m.type === 'error',
+      'logout driver',
+    );
+    this.child.send({ type: 'run', spec } satisfies LogoutCommand);
+    const message = await reply;
+    if (message.type === 'error') throw new Error(`logout driver failed: ${message.message}`);
+    if (message.type !== 'result') throw new Error('unreachable');
+    return message.result;
+  }
+
+  async exit(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'exit' } satisfies LogoutCommand);
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis: the cluster of the cluster and logout runs
+
+/** A field of `INFO <section>` of one cluster node, read with redis-cli. */
+async function clusterInfo(cluster: RedisCluster, node: ClusterNode, section: string, field: string): Promise<number> {
+  const text = await cluster.cli(node, 'INFO', section);
+  const match = new RegExp(`^${field}:([^\\r\\n]*)`, 'm').exec(text);
+  return match === null ? Number.NaN : Number(match[1]);
+}
+
+/**
+ * The Redis Cluster of the cluster and logout runs: REDIS_CLUSTER_NODES when set (left as it is), else six
+ * redis-servers started here (3 primaries, 3 replicas), with AOF turned on at once (`CONFIG SET appendonly yes`,
+ * fsync every second) so that they persist as revocable-redis's server does; resolves once no node rewrites
+ * its AOF any more.
+ */
+async function clusterForBench(): Promise<{ cluster: RedisCluster; pids: number[] | undefined }> {
+  if ((process.env.REDIS_CLUSTER_NODES ?? '') !== '') {
+    const cluster = existingCluster();
+    log(`Redis runs: the cluster in REDIS_CLUSTER_NODES (${cluster.spec}); its CPU time is read with INFO cpu only.`);
+    return { cluster, pids: undefined };
+  }
+  const cluster = await startRedisCluster();
+  const pids = await Promise.all(cluster.nodes.map((node) => clusterInfo(cluster, node, 'server', 'process_id')));
+  ownCluster = { cluster, pids };
+  for (const node of cluster.nodes) await cluster.cli(node, 'CONFIG', 'SET', 'appendonly', 'yes');
+  for (const node of cluster.nodes) {
+    const deadline = performance.now() + 60_000;
+    while (
+      (await clusterInfo(cluster, node, 'persistence', 'aof_rewrite_in_progress')) !== 0 ||
+      (await clusterInfo(cluster, node, 'persistence', 'aof_rewrite_scheduled')) !== 0
+    ) {
+      if (performance.now() > deadline) throw new Error(`node ${node.port}: AOF still being written after 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  log(`Redis runs: a 6-node Redis Cluster started on ${cluster.spec} (3 primaries, 3 replicas, AOF every second).`);
+  return { cluster, pids };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -470,12 +572,23 @@ async function main(): Promise<void> {
     dbPid = database.process.pid;
     dbLabel = 'FerretDB (SQLite backend), the server the tests use, started for this run';
   }
-  if (redisUrl === '' && wanted('revocable-redis')) {
+  const redisRuns = {
+    scale: wanted('redis-scale'),
+    cluster: wanted('redis-cluster'),
+    logouts: wanted('redis-logouts'),
+  };
+  if (redisUrl === '' && (wanted('revocable-redis') || redisRuns.cluster || redisRuns.logouts)) {
     // Persistence on, as the README recommends for the revocation data (AOF, fsync every second).
     redisServer = await startRedisServer({ persistent: true });
     redisUrl = redisServer.url;
     log(`revocable-redis: redis-server started on ${redisUrl} (set REDIS_URL to use another Redis).`);
   }
+  // The Redis scale run's two servers (empty, seeded), persistent as revocable-redis's, and the cluster.
+  const scaleServers = redisRuns.scale
+    ? { empty: await startRedisServer({ persistent: true }), seeded: await startRedisServer({ persistent: true }) }
+    : undefined;
+  if (scaleServers !== undefined) for (const server of Object.values(scaleServers)) extraRedisServers.add(server);
+  const benchCluster = redisRuns.cluster || redisRuns.logouts ? await clusterForBench() : undefined;
   const client = new MongoClient(mongoUri);
   dbClient = client;
   await client.connect();
@@ -524,7 +637,39 @@ async function main(): Promise<void> {
         await startApp('revocable-mongo-cached', secret, mongoUri, DB_CACHED),
       ]
     : undefined;
-  const extraApps = [memoryApp, seededApp, memoryScaleApps?.empty, memoryScaleApps?.seeded, ...(cachedApps ?? [])];
+  // The Redis scale run: revocable-redis on an empty redis-server and on one seeded (once the run begins).
+  const redisScaleApps =
+    scaleServers === undefined
+      ? undefined
+      : {
+          empty: await startApp('revocable-redis', secret, mongoUri, DB_MAIN, {
+            BENCH_REDIS_URL: scaleServers.empty.url,
+          }),
+          seeded: await startApp('revocable-redis', secret, mongoUri, DB_MAIN, {
+            BENCH_REDIS_URL: scaleServers.seeded.url,
+          }),
+        };
+  // The cluster run: revocable-redis on one Redis and on the cluster (a createCluster client).
+  const redisClusterApps =
+    redisRuns.cluster && benchCluster !== undefined
+      ? {
+          single: await startApp('revocable-redis', secret, mongoUri, DB_MAIN),
+          cluster: await startApp('revocable-redis', secret, mongoUri, DB_MAIN, {
+            BENCH_REDIS_CLUSTER: benchCluster.cluster.spec,
+          }),
+        }
+      : undefined;
+  const extraApps = [
+    memoryApp,
+    seededApp,
+    memoryScaleApps?.empty,
+    memoryScaleApps?.seeded,
+    ...(cachedApps ?? []),
+    redisScaleApps?.empty,
+    redisScaleApps?.seeded,
+    redisClusterApps?.single,
+    redisClusterApps?.cluster,
+  ];
   log(`Started ${apps.size + extraApps.filter((a) => a !== undefined).length} apps, one process each.`);
 
   const load = new LoadProcess();
@@ -548,13 +693,15 @@ async function main(): Promise<void> {
   }
 
   const runs: RunRecord[] = [];
+  /** `countMongo: false` for apps on Redis: the MongoDB server's command counters say nothing of them. */
   const measure = async (
     app: AppHandle,
     connections: number,
     label: string,
     extra: Partial<LoadSpec> = {},
+    { countMongo = true }: { countMongo?: boolean } = {},
   ): Promise<LoadResult> => {
-    const before = await commandCounts(client);
+    const before = countMongo ? await commandCounts(client) : undefined;
     // The app's own work (the refresh scenario's refreshClaims timer) only while it is measured, warm-up included.
     await appBackground(app, true);
     const result = await load.run({
@@ -573,7 +720,7 @@ async function main(): Promise<void> {
       // scenario is measured once the database and this app are idle (at most 15 s).
       await Promise.all([waitForIdle(app.pid, 15), dbPid === undefined ? undefined : waitForIdle(dbPid, 15)]);
     }
-    const after = await commandCounts(client);
+    const after = countMongo ? await commandCounts(client) : undefined;
     if (before !== undefined && after !== undefined && result.totalResponses > 0) {
       const delta = (names: readonly string[]) =>
         names.reduce((sum, n) => sum + (after[n] ?? 0) - (before[n] ?? 0), 0) / result.totalResponses;
@@ -642,6 +789,190 @@ async function main(): Promise<void> {
     await stopApp(memoryScaleApps.seeded);
   }
 
+  // Redis scale: seed one server, check it through the store, then the empty and the seeded server alternately
+  // at the top connection level.
+  const top = Math.max(...settings.connections);
+  let redisScale: ReportInput['redisScale'];
+  if (scaleServers !== undefined && redisScaleApps !== undefined) {
+    const entries = REDIS_SCALE_ENTRIES;
+    log(
+      `Redis scale: seeding ${entries.toLocaleString('en-US')} users with a watermark, ${entries.toLocaleString('en-US')} revoked sessions, ${entries.toLocaleString('en-US')} registry records and their feed entries...`,
+    );
+    const seededRedis = await connectBenchRedis(scaleServers.seeded.url);
+    const emptyRedis = await connectBenchRedis(scaleServers.empty.url);
+    try {
+      const raw = seededRedis.client as RawRedis;
+      const seed = await seedRedis(raw, REDIS_APP_PREFIX, entries, tokens.mintedAt, log);
+      log(`  seeded in ${seed.seconds.toFixed(1)} s (${seed.keys.toLocaleString('en-US')} keys)`);
+      const aofRewriteSeconds = await rewriteAof(raw);
+      log(`  AOF rewritten in ${aofRewriteSeconds.toFixed(1)} s`);
+      const usage = await memoryUsage(raw, REDIS_APP_PREFIX, entries);
+      const store = new (await loadRedisStore())({
+        client: seededRedis.client,
+        prefix: REDIS_APP_PREFIX,
+        logger: { warn: log },
+      });
+      const checkedUsers = await checkSeeded(store, entries, tokens.mintedAt);
+      log(
+        `  ${checkedUsers} seeded users read through RedisRevocationStore as seeded (watermark, revoked session, device list, feed)`,
+      );
+      const emptyUsedMemory = await infoNumber(emptyRedis.client as RawRedis, 'memory', 'used_memory');
+      const seededPid = scaleServers.seeded.process.pid as number;
+      await waitForIdle(seededPid, 15);
+      redisScale = { seed, aofRewriteSeconds, usage, checkedUsers, emptyUsedMemory, empty: [], seeded: [] };
+      for (let r = 0; r < settings.repeat; r++) {
+        const runEmpty = async () =>
+          redisScale?.empty.push(
+            await measure(
+              redisScaleApps.empty,
+              top,
+              'revocable-redis empty',
+              { pids: { app: redisScaleApps.empty.pid, db: scaleServers.empty.process.pid as number } },
+              { countMongo: false },
+            ),
+          );
+        const runSeeded = async () =>
+          redisScale?.seeded.push(
+            await measure(
+              redisScaleApps.seeded,
+              top,
+              'revocable-redis seeded',
+              { pids: { app: redisScaleApps.seeded.pid, db: seededPid } },
+              { countMongo: false },
+            ),
+          );
+        if (r % 2 === 0) {
+          await runEmpty();
+          await runSeeded();
+        } else {
+          await runSeeded();
+          await runEmpty();
+        }
+      }
+    } finally {
+      seededRedis.close();
+      emptyRedis.close();
+    }
+    await stopApp(redisScaleApps.empty);
+    await stopApp(redisScaleApps.seeded);
+    for (const server of Object.values(scaleServers)) {
+      await server.stop();
+      extraRedisServers.delete(server);
+    }
+  }
+
+  // Redis Cluster: revocable-redis on one Redis and on the cluster, alternately, at every connection level.
+  let redisCluster: ReportInput['redisCluster'];
+  if (redisClusterApps !== undefined && benchCluster !== undefined) {
+    const singlePid = redisServer?.process.pid;
+    const clusterPids = benchCluster.pids;
+    redisCluster = { spec: benchCluster.cluster.spec, levels: [] };
+    for (const connections of settings.connections) {
+      const level = { connections, single: [] as LoadResult[], cluster: [] as LoadResult[] };
+      redisCluster.levels.push(level);
+      for (let r = 0; r < settings.repeat; r++) {
+        const runSingle = async () =>
+          level.single.push(
+            await measure(
+              redisClusterApps.single,
+              connections,
+              'revocable-redis one node',
+              { pids: { app: redisClusterApps.single.pid, ...(singlePid === undefined ? {} : { db: singlePid }) } },
+              { countMongo: false },
+            ),
+          );
+        const runCluster = async () =>
+          level.cluster.push(
+            await measure(
+              redisClusterApps.cluster,
+              connections,
+              'revocable-redis cluster',
+              {
+                pids: { app: redisClusterApps.cluster.pid, ...(clusterPids === undefined ? {} : { db: clusterPids }) },
+              },
+              { countMongo: false },
+            ),
+          );
+        if (r % 2 === 0) {
+          await runSingle();
+          await runCluster();
+        } else {
+          await runCluster();
+          await runSingle();
+        }
+      }
+    }
+    await stopApp(redisClusterApps.single);
+    await stopApp(redisClusterApps.cluster);
+  }
+
+  // Logouts: the store's revokeSession / revokeUser from `top` callers, for one user and for many, on one Redis
+  // and on the cluster; every cell with a prefix of its own (an empty feed), the order reversed at each pass.
+  let redisLogouts: ReportInput['redisLogouts'];
+  if (redisRuns.logouts && benchCluster !== undefined) {
+    const { cluster } = benchCluster;
+    const single = new URL(redisUrl);
+    const singleNode = { host: single.hostname, port: Number(single.port || 6379) };
+    // The user of the single-user cells on the cluster: one whose slot is on another primary than the feed's,
+    // so that a logout's two writes go to two primaries as they do for most users.
+    const feedKey = feedKeys(REDIS_APP_PREFIX).at;
+    const feedPrimary = await cluster.primaryOf(feedKey);
+    const address = (n: ClusterNode) => `${n.host}:${n.port}`;
+    let clusterSub = 'one-user-0';
+    let userPrimary = await cluster.primaryOf(`${REDIS_APP_PREFIX}{${clusterSub}}:u`);
+    for (let k = 1; k < 50 && address(userPrimary) === address(feedPrimary); k++) {
+      clusterSub = `one-user-${k}`;
+      userPrimary = await cluster.primaryOf(`${REDIS_APP_PREFIX}{${clusterSub}}:u`);
+    }
+    const cells: {
+      target: 'one Redis' | 'cluster';
+      users: 'one' | 'many';
+      call: LogoutSpec['call'];
+      results: LogoutResult[];
+    }[] = [];
+    for (const target of ['one Redis', 'cluster'] as const)
+      for (const call of ['revokeSession', 'revokeUser'] as const)
+        for (const users of ['one', 'many'] as const) cells.push({ target, users, call, results: [] });
+    const driver = new LogoutProcess();
+    await driver.ready();
+    log(
+      `Logouts: ${top} concurrent callers on the store, ${settings.durationSeconds} s per cell after ${settings.warmupSeconds} s of warm-up; the cluster's feed is on ${address(feedPrimary)}, the single user's slot (${clusterSub}) on ${address(userPrimary)}.`,
+    );
+    for (let r = 0; r < settings.repeat; r++) {
+      const order = r % 2 === 0 ? cells : [...cells].reverse();
+      for (const cell of order) {
+        const onCluster = cell.target === 'cluster';
+        const result = await driver.run({
+          url: onCluster ? '' : redisUrl,
+          cluster: onCluster ? cluster.spec : '',
+          prefix: `bench-logouts-${r}-${cells.indexOf(cell)}:`,
+          call: cell.call,
+          users: cell.users,
+          sub: onCluster ? clusterSub : 'one-user-0',
+          concurrency: top,
+          warmupSeconds: settings.warmupSeconds,
+          durationSeconds: settings.durationSeconds,
+          watch: onCluster ? cluster.nodes : [singleNode],
+          // Servers started here are emptied after each cell; yours only lose the cell's keys.
+          cleanup: (onCluster ? ownCluster !== undefined : redisServer !== undefined) ? 'flush' : 'unlink',
+        });
+        cell.results.push(result);
+        const busiest = [...result.nodes].sort((a, b) => b.cpuSeconds - a.cpuSeconds)[0];
+        log(
+          `  ${cell.target.padEnd(9)} ${cell.call.padEnd(13)} ${cell.users === 'one' ? 'one user ' : 'many users'}  ${result.rate.toFixed(0).padStart(6)} /s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  driver ${(result.driverCpuSeconds / result.seconds).toFixed(2)} cores  busiest node ${busiest?.address ?? '?'} ${busiest === undefined ? '?' : (busiest.cpuSeconds / result.seconds).toFixed(2)} cores${result.firstError === undefined ? '' : `  first error: ${result.firstError}`}`,
+        );
+      }
+    }
+    await driver.exit();
+    redisLogouts = {
+      concurrency: top,
+      feedPrimary: address(feedPrimary),
+      userPrimary: address(userPrimary),
+      clusterSub,
+      cells,
+    };
+  }
+
   // Bounded-delay correctness: logouts through instance A, probed on A and on B (maxRevocationDelay 100 ms).
   let cachedCheck: CachedCheckResult | undefined;
   if (cachedApps !== undefined) {
@@ -667,7 +998,6 @@ async function main(): Promise<void> {
 
   // Memory and correctness: a fresh revocable-mongo app under 64 connections for 60 s (scaled down with
   // BENCH_DURATION); halfway, one user logs out everywhere and another logs out one device, over HTTP.
-  const top = Math.max(...settings.connections);
   let memory: ReportInput['memory'];
   if (memoryApp !== undefined) {
     // Its own (empty) database, so that the logouts it makes do not touch the other runs; no load served yet.
@@ -754,6 +1084,9 @@ async function main(): Promise<void> {
     roundTrips,
     memoryScale,
     cachedCheck,
+    redisScale,
+    redisCluster,
+    redisLogouts,
     elapsedSeconds: (performance.now() - started) / 1000,
   });
   process.stdout.write(report.markdown);

@@ -52,6 +52,11 @@ export interface AppEnv {
   BENCH_DB_NAME: string;
   /** Redis for the revocable-redis scenario (empty when that scenario does not run). */
   BENCH_REDIS_URL: string;
+  /**
+   * revocable-redis only: a Redis Cluster's seed nodes, `host:port,...` (the form of REDIS_CLUSTER_NODES); when
+   * set, the app's client is a node-redis `createCluster` client on them instead of BENCH_REDIS_URL.
+   */
+  BENCH_REDIS_CLUSTER?: string;
   /** revocable-memory only: seed the store with this many users with a watermark and as many revoked sessions. */
   BENCH_MEMORY_SEED?: string;
   /** The seeded watermark and revocation time (ms): before the tokens in rotation were issued. */
@@ -94,8 +99,11 @@ export interface LoadSpec {
   durationSeconds: number;
   /** Index into the cookie set loaded with `cookies`. */
   cookieSet: string;
-  /** Processes whose CPU time is read at the start and end of the measured window. */
-  pids: { app: number; db?: number };
+  /**
+   * Processes whose CPU time is read at the start and end of the measured window; `db` may list several (the
+   * nodes of a Redis Cluster), whose CPU times are added up.
+   */
+  pids: { app: number; db?: number | readonly number[] };
   /** When set, the RSS of the app is sampled every `rssEverySeconds` from the start of the load. */
   rssEverySeconds?: number;
   checker?: CheckerSpec;
@@ -224,3 +232,59 @@ export function readSettings(): BenchSettings {
     refreshSharePerSecond: numberFromEnv('BENCH_REFRESH_PERCENT', 1) / 100,
   };
 }
+
+/**
+ * One measured cell of the logout run: `concurrency` callers, each calling the store's `call` again as soon as
+ * its previous call returned, for the warm-up and then the measured window. `users`: `one` = every call for the
+ * same user (`sub`, one slot), `many` = a new user each call (spread over the slots).
+ */
+export interface LogoutSpec {
+  /** One Redis (`url`) or a Redis Cluster (`cluster`: `host:port,...`). */
+  url: string;
+  cluster: string;
+  /** A fresh prefix per cell: each starts with an empty feed. */
+  prefix: string;
+  call: 'revokeSession' | 'revokeUser';
+  users: 'one' | 'many';
+  /** The user of `one`. */
+  sub: string;
+  concurrency: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** Redis nodes whose `INFO cpu` (used_cpu_sys + used_cpu_user) is read at the start and end of the window. */
+  watch: { host: string; port: number }[];
+  /**
+   * After the cell, what its millions of keys become: `flush`, a server started by the benchmark, is emptied
+   * (`FLUSHALL ASYNC` on every primary, then its AOF rewritten), so every cell starts from an empty Redis;
+   * `unlink`, a server of yours (REDIS_URL, REDIS_CLUSTER_NODES), has the cell's keys removed by `SCAN` + `UNLINK`.
+   */
+  cleanup: 'flush' | 'unlink';
+}
+
+export interface LogoutNodeCpu {
+  address: string;
+  role: 'primary' | 'replica';
+  /** CPU seconds the node used in the window (its main thread and its others: `INFO cpu`). */
+  cpuSeconds: number;
+}
+
+export interface LogoutResult {
+  /** Calls that returned within the window, and those that failed. */
+  ops: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU seconds of the driver process (the store and the node-redis client) in the window. */
+  driverCpuSeconds: number;
+  /** Busy CPU seconds of the whole machine in the window. */
+  machineCpuSeconds: number;
+  nodes: LogoutNodeCpu[];
+}
+
+/** Orchestrator -> logout driver, and back. */
+export type LogoutCommand = { type: 'run'; spec: LogoutSpec } | { type: 'exit' };
+export type LogoutMessage =
+  { type: 'ready' } | { type: 'result'; result: LogoutResult } | { type: 'error'; message: string };
