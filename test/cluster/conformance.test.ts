@@ -8,18 +8,18 @@ import { connectClusterDriver, DRIVERS, randomPrefix, type TestRedisClient } fro
 
 const quiet = { warn: () => {} };
 
-for (const driver of DRIVERS) {
+for (const [driver, feedSlots] of DRIVERS.flatMap((d) => [[d, 1] as const, [d, 8] as const])) {
   let shared: TestRedisClient | undefined;
-  const prefix = randomPrefix(`cluster-${driver}`);
+  const prefix = randomPrefix(`cluster-${driver}-${feedSlots}`);
   after(async () => {
     await shared?.close();
   });
   runStoreConformance(
     {
-      name: `RedisRevocationStore on a Redis Cluster (${driver})`,
+      name: `RedisRevocationStore on a Redis Cluster (${driver}, feedSlots ${feedSlots})`,
       createStore: async () => {
         shared ??= await connectClusterDriver(driver);
-        return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
+        return new RedisRevocationStore({ client: shared.client, prefix, feedSlots, logger: quiet });
       },
       feed: true,
       claims: true,

@@ -49,24 +49,31 @@ export function userKeys(prefix: string, sub: string): UserKeys {
 }
 
 /**
- * The change feed's keys, in one slot of their own (`{feed}`): `:at`, the revocations scored by when they were
- * written; `:exp`, the same scored by when they stop mattering; `:start`, when the feed began (ms); `:c:at` and
- * `:c:exp`, the same two for users' claims changes (apart: versions before claims refresh read every member of
- * `:at` and `:exp` as a revocation).
+ * The change feed's keys, in one slot per part of the feed: part 0 (`{feed}`) and, with `feedSlots` above 1,
+ * parts `{feed:1}`, `{feed:2}`... `:at`, the revocations scored by when they were written; `:exp`, the same scored
+ * by when they stop mattering; `:c:at` and `:c:exp`, the same two for users' claims changes (apart: versions before
+ * claims refresh read every member of `:at` and `:exp` as a revocation). Part 0 also holds `:start`, when the
+ * feed began (ms), and `:slots`, how many parts writers have used (absent: 1).
  */
-export function feedKeys(prefix: string): {
-  at: string;
-  exp: string;
-  start: string;
-  claimsAt: string;
-  claimsExp: string;
-} {
-  const base = `${prefix}{feed}:`;
+export function feedKeys(
+  prefix: string,
+  part = 0,
+): { at: string; exp: string; start: string; slots: string; claimsAt: string; claimsExp: string } {
+  const base = part === 0 ? `${prefix}{feed}:` : `${prefix}{feed:${part}}:`;
   return {
     at: `${base}at`,
     exp: `${base}exp`,
     start: `${base}start`,
+    slots: `${base}slots`,
     claimsAt: `${base}c:at`,
     claimsExp: `${base}c:exp`,
   };
+}
+
+/** The part of the feed that holds `sub`'s changes, of `parts` (FNV-1a of the id: the same part on every instance). */
+export function feedPartOf(sub: string, parts: number): number {
+  if (parts <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sub.length; i++) hash = Math.imul(hash ^ sub.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % parts;
 }

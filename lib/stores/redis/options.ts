@@ -24,6 +24,14 @@ export const redisStoreOptionsSchema = z
      * fails the logout (503, the revocation is kept on the primary). Defaults to 0 (no WAIT).
      */
     waitReplicas: z.number().int().min(0).max(100).default(0),
+    /**
+     * Spreads the change feed over this many slots (`{feed}`, `{feed:1}`...): on a Redis Cluster every logout
+     * writes to the feed, so one slot caps the logout rate at what its primary does alone. Each user's changes
+     * go to one part; reads take every part, one round trip per node. Raise it only once every instance sharing
+     * the data runs a version that has this option (older ones read `{feed}` alone); instances of this version
+     * read as many parts as any writer used. Defaults to 1.
+     */
+    feedSlots: z.number().int().min(1).max(64).default(1),
     /** How long `WAIT` may block, in ms (never 0: that would block forever). Defaults to 1000. */
     waitTimeoutMs: z.number().int().positive().max(60_000).default(1000),
     /**

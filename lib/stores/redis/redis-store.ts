@@ -16,13 +16,14 @@ import { writeInTime } from '../feed-write.js';
 import { warnIfRevocationsCanBeLost } from './durability.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
 import { withDeadline } from '../../core/deadline.js';
-import { feedKeys, userKeys } from './keys.js';
+import { feedKeys, feedPartOf, userKeys } from './keys.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
 import {
   evalCommand,
   FEED_APPEND_SCRIPT,
   LIST_SESSIONS_SCRIPT,
   MARK_CLAIMS_SCRIPT,
+  RAISE_FEED_SLOTS_SCRIPT,
   REGISTER_SESSION_SCRIPT,
   REVOKE_SESSION_SCRIPT,
   REVOKE_USER_SCRIPT,
@@ -132,6 +133,16 @@ export class RedisRevocationStore implements RevocationStore {
     await this.#send(keys.at, [['SET', keys.start, String(Date.now()), 'NX']]);
   });
 
+  /** The parts of the feed this store writes to (`feedSlots`). */
+  readonly #feedSlots: number;
+  /** The parts its reads take: its own, or more once a writer recorded more in `{feed}:slots`. */
+  #feedPartsRead: number;
+  /** Records this store's `feedSlots` in `{feed}:slots` (never lowering it), once. */
+  readonly #raiseFeedSlots = onceUntilFailure(async () => {
+    const keys = feedKeys(this.#prefix);
+    await this.#write(keys.at, evalCommand(RAISE_FEED_SLOTS_SCRIPT, [keys.slots], [String(this.#feedSlots)]));
+  });
+
   constructor(options: RedisRevocationStoreOptions) {
     const config = validateOptions(redisStoreOptionsSchema, options, 'RedisRevocationStore');
     if (config.waitReplicas > 0 && config.waitTimeoutMs >= config.commandTimeoutMs) {
@@ -147,6 +158,8 @@ export class RedisRevocationStore implements RevocationStore {
     this.#waitReplicas = config.waitReplicas;
     this.#waitTimeoutMs = config.waitTimeoutMs;
     this.#commandTimeoutMs = config.commandTimeoutMs;
+    this.#feedSlots = config.feedSlots;
+    this.#feedPartsRead = config.feedSlots;
     this.#logger = storeLogger(config.logger);
   }
 
@@ -204,7 +217,12 @@ export class RedisRevocationStore implements RevocationStore {
     const untilMs = toMs(relevantUntil, 'relevantUntil');
     // The feed first: a write that fails half-way leaves a revocation instances with a copy refuse, never one
     // only the keys hold (a retry of the logout may not come, or may not write again).
-    const feedAcks = await this.#appendToFeed(JSON.stringify(['u', sub, Number(atMs), Number(untilMs)]), untilMs, 'at');
+    const feedAcks = await this.#appendToFeed(
+      sub,
+      JSON.stringify(['u', sub, Number(atMs), Number(untilMs)]),
+      untilMs,
+      'at',
+    );
     const script = evalCommand(REVOKE_USER_SCRIPT, [keys.user, keys.registry, keys.registryByExpiry], [atMs, untilMs]);
     this.#requireAcks(Math.min(feedAcks, await this.#write(keys.user, script)));
   }
@@ -217,6 +235,7 @@ export class RedisRevocationStore implements RevocationStore {
     const key = keys.sessions + sessionId;
     const expiresAtMs = toMs(expiresAt, 'expiresAt');
     const feedAcks = await this.#appendToFeed(
+      sub,
       JSON.stringify(['s', sessionId, sub, Number(expiresAtMs)]),
       expiresAtMs,
       'at',
@@ -236,43 +255,67 @@ export class RedisRevocationStore implements RevocationStore {
     const atMs = toMs(at, 'at');
     const untilMs = toMs(relevantUntil, 'relevantUntil');
     const entry = JSON.stringify(['c', sub, Number(atMs), Number(untilMs)]);
-    const feedAcks = await this.#appendToFeed(entry, untilMs, 'claimsAt');
+    const feedAcks = await this.#appendToFeed(sub, entry, untilMs, 'claimsAt');
     const script = evalCommand(MARK_CLAIMS_SCRIPT, [keys.claims], [atMs, untilMs]);
     this.#requireAcks(Math.min(feedAcks, await this.#write(keys.claims, script)));
   }
 
   /**
    * The change feed (for `maxRevocationDelay`): every revocation and claims change that still matters, or those
-   * written since `since`, with when the feed began. One round trip to the feed's slot.
+   * written since `since`, with when the feed began. One round trip to each part's slot, all sent at once (and a
+   * second one to parts a writer added since this store last read their count).
    */
   async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
     this.#setupInBackground();
-    const keys = feedKeys(this.#prefix);
+    const first = feedKeys(this.#prefix);
     const now = String(Date.now());
     const range = (byAt: string, byExp: string) =>
       since === null
         ? ['ZRANGEBYSCORE', byExp, `(${now}`, '+inf', 'LIMIT', '0', String(limit)]
         : ['ZRANGEBYSCORE', byAt, toMs(since, 'since'), '+inf', 'LIMIT', '0', String(limit)];
-    const [, start, entries, claims] = await this.#send(keys.at, [
-      ['SET', keys.start, now, 'NX'],
-      ['GET', keys.start],
-      range(keys.at, keys.exp),
-      range(keys.claimsAt, keys.claimsExp),
+    const ranges = (part: number) => {
+      const keys = feedKeys(this.#prefix, part);
+      return [range(keys.at, keys.exp), range(keys.claimsAt, keys.claimsExp)];
+    };
+    const readParts = (from: number, to: number) =>
+      Promise.all(
+        Array.from({ length: Math.max(0, to - from) }, (_, i) =>
+          this.#send(feedKeys(this.#prefix, from + i).at, ranges(from + i)),
+        ),
+      );
+    const known = this.#feedPartsRead;
+    const [[, start, slots, ...firstPart], others] = await Promise.all([
+      this.#send(first.at, [['SET', first.start, now, 'NX'], ['GET', first.start], ['GET', first.slots], ...ranges(0)]),
+      readParts(1, known),
     ]);
     const startMs = Number(text(start));
-    if (!Number.isSafeInteger(startMs) || !Array.isArray(entries) || !Array.isArray(claims))
+    const used = slots === null ? 1 : Number(text(slots));
+    if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(used) || used < 1 || used > 64)
       throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
-    // Each kind up to `limit`: together at least `limit` when either has more.
-    const changes = [...(entries as unknown[]), ...(claims as unknown[])].map((entry) => readFeedEntry(text(entry)));
+    if (used > known) {
+      this.#feedPartsRead = used;
+      others.push(...(await readParts(known, used)));
+    }
+    // Each kind of each part up to `limit`: together at least `limit` when any has more.
+    const changes: FeedChange[] = [];
+    for (const part of [firstPart, ...others]) {
+      for (const entries of part) {
+        if (!Array.isArray(entries)) throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
+        for (const entry of entries as unknown[]) changes.push(readFeedEntry(text(entry)));
+      }
+    }
     return { startedAt: new Date(startMs), changes };
   }
 
   /**
-   * Adds a revocation to the feed, just before it is stored (with `WAIT`, as the revocation itself); resolves to
-   * the replicas that acknowledged it (written again with a new time when late: `writeInTime`).
+   * Adds a revocation to the feed (in the part of `sub`), just before it is stored (with `WAIT`, as the revocation
+   * itself); resolves to the replicas that acknowledged it (written again with a new time when late: `writeInTime`).
+   * Before the first write to a part above 0, the count of parts readers take is raised to this store's.
    */
-  async #appendToFeed(entry: string, endMs: string, kind: 'at' | 'claimsAt'): Promise<number> {
-    const keys = feedKeys(this.#prefix);
+  async #appendToFeed(sub: string, entry: string, endMs: string, kind: 'at' | 'claimsAt'): Promise<number> {
+    const part = feedPartOf(sub, this.#feedSlots);
+    if (part > 0) await this.#raiseFeedSlots();
+    const keys = feedKeys(this.#prefix, part);
     const pair = kind === 'at' ? [keys.at, keys.exp] : [keys.claimsAt, keys.claimsExp];
     return writeInTime((atMs) => {
       const at = String(atMs);

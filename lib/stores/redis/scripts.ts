@@ -186,3 +186,10 @@ for _, entry in ipairs(ended) do
 end
 return 1
 `;
+
+/** KEYS[1] = the feed's `:slots`; ARGV[1] = the parts a writer uses. Raises the count, never lowers it. */
+export const RAISE_FEED_SLOTS_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '1')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../../lib/index.js';
 import { RedisRevocationStore } from '../../../lib/redis.js';
+import { feedKeys, feedPartOf } from '../../../lib/stores/redis/keys.js';
 import type { SessionRecord } from '../../../lib/stores/revocation-store.js';
 import { runStoreConformance } from '../../../lib/testing.js';
 import { connectDriver, DRIVERS, randomPrefix, type TestRedisClient } from '../../support/redis-clients.js';
@@ -221,6 +222,53 @@ for (const driver of DRIVERS) {
         ],
       );
       assert.ok(!sent.flat().some((a) => /^(KEYS|SCAN)$/i.test(a)));
+    });
+
+    test("feedSlots: each user's changes go to the part of its id ({feed}, {feed:1}...); the count is recorded before a part above 0 is written, and a store with feedSlots 1 then reads every part", async () => {
+      const spread = randomPrefix(`parts-${driver}`);
+      const writer = new RedisRevocationStore({ client: r.client, prefix: spread, feedSlots: 4, logger: quiet });
+      const subs = Array.from({ length: 24 }, (_, i) => `user${i}`);
+      const parts = new Set(subs.map((sub) => feedPartOf(sub, 4)));
+      assert.deepEqual([...parts].sort(), [0, 1, 2, 3], 'the users fall in every part');
+      for (const sub of subs) {
+        await writer.revokeSession(`sid-${sub}`, sub, later());
+        await writer.markClaimsChanged(sub, new Date(), later());
+      }
+      await writer.revokeUser('user0', new Date(), later());
+      assert.equal(await r.command('GET', `${spread}{feed}:slots`), '4');
+      for (const sub of subs) {
+        const keys = feedKeys(spread, feedPartOf(sub, 4));
+        const entries = (await r.command('ZRANGE', keys.at, '0', '-1')) as string[];
+        assert.ok(
+          entries.some((e) => e.startsWith(`["s","sid-${sub}",`)),
+          `${sub}'s revocation in part ${feedPartOf(sub, 4)}`,
+        );
+        const claims = (await r.command('ZRANGE', keys.claimsAt, '0', '-1')) as string[];
+        assert.ok(
+          claims.some((e) => e.startsWith(`["c","${sub}",`)),
+          `${sub}'s claims change in its part`,
+        );
+      }
+      const reader = new RedisRevocationStore({ client: other.client, prefix: spread, logger: quiet });
+      for (const since of [null, new Date(Date.now() - 60_000)]) {
+        const page = await reader.readFeed(since, 1000);
+        const sessions = page.changes
+          .filter((c) => c.kind === 'session')
+          .map((c) => c.sub)
+          .sort();
+        assert.deepEqual(sessions, [...subs].sort(), `every part read (${since === null ? 'whole' : 'since'})`);
+        assert.equal(page.changes.filter((c) => c.kind === 'claims').length, subs.length);
+        assert.equal(page.changes.filter((c) => c.kind === 'user').length, 1);
+      }
+      // A writer with fewer parts never lowers the count.
+      const fewer = new RedisRevocationStore({ client: r.client, prefix: spread, feedSlots: 2, logger: quiet });
+      await fewer.revokeUser('user1', new Date(), later());
+      await fewer.revokeUser(
+        subs.find((sub) => feedPartOf(sub, 2) === 1)!,
+        new Date(),
+        later(),
+      );
+      assert.equal(await r.command('GET', `${spread}{feed}:slots`), '4');
     });
 
     test('a revocation whose feed entry cannot be written is refused and not stored (the feed comes first)', async () => {
@@ -482,6 +530,8 @@ describe('RedisRevocationStore options', () => {
       'waitTimeoutMs',
       /shorter than `commandTimeoutMs`/,
     ],
+    ['feedSlots 0', () => ({ client: r.client, feedSlots: 0 }), 'feedSlots', /feedSlots/],
+    ['feedSlots 65', () => ({ client: r.client, feedSlots: 65 }), 'feedSlots', /feedSlots/],
     ['a typo', () => ({ client: r.client, prefx: 'a:' }), '', /unknown option `prefx` \(did you mean `prefix`\?\)/],
     ['a bad logger', () => ({ client: r.client, logger: {} }), 'logger', /warn\(message\)/],
   ];
