@@ -163,11 +163,12 @@ describe('failover under load on a Redis Cluster', { timeout: 300_000 }, () => {
       const r = await round(waitReplicas);
       const { failed, slowest, windows } = report(`waitReplicas: ${waitReplicas}`, r);
       assert.ok(r.acknowledged.length > 100, 'logouts went on');
-      // Each store call waits at most storeTimeoutMs: a check makes one, a sign-in or a logout two (the
-      // sign-in registers the device then lists the user's devices; a logout checks the cookie then revokes).
-      assert.ok(slowest(['check']) <= STORE_TIMEOUT_MS + 500, `a check took ${slowest(['check'])} ms`);
-      const writes = slowest(['login', 'logout', 'logout-all']);
-      assert.ok(writes <= 2 * STORE_TIMEOUT_MS + 500, `a sign-in or logout took ${writes} ms`);
+      // Each store call waits at most storeTimeoutMs: a check makes one, a logout two (it checks the cookie, then
+      // revokes), a sign-in up to three (it lists the user's devices, ends those past the cap, registers).
+      const bound = (calls: number) => calls * STORE_TIMEOUT_MS + 500;
+      assert.ok(slowest(['check']) <= bound(1), `a check took ${slowest(['check'])} ms`);
+      assert.ok(slowest(['logout', 'logout-all']) <= bound(2), `a logout took ${slowest(['logout', 'logout-all'])} ms`);
+      assert.ok(slowest(['login']) <= bound(3), `a sign-in took ${slowest(['login'])} ms`);
       const codes = new Set(failed.map((s) => `${s.status} ${s.code}`));
       assert.deepEqual([...codes], failed.length === 0 ? [] : ['503 revocation_unavailable'], 'failures are 503');
       for (const w of windows) {
