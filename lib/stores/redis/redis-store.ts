@@ -137,10 +137,14 @@ export class RedisRevocationStore implements RevocationStore {
   readonly #feedSlots: number;
   /** The parts its reads take: its own, or more once a writer recorded more in `{feed}:slots`. */
   #feedPartsRead: number;
-  /** Records this store's `feedSlots` in `{feed}:slots` (never lowering it), once. */
+  /**
+   * Records this store's `feedSlots` in `{feed}:slots` (never lowering it), once; with `waitReplicas`, only once
+   * replicas have it (a failover must not make readers forget the parts).
+   */
   readonly #raiseFeedSlots = onceUntilFailure(async () => {
     const keys = feedKeys(this.#prefix);
-    await this.#write(keys.at, evalCommand(RAISE_FEED_SLOTS_SCRIPT, [keys.slots], [String(this.#feedSlots)]));
+    const script = evalCommand(RAISE_FEED_SLOTS_SCRIPT, [keys.slots], [String(this.#feedSlots)]);
+    this.#requireAcks(await this.#write(keys.at, script));
   });
 
   constructor(options: RedisRevocationStoreOptions) {
