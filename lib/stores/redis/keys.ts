@@ -50,16 +50,16 @@ export function userKeys(prefix: string, sub: string): UserKeys {
 
 /**
  * The change feed's keys, in one slot per part of the feed: part 0 (`{feed}`) and, with `feedSlots` above 1,
- * parts `{feed:1}`, `{feed:2}`... `:at`, the revocations scored by when they were written; `:exp`, the same scored
- * by when they stop mattering; `:c:at` and `:c:exp`, the same two for users' claims changes (apart: versions before
- * claims refresh read every member of `:at` and `:exp` as a revocation). Part 0 also holds `:start`, when the
- * feed began (ms), and `:slots`, how many parts writers have used (absent: 1).
+ * parts `{feed:1:<n>}`, `{feed:2:<n>}`... (`feedTag`). `:at`, the revocations scored by when they were written;
+ * `:exp`, the same scored by when they stop mattering; `:c:at` and `:c:exp`, the same two for users' claims changes
+ * (apart: versions before claims refresh read every member of `:at` and `:exp` as a revocation). Part 0 also holds
+ * `:start`, when the feed began (ms), and `:slots`, how many parts writers have used (absent: 1).
  */
 export function feedKeys(
   prefix: string,
   part = 0,
 ): { at: string; exp: string; start: string; slots: string; claimsAt: string; claimsExp: string } {
-  const base = part === 0 ? `${prefix}{feed}:` : `${prefix}{feed:${part}}:`;
+  const base = `${prefix}{${feedTag(part)}}:`;
   return {
     at: `${base}at`,
     exp: `${base}exp`,
@@ -76,4 +76,43 @@ export function feedPartOf(sub: string, parts: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < sub.length; i++) hash = Math.imul(hash ^ sub.charCodeAt(i), 0x01000193);
   return (hash >>> 0) % parts;
+}
+
+const SLOTS = 16_384;
+/** The most parts (`feedSlots`' maximum): each part's slot is chosen within 1/64 of the slots. */
+const MAX_PARTS = 64;
+const tags = new Map<number, string>();
+
+/**
+ * The hash tag of the feed's part `part`: `feed` for part 0; for each other, `feed:<part>:<n>` with the first `n`
+ * whose slot lies in the part's 1/64 of the slots, counted from `feed`'s slot in van der Corput order (1/2, 1/4,
+ * 3/4, 1/8...). The first 2, 4, 8, 16... parts are then evenly spaced around the slots, so however a cluster splits
+ * them among its primaries, each holds about its share of the parts (with three primaries and 8 parts: 3, 3, 2).
+ * The same for every instance and every `feedSlots`.
+ */
+export function feedTag(part: number): string {
+  if (part === 0) return 'feed';
+  const known = tags.get(part);
+  if (known !== undefined) return known;
+  let reversed = 0;
+  for (let bit = 0, rest = part; bit < 6; bit++, rest >>= 1) reversed = (reversed << 1) | (rest & 1);
+  const width = SLOTS / MAX_PARTS;
+  const from = (slotOf('feed') + reversed * width) % SLOTS;
+  for (let n = 0; ; n++) {
+    const tag = `feed:${part}:${n}`;
+    if ((slotOf(tag) - from + SLOTS) % SLOTS < width) {
+      tags.set(part, tag);
+      return tag;
+    }
+  }
+}
+
+/** The Redis Cluster slot of a hash tag: CRC16 (XMODEM) of its bytes, modulo 16,384. */
+function slotOf(tag: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(tag)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % SLOTS;
 }

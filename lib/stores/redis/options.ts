@@ -25,8 +25,9 @@ export const redisStoreOptionsSchema = z
      */
     waitReplicas: z.number().int().min(0).max(100).default(0),
     /**
-     * Spreads the change feed over this many slots (`{feed}`, `{feed:1}`...): on a Redis Cluster every logout
-     * writes to the feed, so one slot caps the logout rate at what its primary does alone. Each user's changes
+     * Spreads the change feed over this many slots (`{feed}`, `{feed:1:<n>}`...): on a Redis Cluster every logout
+     * writes to the feed, so one slot caps the logout rate at what its primary does alone. A power of two spreads
+     * the parts evenly over the slots (8 or 16 for three primaries). Each user's changes
      * go to one part; reads take every part, one round trip per node. Raise it only once every instance sharing
      * the data runs a version that has this option (older ones read `{feed}` alone); instances of this version
      * read as many parts as any writer used. Defaults to 1.

@@ -224,7 +224,7 @@ for (const driver of DRIVERS) {
       assert.ok(!sent.flat().some((a) => /^(KEYS|SCAN)$/i.test(a)));
     });
 
-    test("feedSlots: each user's changes go to the part of its id ({feed}, {feed:1}...); the count is recorded before a part above 0 is written, and a store with feedSlots 1 then reads every part", async () => {
+    test("feedSlots: each user's changes go to the part of its id ({feed}, {feed:1:<n>}...); the count is recorded before a part above 0 is written, and a store with feedSlots 1 then reads every part", async () => {
       const spread = randomPrefix(`parts-${driver}`);
       const writer = new RedisRevocationStore({ client: r.client, prefix: spread, feedSlots: 4, logger: quiet });
       const subs = Array.from({ length: 24 }, (_, i) => `user${i}`);
