@@ -1,5 +1,5 @@
 // Resharding under load on a Redis Cluster of the test's own (it moves slots, so never the cluster in
-// REDIS_CLUSTER_NODES): the slot of twelve users moves to another primary as
+// REDIS_CLUSTER_NODES): the slot of twelve users, then the change feed's slot, move to another primary as
 // `redis-cli --cluster reshard` moves it (ten keys at a time, here 20 ms apart), while two instances (node-redis and ioredis) sign them in, check and log
 // them out. Meanwhile a user's keys are split between two nodes: commands on them meet `ASK` (a key already
 // moved) and `TRYAGAIN` (an `MGET` over keys on both sides), and once the slot is handed over `MOVED`. None of
@@ -34,10 +34,23 @@ describe('resharding under load on a Redis Cluster', { timeout: 180_000 }, () =>
     await cluster?.stop();
   });
 
-  test('a slot moves key by key while its users sign in, check and log out: no request fails', async () => {
-    const prefix = randomPrefix('reshard');
-    const { slot, subs } = usersOfOneSlot(USERS);
-    const apps = await startClusterApps(cluster.nodes, { prefix }, STORE_TIMEOUT_MS);
+  /**
+   * Moves the slot of `{<tag>}` while `subs` sign in, check and log out, and checks that no request failed and
+   * no logout was lost; `probeKeys` are read at the source meanwhile (a multi-key `EXISTS`) to show the
+   * redirections.
+   */
+  async function moveUnderLoad(
+    name: string,
+    prefix: string,
+    tag: string,
+    subs: string[],
+    probeKeys: string[],
+    waitReplicas: number,
+    batch: number,
+    holdMs: number,
+  ): Promise<void> {
+    const slot = slotOf(`{${tag}}`);
+    const apps = await startClusterApps(cluster.nodes, { prefix, waitReplicas }, STORE_TIMEOUT_MS);
     const failures: string[] = [];
     const acknowledged: string[] = [];
     /** Each request's start and end. */
@@ -69,9 +82,9 @@ describe('resharding under load on a Redis Cluster', { timeout: 180_000 }, () =>
     await sleep(1000);
 
     // What `redis-cli --cluster reshard` does for one slot (IMPORTING on the target, MIGRATING on the source, the
-    // keys moved ten at a time, then the slot handed to the target everywhere), slowed down by 20 ms between
-    // batches. A probe reads one user's keys at the source meanwhile: its answers show the redirections.
-    const source = await cluster.primaryOf(`{${subs[0]}}`);
+    // keys moved ten at a time (one at a time for the feed: its few keys would move at once), then the slot handed to the target everywhere), slowed down by 20 ms between
+    // batches. A probe reads some of its keys at the source meanwhile: its answers show the redirections.
+    const source = await cluster.primaryOf(`{${tag}}`);
     const primaries: ClusterNode[] = [];
     for (const node of cluster.nodes) if ((await cluster.cli(node, 'ROLE')).startsWith('master')) primaries.push(node);
     const target = primaries.find((node) => node.port !== source.port)!;
@@ -83,11 +96,13 @@ describe('resharding under load on a Redis Cluster', { timeout: 180_000 }, () =>
     const [sourceId, targetId] = [await idOf(source), await idOf(target)];
     const redirections = new Map<string, number>();
     let probing = true;
+    const probeOnce = async () => {
+      const answer = await on(source, 'EXISTS', ...probeKeys).catch((error: Error) => error.message.split(' ')[0]!);
+      if (typeof answer === 'string') redirections.set(answer, (redirections.get(answer) ?? 0) + 1);
+    };
     const probe = (async () => {
-      const keys = [`${prefix}{${subs[0]}}:u`, `${prefix}{${subs[0]}}:c`, `${prefix}{${subs[0]}}:r`];
       while (probing) {
-        const answer = await on(source, 'MGET', ...keys).catch((error: Error) => error.message.split(' ')[0]!);
-        if (typeof answer === 'string') redirections.set(answer, (redirections.get(answer) ?? 0) + 1);
+        await probeOnce();
         await sleep(2);
       }
     })();
@@ -96,16 +111,20 @@ describe('resharding under load on a Redis Cluster', { timeout: 180_000 }, () =>
     await on(source, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId);
     let moved = 0;
     for (;;) {
-      const keys = (await on(source, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '10')) as unknown as string[];
+      const keys = (await on(source, 'CLUSTER', 'GETKEYSINSLOT', String(slot), String(batch))) as unknown as string[];
       if (keys.length === 0) break;
       await on(source, 'MIGRATE', target.host, String(target.port), '', '0', '5000', 'KEYS', ...keys);
       moved += keys.length;
       await sleep(20);
     }
+    // A slot of many keys stays half-moved for long: held here, after its keys moved, before it is handed over.
+    await sleep(holdMs);
     for (const node of [target, source, ...primaries.filter((n) => n !== target && n !== source)])
       await on(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
     probing = false;
     await probe;
+    // Handed over: the source now answers MOVED.
+    await probeOnce();
     for (const connection of connections.values()) connection.destroy();
     const movingUntil = performance.now();
     await sleep(1500);
@@ -113,21 +132,35 @@ describe('resharding under load on a Redis Cluster', { timeout: 180_000 }, () =>
     await Promise.all(workers);
     const overlapping = spans.filter(([start, end]) => start < movingUntil && end > movingFrom);
 
-    const owner = await cluster.primaryOf(`{${subs[0]}}`);
+    const owner = await cluster.primaryOf(`{${tag}}`);
     let lost = 0;
     for (const [i, cookie] of acknowledged.entries()) {
       if ((await call(apps.ports[i % 2]!, 'GET', '/me', cookie)).status !== 401) lost++;
     }
     await apps.close();
     console.log(
-      `# resharding: slot ${slot} moved from ${source.port} to ${target.port}, ${moved} keys ten at a time in ${(movingUntil - movingFrom).toFixed(0)} ms; ${spans.length} requests (${overlapping.length} while it moved, the slowest of them ${Math.max(...overlapping.map(([a, b]) => b - a)).toFixed(0)} ms), ${failures.length} failed, ${acknowledged.length} logouts answered 204, ${lost} lost; the probe's MGET at the source met ${[...redirections].map(([k, v]) => `${k} ×${v}`).join(', ')}`,
+      `# resharding, ${name}: slot ${slot} moved from ${source.port} to ${target.port}, ${moved} keys ${batch} at a time (then held ${holdMs} ms) in ${(movingUntil - movingFrom).toFixed(0)} ms; ${spans.length} requests (${overlapping.length} while it moved, the slowest of them ${Math.max(...overlapping.map(([a, b]) => b - a)).toFixed(0)} ms), ${failures.length} failed, ${acknowledged.length} logouts answered 204, ${lost} lost; the probe's EXISTS at the source met ${[...redirections].map(([k, v]) => `${k} ×${v}`).join(', ')}`,
     );
     assert.equal(owner.port, target.port, 'the slot moved');
-    assert.ok(moved >= USERS, `the users' keys were moved (${moved})`);
+    assert.ok(moved >= 3, `the slot's keys were moved (${moved})`);
     const met = (answer: string) => redirections.get(answer) ?? 0;
     assert.ok(met('ASK') + met('TRYAGAIN') > 0 && met('MOVED') > 0, 'the slot was half-moved, then moved');
     assert.ok(overlapping.length >= USERS, 'traffic went on while the slot moved');
     assert.deepEqual([...new Set(failures)], [], 'no request failed');
     assert.equal(lost, 0, 'no logout lost');
+  }
+
+  test("a user's slot moves while its twelve users sign in, check and log out: no request fails", async () => {
+    const prefix = randomPrefix('reshard-users');
+    const { subs } = usersOfOneSlot(USERS);
+    const keys = [`${prefix}{${subs[0]}}:u`, `${prefix}{${subs[0]}}:c`, `${prefix}{${subs[0]}}:r`];
+    await moveUnderLoad("the users' slot", prefix, subs[0]!, subs, keys, 0, 10, 0);
+  });
+
+  test("the feed's slot moves, and stays half-moved for twice storeTimeoutMs, while users log out with waitReplicas: 1 (a write and its WAIT in one batch): no request fails", async () => {
+    const prefix = randomPrefix('reshard-feed');
+    const subs = Array.from({ length: USERS }, (_, i) => `feed-user-${i}`);
+    const keys = [`${prefix}{feed}:at`, `${prefix}{feed}:exp`, `${prefix}{feed}:start`];
+    await moveUnderLoad("the feed's slot", prefix, 'feed', subs, keys, 1, 1, 2 * STORE_TIMEOUT_MS);
   });
 });

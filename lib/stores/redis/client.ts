@@ -43,7 +43,7 @@ export interface RedisConnection {
  * away (a lost connection may have run the command: the store's commands are all safe to run twice).
  */
 const CLUSTER_TRANSIENT =
-  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY) |WAIT cannot be used with replica|client is offline|Disconnects client|Socket closed unexpectedly|Connection is closed|Too many Cluster redirections|ECONNREFUSED|ECONNRESET/;
+  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY) |WAIT cannot be used with replica|client is offline|client is closed|Disconnects client|Socket closed unexpectedly|Connection is closed|Connection timeout|Socket timeout|Too many Cluster redirections|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/;
 
 function isClusterTransient(error: unknown): boolean {
   return error instanceof Error && CLUSTER_TRANSIENT.test(error.message);
@@ -95,7 +95,7 @@ export function connect(client: RedisClientLike): RedisConnection {
         send: (key, commands) =>
           commands.length === 1
             ? Promise.all([send(key, false, [...(commands[0] ?? [])])])
-            : sendNodeRedisPipeline(c, key, commands),
+            : followAsk(sendNodeRedisPipeline(c, key, commands), (node) => sendNodeRedisAsking(c, node, commands)),
         retriable: isClusterTransient,
         recover: () => rediscoverNodeRedis(c),
       };
@@ -112,10 +112,12 @@ export function connect(client: RedisClientLike): RedisConnection {
       return {
         kind,
         queuesOffline: c.options?.enableOfflineQueue !== false,
-        send: (_key, commands) => sendIoredisCluster(c, commands),
-        // ioredis refreshes its map of the slots itself (on MOVED, and when a node goes away).
+        send: (_key, commands) =>
+          followAsk(sendIoredisCluster(c, commands), (node) => sendIoredisAsking(c, node, commands)),
         retriable: isClusterTransient,
-        recover: () => Promise.resolve(),
+        // ioredis re-reads its map of the slots when a node goes away, and on a MOVED of a single command, but not
+        // on a MOVED in a pipeline that also holds a command that succeeded (a write and its WAIT).
+        recover: (error) => (isMoved(error) ? refreshIoredisSlots(c) : Promise.resolve()),
       };
     default:
       throw new TypeError('not a node-redis or ioredis client');
@@ -134,6 +136,25 @@ async function sendIoredisCluster(cluster: Loose, commands: readonly RedisComman
   });
 }
 
+/** True for a `MOVED` answer: the slot has a new owner. */
+function isMoved(error: unknown): boolean {
+  return error instanceof Error && /(^|ReplyError: )MOVED /.test(error.message);
+}
+
+/**
+ * A batch sent to one node meets `ASK <slot> <host:port>` while its slot moves and its keys are already at the
+ * target: sends it again there, after `ASKING` (clients follow `ASK` for single commands only).
+ */
+async function followAsk(pending: Promise<unknown[]>, sendTo: (node: string) => Promise<unknown[]>) {
+  try {
+    return await pending;
+  } catch (error) {
+    const ask = error instanceof Error ? /^ASK \d+ (\S+)$/.exec(error.message) : null;
+    if (ask === null) throw error;
+    return sendTo(ask[1] ?? '');
+  }
+}
+
 interface NodeRedisPipeline {
   addCommand(firstKey: string, isReadonly: boolean, args: string[]): NodeRedisPipeline;
   execAsPipeline(): Promise<unknown[]>;
@@ -144,6 +165,42 @@ function sendNodeRedisPipeline(cluster: Loose, key: string, commands: readonly R
   const pipeline = (cluster.multi as (routing: string) => NodeRedisPipeline).call(cluster, key);
   for (const command of commands) pipeline.addCommand(key, false, [...command]);
   return pipeline.execAsPipeline();
+}
+
+interface NodeRedisNodePipeline {
+  addCommand(args: string[]): NodeRedisNodePipeline;
+  execAsPipeline(): Promise<unknown[]>;
+}
+
+/** `ASKING` then the batch, in one pipeline to the node at `address` (`host:port`). */
+async function sendNodeRedisAsking(cluster: Loose, address: string, commands: readonly RedisCommand[]) {
+  const node = (cluster.nodeByAddress as Map<string, unknown> | undefined)?.get(address);
+  if (node === undefined) throw new Error(`ASK to an unknown node ${address}`);
+  const client = await (cluster.nodeClient as (n: unknown) => Promise<Loose>).call(cluster, node);
+  const pipeline = (client.multi as () => NodeRedisNodePipeline).call(client).addCommand(['ASKING']);
+  for (const command of commands) pipeline.addCommand([...command]);
+  return (await pipeline.execAsPipeline()).slice(1);
+}
+
+/** The same with an ioredis cluster: its node at `address`. */
+async function sendIoredisAsking(cluster: Loose, address: string, commands: readonly RedisCommand[]) {
+  const nodes = (cluster.nodes as (role: string) => Loose[]).call(cluster, 'master');
+  const node = nodes.find((n) => `${String(n.options?.host)}:${String(n.options?.port)}` === address);
+  if (node === undefined) throw new Error(`ASK to an unknown node ${address}`);
+  const pipeline = (node.pipeline as () => IoPipeline).call(node).call('ASKING');
+  for (const command of commands) pipeline.call(...command);
+  const results = ((await pipeline.exec()) ?? []).slice(1);
+  return results.map(([error, reply]) => {
+    if (error !== null) throw error;
+    return reply;
+  });
+}
+
+/** Asks an ioredis cluster to read its map of the slots again; resolves once it did (or failed). */
+function refreshIoredisSlots(cluster: Loose): Promise<void> {
+  return new Promise((resolve) => {
+    (cluster.refreshSlotsCache as (done: () => void) => void).call(cluster, () => resolve());
+  });
 }
 
 const lastRediscovery = new WeakMap<object, number>();

@@ -141,11 +141,13 @@ export class RedisRevocationStore implements RevocationStore {
    * Records this store's `feedSlots` in `{feed}:slots` (never lowering it), once; with `waitReplicas`, only once
    * replicas have it (a failover must not make readers forget the parts).
    */
-  readonly #raiseFeedSlots = onceUntilFailure(async () => {
+  readonly #raiseFeedSlots = onceUntilFailure(() => this.#recordFeedSlots());
+
+  async #recordFeedSlots(): Promise<void> {
     const keys = feedKeys(this.#prefix);
     const script = evalCommand(RAISE_FEED_SLOTS_SCRIPT, [keys.slots], [String(this.#feedSlots)]);
     this.#requireAcks(await this.#write(keys.at, script));
-  });
+  }
 
   constructor(options: RedisRevocationStoreOptions) {
     const config = validateOptions(redisStoreOptionsSchema, options, 'RedisRevocationStore');
@@ -296,6 +298,8 @@ export class RedisRevocationStore implements RevocationStore {
     const used = slots === null ? 1 : Number(text(slots));
     if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(used) || used < 1 || used > 64)
       throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
+    // A count below this store's own was lost (a restore, a failover): recorded again for readers with fewer.
+    if (used < this.#feedSlots) this.#recordFeedSlots().catch(() => undefined);
     if (used > known) {
       this.#feedPartsRead = used;
       others.push(...(await readParts(known, used)));
@@ -414,13 +418,21 @@ export class RedisRevocationStore implements RevocationStore {
           return await connection.send(key, commands);
         } catch (error) {
           if (!retriable(error) || Date.now() + pause >= until) throw error;
-          await connection.recover?.(error).catch(() => undefined);
-          await new Promise((resolve) => setTimeout(resolve, pause));
+          // The map's update and the pause both within the time left: no send after the caller stopped waiting.
+          const recovered = connection.recover?.(error).catch(() => undefined);
+          const pauseOver = new Promise((resolve) => setTimeout(resolve, pause));
+          await Promise.race([Promise.all([recovered, pauseOver]), delay(until - Date.now())]);
+          if (Date.now() >= until) throw error;
         }
       }
     };
     return withDeadline(attempt(), ms, noAnswer);
   }
+}
+
+/** Resolves after `ms` (at once for 0 or less). */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /**
