@@ -59,7 +59,12 @@ async function run(spec: LogoutSpec): Promise<LogoutResult> {
     });
   }
   const redis = await connectBenchRedis(spec.url, spec.cluster);
-  const store = new (await loadRedisStore())({ client: redis.client, prefix: spec.prefix, logger });
+  const store = new (await loadRedisStore())({
+    client: redis.client,
+    prefix: spec.prefix,
+    feedSlots: spec.feedSlots,
+    logger,
+  });
   try {
     await store.init();
     // 22 characters, as the library's session ids: a tag of this cell, then a counter.

@@ -68,10 +68,16 @@ export interface RedisLogoutsInput {
   feedPrimary: string;
   userPrimary: string;
   clusterSub: string;
+  /** For each `feedSlots` of the cluster's cells: the primary of each part of the feed (part 0: `{feed}`). */
+  feedParts: Record<string, string[]>;
+  /** For each `feedSlots`: the part that holds `clusterSub`'s changes. */
+  clusterSubParts: Record<string, number>;
   cells: {
     target: 'one Redis' | 'cluster';
     users: LogoutSpec['users'];
     call: LogoutSpec['call'];
+    /** The store's `feedSlots` (one Redis: 1). */
+    feedSlots: number;
     results: LogoutResult[];
   }[];
 }
@@ -489,12 +495,28 @@ function redisReport(
       const nodes = addresses.map((address) => {
         const of = rs.map((r) => r.nodes.find((node) => node.address === address));
         const role = of[0]?.role ?? 'primary';
+        const userPart = logouts.clusterSubParts[String(cell.feedSlots)];
+        const parts = (logouts.feedParts[String(cell.feedSlots)] ?? [])
+          .map((primary, part) => (primary === address ? part : -1))
+          .filter((part) => part >= 0);
+        const feedHeld =
+          cell.feedSlots === 1
+            ? address === logouts.feedPrimary
+              ? ['feed']
+              : []
+            : parts.length === 0
+              ? []
+              : [`feed part${parts.length > 1 ? 's' : ''} ${parts.join(',')} of ${cell.feedSlots}`];
         const holds =
           cell.target === 'one Redis'
             ? ['everything']
             : [
-                ...(address === logouts.feedPrimary ? ['feed'] : []),
+                ...feedHeld,
                 ...(cell.users === 'one' && address === logouts.userPrimary ? ['the user'] : []),
+                // With several parts: the one that takes the single user's changes.
+                ...(cell.users === 'one' && cell.feedSlots > 1 && parts.includes(userPart ?? -1)
+                  ? [`the user's feed part ${userPart}`]
+                  : []),
               ];
         return {
           address,
@@ -519,7 +541,11 @@ function redisReport(
       // the same share plus every feed write; the difference is what the feed costs it per logout.
       const others = primaries.filter((node) => node !== feed);
       const feedWriteUs =
-        cell.target === 'cluster' && cell.users === 'many' && feed !== undefined && others.length > 0
+        cell.target === 'cluster' &&
+        cell.users === 'many' &&
+        cell.feedSlots === 1 &&
+        feed !== undefined &&
+        others.length > 0
           ? round((feed.cpu_us_per_logout ?? 0) - mean(others.map((node) => node.cpu_us_per_logout ?? 0)), 1)
           : null;
       const ceiling = (us: number | null | undefined) =>
@@ -528,6 +554,14 @@ function redisReport(
         target: cell.target,
         call: cell.call,
         users: cell.users,
+        feed_slots: cell.feedSlots,
+        // The primary of each part of the feed (cluster); one Redis holds the whole feed.
+        feed_parts: cell.target === 'cluster' ? (logouts.feedParts[String(cell.feedSlots)] ?? null) : null,
+        // The part of the feed that holds the single user's changes.
+        user_feed_part:
+          cell.target === 'cluster' && cell.users === 'one'
+            ? (logouts.clusterSubParts[String(cell.feedSlots)] ?? null)
+            : null,
         rate_per_s: round(rate, 0),
         rates_per_s: rs.map((r) => round(r.rate, 0)),
         p50_ms: round(median(rs.map((r) => r.p50Ms)), 2),
@@ -560,6 +594,9 @@ function redisReport(
         feed_write_cpu_us_estimate: feedWriteUs,
         feed_write_ceiling_per_s: ceiling(feedWriteUs),
         busiest_primary: busiest?.address ?? null,
+        busiest_primary_holds: busiest?.holds ?? null,
+        busiest_primary_cpu_us_per_logout: busiest?.cpu_us_per_logout ?? null,
+        // The rate at which the busiest primary would use one full core: what caps this cell's logouts.
         busiest_primary_ceiling_per_s: ceiling(busiest?.cpu_us_per_logout),
         nodes,
       };
@@ -569,38 +606,69 @@ function redisReport(
       cluster_feed_primary: logouts.feedPrimary,
       cluster_single_user: logouts.clusterSub,
       cluster_single_user_primary: logouts.userPrimary,
+      cluster_feed_parts: logouts.feedParts,
+      cluster_single_user_feed_parts: logouts.clusterSubParts,
       cells,
     };
     for (const cell of cells)
       ratios[
-        `redis_logouts_${cell.target === 'cluster' ? 'cluster' : 'single'}_${cell.call === 'revokeSession' ? 'session' : 'user'}_${cell.users}_per_s`
+        `redis_logouts_${cell.target === 'cluster' ? 'cluster' : 'single'}_${cell.call === 'revokeSession' ? 'session' : 'user'}_${cell.users}${cell.feed_slots === 1 ? '' : `_feed${cell.feed_slots}`}_per_s`
       ] = cell.rate_per_s;
-    const nodeCores = (cell: (typeof cells)[number]) =>
+    /** Each primary's `value`, with what it holds on the cluster. */
+    const perPrimary = (cell: (typeof cells)[number], value: (node: (typeof cell.nodes)[number]) => number | null) =>
       cell.nodes
         .filter((node) => node.role === 'primary')
         .map(
           (node) =>
-            `${show(node.cores)}${node.holds.length > 0 && cell.target === 'cluster' ? ` (${node.holds.join(', ')})` : ''}`,
+            `${show(value(node))}${node.holds.length > 0 && cell.target === 'cluster' ? ` (${node.holds.join(', ')})` : ''}`,
         )
         .join(' / ');
+    const slotsOf = (c: (typeof cells)[number]) => (c.target === 'cluster' ? String(c.feed_slots) : '1');
+    const spread = Object.entries(logouts.feedParts)
+      .filter(([slots]) => slots !== '1')
+      .map(
+        ([slots, parts]) =>
+          `with \`feedSlots: ${slots}\` its parts (\`{feed}\`, \`{feed:1:<n>}\`...) are on ${parts.join(', ')} and \`${logouts.clusterSub}\`'s changes in part ${logouts.clusterSubParts[slots] ?? '?'}`,
+      );
     md.push(
       '',
       '### Logouts on Redis',
       '',
-      `The store's \`revokeSession\` (log out one device) and \`revokeUser\` (log out everywhere), called directly by ${logouts.concurrency} callers in one Node process (each calls again as soon as its call returned; no HTTP), on one redis-server and on the Redis Cluster; "one user": every call for the same user (on the cluster, \`${logouts.clusterSub}\`, whose slot is on ${logouts.userPrimary}; the feed's slot is on ${logouts.feedPrimary}), "many": a new user each call. Each logout is two \`EVAL\`s: the change feed (\`{feed}\` slot), then the user's key. Node CPU from \`INFO cpu\`, the driver's from the process; the ceiling is the rate at which that primary would use one full core. Medians over the passes; every process shares the same ${cores} cores.`,
+      `The store's \`revokeSession\` (log out one device) and \`revokeUser\` (log out everywhere), called directly by ${logouts.concurrency} callers in one Node process (each calls again as soon as its call returned; no HTTP), on one redis-server and on the Redis Cluster; "one user": every call for the same user (on the cluster, \`${logouts.clusterSub}\`, whose slot is on ${logouts.userPrimary}; the feed's slot is on ${logouts.feedPrimary}${spread.length > 0 ? `; ${spread.join('; ')}` : ''}), "many": a new user each call. Each logout is two \`EVAL\`s: the change feed (the \`{feed}\` slot, or with \`feedSlots\` above 1 the part of the user's id), then the user's key. Node CPU from \`INFO cpu\`, the driver's from the process; the ceiling is the rate at which the busiest primary would use one full core. Medians over the passes; every process shares the same ${cores} cores.`,
       '',
-      "| Redis | call | users | logouts/s | p50 ms | p99 ms | errors | driver cores | primaries' cores | replicas' cores | feed primary µs/logout | feed primary ceiling /s | machine busy | other cores |",
-      '|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
+      "| Redis | call | users | feed slots | logouts/s | p50 ms | p99 ms | errors | driver cores | primaries' cores | replicas' cores | busiest primary µs/logout | its ceiling /s | machine busy | other cores |",
+      '|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
       ...cells.map(
         (c) =>
-          `| ${c.target} | ${c.call} | ${c.users} | ${show(c.rate_per_s)} | ${show(c.p50_ms)} | ${show(c.p99_ms)} | ${c.errors} | ${show(c.driver_cores)} | ${nodeCores(c)} | ${c.target === 'cluster' ? show(c.replicas_cores) : 'n/a'} | ${show(c.feed_primary_cpu_us_per_logout)} | ${show(c.feed_primary_ceiling_per_s)} | ${show(c.machine_busy_pct, ' %')} | ${show(c.other_cores)} |`,
+          `| ${c.target} | ${c.call} | ${c.users} | ${slotsOf(c)} | ${show(c.rate_per_s)} | ${show(c.p50_ms)} | ${show(c.p99_ms)} | ${c.errors} | ${show(c.driver_cores)} | ${perPrimary(c, (node) => node.cores)} | ${c.target === 'cluster' ? show(c.replicas_cores) : 'n/a'} | ${show(c.busiest_primary_cpu_us_per_logout)} | ${show(c.busiest_primary_ceiling_per_s)} | ${show(c.machine_busy_pct, ' %')} | ${show(c.other_cores)} |`,
+      ),
+      '',
+      'CPU per logout of each primary (µs, what it holds), the busiest, and the rate at which it would use one full core:',
+      '',
+      '| Redis | call | users | feed slots | µs per logout on each primary | busiest µs/logout | ceiling /s |',
+      '|---|---|---|---:|---|---:|---:|',
+      ...cells.map(
+        (c) =>
+          `| ${c.target} | ${c.call} | ${c.users} | ${slotsOf(c)} | ${perPrimary(c, (node) => node.cpu_us_per_logout)} | ${show(c.busiest_primary_cpu_us_per_logout)} | ${show(c.busiest_primary_ceiling_per_s)} |`,
       ),
     );
-    const many = cells.find((c) => c.target === 'cluster' && c.call === 'revokeSession' && c.users === 'many');
+    const manyOf = (slots: number) =>
+      cells.find(
+        (c) => c.target === 'cluster' && c.call === 'revokeSession' && c.users === 'many' && c.feed_slots === slots,
+      );
+    const many = manyOf(1);
     if (many !== undefined) {
       md.push(
         '',
         `Cluster, device logouts of many users: ${show(many.rate_per_s)}/s with the driver at ${show(many.driver_cores)} cores and the feed's primary at ${show(many.feed_primary_cores)} (${show(many.feed_primary_cpu_us_per_logout)} µs per logout, of which the feed writes about ${show(many.feed_write_cpu_us_estimate)} µs): that primary alone would reach a full core at about ${show(many.feed_primary_ceiling_per_s)} logouts/s (the feed writes alone at about ${show(many.feed_write_ceiling_per_s)}/s).`,
+      );
+    }
+    for (const slots of Object.keys(logouts.feedParts).map(Number)) {
+      const spreadCell = slots === 1 ? undefined : manyOf(slots);
+      if (spreadCell === undefined) continue;
+      md.push(
+        '',
+        `Cluster, device logouts of many users with \`feedSlots: ${slots}\`: ${show(spreadCell.rate_per_s)}/s (one feed slot: ${show(many?.rate_per_s ?? null)}/s); µs per logout on each primary ${perPrimary(spreadCell, (node) => node.cpu_us_per_logout)} (one feed slot: ${many === undefined ? 'n/a' : perPrimary(many, (node) => node.cpu_us_per_logout)}); the busiest, ${spreadCell.busiest_primary ?? 'n/a'}, at ${show(spreadCell.busiest_primary_cpu_us_per_logout)} µs would reach a full core at about ${show(spreadCell.busiest_primary_ceiling_per_s)} logouts/s (one feed slot: ${show(many?.busiest_primary_ceiling_per_s ?? null)}/s).`,
       );
     }
   }

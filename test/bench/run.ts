@@ -13,7 +13,8 @@
 // count is BENCH_REDIS_SCALE_ENTRIES), `redis-cluster` (revocable-redis on a 6-node Redis Cluster against the
 // same app on one Redis, at each connection level; REDIS_CLUSTER_NODES uses an existing cluster instead of
 // starting one) and `redis-logouts` (revokeSession / revokeUser called directly on the store by as many callers
-// as the top connection level, for one user and for many, on one Redis and on the cluster), BENCH_REPEAT passes of
+// as the top connection level, for one user and for many, on one Redis and on the cluster, the cluster's cells once
+// for each `feedSlots` of BENCH_FEED_SLOTS, default `1,8`; one Redis: 1), BENCH_REPEAT passes of
 // the matrix at each level (default 1; ratios use medians), BENCH_EXPERIMENTS=1 to add the investigation-only
 // apps, BENCH_APP_FLAGS node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`).
 // The claims scenarios (`revocable-mongo-claims`, `revocable-mongo-claims-refresh`) use tokens of their own,
@@ -39,7 +40,7 @@ import { hasAtomicUpdates } from '../../lib/stores/mongodb/server-kind.js';
 import { startFerretDb, type FerretDbServer } from '../ferretdb/launcher.js';
 import { existingCluster, startRedisCluster, type ClusterNode, type RedisCluster } from '../support/redis-cluster.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { feedKeys } from '../../lib/stores/redis/keys.js';
+import { feedKeys, feedPartOf } from '../../lib/stores/redis/keys.js';
 import { BenchClaims, connectBenchRedis, loadLibrary, loadRedisStore } from './apps.js';
 import { checkCachedInstances, type CachedCheckResult, type Victim } from './cached-check.js';
 import { cpuSeconds } from './proc.js';
@@ -907,7 +908,8 @@ async function main(): Promise<void> {
   }
 
   // Logouts: the store's revokeSession / revokeUser from `top` callers, for one user and for many, on one Redis
-  // and on the cluster; every cell with a prefix of its own (an empty feed), the order reversed at each pass.
+  // and on the cluster (there once per `feedSlots` of BENCH_FEED_SLOTS); every cell with a prefix of its own (an
+  // empty feed), the order reversed at each pass.
   let redisLogouts: ReportInput['redisLogouts'];
   if (redisRuns.logouts && benchCluster !== undefined) {
     const { cluster } = benchCluster;
@@ -924,20 +926,36 @@ async function main(): Promise<void> {
       clusterSub = `one-user-${k}`;
       userPrimary = await cluster.primaryOf(`${REDIS_APP_PREFIX}{${clusterSub}}:u`);
     }
+    // The primary of each part of the feed (the slot is the hash tag's: the same for every cell's prefix), for
+    // each feedSlots of the cluster's cells.
+    const feedParts: Record<string, string[]> = {};
+    for (const slots of settings.feedSlots) {
+      const parts: string[] = [];
+      for (let part = 0; part < slots; part++)
+        parts.push(address(await cluster.primaryOf(feedKeys(REDIS_APP_PREFIX, part).at)));
+      feedParts[String(slots)] = parts;
+    }
     const cells: {
       target: 'one Redis' | 'cluster';
       users: 'one' | 'many';
       call: LogoutSpec['call'];
+      feedSlots: number;
       results: LogoutResult[];
     }[] = [];
     for (const target of ['one Redis', 'cluster'] as const)
-      for (const call of ['revokeSession', 'revokeUser'] as const)
-        for (const users of ['one', 'many'] as const) cells.push({ target, users, call, results: [] });
+      for (const feedSlots of target === 'cluster' ? settings.feedSlots : [1])
+        for (const call of ['revokeSession', 'revokeUser'] as const)
+          for (const users of ['one', 'many'] as const) cells.push({ target, users, call, feedSlots, results: [] });
     const driver = new LogoutProcess();
     await driver.ready();
     log(
       `Logouts: ${top} concurrent callers on the store, ${settings.durationSeconds} s per cell after ${settings.warmupSeconds} s of warm-up; the cluster's feed is on ${address(feedPrimary)}, the single user's slot (${clusterSub}) on ${address(userPrimary)}.`,
     );
+    for (const [slots, parts] of Object.entries(feedParts))
+      if (slots !== '1')
+        log(
+          `  feedSlots ${slots}: parts on ${parts.map((primary, part) => `${part}:${primary}`).join(' ')}; ${clusterSub}'s changes in part ${feedPartOf(clusterSub, Number(slots))}.`,
+        );
     for (let r = 0; r < settings.repeat; r++) {
       const order = r % 2 === 0 ? cells : [...cells].reverse();
       for (const cell of order) {
@@ -946,6 +964,7 @@ async function main(): Promise<void> {
           url: onCluster ? '' : redisUrl,
           cluster: onCluster ? cluster.spec : '',
           prefix: `bench-logouts-${r}-${cells.indexOf(cell)}:`,
+          feedSlots: cell.feedSlots,
           call: cell.call,
           users: cell.users,
           sub: onCluster ? clusterSub : 'one-user-0',
@@ -958,8 +977,12 @@ async function main(): Promise<void> {
         });
         cell.results.push(result);
         const busiest = [...result.nodes].sort((a, b) => b.cpuSeconds - a.cpuSeconds)[0];
+        const perPrimaryUs = result.nodes
+          .filter((node) => node.role === 'primary')
+          .map((node) => ((node.cpuSeconds / result.ops) * 1e6).toFixed(1))
+          .join(' / ');
         log(
-          `  ${cell.target.padEnd(9)} ${cell.call.padEnd(13)} ${cell.users === 'one' ? 'one user ' : 'many users'}  ${result.rate.toFixed(0).padStart(6)} /s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  driver ${(result.driverCpuSeconds / result.seconds).toFixed(2)} cores  busiest node ${busiest?.address ?? '?'} ${busiest === undefined ? '?' : (busiest.cpuSeconds / result.seconds).toFixed(2)} cores${result.firstError === undefined ? '' : `  first error: ${result.firstError}`}`,
+          `  ${cell.target.padEnd(9)} ${cell.call.padEnd(13)} ${cell.users === 'one' ? 'one user ' : 'many users'}  feedSlots ${String(cell.feedSlots).padEnd(2)}  ${result.rate.toFixed(0).padStart(6)} /s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  driver ${(result.driverCpuSeconds / result.seconds).toFixed(2)} cores  busiest node ${busiest?.address ?? '?'} ${busiest === undefined ? '?' : (busiest.cpuSeconds / result.seconds).toFixed(2)} cores  primaries' µs/logout ${perPrimaryUs}${result.firstError === undefined ? '' : `  first error: ${result.firstError}`}`,
         );
       }
     }
@@ -969,6 +992,8 @@ async function main(): Promise<void> {
       feedPrimary: address(feedPrimary),
       userPrimary: address(userPrimary),
       clusterSub,
+      feedParts,
+      clusterSubParts: Object.fromEntries(settings.feedSlots.map((slots) => [slots, feedPartOf(clusterSub, slots)])),
       cells,
     };
   }

@@ -200,6 +200,11 @@ export interface BenchSettings {
   skip: Set<string>;
   /** Share of the users whose claims revocable-mongo-claims-refresh changes each second (BENCH_REFRESH_PERCENT / 100). */
   refreshSharePerSecond: number;
+  /**
+   * The `feedSlots` of the store in the logout run's cluster cells, each its own cells (BENCH_FEED_SLOTS, default
+   * `1,8`); the cells on one Redis always have 1.
+   */
+  feedSlots: number[];
 }
 
 export function readSettings(): BenchSettings {
@@ -230,7 +235,19 @@ export function readSettings(): BenchSettings {
     only: list('BENCH_ONLY'),
     skip: list('BENCH_SKIP') ?? new Set(),
     refreshSharePerSecond: numberFromEnv('BENCH_REFRESH_PERCENT', 1) / 100,
+    feedSlots: feedSlotsFromEnv(),
   };
+}
+
+/** BENCH_FEED_SLOTS: a comma list of `feedSlots` values (1 to 64), in the order given, without repeats. */
+function feedSlotsFromEnv(): number[] {
+  const raw = process.env.BENCH_FEED_SLOTS;
+  const values = (raw === undefined || raw === '' ? '1,8' : raw).split(',').map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 64))
+    throw new Error(
+      `BENCH_FEED_SLOTS must be a comma-separated list of integers from 1 to 64, got ${JSON.stringify(raw)}`,
+    );
+  return [...new Set(values)];
 }
 
 /**
@@ -244,6 +261,8 @@ export interface LogoutSpec {
   cluster: string;
   /** A fresh prefix per cell: each starts with an empty feed. */
   prefix: string;
+  /** The store's `feedSlots`: the parts of the change feed, each in a slot of its own. */
+  feedSlots: number;
   call: 'revokeSession' | 'revokeUser';
   users: 'one' | 'many';
   /** The user of `one`. */
