@@ -71,7 +71,7 @@ export async function connectDriver(driver: Driver, url = redisUrl()): Promise<T
 /**
  * A connected cluster client of `driver` (node-redis `createCluster`, ioredis `Cluster`), created the way the
  * README recommends (no offline queue), seeded with `nodes` (REDIS_CLUSTER_NODES by default). `command` sends
- * to the node of its first key (`routeKey` for key-less commands).
+ * to the node of its first argument after the name (the key).
  */
 export async function connectClusterDriver(
   driver: Driver,

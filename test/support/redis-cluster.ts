@@ -1,7 +1,7 @@
 // A real Redis Cluster for the tests: six Debian `redis-server` processes (3 primaries, 3 replicas) on free
 // loopback ports, joined by `redis-cli --cluster create`. `npm test` starts one and passes it to the test files
-// as REDIS_CLUSTER_NODES (set it yourself to use an existing cluster); the failover tests start their own, as
-// they kill its processes.
+// as REDIS_CLUSTER_NODES (set it yourself to use an existing cluster); the failover and resharding tests start
+// their own, as they kill its processes and move its slots.
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -21,7 +21,7 @@ export interface RedisCluster {
   nodes: ClusterNode[];
   /** `host:port,...`, the form of REDIS_CLUSTER_NODES. */
   spec: string;
-  /** The node that serves `key`'s slot as primary now, from CLUSTER SHARDS on any live node. */
+  /** The node that serves `key`'s slot as primary now, from CLUSTER SLOTS on any live node. */
   primaryOf(key: string): Promise<ClusterNode>;
   /** SIGKILLs the node on `port` (only a cluster started here). */
   kill(port: number): void;
@@ -76,7 +76,7 @@ export function slotOf(key: string): number {
   return crc % 16384;
 }
 
-/** Per primary: its node and the slot ranges it serves, from `CLUSTER SLOTS` (redis-cli's plain output). */
+/** Each slot range and the node that serves it as primary, from `CLUSTER SLOTS` (redis-cli's JSON output). */
 async function slotTable(node: ClusterNode): Promise<{ from: number; to: number; primary: ClusterNode }[]> {
   // `--json` keeps the nesting of the reply (redis-cli 7).
   const reply = JSON.parse(await cli(node, '--json', 'CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
