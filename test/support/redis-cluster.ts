@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createConnection, createServer } from 'node:net';
+import { hashSlot } from '../../lib/stores/redis/keys.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 const run = promisify(execFile);
@@ -63,17 +64,16 @@ async function cli(node: ClusterNode, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-/** The hash slot Redis Cluster gives `key` (CRC16 of its hash tag, mod 16384). */
-export function slotOf(key: string): number {
+/** The part of a key Redis Cluster hashes: between the first `{` and the next `}`, if not empty; else the key. */
+export function hashTagOf(key: string): string {
   const open = key.indexOf('{');
   const close = open === -1 ? -1 : key.indexOf('}', open + 1);
-  const tagged = close > open + 1 ? key.slice(open + 1, close) : key;
-  let crc = 0;
-  for (const byte of Buffer.from(tagged)) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** The hash slot Redis Cluster gives `key`. */
+export function slotOf(key: string): number {
+  return hashSlot(hashTagOf(key));
 }
 
 /** Each slot range and the node that serves it as primary, from `CLUSTER SLOTS` (redis-cli's JSON output). */

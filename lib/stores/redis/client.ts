@@ -29,12 +29,10 @@ export interface RedisConnection {
   /** True when the client queues commands while disconnected (its default) instead of failing them. */
   readonly queuesOffline: boolean;
   /**
-   * A cluster client only: true when `error` is what a cluster answers while its slots move or a primary is
-   * replaced (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`, a node gone), so that the same commands are sent again
-   * after `recover(error)`. Every command the store sends can run twice without harm.
+   * A cluster client only: brings the client's map of the slots up to date after an error the cluster answers
+   * while it changes (`isClusterTransient`), before the same commands are sent again. Every command the store
+   * sends can run twice without harm.
    */
-  readonly retriable?: (error: unknown) => boolean;
-  /** Brings the client's map of the cluster up to date after a retriable error. */
   readonly recover?: (error: unknown) => Promise<void>;
 }
 
@@ -45,7 +43,8 @@ export interface RedisConnection {
 const CLUSTER_TRANSIENT =
   /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY) |WAIT cannot be used with replica|client is offline|client is closed|Disconnects client|Socket closed unexpectedly|Connection is closed|Connection timeout|Socket timeout|Too many Cluster redirections|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/;
 
-function isClusterTransient(error: unknown): boolean {
+/** True for what a cluster answers while its slots move or a primary is replaced, or for a node gone. */
+export function isClusterTransient(error: unknown): boolean {
   return error instanceof Error && CLUSTER_TRANSIENT.test(error.message);
 }
 
@@ -96,7 +95,6 @@ export function connect(client: RedisClientLike): RedisConnection {
           commands.length === 1
             ? Promise.all([send(key, false, [...(commands[0] ?? [])])])
             : followAsk(sendNodeRedisPipeline(c, key, commands), (node) => sendNodeRedisAsking(c, node, commands)),
-        retriable: isClusterTransient,
         recover: () => rediscoverNodeRedis(c),
       };
     }
@@ -114,7 +112,6 @@ export function connect(client: RedisClientLike): RedisConnection {
         queuesOffline: c.options?.enableOfflineQueue !== false,
         send: (_key, commands) =>
           followAsk(sendIoredisCluster(c, commands), (node) => sendIoredisAsking(c, node, commands)),
-        retriable: isClusterTransient,
         // ioredis re-reads its map of the slots when a node goes away, and on a MOVED of a single command, but not
         // on a MOVED in a pipeline that also holds a command that succeeded (a write and its WAIT).
         recover: (error) => (isMoved(error) ? refreshIoredisSlots(c) : Promise.resolve()),

@@ -97,10 +97,10 @@ export function feedTag(part: number): string {
   let reversed = 0;
   for (let bit = 0, rest = part; bit < 6; bit++, rest >>= 1) reversed = (reversed << 1) | (rest & 1);
   const width = SLOTS / MAX_PARTS;
-  const from = (slotOf('feed') + reversed * width) % SLOTS;
+  const from = (hashSlot('feed') + reversed * width) % SLOTS;
   for (let n = 0; ; n++) {
     const tag = `feed:${part}:${n}`;
-    if ((slotOf(tag) - from + SLOTS) % SLOTS < width) {
+    if ((hashSlot(tag) - from + SLOTS) % SLOTS < width) {
       tags.set(part, tag);
       return tag;
     }
@@ -108,7 +108,7 @@ export function feedTag(part: number): string {
 }
 
 /** The Redis Cluster slot of a hash tag: CRC16 (XMODEM) of its bytes, modulo 16,384. */
-function slotOf(tag: string): number {
+export function hashSlot(tag: string): number {
   let crc = 0;
   for (const byte of Buffer.from(tag)) {
     crc ^= byte << 8;

@@ -11,7 +11,7 @@ import type {
   SessionRecord,
   StoreContext,
 } from '../revocation-store.js';
-import { connect, type RedisCommand, type RedisConnection } from './client.js';
+import { connect, isClusterTransient, type RedisCommand, type RedisConnection } from './client.js';
 import { writeInTime } from '../feed-write.js';
 import { warnIfRevocationsCanBeLost } from './durability.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
@@ -402,26 +402,25 @@ export class RedisRevocationStore implements RevocationStore {
 
   /**
    * Sends with a deadline: a Redis that never answers fails the call; its late reply is ignored. On a cluster, an
-   * answer that the slot is moving or its primary being replaced (`retriable`) is retried until the deadline,
+   * answer that the slot is moving or its primary being replaced (`isClusterTransient`) is retried until the deadline,
    * after the client's map of the slots was brought up to date: 10, 20, 40... up to 200 ms apart.
    */
   #send(key: string, commands: RedisCommand[]): Promise<unknown[]> {
     const ms = this.#commandTimeoutMs;
     const noAnswer = () => new Error(`${MESSAGE_PREFIX}: no answer from Redis within ${ms} ms`);
     const connection = this.#connection;
-    if (connection.retriable === undefined) return withDeadline(connection.send(key, commands), ms, noAnswer);
-    const retriable = connection.retriable;
+    const recover = connection.recover;
+    if (recover === undefined) return withDeadline(connection.send(key, commands), ms, noAnswer);
     const until = Date.now() + Math.min(ms, this.#storeTimeoutMs ?? ms);
     const attempt = async (): Promise<unknown[]> => {
       for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
         try {
           return await connection.send(key, commands);
         } catch (error) {
-          if (!retriable(error) || Date.now() + pause >= until) throw error;
+          if (!isClusterTransient(error) || Date.now() + pause >= until) throw error;
           // The map's update and the pause both within the time left: no send after the caller stopped waiting.
-          const recovered = connection.recover?.(error).catch(() => undefined);
-          const pauseOver = new Promise((resolve) => setTimeout(resolve, pause));
-          await Promise.race([Promise.all([recovered, pauseOver]), delay(until - Date.now())]);
+          const recovered = recover(error).catch(() => undefined);
+          await Promise.race([Promise.all([recovered, delay(pause)]), delay(until - Date.now())]);
           if (Date.now() >= until) throw error;
         }
       }

@@ -7,18 +7,12 @@ import { RedisRevocationStore } from '../../../lib/redis.js';
 import { feedKeys, feedPartOf } from '../../../lib/stores/redis/keys.js';
 import type { SessionRecord } from '../../../lib/stores/revocation-store.js';
 import { runStoreConformance } from '../../../lib/testing.js';
+import { hashTagOf } from '../../support/redis-cluster.js';
 import { connectDriver, DRIVERS, randomPrefix, type TestRedisClient } from '../../support/redis-clients.js';
 
 const quiet = { warn: () => {} };
 const HOUR = 3_600_000;
 const later = (ms = HOUR) => new Date(Date.now() + ms);
-
-/** The part of a key Redis Cluster hashes: between the first `{` and the next `}`, if not empty. */
-function hashTagOf(key: string): string {
-  const open = key.indexOf('{');
-  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : key;
-}
 
 /** A client whose every command is counted: each count is one command the store sent. */
 function counting(t: TestRedisClient): { client: object; sent: string[][] } {
@@ -249,6 +243,16 @@ for (const driver of DRIVERS) {
           `${sub}'s claims change in its part`,
         );
       }
+      // The count is recorded before the first write to a part above 0 (a reader that saw 1 would skip it).
+      const ordered = randomPrefix(`parts-order-${driver}`);
+      const { client, sent } = counting(r);
+      const first = new RedisRevocationStore({ client: client as never, prefix: ordered, feedSlots: 4, logger: quiet });
+      const outer = subs.find((sub) => feedPartOf(sub, 4) > 0)!;
+      await first.revokeSession('sid-x', outer, later());
+      const keysSent = sent.filter((c) => c[0] === 'EVAL').map((c) => c[3]);
+      const recordedAt = keysSent.indexOf(`${ordered}{feed}:slots`);
+      const partAt = keysSent.indexOf(feedKeys(ordered, feedPartOf(outer, 4)).at);
+      assert.ok(recordedAt !== -1 && recordedAt < partAt, `the count first: ${keysSent.join(', ')}`);
       const reader = new RedisRevocationStore({ client: other.client, prefix: spread, logger: quiet });
       for (const since of [null, new Date(Date.now() - 60_000)]) {
         const page = await reader.readFeed(since, 1000);
