@@ -101,7 +101,9 @@ export function createRevocation(options: RevocationOptions): Revocation {
     );
   }
   const store = config.store;
-  const engine = createRevocationEngine({ ...config, store, maxRevocationDelayMs: config.maxRevocationDelay });
+  const engine = createRevocationEngine({ ...config, store, maxRevocationDelayMs: config.maxRevocationDelay,
+    copyLimit: config.revocationCopyLimit,
+  });
   return {
     isRevoked: async (_req, token) => isRevokedPayload(engine, token?.payload),
     check: createCheck(engine, createErrorResponder(config.onError)),

@@ -145,6 +145,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     store,
     issuedAtPrecision: 'milliseconds',
     maxRevocationDelayMs: config.maxRevocationDelay,
+    copyLimit: config.revocationCopyLimit,
     emit,
   });
   const checkClaims = createLoginClaimsCheck(config.claims);

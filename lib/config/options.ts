@@ -136,6 +136,13 @@ const engineOptions = {
    */
   maxRevocationDelay: revocationDelayOption,
   /**
+   * With `maxRevocationDelay`: most revocations (watermarks, revoked sessions and claims changes) the copy holds,
+   * about 40 bytes each. Past it, every check of the instance reads the store (exact) and a warning says so, until
+   * the revocations that still matter fit again.
+   * @defaultValue `2_000_000`
+   */
+  revocationCopyLimit: z.number().int().positive().max(100_000_000).default(2_000_000),
+  /**
    * Answers a rejected request (redirect to a sign-in page, or `next(err)`); may be async.
    * @defaultValue the JSON error response (`sendErrorJson`)
    */

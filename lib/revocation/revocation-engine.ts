@@ -54,6 +54,8 @@ export interface EngineSettings {
    * check reads the store (exact).
    */
   maxRevocationDelayMs?: number;
+  /** Most revocations the bounded-delay copy holds (`revocationCopyLimit`); past it, checks read the store. */
+  copyLimit?: number;
   /** Session events (`onEvent`): the store's outages and recoveries. */
   emit?: EmitEvent;
 }
@@ -233,7 +235,14 @@ function copyOf(settings: EngineSettings, now: () => number): FeedCopy | undefin
     );
     return undefined;
   }
-  return createFeedCopy({ read: readFeed, maxDelayMs: delayMs, readTimeoutMs: settings.storeTimeoutMs, now, logger });
+  return createFeedCopy({
+    read: readFeed,
+    maxDelayMs: delayMs,
+    readTimeoutMs: settings.storeTimeoutMs,
+    now,
+    logger,
+    ...(settings.copyLimit === undefined ? {} : { maxEntries: settings.copyLimit }),
+  });
 }
 
 /** The check of one token, from the copy when it may answer, else from the store. */

@@ -85,6 +85,14 @@ export type FeedChange =
       relevantUntil: Date;
     };
 
+/** How a paged feed read continues (`readFeed`'s third argument). */
+export interface FeedPageRequest {
+  /** Most changes in this page (a store may return a few more, never many). */
+  size: number;
+  /** Where the previous page ended (its `cursor`); absent for the first page. */
+  cursor?: string;
+}
+
 /** What `readFeed` answers. */
 export interface FeedPage {
   /**
@@ -95,6 +103,28 @@ export interface FeedPage {
   startedAt: Date;
   /** The changes after `since`, oldest first, at most `limit` of them. */
   changes: FeedChange[];
+  /**
+   * More changes follow this page: the caller reads them with the same `since` and `{ cursor }`. Only a store that
+   * pages (it was given a `FeedPageRequest`) sets it; each change is in at least one page, and a change written
+   * while the pages are read may be in none (the next read by time has it).
+   */
+  cursor?: string;
+}
+
+/**
+ * The longest session lifetime the instances sharing a store declared (`declareLifetime`): how long a logout
+ * everywhere or a claims change must matter.
+ */
+export interface LifetimeBound {
+  /** In ms: a session signed in before a watermark ends at most this long after it. */
+  lifetimeMs: number;
+  /** When it was last raised or set (by the store's clock, or the caller's). */
+  raisedAt: Date;
+  /**
+   * Entries written before `raisedAt` with a shorter lifetime were all extended (`settleLifetime`), when this is
+   * at or after `raisedAt`.
+   */
+  settledAt: Date;
 }
 
 /**
@@ -143,7 +173,17 @@ export interface RevocationStore {
    * changes: when there are more, answer at least `limit` (the caller then stops using the feed).
    * A write must be in the feed before `revokeUser`/`revokeSession` resolve.
    */
-  readFeed?(since: Date | null, limit: number): Awaitable<FeedPage>;
+  readFeed?(since: Date | null, limit: number, page?: FeedPageRequest): Awaitable<FeedPage>;
+  /**
+   * Session-lifetime bound (optional, with `readFeed` and `settleLifetime`: without it, a logout everywhere matters
+   * 400 days). `'raise'`: raises the stored bound to at least `lifetimeMs`, never lowering it, and answers it; a
+   * store that holds none yet starts it at `lifetimeMs` when it holds no revocation either, else at 400 days
+   * (an older version wrote them, and may still run). `'set'`: sets it to `lifetimeMs` (the explicit lowering).
+   * Either way `raisedAt` becomes now when the bound changed.
+   */
+  declareLifetime?(lifetimeMs: number, mode: 'raise' | 'set'): Awaitable<LifetimeBound>;
+  /** Records that entries written up to `raisedAt` were extended: `settledAt` becomes at least `raisedAt`. */
+  settleLifetime?(raisedAt: Date): Awaitable<void>;
   /**
    * Optional one-time setup (indexes, connections, checks of the server); called at startup by each instance
    * that uses the store, with that instance's `logger`: a store created without a logger of its own should
@@ -190,7 +230,15 @@ export function assertRevocationStore(store: unknown): asserts store is Revocati
       `has ${registry.map((m) => `\`${m}()\``).join(', ')} but not all of \`registerSession()\`, \`touchSession()\` and \`listSessions()\`: a device registry needs the three.`,
     );
   }
-  for (const optional of ['init', 'close', 'readFeed', 'markClaimsChanged', ...registry] as const) {
+  const lifetime = (['declareLifetime', 'settleLifetime', 'readFeed'] as const).filter((m) => record[m] !== undefined);
+  if (lifetime.length > 0 && lifetime.length < 3 && record.declareLifetime !== undefined) {
+    throw new ConfigError(
+      'store',
+      'has `declareLifetime()` but not all of `declareLifetime()`, `settleLifetime()` and `readFeed()`: a session-lifetime bound needs the three.',
+    );
+  }
+  const optionals = ['init', 'close', 'readFeed', 'markClaimsChanged', 'declareLifetime', 'settleLifetime'] as const;
+  for (const optional of [...optionals, ...registry] as const) {
     if (record[optional] !== undefined && typeof record[optional] !== 'function') {
       throw new ConfigError(`store.${optional}`, 'must be a function when present.');
     }
