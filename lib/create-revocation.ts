@@ -101,7 +101,10 @@ export function createRevocation(options: RevocationOptions): Revocation {
     );
   }
   const store = config.store;
-  const engine = createRevocationEngine({ ...config, store, maxRevocationDelayMs: config.maxRevocationDelay,
+  const engine = createRevocationEngine({
+    ...config,
+    store,
+    maxRevocationDelayMs: config.maxRevocationDelay,
     copyLimit: config.revocationCopyLimit,
   });
   return {
