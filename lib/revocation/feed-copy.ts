@@ -5,15 +5,17 @@
 import { createOutageLog, type Logger } from '../config/logger.js';
 import { MESSAGE_PREFIX } from '../core/config-error.js';
 import { RevocationMap } from '../stores/revocation-map.js';
-import type { FeedPage, RevocationState } from '../stores/revocation-store.js';
+import type { FeedChange, FeedPage, FeedPageRequest, RevocationState } from '../stores/revocation-store.js';
 import { isThenable, withDeadline } from '../core/deadline.js';
 
 /**
- * Most revocations (users with a watermark plus revoked sessions) the copy holds, about 150 bytes each. With
- * more, the instance stops using the copy and every check reads the store (exact; a warning says so) until a
- * whole read fits again.
+ * Most revocations (watermarks, revoked sessions and claims changes) the copy holds by default
+ * (`revocationCopyLimit`). With more, the instance stops using the copy and every check reads the store (exact; a
+ * warning says so) until a whole read fits again.
  */
-export const COPY_MAX_ENTRIES = 100_000;
+export const COPY_MAX_ENTRIES = 2_000_000;
+/** A whole read asks a store that pages (`FeedPageRequest`) for this many changes per round trip. */
+export const FEED_PAGE_SIZE = 10_000;
 /**
  * A whole read asks for up to this many feed entries per entry the copy may hold: the feed has one entry per
  * revocation, and one user logging out everywhere again and again adds entries that merge into one.
@@ -35,15 +37,19 @@ const PRUNE_INTERVAL_MS = 60_000;
 
 export interface FeedCopySettings {
   /** The store's change feed. */
-  read: (since: Date | null, limit: number) => PromiseLike<FeedPage> | FeedPage;
+  read: (since: Date | null, limit: number, page?: FeedPageRequest) => PromiseLike<FeedPage> | FeedPage;
   /** How old (ms) the copy may be at most; > 0. */
   maxDelayMs: number;
-  /** Longest a read may take: it then fails (the copy only gets older), and another may be sent. */
+  /** Longest a read (each page of a whole read) may take: it then fails (the copy only gets older). */
   readTimeoutMs: number;
   now: () => number;
   logger: Logger;
   /** Most entries; defaults to `COPY_MAX_ENTRIES`. */
   maxEntries?: number;
+  /** Changes per page of a whole read; defaults to `FEED_PAGE_SIZE`. */
+  pageSize?: number;
+  /** TESTS ONLY: bits of the ids' hash kept (see `RevocationMap`), to make collisions happen. */
+  hashBits?: number;
 }
 
 export type FeedCopy = ReturnType<typeof createFeedCopy>;
@@ -56,13 +62,19 @@ export type FeedCopy = ReturnType<typeof createFeedCopy>;
 export function createFeedCopy(settings: FeedCopySettings) {
   const { maxDelayMs, now, logger } = settings;
   const maxEntries = settings.maxEntries ?? COPY_MAX_ENTRIES;
-  const copy = new RevocationMap();
+  const pageSize = settings.pageSize ?? FEED_PAGE_SIZE;
+  const copy = new RevocationMap({
+    keys: 'hashed',
+    ...(settings.hashBits === undefined ? {} : { hashBits: settings.hashBits }),
+  });
   /** Sessions signed in before this (plus the margin) may have revocations the feed never saw. */
-  let startedAt = Number.POSITIVE_INFINITY;
+  let feedStartedAt = Number.POSITIVE_INFINITY;
   let syncedAt: number | undefined;
   /** When the latest whole read that succeeded was sent. */
   let wholeReadAt: number | undefined;
   let readSentAt: number | undefined;
+  /** When the read under way last sent a request (each page of a whole read). */
+  let progressAt = 0;
   let prunedAt = 0;
   /** Past the bound: checks read the store; a whole read every `FULL_READ_AFTER_MS` tries to fit again. */
   let disabled = false;
@@ -85,17 +97,17 @@ export function createFeedCopy(settings: FeedCopySettings) {
     }
     if (syncedAt === undefined || at - syncedAt >= maxDelayMs / 2) void sync();
     if (syncedAt === undefined || at - syncedAt > maxDelayMs || at < syncedAt) return undefined;
-    if (!(signedInAtMs > startedAt + CHANGE_OVERLAP_MS)) return undefined;
+    if (!(signedInAtMs > feedStartedAt + CHANGE_OVERLAP_MS)) return undefined;
     return copy.state(sub, sessionId, at);
   }
 
-  /** Brings the copy up to date; one read at a time (a read past `readTimeoutMs` no longer holds the next). */
+  /** Brings the copy up to date; one read at a time (a page past `readTimeoutMs` no longer holds the next). */
   function sync(): Promise<void> {
     const at = now();
     if (readSentAt !== undefined && at >= readSentAt) {
       // At most one read per half delay (also while the store fails), and one at a time unless it hangs.
       if (at - readSentAt < maxDelayMs / 2) return current ?? Promise.resolve();
-      if (current !== undefined && at - readSentAt < settings.readTimeoutMs) return current;
+      if (current !== undefined && at - progressAt < settings.readTimeoutMs && at >= progressAt) return current;
     }
     const whole =
       disabled ||
@@ -106,13 +118,11 @@ export function createFeedCopy(settings: FeedCopySettings) {
       at < syncedAt;
     const since = whole || syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
     readSentAt = at;
+    progressAt = at;
     const dropsBefore = drops;
     const read = Promise.resolve()
-      .then(() => readInTime(since))
-      .then(
-        (log) => apply(log, at, since === null, dropsBefore),
-        (error: unknown) => readFailed(error),
-      )
+      .then(() => (since === null ? readWholeFeed(at, dropsBefore) : readChanges(since, at)))
+      .then(undefined, (error: unknown) => readFailed(error))
       .finally(() => {
         if (current === read) current = undefined;
       });
@@ -120,27 +130,64 @@ export function createFeedCopy(settings: FeedCopySettings) {
     return read;
   }
 
-  /** A feed read, failed once `readTimeoutMs` passed without an answer (a hung read never holds `ready`). */
-  function readInTime(since: Date | null): FeedPage | Promise<FeedPage> {
-    const pending = settings.read(since, since === null ? maxEntries * FEED_ENTRIES_PER_COPY_ENTRY : maxEntries);
+  /** One read of the feed, failed once `readTimeoutMs` passed without an answer (a hung read never holds `ready`). */
+  function readPage(since: Date | null, limit: number, page?: FeedPageRequest): FeedPage | Promise<FeedPage> {
+    progressAt = now();
+    const pending = settings.read(since, limit, page);
     if (!isThenable(pending)) return pending;
     const ms = settings.readTimeoutMs;
     return withDeadline(pending, ms, () => new Error(`no answer from the revocation feed within ${ms} ms`));
   }
 
-  function apply(log: FeedPage, sentAt: number, full: boolean, dropsBefore: number): void {
-    if (!full) {
-      if (disabled) return;
-      if (log.changes.length >= maxEntries) {
-        readWhole = true; // too many changes at once: read what matters instead
-        return;
-      }
-    } else if (log.changes.length >= maxEntries * FEED_ENTRIES_PER_COPY_ENTRY) {
-      // The feed may hold more than this read returned: the copy cannot know it is complete.
-      return disable(`more than ${maxEntries * FEED_ENTRIES_PER_COPY_ENTRY} feed entries matter`);
+  /** What changed since `since` (one read: a few seconds' worth), into the copy. */
+  async function readChanges(since: Date, sentAt: number): Promise<void> {
+    const log = await readPage(since, maxEntries);
+    if (disabled) return;
+    if (log.changes.length >= maxEntries) {
+      readWhole = true; // too many changes at once: read what matters instead
+      return;
     }
+    if (applyChanges(log.changes, sentAt)) finish(sentAt, false);
+  }
+
+  /**
+   * Everything that still matters, in pages (from a store that pages; one read from another), each page into the
+   * copy as it comes: in use again once the last page is in.
+   */
+  async function readWholeFeed(sentAt: number, dropsBefore: number): Promise<void> {
+    const limit = maxEntries * FEED_ENTRIES_PER_COPY_ENTRY;
+    let read = 0;
+    let cursor: string | undefined;
+    let startedAt: number | undefined;
+    do {
+      const log = await readPage(null, limit, { size: pageSize, ...(cursor === undefined ? {} : { cursor }) });
+      startedAt ??= log.startedAt.getTime();
+      // (An empty page that says more follow counts as one: a store that pages forever ends here too.)
+      read += Math.max(1, log.changes.length);
+      // The feed may hold more than this read returned: the copy cannot know it is complete.
+      if (read >= limit) return disable(`more than ${limit} feed entries matter`);
+      if (!applyChanges(log.changes, sentAt)) return;
+      cursor = log.cursor;
+    } while (cursor !== undefined);
+    if (disabled) {
+      // Own revocations dropped after this read was sent may be missing from it: the next whole read decides.
+      // (Counted, not timed: a clock stepped back in between must not let it through.)
+      if (drops !== dropsBefore) return;
+      disabled = false;
+      logger.warn(
+        `${MESSAGE_PREFIX}: maxRevocationDelay: the revocations fit in memory again; checks are answered from the copy.`,
+      );
+    }
+    feedStartedAt = startedAt ?? Number.POSITIVE_INFINITY;
+    readWhole = false;
+    wholeReadAt = sentAt;
+    finish(sentAt, true);
+  }
+
+  /** Changes into the copy; false (and the copy dropped) once more revocations than the bound matter. */
+  function applyChanges(changes: FeedChange[], sentAt: number): boolean {
     let pruned = false;
-    for (const change of log.changes) {
+    for (const change of changes) {
       // Reads by time also return entries that ended since they were written: they would only be pruned.
       if (change.kind === 'user') {
         if (change.relevantUntil.getTime() > sentAt)
@@ -153,24 +200,14 @@ export function createFeedCopy(settings: FeedCopySettings) {
       }
       if (copy.size <= maxEntries) continue;
       // Past the bound: stop here (the rest of a long read would only cost time and memory); prune once first.
-      if (!withinBound(sentAt, !pruned)) return;
+      if (!withinBound(sentAt, !pruned)) return false;
       pruned = true;
     }
-    if (!withinBound(sentAt)) return;
-    if (full) {
-      if (disabled) {
-        // Own revocations dropped after this read was sent may be missing from it: the next whole read decides.
-        // (Counted, not timed: a clock stepped back in between must not let it through.)
-        if (drops !== dropsBefore) return;
-        disabled = false;
-        logger.warn(
-          `${MESSAGE_PREFIX}: maxRevocationDelay: the revocations fit in memory again; checks are answered from the copy.`,
-        );
-      }
-      startedAt = log.startedAt.getTime();
-      readWhole = false;
-      wholeReadAt = sentAt;
-    }
+    return withinBound(sentAt);
+  }
+
+  /** A read that went through: the copy is as of its sending. */
+  function finish(sentAt: number, full: boolean): void {
     if (sentAt - prunedAt >= PRUNE_INTERVAL_MS) prune(sentAt);
     // A whole read is complete as of its sending, also after the clock stepped back.
     if (full || syncedAt === undefined || sentAt > syncedAt) syncedAt = sentAt;

@@ -5,12 +5,14 @@ import { argumentError, MESSAGE_PREFIX } from '../core/config-error.js';
 import {
   type FeedChange,
   type FeedPage,
+  type FeedPageRequest,
+  type LifetimeBound,
   type RevocationState,
   type RevocationStore,
   type SessionRecord,
 } from './revocation-store.js';
 import { RevocationMap } from './revocation-map.js';
-import { MAX_SESSIONS_PER_USER } from '../core/limits.js';
+import { MAX_REVOCATION_LIFETIME_MS, MAX_SESSIONS_PER_USER } from '../core/limits.js';
 
 /**
  * Most recent revocations the change feed keeps in order; a read from before the oldest of them gets every
@@ -32,6 +34,8 @@ const memoryStoreOptionsSchema = z
       .positive()
       .max(MAX_TIMER_MS, { message: `must be at most ${MAX_TIMER_MS} ms (Node's longest timer, about 24.8 days)` })
       .default(60_000),
+    /** TESTS ONLY: bits of the ids' hash the table keeps (ids are compared too), to make collisions happen. Defaults to 64. */
+    hashBits: z.number().int().min(1).max(64).optional(),
     /** TESTS ONLY: the clock in ms, to move time in tests without touching `Date`. Defaults to `Date.now`. */
     now: z
       .custom<() => number>((v) => typeof v === 'function', { message: 'must be a function () => number' })
@@ -53,7 +57,9 @@ export interface MemoryRevocationStoreOptions extends z.input<typeof memoryStore
  * ```
  */
 export class MemoryRevocationStore implements RevocationStore {
-  readonly #revocations = new RevocationMap();
+  readonly #revocations: RevocationMap;
+  /** The longest session lifetime declared by the instances using this store (`declareLifetime`). */
+  #lifetime: LifetimeBound | undefined;
   /** The change feed: the latest revocations in the order written, from index `#recentStart` on. */
   #recent: { at: number; change: FeedChange }[] = [];
   #recentStart = 0;
@@ -69,6 +75,10 @@ export class MemoryRevocationStore implements RevocationStore {
   constructor(options?: MemoryRevocationStoreOptions) {
     const config = validateOptions(memoryStoreOptionsSchema, options, 'MemoryRevocationStore');
     this.#maxEntries = config.maxEntries;
+    this.#revocations = new RevocationMap({
+      keys: 'exact',
+      ...(config.hashBits === undefined ? {} : { hashBits: config.hashBits }),
+    });
     this.#now = config.now ?? Date.now;
     this.#timer = setInterval(() => this.sweep(), config.sweepIntervalMs);
     this.#timer.unref();
@@ -107,19 +117,54 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /**
    * The change feed: what changed at or after `since`, from the latest 10,000 revocations; everything that still
-   * matters when `since` is null or older than those. Every revocation this store held is in its maps: the
-   * feed has no start.
+   * matters when `since` is null or older than those, in pages when asked (`page`). Every revocation this store
+   * held is in its table: the feed has no start.
    */
-  readFeed(since: Date | null, limit: number): FeedPage {
+  readFeed(since: Date | null, limit: number, page?: FeedPageRequest): FeedPage {
     const from = since?.getTime();
-    if (from === undefined || from <= this.#recentFloor)
-      return { startedAt: new Date(0), changes: this.#revocations.changes(this.#now(), limit) };
+    if (from === undefined || from <= this.#recentFloor) {
+      const table = this.#revocations;
+      // A cursor is `<generation>:<slot>`; entries moved since it was given (another generation): from the start.
+      const [generation, slot] = (page?.cursor ?? '').split(':').map(Number);
+      if (page?.cursor !== undefined && !(Number.isSafeInteger(generation) && Number.isSafeInteger(slot) && slot! >= 0))
+        throw argumentError('page.cursor', 'is not a cursor this store gave.');
+      const start = generation === table.generation ? slot : 0;
+      const read = table.changes(this.#now(), Math.min(limit, page?.size ?? limit), start);
+      const cursor =
+        page === undefined || read.next === undefined ? {} : { cursor: `${table.generation}:${read.next}` };
+      return { startedAt: new Date(0), changes: read.changes, ...cursor };
+    }
     const changes: FeedChange[] = [];
     for (let i = this.#recentStart; i < this.#recent.length && changes.length < limit; i++) {
       const entry = this.#recent[i] as { at: number; change: FeedChange };
       if (entry.at >= from) changes.push(entry.change);
     }
     return { startedAt: new Date(0), changes };
+  }
+
+  /**
+   * The longest session lifetime declared by the instances using this store: it starts at the first declaration
+   * (at 400 days when revocations were written before it), then only rises, unless set (`mode: 'set'`).
+   */
+  declareLifetime(lifetimeMs: number, mode: 'raise' | 'set'): LifetimeBound {
+    if (!(Number.isSafeInteger(lifetimeMs) && lifetimeMs > 0))
+      throw argumentError('lifetimeMs', 'must be a positive whole number of milliseconds.');
+    const held = this.#lifetime;
+    const start = held === undefined ? (this.size === 0 ? lifetimeMs : MAX_REVOCATION_LIFETIME_MS) : undefined;
+    const next = mode === 'set' ? lifetimeMs : Math.max(held?.lifetimeMs ?? 0, start ?? 0, lifetimeMs);
+    const bound =
+      next === held?.lifetimeMs
+        ? held
+        : { lifetimeMs: next, raisedAt: new Date(this.#now()), settledAt: held?.settledAt ?? new Date(0) };
+    this.#lifetime = bound;
+    return { ...bound };
+  }
+
+  /** Records that entries written up to `raisedAt` were extended to the bound. */
+  settleLifetime(raisedAt: Date): void {
+    assertDate(raisedAt, 'raisedAt');
+    const held = this.#lifetime;
+    if (held !== undefined && held.settledAt < raisedAt) held.settledAt = raisedAt;
   }
 
   /** Keeps the latest revocations in order, dropping the oldest past `RECENT_CHANGES`. */

@@ -1,116 +1,364 @@
 // The revocation data model in memory, shared by MemoryRevocationStore and the bounded-delay copy: each user's
 // watermark and claims change and each revoked session, merged by taking the later date, forgotten once they
-// stop mattering.
-import { sessionIdentity, splitSessionIdentity } from '../core/ids.js';
+// stop mattering. Laid out flat (typed arrays, open addressing) so that a million entries are a few arrays for the
+// garbage collector, not millions of objects.
 import type { FeedChange, RevocationState } from './revocation-store.js';
 
 const NOT_REVOKED: RevocationState = Object.freeze({ lastLogoutAt: null, sessionRevoked: false });
 
+/** What an entry is: its kind is part of its key. */
+const USER = 1;
+const SESSION = 2;
+const CLAIMS = 3;
+type Kind = typeof USER | typeof SESSION | typeof CLAIMS;
+
+/** The table grows (doubles) past this share of used slots: linear probing stays short below it. */
+const MAX_LOAD = 0.7;
+const INITIAL_SLOTS = 1024;
+/** Mixed in between the user and the session id: no UTF-16 code unit has this value. */
+const SEPARATOR = 0x10000;
+
+export interface RevocationMapOptions {
+  /**
+   * `'exact'` keeps the ids (a store of record: its feed must return them) and matches entries by id. `'hashed'`
+   * keeps a 64-bit hash of each id instead: two ids with the same hash share one entry, merged by the later date,
+   * so a collision can only make a session look revoked (or its claims changed), never the reverse.
+   */
+  keys: 'exact' | 'hashed';
+  /** TESTS ONLY: keep this many bits of the hash (at most 32 + 32), to make collisions happen. */
+  hashBits?: number;
+}
+
+/**
+ * One table: slot `i` holds an entry of kind `kinds[i]` (0: empty) whose key hashes to `(hashLo[i], hashHi[i])`,
+ * the time `at[i]` (ms: a watermark or a claims change; unused for a session) and the end `until[i]` (ms). With exact keys, `subs[i]` and `sids[i]` hold the
+ * ids. A slot's entry sits at its hash's slot or after it, with no empty slot between (linear probing).
+ */
 export class RevocationMap {
-  /** Watermarks by user: the time, and until when it matters. */
-  readonly #users = new Map<string, { at: number; until: number }>();
-  /** Revoked sessions by `sessionIdentity(sub, sessionId)`: until when (a number each: cheap for the collector). */
-  readonly #sessions = new Map<string, number>();
-  /** Claims changes by user, as the watermarks: the time, and until when it matters. */
-  readonly #claims = new Map<string, { at: number; until: number }>();
+  readonly #exact: boolean;
+  readonly #loMask: number;
+  readonly #hiMask: number;
+  #mask = INITIAL_SLOTS - 1;
+  #kinds = new Uint8Array(INITIAL_SLOTS);
+  #hashLo = new Uint32Array(INITIAL_SLOTS);
+  #hashHi = new Uint32Array(INITIAL_SLOTS);
+  #at = new Float64Array(INITIAL_SLOTS);
+  #until = new Float64Array(INITIAL_SLOTS);
+  #subs: (string | undefined)[] | undefined;
+  #sids: (string | undefined)[] | undefined;
+  /** Entries held, by kind (index: the kind). */
+  readonly #counts = [0, 0, 0, 0];
+  /**
+   * Changes whenever entries move between slots (the table grew, or a deletion shifted entries back): a page of
+   * `changes` that began before then starts over.
+   */
+  #generation = 0;
+  /** The hash of the latest key, as two 32-bit halves (set by `#hash`). */
+  #lo = 0;
+  #hi = 0;
+
+  constructor(options: RevocationMapOptions) {
+    this.#exact = options.keys === 'exact';
+    const bits = options.hashBits ?? 64;
+    this.#loMask = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
+    this.#hiMask = bits >= 64 ? 0xffffffff : bits <= 32 ? 0 : 2 ** (bits - 32) - 1;
+    if (this.#exact) {
+      this.#subs = new Array<string | undefined>(INITIAL_SLOTS);
+      this.#sids = new Array<string | undefined>(INITIAL_SLOTS);
+    }
+  }
 
   /** Watermarks, revoked sessions and claims changes held. */
   get size(): number {
-    return this.#users.size + this.#sessions.size + this.#claims.size;
+    return this.#counts[USER]! + this.#counts[SESSION]! + this.#counts[CLAIMS]!;
   }
 
   /** Counts apart, for tests of the bounds. */
   get sizes(): { users: number; sessions: number; claims: number } {
-    return { users: this.#users.size, sessions: this.#sessions.size, claims: this.#claims.size };
+    return { users: this.#counts[USER]!, sessions: this.#counts[SESSION]!, claims: this.#counts[CLAIMS]! };
+  }
+
+  /** Bytes the table's arrays take (the ids kept by exact keys not counted). */
+  get bytes(): number {
+    const slots = this.#mask + 1;
+    return slots * (1 + 4 + 4 + 8 + 8) + (this.#exact ? slots * 16 : 0);
   }
 
   hasUser(sub: string): boolean {
-    return this.#users.has(sub);
+    return this.#find(USER, sub, '') >= 0;
   }
 
   hasClaims(sub: string): boolean {
-    return this.#claims.has(sub);
+    return this.#find(CLAIMS, sub, '') >= 0;
   }
 
   hasSession(sub: string, sessionId: string): boolean {
-    return this.#sessions.has(sessionIdentity(sub, sessionId));
+    return this.#find(SESSION, sub, sessionId) >= 0;
   }
 
   /** Raises a user's watermark and how long it matters (never lowers either). */
   raiseUser(sub: string, at: number, until: number): void {
-    raise(this.#users, sub, at, until);
+    this.#raise(USER, sub, '', at, until);
   }
 
   /** Raises a user's claims change and how long it matters (never lowers either). */
   raiseClaims(sub: string, at: number, until: number): void {
-    raise(this.#claims, sub, at, until);
+    this.#raise(CLAIMS, sub, '', at, until);
   }
 
   /** Extends a revoked session's entry (never shortens it). */
   extendSession(sub: string, sessionId: string, until: number): void {
-    const key = sessionIdentity(sub, sessionId);
-    const entry = this.#sessions.get(key);
-    if (entry === undefined || entry < until) this.#sessions.set(key, until);
+    this.#raise(SESSION, sub, sessionId, 0, until);
   }
 
   /** What a check needs at `now`: entries past their end count as absent. */
   state(sub: string, sessionId: string, now: number): RevocationState {
-    const user = this.#users.get(sub);
-    const expiry = sessionId === '' ? undefined : this.#sessions.get(sessionIdentity(sub, sessionId));
-    const claims = this.#claims.size === 0 ? undefined : this.#claims.get(sub);
-    if (user === undefined && expiry === undefined && claims === undefined) return NOT_REVOKED;
-    const lastLogoutAt = user === undefined || user.until <= now ? null : new Date(user.at);
-    const sessionRevoked = expiry !== undefined && expiry > now;
-    if (claims === undefined) return { lastLogoutAt, sessionRevoked };
-    return { lastLogoutAt, sessionRevoked, claimsChangedAt: claims.until <= now ? null : new Date(claims.at) };
+    if (this.size === 0) return NOT_REVOKED;
+    const user = this.#find(USER, sub, '');
+    const session = sessionId === '' || this.#counts[SESSION] === 0 ? -1 : this.#find(SESSION, sub, sessionId);
+    const claims = this.#counts[CLAIMS] === 0 ? -1 : this.#find(CLAIMS, sub, '');
+    if (user < 0 && session < 0 && claims < 0) return NOT_REVOKED;
+    const lastLogoutAt = this.#live(user, now) ? new Date(this.#at[user]!) : null;
+    const sessionRevoked = this.#live(session, now);
+    if (claims < 0) return { lastLogoutAt, sessionRevoked };
+    return {
+      lastLogoutAt,
+      sessionRevoked,
+      claimsChangedAt: this.#live(claims, now) ? new Date(this.#at[claims]!) : null,
+    };
   }
 
   /** The user's watermark at `now` (ms), or undefined. */
   watermark(sub: string, now: number): number | undefined {
-    const user = this.#users.get(sub);
-    return user === undefined || user.until <= now ? undefined : user.at;
+    const user = this.#find(USER, sub, '');
+    return this.#live(user, now) ? this.#at[user] : undefined;
   }
 
-  /** Every entry that still matters at `now`, as feed changes, at most `limit` of them. */
-  changes(now: number, limit: number): FeedChange[] {
+  /**
+   * Entries that still matter at `now`, as feed changes (exact keys only), from slot `from` on: at most `limit`,
+   * and where the next page begins (undefined: none). A page begun before entries moved (`generation`) must start
+   * over from slot 0: it may repeat entries, never skip one.
+   */
+  changes(now: number, limit: number, from = 0): { changes: FeedChange[]; next: number | undefined } {
+    const subs = this.#subs;
+    const sids = this.#sids;
+    if (subs === undefined || sids === undefined) throw new Error('a hashed RevocationMap keeps no ids');
     const changes: FeedChange[] = [];
-    for (const [sub, e] of this.#users) {
-      if (changes.length >= limit) return changes;
-      if (e.until > now)
-        changes.push({ kind: 'user', sub, lastLogoutAt: new Date(e.at), relevantUntil: new Date(e.until) });
+    const slots = this.#mask + 1;
+    for (let i = from; i < slots; i++) {
+      if (changes.length >= limit) return { changes, next: i };
+      const kind = this.#kinds[i]!;
+      if (kind === 0 || !this.#live(i, now)) continue;
+      const sub = subs[i]!;
+      const until = new Date(this.#until[i]!);
+      if (kind === USER)
+        changes.push({ kind: 'user', sub, lastLogoutAt: new Date(this.#at[i]!), relevantUntil: until });
+      else if (kind === CLAIMS)
+        changes.push({ kind: 'claims', sub, changedAt: new Date(this.#at[i]!), relevantUntil: until });
+      else changes.push({ kind: 'session', sub, sessionId: sids[i]!, expiresAt: until });
     }
-    for (const [key, expiresAt] of this.#sessions) {
-      if (changes.length >= limit) return changes;
-      if (expiresAt > now)
-        changes.push({ kind: 'session', ...splitSessionIdentity(key), expiresAt: new Date(expiresAt) });
-    }
-    for (const [sub, e] of this.#claims) {
-      if (changes.length >= limit) return changes;
-      if (e.until > now)
-        changes.push({ kind: 'claims', sub, changedAt: new Date(e.at), relevantUntil: new Date(e.until) });
-    }
-    return changes;
+    return { changes, next: undefined };
+  }
+
+  /** Changes when entries move between slots: see `changes`. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Drops what no longer matters at `now`. */
   prune(now: number): void {
-    for (const [sub, entry] of this.#users) if (entry.until <= now) this.#users.delete(sub);
-    for (const [key, expiry] of this.#sessions) if (expiry <= now) this.#sessions.delete(key);
-    for (const [sub, entry] of this.#claims) if (entry.until <= now) this.#claims.delete(sub);
+    const slots = this.#mask + 1;
+    for (let i = 0; i < slots; i++) {
+      // A deletion may shift a later entry into slot i: look at it again.
+      while (this.#kinds[i] !== 0 && !this.#live(i, now)) this.#delete(i);
+    }
   }
 
   clear(): void {
-    this.#users.clear();
-    this.#sessions.clear();
-    this.#claims.clear();
+    this.#allocate(INITIAL_SLOTS);
+    this.#counts.fill(0);
+    this.#generation++;
+  }
+
+  /** Whether slot `i` (-1: none) holds an entry that still matters at `now`. */
+  #live(i: number, now: number): boolean {
+    return i >= 0 && this.#until[i]! > now;
+  }
+
+  /** Hashes the key of (`sub`, `sessionId`) into `#lo`, `#hi`: FNV-1a and a multiply-xorshift, each finalized. */
+  #hash(sub: string, sessionId: string): void {
+    let a = 0x811c9dc5;
+    let b = 0x9747b28c;
+    for (let i = 0; i < sub.length; i++) {
+      const c = sub.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    if (sessionId !== '') {
+      a = Math.imul(a ^ SEPARATOR, 0x01000193);
+      b = Math.imul(b ^ SEPARATOR, 0x5bd1e995);
+      for (let i = 0; i < sessionId.length; i++) {
+        const c = sessionId.charCodeAt(i);
+        a = Math.imul(a ^ c, 0x01000193);
+        b = Math.imul(b ^ c, 0x5bd1e995);
+        b ^= b >>> 15;
+      }
+    }
+    this.#lo = (finalize(a) & this.#loMask) >>> 0;
+    this.#hi = (finalize(b ^ sub.length) & this.#hiMask) >>> 0;
+  }
+
+  /** The slot holding the entry of this kind and key, or -1. */
+  #find(kind: Kind, sub: string, sessionId: string): number {
+    this.#hash(sub, sessionId);
+    return this.#probe(kind, sub, sessionId);
+  }
+
+  /** `#find` for the key just hashed. */
+  #probe(kind: Kind, sub: string, sessionId: string): number {
+    const mask = this.#mask;
+    for (let i = this.#lo & mask; ; i = (i + 1) & mask) {
+      const k = this.#kinds[i]!;
+      if (k === 0) return -1;
+      if (
+        k === kind &&
+        this.#hashLo[i] === this.#lo &&
+        this.#hashHi[i] === this.#hi &&
+        this.#sameIds(i, sub, sessionId)
+      )
+        return i;
+    }
+  }
+
+  #sameIds(i: number, sub: string, sessionId: string): boolean {
+    return !this.#exact || (this.#subs![i] === sub && this.#sids![i] === sessionId);
+  }
+
+  /** Raises the entry's time and end to at least `at` and `until` (ms), adding it when missing. */
+  #raise(kind: Kind, sub: string, sessionId: string, at: number, until: number): void {
+    this.#hash(sub, sessionId);
+    let i = this.#probe(kind, sub, sessionId);
+    if (i < 0) {
+      if (this.size + 1 > (this.#mask + 1) * MAX_LOAD) {
+        this.#grow();
+        this.#hash(sub, sessionId);
+      }
+      i = this.#emptySlot(this.#lo);
+      this.#kinds[i] = kind;
+      this.#hashLo[i] = this.#lo;
+      this.#hashHi[i] = this.#hi;
+      this.#at[i] = at;
+      this.#until[i] = until;
+      if (this.#exact) {
+        this.#subs![i] = sub;
+        this.#sids![i] = sessionId;
+      }
+      this.#counts[kind]!++;
+      return;
+    }
+    if (this.#at[i]! < at) this.#at[i] = at;
+    if (this.#until[i]! < until) this.#until[i] = until;
+  }
+
+  /** The first empty slot from `lo`'s on. */
+  #emptySlot(lo: number): number {
+    const mask = this.#mask;
+    let i = lo & mask;
+    while (this.#kinds[i] !== 0) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** Twice the slots: every entry moves to its place in the larger table. */
+  #grow(): void {
+    const kinds = this.#kinds;
+    const hashLo = this.#hashLo;
+    const hashHi = this.#hashHi;
+    const at = this.#at;
+    const until = this.#until;
+    const subs = this.#subs;
+    const sids = this.#sids;
+    this.#allocate(kinds.length * 2);
+    for (let j = 0; j < kinds.length; j++) {
+      if (kinds[j] === 0) continue;
+      const i = this.#emptySlot(hashLo[j]!);
+      this.#move(i, kinds[j]!, hashLo[j]!, hashHi[j]!, at[j]!, until[j]!, subs?.[j], sids?.[j]);
+    }
+    this.#generation++;
+  }
+
+  #allocate(slots: number): void {
+    this.#mask = slots - 1;
+    this.#kinds = new Uint8Array(slots);
+    this.#hashLo = new Uint32Array(slots);
+    this.#hashHi = new Uint32Array(slots);
+    this.#at = new Float64Array(slots);
+    this.#until = new Float64Array(slots);
+    if (this.#exact) {
+      this.#subs = new Array<string | undefined>(slots);
+      this.#sids = new Array<string | undefined>(slots);
+    }
+  }
+
+  #move(
+    i: number,
+    kind: number,
+    lo: number,
+    hi: number,
+    at: number,
+    until: number,
+    sub: string | undefined,
+    sid: string | undefined,
+  ): void {
+    this.#kinds[i] = kind;
+    this.#hashLo[i] = lo;
+    this.#hashHi[i] = hi;
+    this.#at[i] = at;
+    this.#until[i] = until;
+    if (this.#exact) {
+      this.#subs![i] = sub;
+      this.#sids![i] = sid;
+    }
+  }
+
+  /**
+   * Empties slot `i`, then moves back each following entry (up to the next empty slot) that may not stay behind
+   * the hole: one whose own slot is not cyclically within (`i`, its slot]. No tombstones.
+   */
+  #delete(i: number): void {
+    const mask = this.#mask;
+    this.#counts[this.#kinds[i]!]!--;
+    let hole = i;
+    for (let j = (i + 1) & mask; this.#kinds[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#hashLo[j]! & mask;
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      this.#move(
+        hole,
+        this.#kinds[j]!,
+        this.#hashLo[j]!,
+        this.#hashHi[j]!,
+        this.#at[j]!,
+        this.#until[j]!,
+        this.#subs?.[j],
+        this.#sids?.[j],
+      );
+      hole = j;
+      this.#generation++;
+    }
+    this.#kinds[hole] = 0;
+    if (this.#exact) {
+      this.#subs![hole] = undefined;
+      this.#sids![hole] = undefined;
+    }
   }
 }
 
-/** Raises a per-user time and how long it matters in `map` (never lowers either). */
-function raise(map: Map<string, { at: number; until: number }>, sub: string, at: number, until: number): void {
-  const entry = map.get(sub);
-  map.set(
-    sub,
-    entry === undefined ? { at, until } : { at: Math.max(entry.at, at), until: Math.max(entry.until, until) },
-  );
+/** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit (a bijection: no new collisions). */
+function finalize(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }

@@ -11,7 +11,7 @@ import {
   COPY_MAX_ENTRIES,
 } from '../../../lib/revocation/feed-copy.js';
 import { MemoryRevocationStore } from '../../../lib/stores/memory-store.js';
-import type { FeedPage, RevocationStore } from '../../../lib/stores/revocation-store.js';
+import type { FeedPage, FeedPageRequest, RevocationStore } from '../../../lib/stores/revocation-store.js';
 import { manualClock } from '../../support/clock.js';
 
 const T0 = 1_800_000_000_000;
@@ -337,7 +337,7 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
   });
 
   test('memory is bounded: past maxEntries the copy is dropped, with a warning, and checks read the store', async () => {
-    assert.equal(COPY_MAX_ENTRIES, 100_000, 'the documented bound');
+    assert.equal(COPY_MAX_ENTRIES, 2_000_000, 'the documented bound');
     const { warnings, copy } = await overfullCopy();
     assert.equal(copy.enabled(), false);
     assert.deepEqual(copy.size(), { users: 0, sessions: 0, claims: 0 });
@@ -516,6 +516,118 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     clock.at += FULL_READ_AFTER_MS + 1;
     await copy.sync();
     assert.deepEqual(asked, [null, T0 - CHANGE_OVERLAP_MS, null, T0 + DELAY - CHANGE_OVERLAP_MS, null]);
+  });
+});
+
+describe('the copy at scale: paged whole reads, hashed ids', () => {
+  /** A memory store of `n` revoked sessions, read in pages of `size` through a feed that counts its pages. */
+  function pagedFeed(n: number, size: number, clock: { now: () => number }) {
+    const inner = new MemoryRevocationStore({ now: clock.now });
+    for (let i = 0; i < n; i++) inner.revokeSession(sid(i), `user-${i}`, new Date(T0 + HOUR));
+    const feed = {
+      pages: [] as { since: number | null; size: number | undefined; cursor: string | undefined }[],
+      hangOnPage: -1,
+      read: (since: Date | null, limit: number, page?: FeedPageRequest): Promise<FeedPage> => {
+        feed.pages.push({ since: since?.getTime() ?? null, size: page?.size, cursor: page?.cursor });
+        if (feed.pages.length - 1 === feed.hangOnPage) return new Promise<FeedPage>(() => undefined);
+        return Promise.resolve(inner.readFeed(since, limit, page && { ...page, size: Math.min(page.size, size) }));
+      },
+    };
+    return feed;
+  }
+
+  test('a whole read comes in pages, each a request of its own; checks read the store until the last page is in', async () => {
+    const clock = manualClock(T0);
+    const feed = pagedFeed(95, 10, clock);
+    const copy = createFeedCopy({
+      read: feed.read,
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: () => undefined },
+      pageSize: 10,
+    });
+    const first = copy.sync();
+    assert.equal(copy.get('user-3', sid(3), T0), undefined, 'during the first read: the store answers');
+    await first;
+    assert.equal(feed.pages.length, 10, 'ten pages of at most 10');
+    assert.ok(feed.pages.every((p) => p.since === null && p.size === 10));
+    assert.equal(feed.pages[0]?.cursor, undefined);
+    assert.ok(feed.pages.slice(1).every((p) => typeof p.cursor === 'string'));
+    assert.deepEqual(copy.size(), { users: 0, sessions: 95, claims: 0 });
+    assert.deepEqual(copy.get('user-94', sid(94), T0), { lastLogoutAt: null, sessionRevoked: true });
+  });
+
+  test('each page has the read timeout: a hung page fails the read (the store answers), and the next read starts over', async () => {
+    const clock = manualClock(T0);
+    const feed = pagedFeed(50, 10, clock);
+    const warnings: string[] = [];
+    const copy = createFeedCopy({
+      read: feed.read,
+      maxDelayMs: DELAY,
+      readTimeoutMs: 30,
+      now: clock.now,
+      logger: { warn: (m) => void warnings.push(m) },
+      pageSize: 10,
+    });
+    feed.hangOnPage = 2;
+    await copy.sync();
+    assert.equal(feed.pages.length, 3);
+    assert.equal(copy.get('user-1', sid(1), T0), undefined, 'not in use: the read did not finish');
+    assert.ok(
+      warnings.some((w) => w.includes('within 30 ms')),
+      warnings.join('\n'),
+    );
+    clock.at += DELAY;
+    await copy.sync();
+    assert.equal(feed.pages[3]?.cursor, undefined, 'the next whole read starts from the first page');
+    assert.deepEqual(copy.get('user-49', sid(49), T0 + DELAY), { lastLogoutAt: null, sessionRevoked: true });
+  });
+
+  test('a feed that always says more follow is cut at the bound: the copy is not used', async () => {
+    const clock = manualClock(T0);
+    const warnings: string[] = [];
+    const copy = createFeedCopy({
+      read: () => ({ startedAt: new Date(0), changes: [], cursor: 'again' }),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: (m) => void warnings.push(m) },
+      maxEntries: 5,
+    });
+    await copy.sync();
+    assert.equal(copy.enabled(), false);
+    assert.ok(
+      warnings.some((w) => w.includes('more than 20 feed entries')),
+      warnings.join('\n'),
+    );
+  });
+
+  test('with a 2-bit hash every id collides: a session revoked in the copy revokes its look-alikes, never the reverse', async () => {
+    const clock = manualClock(T0);
+    const inner = new MemoryRevocationStore({ now: clock.now });
+    inner.revokeSession('revoked', 'alice', new Date(T0 + HOUR));
+    inner.revokeUser('bob', new Date(T0 - 50), new Date(T0 + HOUR));
+    const copy = createFeedCopy({
+      read: (since, limit, page) => inner.readFeed(since, limit, page),
+      maxDelayMs: DELAY,
+      readTimeoutMs: 200,
+      now: clock.now,
+      logger: { warn: () => undefined },
+      hashBits: 2,
+    });
+    await copy.sync();
+    // (alice and bob may share their watermark entry too: never an earlier one.)
+    assert.equal(copy.get('alice', 'revoked', T0 - 100)?.sessionRevoked, true);
+    assert.ok((copy.get('bob', 'any', T0 - 100)?.lastLogoutAt?.getTime() ?? 0) >= T0 - 50);
+    // Collisions: other ids may share an entry (and look revoked); none that is revoked looks otherwise.
+    let sharing = 0;
+    for (let i = 0; i < 64; i++) {
+      const s = copy.get(`user-${i}`, `s-${i}`, T0 - 100);
+      if (s === undefined) assert.fail('the copy answers');
+      if (s.sessionRevoked || s.lastLogoutAt !== null) sharing++;
+    }
+    assert.ok(sharing > 0, 'a 2-bit hash makes look-alikes');
   });
 });
 
