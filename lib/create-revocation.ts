@@ -133,6 +133,7 @@ export function createRevocation(options: RevocationOptions): Revocation {
     },
     ready: initStore(store, config.logger, config.storeTimeoutMs).then(engine.warmUp),
     close: async () => {
+      engine.lifetime.stop();
       await store.close?.();
     },
   };

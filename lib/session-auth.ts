@@ -2,6 +2,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { SessionAuthError } from './core/session-auth-error.js';
+import { ConfigError } from './core/config-error.js';
+import { sessionLifetimeBound } from './config/lifetimes.js';
 import { MAX_SESSIONS_PER_USER } from './core/limits.js';
 import { normalizeOrigin, type sessionAuthOptionsSchema } from './config/options.js';
 import { createCookieWriter } from './http/cookie.js';
@@ -77,6 +79,16 @@ export interface SessionAuth<C extends z.ZodObject = z.ZodObject<Record<never, n
   /** Logs a user out everywhere (e.g. after a password change); resolves to the new watermark. */
   revokeUser(sub: string): Promise<Date>;
   /**
+   * Lowers the store's session-lifetime bound to this instance's (its `maxAge` plus 10 minutes): how long a logout
+   * everywhere or a claims change is kept. Each instance raises the bound to its own at startup and never lowers
+   * it; a store first used by an older version starts at 400 days, since older instances (and `createRevocation`)
+   * count as 400 days. Call this once every instance sharing the store runs this version: an instance with longer
+   * sessions raises it back within a minute, and what was written meanwhile is re-written. Resolves to the new
+   * bound in ms. A store without the capability (a custom store) keeps 400 days: this rejects with a `ConfigError`.
+   * @example await auth.lowerRevocationLifetime(); // once, after the whole fleet was upgraded
+   */
+  lowerRevocationLifetime(): Promise<number>;
+  /**
    * After the app changed user `sub`'s claims (a role, a plan, a ban): every token of the user signed before this
    * resolves has its claims loaded again (`loadClaims`) on its next request, on every instance (within
    * `maxRevocationDelay` on the others in that mode). Resolves to the change's time. Needs a store that records
@@ -146,6 +158,7 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
     issuedAtPrecision: 'milliseconds',
     maxRevocationDelayMs: config.maxRevocationDelay,
     copyLimit: config.revocationCopyLimit,
+    declaredLifetimeMs: sessionLifetimeBound(lifetimes),
     emit,
   });
   const checkClaims = createLoginClaimsCheck(config.claims);
@@ -217,8 +230,18 @@ export function createSessionAuth<C extends z.ZodObject = z.ZodObject<Record<nev
       return auth as AuthInfo<Extra<z.output<C>>>;
     },
     getAuth: (req) => requestAuth.sessionOf(req) as AuthInfo<Extra<z.output<C>>> | undefined,
+    lowerRevocationLifetime: async () => {
+      if (!engine.lifetime.enabled)
+        throw new ConfigError(
+          'store',
+          'keeps no session-lifetime bound (`declareLifetime`): its logouts everywhere are kept 400 days.',
+          { code: 'unsupported' },
+        );
+      return (await engine.lifetime.lower()).lifetimeMs;
+    },
     ready: initStore(store, logger, config.storeTimeoutMs).then(engine.warmUp),
     close: async () => {
+      engine.lifetime.stop();
       await store.close?.();
     },
   };

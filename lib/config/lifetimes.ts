@@ -1,5 +1,6 @@
 // The session lifetimes derived from the options: token lifetime, renewal age and absolute session lifetime.
 import { ConfigError } from '../core/config-error.js';
+import { ACCEPTED_PAST_END_MS } from '../core/limits.js';
 
 /** Absolute session lifetime when `maxAge` is not given (or `expiresIn`, when that is longer). */
 const DEFAULT_MAX_AGE_SECONDS = 7 * 86_400;
@@ -45,4 +46,16 @@ export function resolveLifetimes(
     renewAfterSeconds: renewAfter === false || renewAfter === 0 ? undefined : renewAfter,
     maxAgeSeconds,
   };
+}
+
+/** Slack for clocks of instances that disagree, on top of the largest `clockTolerance`. */
+const SESSION_SLACK_MS = 300_000;
+
+/**
+ * How long after a logout everywhere a session it ended may still be used, at most: the absolute session lifetime
+ * (a claims reload or a reauthentication re-issues tokens up to it, also without renewal), the slack, and the
+ * largest `clockTolerance` any instance may accept. What this instance declares to the store.
+ */
+export function sessionLifetimeBound(lifetimes: Lifetimes): number {
+  return lifetimes.maxAgeSeconds * 1000 + SESSION_SLACK_MS + ACCEPTED_PAST_END_MS;
 }

@@ -7,6 +7,7 @@ import type { RevocationStore, SessionRecord } from '../stores/revocation-store.
 import { argumentError, ConfigError, MESSAGE_PREFIX } from '../core/config-error.js';
 import { createBoundedStore, nextTurn, type BoundedStore } from './bounded-store.js';
 import { createFeedCopy, type FeedCopy } from './feed-copy.js';
+import { createLifetimeBound } from './lifetime-bound.js';
 import {
   claimsOutdated,
   firstIssueTimeAfter,
@@ -58,6 +59,13 @@ export interface EngineSettings {
   copyLimit?: number;
   /** Session events (`onEvent`): the store's outages and recoveries. */
   emit?: EmitEvent;
+  /**
+   * The longest session this instance signs, with the slack (`sessionLifetimeBound`), declared to a store that
+   * keeps a lifetime bound; 400 days when left out (`createRevocation`: the tokens are not ours).
+   */
+  declaredLifetimeMs?: number;
+  /** TESTS ONLY: how often the lifetime is declared again. */
+  lifetimeRefreshMs?: number;
 }
 
 export type RevocationEngine = ReturnType<typeof createRevocationEngine>;
@@ -78,6 +86,32 @@ export function createRevocationEngine(settings: EngineSettings) {
   // signed in before the feed began, a copy past its bound or older than the delay) read the store: exact.
   const copy = copyOf(settings, now);
   const verdict = createVerdict(bounded, copy, settings.failOpen);
+  const lifetime = createLifetimeBound({
+    store,
+    declaredMs: settings.declaredLifetimeMs ?? MAX_REVOCATION_LIFETIME_MS,
+    storeTimeoutMs,
+    now,
+    rewrite: (change, until) =>
+      change.kind === 'user'
+        ? write(bounded.revokeUser, copy?.applyUser, change.sub, change.lastLogoutAt, until)
+        : write(bounded.markClaimsChanged, copy?.applyClaims, change.sub, change.changedAt, until),
+    ...(settings.lifetimeRefreshMs === undefined ? {} : { refreshMs: settings.lifetimeRefreshMs }),
+  });
+
+  /** A per-user mark's write to the store, and to the copy even after a failure (the write may have gone through). */
+  async function write(
+    toStore: (sub: string, at: Date, until: Date) => Promise<void>,
+    apply: ((sub: string, at: number, until: number) => void) | undefined,
+    sub: string,
+    at: Date,
+    until: Date,
+  ): Promise<void> {
+    try {
+      await toStore(sub, at, until);
+    } finally {
+      apply?.(sub, at.getTime(), until.getTime());
+    }
+  }
 
   /**
    * Undefined when the token is still accepted; else why not (revoked, claims older than the user's claims
@@ -96,25 +130,21 @@ export function createRevocationEngine(settings: EngineSettings) {
   async function mark(
     call: string,
     sub: string,
-    write: (at: Date, until: Date) => Promise<void>,
+    toStore: (sub: string, at: Date, until: Date) => Promise<void>,
     apply: ((sub: string, at: number, until: number) => void) | undefined,
   ): Promise<Date> {
     assertId(call, sub, 'the user id `sub`');
+    // It matters as long as the longest session any instance sharing the store signs (asked first).
+    const lifetimeMs = await lifetime.forWrite();
     const at = now();
-    const relevantUntil = at + MAX_REVOCATION_LIFETIME_MS;
-    try {
-      await write(new Date(at), new Date(relevantUntil));
-    } finally {
-      // Even after a failure (the write may have gone through): this instance sees it in its copy.
-      apply?.(sub, at, relevantUntil);
-    }
+    await write(toStore, apply, sub, new Date(at), new Date(at + lifetimeMs));
     await waitForClock(firstIssueTimeAfter(at, settings.issuedAtPrecision), maxWaitMs, now);
     return new Date(at);
   }
 
   /** Logs user `sub` out everywhere; resolves to the watermark once a token issued now would be later. */
   function revokeUser(sub: string): Promise<Date> {
-    return mark('revokeUser(sub)', sub, (at, until) => bounded.revokeUser(sub, at, until), copy?.applyUser);
+    return mark('revokeUser(sub)', sub, bounded.revokeUser, copy?.applyUser);
   }
 
   /**
@@ -123,7 +153,7 @@ export function createRevocationEngine(settings: EngineSettings) {
    */
   async function refreshClaims(sub: string): Promise<Date> {
     if (!bounded.hasClaimsRefresh) throw claimsRefreshUnsupported('refreshClaims');
-    return mark('refreshClaims(sub)', sub, (at, until) => bounded.markClaimsChanged(sub, at, until), copy?.applyClaims);
+    return mark('refreshClaims(sub)', sub, bounded.markClaimsChanged, copy?.applyClaims);
   }
 
   /**
@@ -213,8 +243,16 @@ export function createRevocationEngine(settings: EngineSettings) {
     registerSession,
     touchSession: bounded.touchSession,
     now,
-    /** With a copy of all revocations: its first read (never rejects; a failure is logged and retried). */
-    warmUp: async (): Promise<void> => copy?.sync(),
+    /**
+     * This instance's lifetime declared (a failure is retried by the first sign-in) and, with a copy of all
+     * revocations, its first read (a failure is logged and retried). Never rejects.
+     */
+    warmUp: async (): Promise<void> => {
+      await lifetime.ready().catch(() => undefined);
+      await copy?.sync();
+    },
+    /** The lifetime bound: declared before a sign-in (`ready`), lowered by `lower`. */
+    lifetime,
     /** The copy, when there is one: for tests. */
     copy,
   };
