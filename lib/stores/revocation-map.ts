@@ -2,6 +2,7 @@
 // watermark and claims change and each revoked session, merged by taking the later date, forgotten once they
 // stop mattering. Laid out flat (typed arrays, open addressing) so that a million entries are a few arrays for the
 // garbage collector, not millions of objects.
+import { randomBytes } from 'node:crypto';
 import type { FeedChange, RevocationState } from './revocation-store.js';
 
 const NOT_REVOKED: RevocationState = Object.freeze({ lastLogoutAt: null, sessionRevoked: false });
@@ -53,6 +54,12 @@ export class RevocationMap {
    * `changes` that began before then starts over.
    */
   #generation = 0;
+  /**
+   * Random per table: ids chosen to collide (to make another user's session look revoked, or to make lookups slow)
+   * cannot be computed without them.
+   */
+  readonly #seedA = randomBytes(4).readUInt32LE(0);
+  readonly #seedB = randomBytes(4).readUInt32LE(0);
   /** The hash of the latest key, as two 32-bit halves (set by `#hash`). */
   #lo = 0;
   #hi = 0;
@@ -114,9 +121,10 @@ export class RevocationMap {
   /** What a check needs at `now`: entries past their end count as absent. */
   state(sub: string, sessionId: string, now: number): RevocationState {
     if (this.size === 0) return NOT_REVOKED;
-    const user = this.#find(USER, sub, '');
+    this.#hash(sub, ''); // the user's key, for the watermark and the claims change
+    const user = this.#counts[USER] === 0 ? -1 : this.#probe(USER, sub, '');
+    const claims = this.#counts[CLAIMS] === 0 ? -1 : this.#probe(CLAIMS, sub, '');
     const session = sessionId === '' || this.#counts[SESSION] === 0 ? -1 : this.#find(SESSION, sub, sessionId);
-    const claims = this.#counts[CLAIMS] === 0 ? -1 : this.#find(CLAIMS, sub, '');
     if (user < 0 && session < 0 && claims < 0) return NOT_REVOKED;
     const lastLogoutAt = this.#live(user, now) ? new Date(this.#at[user]!) : null;
     const sessionRevoked = this.#live(session, now);
@@ -185,10 +193,13 @@ export class RevocationMap {
     return i >= 0 && this.#until[i]! > now;
   }
 
-  /** Hashes the key of (`sub`, `sessionId`) into `#lo`, `#hi`: FNV-1a and a multiply-xorshift, each finalized. */
+  /**
+   * Hashes the key of (`sub`, `sessionId`) into `#lo`, `#hi`: FNV-1a and a multiply-xorshift, each from a random
+   * seed and finalized.
+   */
   #hash(sub: string, sessionId: string): void {
-    let a = 0x811c9dc5;
-    let b = 0x9747b28c;
+    let a = this.#seedA;
+    let b = this.#seedB;
     for (let i = 0; i < sub.length; i++) {
       const c = sub.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
