@@ -13,7 +13,7 @@ import type * as Lib from '../../lib/index.js';
 import type * as MongoEntry from '../../lib/mongodb.js';
 import type * as RedisEntry from '../../lib/redis.js';
 import { parseNodes } from '../support/redis-cluster.js';
-import { COOKIE_NAME, type Scenario } from './shared.js';
+import { COOKIE_NAME, MAX_REVOCATION_DELAY_MS, type AppStartup, type Scenario } from './shared.js';
 
 /**
  * The package as users get it: the built output, through its own name (the exports map), so the benchmark
@@ -45,6 +45,8 @@ export interface BuiltApp {
   stats(): Record<string, number>;
   /** Turns on or off what the app does by itself while it is measured (run.ts: around each measured run). */
   background?(on: boolean): Promise<void>;
+  /** When the revocation instance began and settled (the copy-scale app). */
+  startup?: AppStartup;
   close(): Promise<void>;
 }
 
@@ -155,7 +157,7 @@ async function revocableMongo(
     expiresIn: '1h',
     logger: quietLogger,
     // The opt-in bounded delay: checks may be answered from state read at most 100 ms ago.
-    ...(variant === 'cached' ? { maxRevocationDelay: 100 } : {}),
+    ...(variant === 'cached' ? { maxRevocationDelay: MAX_REVOCATION_DELAY_MS } : {}),
     // Renewal at its most expensive: every token is older than `renewAfter` (minted before the run) and the load
     // generator never adopts the renewed cookie, so every request re-signs, sets a cookie and touches the
     // device registry. A browser adopts it: then a session renews (and writes) once per `renewAfter`.
@@ -306,30 +308,51 @@ export async function connectBenchRedis(url: string, clusterNodes = ''): Promise
 
 /**
  * The same app on RedisRevocationStore, with a node-redis client created as the README recommends: on one Redis,
- * or on a Redis Cluster (BENCH_REDIS_CLUSTER; the store detects the cluster client itself).
+ * or on a Redis Cluster (BENCH_REDIS_CLUSTER; the store detects the cluster client itself). `cached`
+ * (`revocable-redis-cached`): with `maxRevocationDelay` (100 ms; `revocationCopyLimit` left at its default), timed
+ * from just before `createSessionAuth` (the client already connected) to `auth.ready`.
  */
-async function revocableRedis(config: AppConfig): Promise<BuiltApp> {
+async function revocableRedis(config: AppConfig, variant: 'exact' | 'cached'): Promise<BuiltApp> {
   if (config.redisUrl === '' && config.redisClusterNodes === '')
     throw new Error('revocable-redis needs BENCH_REDIS_URL or BENCH_REDIS_CLUSTER (run.ts starts a redis-server)');
   const lib = await loadLibrary();
   const redis = await connectBenchRedis(config.redisUrl, config.redisClusterNodes);
-  const store = new (await loadRedisStore())({ client: redis.client, prefix: 'bench:', logger: quietLogger });
+  const RedisRevocationStore = await loadRedisStore();
+  const instanceStartedAtMs = Date.now();
+  const store = new RedisRevocationStore({ client: redis.client, prefix: 'bench:', logger: quietLogger });
   const auth = lib.createSessionAuth({
     secret: config.secret,
     store,
     cookie: { secure: false },
     expiresIn: '1h',
     logger: quietLogger,
+    ...(variant === 'cached' ? { maxRevocationDelay: MAX_REVOCATION_DELAY_MS } : {}),
   });
   await auth.ready;
+  const readyAtMs = Date.now();
   return {
     app: revocableApp(auth),
     stats: noStats,
+    startup: { instanceStartedAtMs, readyAtMs },
     close: async () => {
       await auth.close();
       redis.close();
     },
   };
+}
+
+/**
+ * Loads what `scenario`'s app imports of the package (the built output) and its Redis client, without building
+ * the app: a process started early holds its modules even if dist/ is rebuilt before it builds its app.
+ */
+export async function preloadApp(scenario: Scenario): Promise<void> {
+  await loadLibrary();
+  if (scenario.startsWith('revocable-redis')) {
+    await loadRedisStore();
+    await import('redis');
+  } else if (scenario.includes('mongo')) {
+    await loadMongoStore();
+  }
 }
 
 /**
@@ -490,7 +513,9 @@ export async function buildApp(scenario: Scenario, config: AppConfig): Promise<B
     case 'revocable-mongo-claims-refresh':
       return revocableMongoClaims(config, true);
     case 'revocable-redis':
-      return revocableRedis(config);
+      return revocableRedis(config, 'exact');
+    case 'revocable-redis-cached':
+      return revocableRedis(config, 'cached');
     case 'revocable-memory':
       return revocableMemory(config);
     case 'session-mongo':

@@ -1,7 +1,8 @@
-// The Redis scale run's data: a million users with a "log out everywhere" watermark, a million revoked device
+// The Redis scale runs' data: a million users with a "log out everywhere" watermark, a million revoked device
 // sessions and a million device-registry records, in the key layout and value formats RedisRevocationStore
 // writes (lib/stores/redis/keys.ts, scripts.ts), with the change-feed entries its revocations add. Seeded by
 // Lua loops on the server, in batches, phase by phase, so that each kind's memory shows in `INFO memory`.
+// The copy-scale run seeds some kinds only (`kinds`), for users numbered from `firstUser` (not the load's).
 import { performance } from 'node:perf_hooks';
 import { ACCEPTED_PAST_END_MS, MAX_REVOCATION_LIFETIME_MS } from '../../lib/core/limits.js';
 import type { RedisRevocationStore } from '../../lib/redis.js';
@@ -121,17 +122,28 @@ export interface SeedResult {
   keys: number;
 }
 
-/** Seeds `count` users (`user-0` ...), phase by phase, `BATCH` users per EVAL; `log` gets one line per phase. */
+export interface SeedOptions {
+  /** The first user's number: users `user-<firstUser>` ... `user-<firstUser + count - 1>` (default 0). */
+  firstUser?: number;
+  /** The kinds to write, in this order (default: all four). */
+  kinds?: readonly SeedPhase['name'][];
+}
+
+/**
+ * Seeds `count` users (`user-<firstUser>` ...), phase by phase, `BATCH` users per EVAL; `log` gets one line per
+ * phase. The feed entries of a user are its watermark's and its revoked session's (two per user).
+ */
 export async function seedRedis(
   client: RawRedis,
   prefix: string,
   count: number,
   mintedAtMs: number,
   log: (line: string) => void,
+  { firstUser = 0, kinds }: SeedOptions = {},
 ): Promise<SeedResult> {
   const t = seedTimes(mintedAtMs);
   const record = `${t.signedInAt}|${t.signedInAt}|${t.sessionEnd}||${SAMPLE_IP}|${SAMPLE_AGENT}`;
-  const phases: [SeedPhase['name'], string, string[], number][] = [
+  const allPhases: [SeedPhase['name'], string, string[], number][] = [
     ['watermarks', WATERMARKS, [`${t.watermarkAt}:${t.watermarkUntil}`, String(t.watermarkUntil)], 1],
     ['revoked_sessions', SESSIONS, [String(t.revokedUntil)], 1],
     ['registry_records', REGISTRY, [record, String(t.sessionEnd)], 1],
@@ -142,14 +154,15 @@ export async function seedRedis(
       2,
     ],
   ];
+  const phases = kinds === undefined ? allPhases : kinds.flatMap((kind) => allPhases.filter(([name]) => name === kind));
   const usedMemoryBefore = await infoNumber(client, 'memory', 'used_memory');
   const started = performance.now();
   const done: SeedPhase[] = [];
   for (const [name, script, args, perUser] of phases) {
     const before = await infoNumber(client, 'memory', 'used_memory');
     const t0 = performance.now();
-    for (let from = 0; from < count; from += BATCH) {
-      const to = Math.min(count, from + BATCH);
+    for (let from = firstUser; from < firstUser + count; from += BATCH) {
+      const to = Math.min(firstUser + count, from + BATCH);
       const written = await client.sendCommand(['EVAL', script, '0', prefix, String(from), String(to), ...args]);
       if (Number(written) !== to - from) throw new Error(`seeding ${name}: a batch wrote ${String(written)} entries`);
     }
@@ -168,6 +181,39 @@ export async function seedRedis(
     usedMemoryBefore,
     usedMemoryAfter: await infoNumber(client, 'memory', 'used_memory'),
     keys: Number(await client.sendCommand(['DBSIZE'])),
+  };
+}
+
+/**
+ * Sets when the store's change feed began (`<prefix>{feed}:start`, which a store only sets when absent): the
+ * copy answers for sessions signed in after it (plus its margin), so the copy-scale servers get a start before
+ * their seeded revocations and before the tokens in rotation were issued. Only on servers started by the run.
+ */
+export async function setFeedStart(client: RawRedis, prefix: string, startMs: number): Promise<void> {
+  await client.sendCommand(['SET', `${prefix}{feed}:start`, String(Math.round(startMs))]);
+}
+
+/** Counters of the server: calls of some commands (`INFO commandstats`) and its socket reads (`INFO stats`). */
+export interface RedisCounters {
+  mget: number;
+  /** EVAL + EVALSHA: the store's writes. */
+  scripts: number;
+  /** total_reads_processed: reads from client sockets, about one per client write (a pipeline is one). */
+  socketReads: number;
+}
+
+/** The server's counters, read with one `INFO stats commandstats` (itself one socket read). */
+export async function redisCounters(client: RawRedis): Promise<RedisCounters> {
+  const text = String(await client.sendCommand(['INFO', 'stats', 'commandstats']));
+  const calls = (command: string) => {
+    const match = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(text);
+    return match === null ? 0 : Number(match[1]);
+  };
+  const reads = /^total_reads_processed:(\d+)/m.exec(text);
+  return {
+    mget: calls('mget'),
+    scripts: calls('eval') + calls('evalsha'),
+    socketReads: reads === null ? Number.NaN : Number(reads[1]),
   };
 }
 
@@ -249,11 +295,16 @@ export async function memoryUsage(
  * of the user as not revoked, its registry record as live; the feed must parse. Throws on the first mismatch.
  * Resolves to the number of users checked.
  */
-export async function checkSeeded(store: RedisRevocationStore, count: number, mintedAtMs: number): Promise<number> {
+export async function checkSeeded(
+  store: RedisRevocationStore,
+  count: number,
+  mintedAtMs: number,
+  { firstUser = 0, registry = true }: { firstUser?: number; registry?: boolean } = {},
+): Promise<number> {
   const t = seedTimes(mintedAtMs);
-  const users = [0, 1, 2, 4999, Math.floor(count / 2), count - 1].filter(
-    (i, k, all) => i < count && all.indexOf(i) === k,
-  );
+  const users = [0, 1, 2, 4999, Math.floor(count / 2), count - 1]
+    .filter((i, k, all) => i < count && all.indexOf(i) === k)
+    .map((i) => firstUser + i);
   const fail = (what: string) => {
     throw new Error(`the seeded Redis does not read as the store expects: ${what}`);
   };
@@ -265,6 +316,7 @@ export async function checkSeeded(store: RedisRevocationStore, count: number, mi
     if (!revoked.sessionRevoked) fail(`${sub}'s revoked session reads as not revoked`);
     const other = await store.getState(sub, `${revokedSid(i)}x`);
     if (other.sessionRevoked) fail(`${sub}'s other session reads as revoked`);
+    if (!registry) continue;
     const listed = await store.listSessions(sub);
     const record = listed[0];
     if (listed.length !== 1 || record?.sessionId !== registeredSid(i) || record.ip !== SAMPLE_IP)

@@ -1,10 +1,11 @@
 // Turns the measurements into the markdown report and the BENCH_JSON document, with the targets of the issue.
-import type { CachedCheckResult } from './cached-check.js';
+import type { CachedCheckResult, RateCheckResult } from './cached-check.js';
 import type { MemoryUsageSample, SeedResult } from './redis-seed.js';
 import type { RoundTrips } from './round-trip.js';
 import {
   CLAIMS_SCENARIO,
   REFRESH_SCENARIO,
+  type AppStartup,
   type BenchSettings,
   type LoadResult,
   type LogoutResult,
@@ -40,6 +41,8 @@ export interface ReportInput {
   roundTrips: RoundTrips[];
   memoryScale: { entries: number; empty: LoadResult[]; seeded: LoadResult[] } | undefined;
   cachedCheck: CachedCheckResult | undefined;
+  /** The copy-scale run: revocable-redis-cached with a seeded feed against an empty one. */
+  copyScale: CopyScaleInput | undefined;
   /** revocable-redis against a seeded and an empty redis-server, alternately at the top connection level. */
   redisScale:
     | {
@@ -82,6 +85,57 @@ export interface RedisLogoutsInput {
   }[];
 }
 
+/**
+ * An app's JavaScript heap and its array buffers (typed arrays' memory, outside the heap), after a full collection
+ * when `afterGc`, and its RSS, in bytes.
+ */
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  arrayBuffers: number;
+  afterGc: boolean;
+}
+
+/** A new bounded-delay instance of the copy-scale run, from `createSessionAuth` to its copy in use. */
+export interface CopyInstanceLoad {
+  /** `empty`: on the empty server; `seeded`: on the seeded one (instance A); `second`: instance B, started later. */
+  label: 'empty' | 'seeded' | 'second';
+  startup: AppStartup | undefined;
+  /** `Date.now()` when the first check answered without a store read arrived; undefined: not within the wait. */
+  copyInUseAtMs: number | undefined;
+  /** Requests sent until then, and those not answered 200. */
+  polls: number;
+  pollsRefused: number;
+  waitedSeconds: number;
+  /** Heap and RSS once the copy was in use (or the wait ended). */
+  memory: MemorySample;
+}
+
+export interface CopyScaleInput {
+  /** Revocations in the seeded feed: `watermarks` users' watermarks plus `revokedSessions` revoked sessions. */
+  entries: number;
+  watermarks: number;
+  revokedSessions: number;
+  firstUser: number;
+  maxRevocationDelayMs: number;
+  seed: SeedResult;
+  aofRewriteSeconds: number;
+  checkedUsers: number;
+  /** One whole read of the seeded feed from the orchestrator (`readFeed(null, ...)` as one call). */
+  wholeFeedRead: { ms: number; changes: number };
+  /** Median wall time of a read of what changed (`readFeed(since)`) on the seeded server, from the orchestrator. */
+  incrementalFeedReadMs: number;
+  /** The cross-instance bound: maxRevocationDelay + one feed read + 5 ms for an HTTP request. */
+  allowanceMs: number;
+  waitSeconds: number;
+  instances: CopyInstanceLoad[];
+  /** Heap and RSS of the two measured instances after their runs. */
+  afterRun: { empty: MemorySample; seeded: MemorySample };
+  empty: LoadResult[];
+  seeded: LoadResult[];
+  crossInstance: RateCheckResult;
+}
+
 interface Target {
   target: string;
   measured: string;
@@ -105,6 +159,11 @@ const median = (values: number[]) => {
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
+/** Nearest-rank percentile of values sorted in ascending order; null when there are none. */
+const percentileOf = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? null
+    : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number);
 /** Successful (2xx) responses per second: what the targets compare. */
 const okRps = (r: LoadResult) => (r.requests - r.non2xx) / r.seconds;
 
@@ -675,6 +734,335 @@ function redisReport(
   return { json, ratios, markdown: md };
 }
 
+/**
+ * The copy-scale run: req/s with the seeded copy against an empty one, how long a new instance took to load it,
+ * its memory, and the cross-instance delay under a steady logout rate.
+ */
+function copyScaleReport(
+  input: ReportInput,
+  targets: Target[],
+): { json: unknown; ratios: Record<string, number | null>; markdown: string[] } | undefined {
+  const c = input.copyScale;
+  if (c === undefined) return undefined;
+  const { cores } = input;
+  const n = (value: number) => value.toLocaleString('en-US');
+  const ratios: Record<string, number | null> = {};
+  const e = median(c.empty.map(okRps));
+  const x = median(c.seeded.map(okRps));
+  const ratio = round(x / e, 3);
+  const top = c.empty[0]?.connections ?? 0;
+  ratios[`copy_seeded_vs_empty_c${top}`] = ratio;
+  targets.push({
+    target: `copy at scale: revocable-redis-cached with ${n(c.entries)} revocations in its copy within 10 % of an empty copy (c${top})`,
+    measured: `${show(ratio)} × (${Math.round(x)} vs ${Math.round(e)} 2xx/s, medians)`,
+    value: ratio,
+    met: ratio === null ? null : ratio >= 0.9,
+  });
+
+  const instance = (l: CopyInstanceLoad) => {
+    const from = l.startup?.instanceStartedAtMs;
+    return {
+      instance: l.label,
+      instance_to_ready_ms:
+        l.startup === undefined ? null : round(l.startup.readyAtMs - l.startup.instanceStartedAtMs, 0),
+      instance_to_copy_in_use_ms:
+        from === undefined || l.copyInUseAtMs === undefined ? null : round(l.copyInUseAtMs - from, 0),
+      copy_in_use: l.copyInUseAtMs !== undefined,
+      waited_seconds: round(l.waitedSeconds, 1),
+      requests_until_then: l.polls,
+      requests_refused: l.pollsRefused,
+      heap_mb: mb(l.memory.heapUsed),
+      array_buffers_mb: mb(l.memory.arrayBuffers),
+      rss_mb: mb(l.memory.rss),
+      heap_after_full_gc: l.memory.afterGc,
+    };
+  };
+  const instances = c.instances.map(instance);
+  const of = (label: CopyInstanceLoad['label']) => c.instances.find((i) => i.label === label);
+  const memoryOf = (seeded: MemorySample | undefined, empty: MemorySample | undefined) =>
+    seeded === undefined || empty === undefined
+      ? null
+      : {
+          empty_rss_mb: mb(empty.rss),
+          seeded_rss_mb: mb(seeded.rss),
+          rss_bytes_per_entry: round((seeded.rss - empty.rss) / c.entries, 0),
+          empty_heap_mb: mb(empty.heapUsed),
+          seeded_heap_mb: mb(seeded.heapUsed),
+          heap_bytes_per_entry: round((seeded.heapUsed - empty.heapUsed) / c.entries, 0),
+          empty_array_buffers_mb: mb(empty.arrayBuffers),
+          seeded_array_buffers_mb: mb(seeded.arrayBuffers),
+          array_buffers_bytes_per_entry: round((seeded.arrayBuffers - empty.arrayBuffers) / c.entries, 0),
+          heap_and_array_buffers_bytes_per_entry: round(
+            (seeded.heapUsed + seeded.arrayBuffers - empty.heapUsed - empty.arrayBuffers) / c.entries,
+            0,
+          ),
+          heap_after_full_gc: seeded.afterGc && empty.afterGc,
+        };
+  const memory = {
+    after_load: memoryOf(of('seeded')?.memory, of('empty')?.memory),
+    after_run: memoryOf(c.afterRun.seeded, c.afterRun.empty),
+  };
+  const perReq = (results: LoadResult[], pick: (r: LoadResult) => number | undefined) => {
+    const values = results.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    return values.length === 0 ? null : round(median(values), 3);
+  };
+  const mgets = {
+    empty: perReq(c.empty, (r) => r.dbCommandsPerRequest?.reads),
+    seeded: perReq(c.seeded, (r) => r.dbCommandsPerRequest?.reads),
+  };
+
+  const watches = c.crossInstance.watches;
+  const refusals = watches
+    .map((w) => w.firstRefusedAfterMs)
+    .filter((d): d is number => d !== undefined)
+    .sort((a, b) => a - b);
+  const lastAccepted = watches.map((w) => w.lastAcceptedAfterMs).sort((a, b) => a - b);
+  const lastAcceptedSent = watches.map((w) => w.lastAcceptedSentAfterMs).sort((a, b) => a - b);
+  const stats = (sorted: number[]) => ({
+    p50: round(percentileOf(sorted, 50) ?? Number.NaN, 1),
+    p99: round(percentileOf(sorted, 99) ?? Number.NaN, 1),
+    max: round(sorted.at(-1) ?? Number.NaN, 1),
+  });
+  const allowance = c.allowanceMs;
+  const neverRefused = watches.filter((w) => w.firstRefusedAfterMs === undefined).length;
+  const refusedLate = watches.filter((w) => (w.firstRefusedAfterMs ?? Number.POSITIVE_INFINITY) > allowance).length;
+  const acceptedLate = watches.filter((w) => w.lastAcceptedAfterMs > allowance).length;
+  const withinBound = watches.filter(
+    (w) =>
+      w.firstRefusedAfterMs !== undefined && w.firstRefusedAfterMs <= allowance && w.lastAcceptedAfterMs <= allowance,
+  ).length;
+  const sameSent = watches.reduce((sum, w) => sum + w.sameInstanceSent, 0);
+  const sameAccepted = watches.reduce((sum, w) => sum + w.sameInstanceAccepted, 0);
+  const acceptedBefore = watches.reduce((sum, w) => sum + w.acceptedBefore, 0);
+  const cross = {
+    logouts: watches.length,
+    logout_kinds: {
+      one_device: watches.filter((w) => w.kind === 'logout').length,
+      everywhere: watches.filter((w) => w.kind === 'logout-all').length,
+    },
+    rate_per_s: c.crossInstance.ratePerSecond,
+    achieved_per_s: round(c.crossInstance.achievedPerSecond, 1),
+    max_revocation_delay_ms: c.maxRevocationDelayMs,
+    incremental_feed_read_ms: round(c.incrementalFeedReadMs, 2),
+    allowance_ms: round(allowance, 1),
+    first_refusal_after_logout_ms: stats(refusals),
+    last_acceptance_after_logout_ms: stats(lastAccepted),
+    // By when the accepted request was sent: B decided after that, so this is a lower bound of how late it was.
+    last_acceptance_sent_after_logout_ms: stats(lastAcceptedSent),
+    accepted_sent_over_allowance: watches.filter((w) => w.lastAcceptedSentAfterMs > allowance).length,
+    never_refused: neverRefused,
+    first_refusal_over_allowance: refusedLate,
+    last_acceptance_over_allowance: acceptedLate,
+    within_allowance: withinBound,
+    same_instance_sent_after_logout: sameSent,
+    same_instance_accepted_after_logout: sameAccepted,
+    b_accepted_before_logout: acceptedBefore,
+    logout_ms: stats(watches.map((w) => w.logoutMs).sort((a, b) => a - b)),
+    timing: c.crossInstance.timing,
+  };
+  targets.push({
+    target: `copy at scale, cross-instance under ${c.crossInstance.ratePerSecond} logouts/s: requests instance A accepted after its own logout answered = 0`,
+    measured: `${sameAccepted} of ${sameSent}`,
+    value: sameAccepted,
+    met: sameAccepted === 0 && sameSent > 0,
+  });
+  targets.push({
+    target: `copy at scale, cross-instance: every logout refused by B, and never accepted after, within ${c.maxRevocationDelayMs} ms + one feed read (${round(allowance, 1)} ms)`,
+    measured: `${withinBound} of ${watches.length} (first refusal p50 ${show(cross.first_refusal_after_logout_ms.p50)} / p99 ${show(cross.first_refusal_after_logout_ms.p99)} / max ${show(cross.first_refusal_after_logout_ms.max)} ms; last acceptance max ${show(cross.last_acceptance_after_logout_ms.max)} ms)`,
+    value: watches.length - withinBound,
+    met: watches.length > 0 && withinBound === watches.length && acceptedBefore > 0,
+  });
+
+  const json = {
+    app: 'revocable-redis-cached',
+    max_revocation_delay_ms: c.maxRevocationDelayMs,
+    revocation_copy_limit: 'default (2,000,000)',
+    entries: {
+      revocations: c.entries,
+      users_with_watermark: c.watermarks,
+      revoked_sessions: c.revokedSessions,
+      feed_entries: c.entries,
+      first_user: `user-${c.firstUser}`,
+    },
+    seed_seconds: round(c.seed.seconds, 1),
+    aof_rewrite_seconds: round(c.aofRewriteSeconds, 1),
+    checked_through_store: c.checkedUsers,
+    used_memory_mb: { before_seed: mb(c.seed.usedMemoryBefore), after_seed: mb(c.seed.usedMemoryAfter) },
+    whole_feed_read_from_orchestrator: { ms: round(c.wholeFeedRead.ms, 0), changes: c.wholeFeedRead.changes },
+    load: instances,
+    memory,
+    empty_ok_rps: c.empty.map((r) => round(okRps(r), 0)),
+    seeded_ok_rps: c.seeded.map((r) => round(okRps(r), 0)),
+    ratio,
+    mget_per_req: mgets,
+    empty: c.empty.map((r) => rowJson('revocable-redis-cached (empty feed)', r, cores)),
+    seeded: c.seeded.map((r) => rowJson('revocable-redis-cached (seeded feed)', r, cores)),
+    cross_instance: cross,
+  };
+
+  const ms = (value: number | null) => (value === null ? 'n/a' : `${n(value)} ms`);
+  const md: string[] = [
+    '',
+    '### The bounded-delay copy at scale (Redis)',
+    '',
+    `\`revocable-redis-cached\` (\`revocable-redis\` with \`maxRevocationDelay: ${c.maxRevocationDelayMs}\`, \`revocationCopyLimit\` at its default) at ${top} connections on two redis-servers of this run, alternately: one whose change feed holds ${n(c.entries)} revocations (${n(c.watermarks)} users' logout-everywhere watermarks and ${n(c.revokedSessions)} revoked sessions, users \`user-${c.firstUser}\` on, none of the load's; the keys too), seeded by Lua in ${c.seed.seconds.toFixed(1)} s, and an empty one; both feeds begin before the tokens in rotation were issued. A whole read of the seeded feed from the orchestrator, as one \`readFeed\` call: ${n(c.wholeFeedRead.changes)} changes in ${n(Math.round(c.wholeFeedRead.ms))} ms. Medians of ${c.empty.length} pass(es).`,
+    '',
+    '| Feed | 2xx/s (median) | passes | p99 ms (median) | app CPU µs/req | MGET/req |',
+    '|---|---:|---|---:|---:|---:|',
+    `| empty | ${Math.round(e)} | ${c.empty.map((r) => Math.round(okRps(r))).join(', ')} | ${show(round(median(c.empty.map((r) => r.p99Ms)), 2))} | ${show(round(median(c.empty.map((r) => (r.cpu.app / r.requests) * 1e6)), 0))} | ${show(mgets.empty)} |`,
+    `| seeded | ${Math.round(x)} | ${c.seeded.map((r) => Math.round(okRps(r))).join(', ')} | ${show(round(median(c.seeded.map((r) => r.p99Ms)), 2))} | ${show(round(median(c.seeded.map((r) => (r.cpu.app / r.requests) * 1e6)), 0))} | ${show(mgets.seeded)} |`,
+    '',
+    `Seeded ÷ empty: **${show(ratio)}**. MGET/req is the server's own count over the run (warm-up included): 0 when every check was answered from the copy, about 1 when every check read the store.`,
+    '',
+    `A new instance (one at a time, nothing else running): "ready" is from just before \`createSessionAuth\` to \`auth.ready\` resolving (the store's setup and the copy's first whole read, as \`ready\` documents; it never rejects, so a first read that failed or timed out settles it too); "copy in use" is from the same start to the response of the first request whose check was answered without a store read (the server's MGET count did not move across it), polled with the load's cookies every ~10 ms after "ready" (at most ${c.waitSeconds} s). Heap after a full GC (--expose-gc) and RSS once the copy was in use (or the wait ended).`,
+    '',
+    '| Instance | ready | copy in use | requests until then (refused) | heap MB | array buffers MB | RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...instances.map(
+      (i) =>
+        `| ${i.instance} | ${ms(i.instance_to_ready_ms)} | ${i.copy_in_use ? ms(i.instance_to_copy_in_use_ms) : `not within ${c.waitSeconds} s`} | ${i.requests_until_then} (${i.requests_refused}) | ${show(i.heap_mb)} | ${show(i.array_buffers_mb)} | ${show(i.rss_mb)} |`,
+    ),
+    '',
+    `Memory of the seeded instance against the empty one (MB, and bytes per entry: the difference over the ${n(c.entries)} revocations). Heap and array buffers (typed arrays live outside the JavaScript heap) after a full GC, then RSS:`,
+    '',
+    '| When | RSS seeded / empty | B/entry | heap seeded / empty | B/entry | array buffers seeded / empty | B/entry | heap + buffers B/entry |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...(['after_load', 'after_run'] as const).map((when) => {
+      const m = memory[when];
+      return m === null
+        ? `| ${when.replace('_', ' ')} | n/a | | | | | | |`
+        : `| ${when.replace('_', ' ')} | ${show(m.seeded_rss_mb)} / ${show(m.empty_rss_mb)} | ${show(m.rss_bytes_per_entry)} | ${show(m.seeded_heap_mb)} / ${show(m.empty_heap_mb)} | ${show(m.heap_bytes_per_entry)} | ${show(m.seeded_array_buffers_mb)} / ${show(m.empty_array_buffers_mb)} | ${show(m.array_buffers_bytes_per_entry)} | ${show(m.heap_and_array_buffers_bytes_per_entry)} |`;
+    }),
+    '',
+    `Cross-instance delay: instances A (the seeded one) and B (a second instance on the seeded server, started after the runs): ${cross.logouts} logouts through A at ${cross.rate_per_s}/s (achieved ${show(cross.achieved_per_s)}/s), alternately one device (\`POST /logout\`) and everywhere (\`POST /logout-all\`, probed with the user's other device), each of a user of its own; B polled with the revoked cookie from ${c.crossInstance.timing.leadMs} ms before the logout (a ${c.crossInstance.timing.pollGapMs} ms pause between requests) until ${c.crossInstance.timing.tailMs} ms after A's ${c.crossInstance.timing.sameInstanceProbes} probes and at least until its first refusal (at most ${c.crossInstance.timing.watchMs} ms). From A's logout response to B's first refusal: p50 ${show(cross.first_refusal_after_logout_ms.p50)} ms, p99 ${show(cross.first_refusal_after_logout_ms.p99)} ms, max ${show(cross.first_refusal_after_logout_ms.max)} ms (never refused: ${neverRefused}); to B's last acceptance (0 when none): p50 ${show(cross.last_acceptance_after_logout_ms.p50)}, p99 ${show(cross.last_acceptance_after_logout_ms.p99)}, max ${show(cross.last_acceptance_after_logout_ms.max)} ms (answer times are when the orchestrator read them; by when the accepted request was sent, a lower bound: p99 ${show(cross.last_acceptance_sent_after_logout_ms.p99)}, max ${show(cross.last_acceptance_sent_after_logout_ms.max)} ms, ${cross.accepted_sent_over_allowance} sent past the bound). The bound, as the cached-correctness run counts it: ${c.maxRevocationDelayMs} ms + one feed read (${show(cross.incremental_feed_read_ms)} ms, the median of 20 reads of what changed, from the orchestrator) + 5 ms for an HTTP request = ${show(cross.allowance_ms)} ms; within it: ${withinBound} of ${watches.length}. A accepted ${sameAccepted} of ${sameSent} requests sent after its own logout answered; B accepted ${acceptedBefore} before the logouts.`,
+  ];
+  return { json, ratios, markdown: md };
+}
+
+/**
+ * Exact mode against its model. An Express app is one thread, so once it is saturated req/s ≈ 1 / (app CPU per
+ * request). An exact check adds to what stateless-key spends (JWT, Express, no store) the client's CPU of the
+ * store round trips it needs, shared by the checks they carry:
+ *   modelled app CPU/req = stateless-key's app CPU/req + bare round trip's client CPU × round trips per request
+ *   modelled req/s       = stateless-key's req/s × stateless-key's app CPU/req ÷ modelled app CPU/req
+ * all from the same run at the same level (medians over the passes). The bare round trip is the orchestrator's
+ * own, one at a time (round-trip.ts): a MongoDB `find` by `_id` (the store's read is a `find` on `_id`), a Redis
+ * `MGET` of a check's three keys. Round trips per request: MongoDB, the server's read commands per response (one
+ * `find` per batch of checks); Redis, the server's socket reads per response (node-redis sends a turn's MGETs in
+ * one write, so a round trip carries them all); 1 / that is the checks per round trip. Measured ÷ modelled near 1:
+ * the check costs the app what its round trips cost; below 1: something else costs too (or the app was not the
+ * bottleneck: at 1 connection it never is, so that level is left out); above 1: a batched round trip costs less
+ * than a bare one. The database's own CPU on the same cores is not in the model.
+ */
+function exactModel(
+  input: ReportInput,
+  resultsOf: (name: string, connections: number) => LoadResult[],
+  rpsOf: (name: string, connections: number) => number | undefined,
+): { json: unknown; ratios: Record<string, number | null>; markdown: string[] } {
+  const ratios: Record<string, number | null> = {};
+  const levels = [...new Set(input.runs.map((r) => r.result.connections))].filter((c) => c > 1).sort((a, b) => a - b);
+  const cpuUs = (results: LoadResult[]) =>
+    results.length === 0 ? undefined : median(results.map((r) => (r.cpu.app / r.requests) * 1e6));
+  const mongoTrips = input.roundTrips;
+  const redisTrips = input.roundTrips.flatMap((t) => (t.redis === undefined ? [] : [t.redis]));
+  const roundTripCpu = {
+    mongo: mongoTrips.length === 0 ? undefined : mean(mongoTrips.map((t) => t.findById.cpuUs)),
+    redis: redisTrips.length === 0 ? undefined : mean(redisTrips.map((t) => t.mget.cpuUs)),
+  };
+  const rows = [];
+  for (const [name, kind] of [
+    ['revocable-mongo', 'mongo'],
+    ['revocable-redis', 'redis'],
+  ] as const) {
+    for (const c of levels) {
+      const results = resultsOf(name, c);
+      const stateless = resultsOf('stateless-key', c);
+      if (results.length === 0) continue;
+      const rps = rpsOf(name, c);
+      const statelessRps = rpsOf('stateless-key', c);
+      const statelessCpu = cpuUs(stateless);
+      const tripsPerReq = results
+        .map((r) => (kind === 'mongo' ? r.dbCommandsPerRequest?.reads : r.dbSocketReadsPerRequest))
+        .filter((v): v is number => v !== undefined && Number.isFinite(v));
+      const trips = tripsPerReq.length === 0 ? undefined : median(tripsPerReq);
+      const tripCpu = roundTripCpu[kind];
+      const modelCpu =
+        statelessCpu === undefined || trips === undefined || tripCpu === undefined
+          ? undefined
+          : statelessCpu + tripCpu * trips;
+      const modelRps =
+        modelCpu === undefined || statelessRps === undefined || statelessCpu === undefined
+          ? undefined
+          : (statelessRps * statelessCpu) / modelCpu;
+      const value = rps === undefined || modelRps === undefined ? null : round(rps / modelRps, 2);
+      ratios[`${name.replace(/-/g, '_')}_vs_model_c${c}`] = value;
+      const measuredCpu = cpuUs(results);
+      rows.push({
+        scenario: name,
+        connections: c,
+        ok_rps: rps === undefined ? null : round(rps, 0),
+        stateless_key_ok_rps: statelessRps === undefined ? null : round(statelessRps, 0),
+        vs_stateless_key: rps === undefined || statelessRps === undefined ? null : round(rps / statelessRps, 2),
+        app_cpu_us_per_req: measuredCpu === undefined ? null : round(measuredCpu, 0),
+        stateless_key_app_cpu_us_per_req: statelessCpu === undefined ? null : round(statelessCpu, 0),
+        round_trip: kind === 'mongo' ? 'MongoDB find by _id' : 'Redis MGET (3 keys)',
+        round_trip_client_cpu_us: tripCpu === undefined ? null : round(tripCpu, 0),
+        round_trips_per_req: trips === undefined ? null : round(trips, 3),
+        checks_per_round_trip: trips === undefined || !(trips > 0) ? null : round(1 / trips, 1),
+        mget_per_req:
+          kind === 'redis' ? round(median(results.map((r) => r.dbCommandsPerRequest?.reads ?? Number.NaN)), 3) : null,
+        modelled_app_cpu_us_per_req: modelCpu === undefined ? null : round(modelCpu, 0),
+        modelled_ok_rps: modelRps === undefined ? null : round(modelRps, 0),
+        measured_vs_modelled: value,
+        // The model assumes the app saturated (about 1 core): lower, the run was bound by something else.
+        app_cores: round(median(results.map((r) => r.cpu.app / r.seconds)), 2),
+        stateless_key_app_cores:
+          stateless.length === 0 ? null : round(median(stateless.map((r) => r.cpu.app / r.seconds)), 2),
+        app_cpu_measured_vs_modelled:
+          measuredCpu === undefined || modelCpu === undefined ? null : round(measuredCpu / modelCpu, 2),
+      });
+    }
+  }
+  if (rows.length === 0) return { json: null, ratios, markdown: [] };
+  const md = [
+    '',
+    '### Exact mode against its model',
+    '',
+    "Modelled app CPU per request = stateless-key's + a bare round trip's client CPU × round trips per request; modelled req/s = stateless-key's req/s scaled by the two CPU figures (the app saturated in both). Round trips per request: MongoDB's read commands per response, Redis's socket reads per response (node-redis sends a turn's MGETs in one write); the bare round trips are the orchestrator's own (MongoDB `find` by `_id`, Redis `MGET` of three keys). Same run, same level, medians over the passes.",
+    '',
+    '| Scenario | Conns | 2xx/s | ÷ stateless-key | app CPU µs/req | stateless-key µs/req | round trip CPU µs | round trips/req (checks each) | modelled µs/req | modelled 2xx/s | measured ÷ modelled |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.connections} | ${show(r.ok_rps)} | ${show(r.vs_stateless_key)} | ${show(r.app_cpu_us_per_req)} | ${show(r.stateless_key_app_cpu_us_per_req)} | ${show(r.round_trip_client_cpu_us)} | ${show(r.round_trips_per_req)} (${show(r.checks_per_round_trip)})${r.mget_per_req === null ? '' : `, MGET/req ${r.mget_per_req}`} | ${show(r.modelled_app_cpu_us_per_req)} | ${show(r.modelled_ok_rps)} | **${show(r.measured_vs_modelled)}** |`,
+    ),
+  ];
+  return {
+    json: {
+      round_trip_client_cpu_us: {
+        mongodb_find_by_id: roundTripCpu.mongo === undefined ? null : round(roundTripCpu.mongo, 0),
+        redis_mget: roundTripCpu.redis === undefined ? null : round(roundTripCpu.redis, 0),
+      },
+      rows,
+    },
+    ratios,
+    markdown: md,
+  };
+}
+
+/** The Redis round trips of the samples that have them (means), or null. */
+function redisRoundTripJson(samples: RoundTrips[]) {
+  const redis = samples.flatMap((t) => (t.redis === undefined ? [] : [t.redis]));
+  if (redis.length === 0) return null;
+  return {
+    ping_wall_us: round(mean(redis.map((r) => r.ping.wallMs)) * 1000, 0),
+    ping_client_cpu_us: round(mean(redis.map((r) => r.ping.cpuUs)), 0),
+    mget_wall_us: round(mean(redis.map((r) => r.mget.wallMs)) * 1000, 0),
+    mget_client_cpu_us: round(mean(redis.map((r) => r.mget.cpuUs)), 0),
+    samples: redis.length,
+  };
+}
+
 export function buildReport(input: ReportInput): { markdown: string; json: unknown } {
   const { settings, runs, cores } = input;
   const rows = runs.map((run) => rowJson(run.name, run.result, cores, run.stats));
@@ -743,6 +1131,7 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
           find_by_id_wall_us: round((findWallMs ?? 0) * 1000, 0),
           find_by_id_client_cpu_us: round(mean(input.roundTrips.map((t) => t.findById.cpuUs)), 0),
           samples: input.roundTrips.length,
+          redis: redisRoundTripJson(input.roundTrips),
           c1_mean_latency_ms: {
             'revocable-mongo': revocableC1 === undefined ? null : round(revocableC1, 3),
             'stateless-key': statelessC1 === undefined ? null : round(statelessC1, 3),
@@ -754,6 +1143,8 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
         };
 
   const claims = claimsReport(input, rpsOf, targets);
+  const model = exactModel(input, resultsOf, rpsOf);
+  const copy = copyScaleReport(input, targets);
 
   let scaleJson: unknown = null;
   if (input.scale !== undefined) {
@@ -943,7 +1334,7 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     for (const run of counted) md.push(`- ${run.name} c${run.result.connections}: ${JSON.stringify(run.stats)}`);
   }
 
-  if (roundTripJson !== null) {
+  if (roundTripJson !== null && (revocableC1 !== undefined || statelessC1 !== undefined)) {
     md.push(
       '',
       '### One connection: the excess in driver round trips',
@@ -951,6 +1342,14 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       `Bare driver round trips from the orchestrator's own client, one at a time, measured at the 1-connection level before each pass and after the last (${input.roundTrips.length} samples): \`ping\` ${roundTripJson.ping_wall_us} µs wall (${roundTripJson.ping_client_cpu_us} µs client CPU), \`find\` by \`_id\` ${roundTripJson.find_by_id_wall_us} µs wall (${roundTripJson.find_by_id_client_cpu_us} µs client CPU). Mean latency at c1 (median over passes): revocable-mongo ${show(roundTripJson.c1_mean_latency_ms['revocable-mongo'])} ms, stateless-key ${show(roundTripJson.c1_mean_latency_ms['stateless-key'])} ms, revocable-mongo-cached ${show(roundTripJson.c1_mean_latency_ms['revocable-mongo-cached'])} ms: an excess of ${show(ratios.c1_excess_round_trips)} find round trips.`,
     );
   }
+  if (roundTripJson?.redis !== null && roundTripJson?.redis !== undefined) {
+    const r = roundTripJson.redis;
+    md.push(
+      '',
+      `Bare Redis round trips from the orchestrator's own node-redis client, one at a time (${r.samples} samples): \`PING\` ${show(r.ping_wall_us)} µs wall (${show(r.ping_client_cpu_us)} µs client CPU), \`MGET\` of a check's three keys ${show(r.mget_wall_us)} µs wall (${show(r.mget_client_cpu_us)} µs client CPU).`,
+    );
+  }
+  md.push(...model.markdown);
   if (claims !== undefined) md.push(...claims.markdown);
   md.push('', '### Targets', '', '| Target | Measured | Met |', '|---|---|---|');
   for (const t of targets)
@@ -971,6 +1370,7 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
     }
   }
   md.push(...redis.markdown);
+  if (copy !== undefined) md.push(...copy.markdown);
   if (input.memory !== undefined) {
     const { result, seconds, earlySeconds } = input.memory;
     md.push('', '### Memory and correctness under load', '');
@@ -1013,10 +1413,17 @@ export function buildReport(input: ReportInput): { markdown: string; json: unkno
       repeat: settings.repeat,
     },
     scenarios: rows,
-    ratios: { ...ratios, ...(claims?.ratios ?? {}), ...redis.ratios },
+    ratios: { ...ratios, ...model.ratios, ...(claims?.ratios ?? {}), ...redis.ratios, ...(copy?.ratios ?? {}) },
     claims: claims?.json ?? null,
     round_trips: roundTripJson,
-    scale: scaleJson,
+    // The scale results: the MongoDB scale run's fields where they always were (null before when it did not run),
+    // the memory store's (also `memory_store_scale`), the copy's and the exact-mode model beside them.
+    scale: {
+      ...(scaleJson ?? {}),
+      memory_store: memoryScaleJson,
+      copy: copy?.json ?? null,
+      exact_model: model.json,
+    },
     memory_store_scale: memoryScaleJson,
     ...redis.json,
     memory: memoryJson,

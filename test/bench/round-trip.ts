@@ -1,5 +1,6 @@
 // The unit the c1 excess is counted in: a bare MongoDB driver round trip (`ping`, and a `find` by `_id` the way
-// the store reads a user), one at a time, measured in the orchestrator's own process with its own client.
+// the store reads a user), one at a time, measured in the orchestrator's own process with its own client; and
+// the same for Redis (`PING`, and an `MGET` of the three keys a check reads), the unit of the exact-mode model.
 import { performance } from 'node:perf_hooks';
 import type { MongoClient } from 'mongodb';
 
@@ -15,6 +16,19 @@ export interface RoundTrip {
 export interface RoundTrips {
   ping: RoundTrip;
   findById: RoundTrip;
+  /** With a Redis in the run: node-redis round trips to it. */
+  redis?: RedisRoundTrips;
+}
+
+export interface RedisRoundTrips {
+  ping: RoundTrip;
+  /** `MGET` of a user's watermark, claims-change and session keys (absent keys), as RedisRevocationStore checks. */
+  mget: RoundTrip;
+}
+
+/** What the Redis round trips need of a node-redis client. */
+export interface RedisCommander {
+  sendCommand(args: string[]): Promise<unknown>;
 }
 
 async function timed(count: number, op: () => Promise<unknown>): Promise<RoundTrip> {
@@ -25,6 +39,16 @@ async function timed(count: number, op: () => Promise<unknown>): Promise<RoundTr
   const wallMs = (performance.now() - t0) / count;
   const cpu = process.cpuUsage(cpu0);
   return { count, wallMs, cpuUs: (cpu.user + cpu.system) / count };
+}
+
+/** The mean of slices of one measurement, weighted by their counts. */
+function merge(parts: RoundTrip[]): RoundTrip {
+  const count = parts.reduce((n, p) => n + p.count, 0);
+  return {
+    count,
+    wallMs: parts.reduce((n, p) => n + p.wallMs * p.count, 0) / count,
+    cpuUs: parts.reduce((n, p) => n + p.cpuUs * p.count, 0) / count,
+  };
 }
 
 /**
@@ -49,10 +73,23 @@ export async function measureRoundTrips(
     pings.push(await timed(slice, () => admin.command({ ping: 1 })));
     finds.push(await timed(slice, () => users.findOne({ _id: 'round-trip-probe' }, { projection })));
   }
-  const merge = (parts: RoundTrip[]): RoundTrip => ({
-    count: parts.reduce((n, p) => n + p.count, 0),
-    wallMs: parts.reduce((n, p) => n + p.wallMs * p.count, 0) / parts.reduce((n, p) => n + p.count, 0),
-    cpuUs: parts.reduce((n, p) => n + p.cpuUs * p.count, 0) / parts.reduce((n, p) => n + p.count, 0),
-  });
   return { ping: merge(pings), findById: merge(finds) };
+}
+
+/** `PING` and an `MGET` of the three keys of a check (`prefix` + `{round-trip-probe}`), alternately as above. */
+export async function measureRedisRoundTrips(
+  client: RedisCommander,
+  prefix: string,
+  { count = 1000, rounds = 4 } = {},
+): Promise<RedisRoundTrips> {
+  const tag = `${prefix}{round-trip-probe}`;
+  const keys = [`${tag}:u`, `${tag}:c`, `${tag}:s:probe-session`];
+  const slice = Math.max(1, Math.round(count / rounds));
+  const pings: RoundTrip[] = [];
+  const mgets: RoundTrip[] = [];
+  for (let r = 0; r < rounds; r++) {
+    pings.push(await timed(slice, () => client.sendCommand(['PING'])));
+    mgets.push(await timed(slice, () => client.sendCommand(['MGET', ...keys])));
+  }
+  return { ping: merge(pings), mget: merge(mgets) };
 }

@@ -14,13 +14,25 @@
 // same app on one Redis, at each connection level; REDIS_CLUSTER_NODES uses an existing cluster instead of
 // starting one) and `redis-logouts` (revokeSession / revokeUser called directly on the store by as many callers
 // as the top connection level, for one user and for many, on one Redis and on the cluster, the cluster's cells once
-// for each `feedSlots` of BENCH_FEED_SLOTS, default `1,8`; one Redis: 1), BENCH_REPEAT passes of
+// for each `feedSlots` of BENCH_FEED_SLOTS, default `1,8`; one Redis: 1), and `copy-scale` (the bounded-delay copy
+// at scale: `revocable-redis-cached`, maxRevocationDelay 100 ms, on a redis-server of its own whose change feed
+// holds BENCH_COPY_SCALE_ENTRIES revocations, default 10^6, half watermarks and half revoked sessions of users
+// outside the load, against the same app on an empty one, alternately at the top level; the time a new instance
+// takes to load them (to `auth.ready`, and to its first check answered without a store read, waited for at most
+// BENCH_COPY_WAIT_SECONDS, default 60), its RSS and heap, and the cross-instance delay under
+// BENCH_COPY_LOGOUT_RATE logouts per second, default 20, for BENCH_DURATION), BENCH_REPEAT passes of
 // the matrix at each level (default 1; ratios use medians), BENCH_EXPERIMENTS=1 to add the investigation-only
 // apps, BENCH_APP_FLAGS node flags for the app processes (e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`).
 // The claims scenarios (`revocable-mongo-claims`, `revocable-mongo-claims-refresh`) use tokens of their own,
 // signed with a `role` claim; the refresh scenario has its own database and its own copy of them, which its load
 // clients update with the cookies it re-issues. BENCH_REFRESH_PERCENT: the users whose claims it changes each
 // second (default 1).
+//
+// The exact scenarios (`revocable-mongo`, `revocable-redis`) are also compared with their model (report.ts,
+// `exactModel`), from figures of the same run: stateless-key's, bare store round trips (measured at the
+// 1-connection level, or before and after the matrix when it has none) and the store's round trips per request.
+// JSON: the scale results under `scale` (`scale.copy`, `scale.memory_store`, `scale.exact_model`, beside the
+// MongoDB scale run's own fields).
 //
 // Processes: this orchestrator, the database server, one process per app, one load-generator process; for the
 // Redis runs, their redis-servers (a cluster: six) and the logout driver (logouts.ts).
@@ -42,19 +54,37 @@ import { existingCluster, startRedisCluster, type ClusterNode, type RedisCluster
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { feedKeys, feedPartOf } from '../../lib/stores/redis/keys.js';
 import { BenchClaims, connectBenchRedis, loadLibrary, loadRedisStore } from './apps.js';
-import { checkCachedInstances, type CachedCheckResult, type Victim } from './cached-check.js';
-import { cpuSeconds } from './proc.js';
-import { buildReport, type ReportInput, type RunRecord } from './report.js';
-import { measureRoundTrips, type RoundTrips } from './round-trip.js';
-import { checkSeeded, infoNumber, memoryUsage, rewriteAof, seedRedis, type RawRedis } from './redis-seed.js';
+import {
+  checkCachedInstances,
+  checkCachedUnderLogoutRate,
+  type CachedCheckResult,
+  type RateCheckResult,
+  type Victim,
+} from './cached-check.js';
+import { cpuSeconds, rssBytes } from './proc.js';
+import { buildReport, type CopyInstanceLoad, type MemorySample, type ReportInput, type RunRecord } from './report.js';
+import { measureRedisRoundTrips, measureRoundTrips, type RoundTrips } from './round-trip.js';
+import {
+  checkSeeded,
+  infoNumber,
+  memoryUsage,
+  redisCounters,
+  rewriteAof,
+  seedRedis,
+  seedTimes,
+  setFeedStart,
+  type RawRedis,
+} from './redis-seed.js';
 import {
   CLAIMS_SCENARIO,
   EXPERIMENT_SCENARIOS,
   MAIN_SCENARIOS,
+  MAX_REVOCATION_DELAY_MS,
   REFRESH_SCENARIO,
   readSettings,
   type AppCommand,
   type AppMessage,
+  type AppStartup,
   type CheckerSpec,
   type LoadCommand,
   type LoadMessage,
@@ -87,6 +117,19 @@ const SEED_BATCH = 1000;
 const REDIS_SCALE_ENTRIES = Math.round(Number(process.env.BENCH_REDIS_SCALE_ENTRIES ?? '') || 1_000_000);
 /** The prefix of the revocable-redis app's keys (apps.ts). */
 const REDIS_APP_PREFIX = 'bench:';
+/** Revocations in the copy-scale run's change feed: half users' watermarks, half revoked sessions. */
+const COPY_SCALE_ENTRIES = Math.round(Number(process.env.BENCH_COPY_SCALE_ENTRIES ?? '') || 1_000_000);
+/** The copy-scale run's seeded users are `user-<COPY_FIRST_USER>` on: none of the load's (`user-0` ...). */
+const COPY_FIRST_USER = 10_000_000;
+/** How long the copy-scale run waits for a new instance's first check answered from its copy. */
+const COPY_WAIT_SECONDS = Number(process.env.BENCH_COPY_WAIT_SECONDS ?? '') || 60;
+/** Logouts per second through instance A in the copy-scale run's cross-instance test. */
+const COPY_LOGOUT_RATE = Number(process.env.BENCH_COPY_LOGOUT_RATE ?? '') || 20;
+/**
+ * The copy's whole read, as the library sends it with the default `revocationCopyLimit` (2,000,000): feed-copy.ts
+ * asks for 4 feed entries per entry it may hold. Timed once from the orchestrator, for the report only.
+ */
+const WHOLE_READ_LIMIT = 4 * 2_000_000;
 
 const settings = readSettings();
 const started = performance.now();
@@ -189,16 +232,17 @@ interface AppHandle {
   child: ChildProcess;
 }
 
-async function startApp(
+function forkApp(
   scenario: Scenario,
   secret: string,
   mongoUri: string,
   dbName: string,
-  extraEnv: Record<string, string> = {},
-): Promise<AppHandle> {
+  extraEnv: Record<string, string>,
+  extraFlags: string[] = [],
+): ChildProcess {
   // BENCH_APP_FLAGS passes node flags to the app processes, e.g. `--cpu-prof --cpu-prof-dir=.bench/prof`.
   const flags = (process.env.BENCH_APP_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const child = forkTs(
+  return forkTs(
     'app-process.ts',
     [scenario],
     {
@@ -208,11 +252,56 @@ async function startApp(
       BENCH_REDIS_URL: redisUrl,
       ...extraEnv,
     },
-    flags,
+    [...new Set([...flags, ...extraFlags])],
   );
+}
+
+async function appReady(scenario: Scenario, child: ChildProcess): Promise<AppHandle & { startup?: AppStartup }> {
   const ready = await nextMessage<AppMessage>(child, (m) => m.type === 'ready', `app ${scenario}`);
   if (ready.type !== 'ready') throw new Error('unreachable');
-  return { scenario, url: `http://127.0.0.1:${ready.port}`, pid: ready.pid, child };
+  return {
+    scenario,
+    url: `http://127.0.0.1:${ready.port}`,
+    pid: ready.pid,
+    child,
+    ...(ready.startup === undefined ? {} : { startup: ready.startup }),
+  };
+}
+
+async function startApp(
+  scenario: Scenario,
+  secret: string,
+  mongoUri: string,
+  dbName: string,
+  extraEnv: Record<string, string> = {},
+): Promise<AppHandle> {
+  return appReady(scenario, forkApp(scenario, secret, mongoUri, dbName, extraEnv));
+}
+
+/** An app process that has loaded the package and builds its app on `startDeferredApp` (BENCH_DEFER_START). */
+interface DeferredApp {
+  scenario: Scenario;
+  child: ChildProcess;
+  pid: number;
+}
+
+/** Forks a deferred app, run with --expose-gc (its heap is measured after a full collection). */
+async function forkDeferredApp(
+  scenario: Scenario,
+  secret: string,
+  mongoUri: string,
+  extraEnv: Record<string, string>,
+): Promise<DeferredApp> {
+  const child = forkApp(scenario, secret, mongoUri, DB_MAIN, { ...extraEnv, BENCH_DEFER_START: '1' }, ['--expose-gc']);
+  const loaded = await nextMessage<AppMessage>(child, (m) => m.type === 'loaded', `app ${scenario}`);
+  if (loaded.type !== 'loaded') throw new Error('unreachable');
+  return { scenario, child, pid: loaded.pid };
+}
+
+async function startDeferredApp(app: DeferredApp): Promise<AppHandle & { startup?: AppStartup }> {
+  const ready = appReady(app.scenario, app.child);
+  app.child.send({ type: 'start' } satisfies AppCommand);
+  return ready;
 }
 
 async function appStats(app: AppHandle): Promise<Record<string, number>> {
@@ -229,14 +318,16 @@ async function appBackground(app: AppHandle, on: boolean): Promise<void> {
   await reply;
 }
 
-async function appHeap(app: AppHandle): Promise<{ heapUsed: number; afterGc: boolean }> {
+async function appHeap(
+  app: AppHandle,
+): Promise<{ heapUsed: number; afterGc: boolean; external?: number; arrayBuffers?: number }> {
   const reply = nextMessage<AppMessage>(app.child, (m) => m.type === 'heap', `heap of ${app.scenario}`);
   app.child.send({ type: 'heap' } satisfies AppCommand);
   const message = await reply;
   return message.type === 'heap' ? message : { heapUsed: Number.NaN, afterGc: false };
 }
 
-async function stopApp(app: AppHandle): Promise<void> {
+async function stopApp(app: Pick<AppHandle, 'child'>): Promise<void> {
   if (app.child.exitCode !== null || app.child.signalCode !== null) return;
   const exited = new Promise((resolve) => app.child.once('exit', resolve));
   app.child.send({ type: 'shutdown' } satisfies AppCommand);
@@ -362,8 +453,16 @@ interface Tokens {
   mintedAt: number;
 }
 
-/** The tokens in rotation; `withClaims`: those of the claims scenarios, signed with the role `reader`. */
-async function mintTokens(secret: string, withClaims = false): Promise<Tokens> {
+/**
+ * The tokens in rotation; `withClaims`: those of the claims scenarios, signed with the role `reader`. `count`
+ * tokens of the users `userOf` names (default: the settings' tokens, token i of `user-(i % users)`).
+ */
+async function mintTokens(
+  secret: string,
+  withClaims = false,
+  count = settings.tokens,
+  userOf = (index: number) => `user-${index % settings.users}`,
+): Promise<Tokens> {
   const lib = await loadLibrary();
   const store = new lib.MemoryRevocationStore();
   const options = { secret, store, cookie: { secure: false }, expiresIn: '1h' } as const;
@@ -371,10 +470,9 @@ async function mintTokens(secret: string, withClaims = false): Promise<Tokens> {
   const claims = lib.createSessionAuth({ ...options, claims: BenchClaims });
   // The smallest response object the cookie writer needs; the token is taken from login()'s result.
   const fakeRes = { headersSent: false, append: () => fakeRes, setHeader: () => fakeRes } as unknown as Response;
-  const userOf = (index: number) => `user-${index % settings.users}`;
   const mintedAt = Date.now();
   const cookies: string[] = [];
-  for (let i = 0; i < settings.tokens; i++) {
+  for (let i = 0; i < count; i++) {
     const session = withClaims
       ? await claims.login(fakeRes, { sub: userOf(i), role: 'reader' })
       : await plain.login(fakeRes, { sub: userOf(i) });
@@ -471,6 +569,64 @@ async function waitForIdle(pid: number, maxSeconds: number): Promise<void> {
     if (!(now - last > 0.05)) return;
     last = now;
   }
+}
+
+/**
+ * Polls `/me` on a bounded-delay app with the load's cookies (of sessions signed in after the feed's start, so
+ * the copy may answer them) until a check is answered without a store read: the server's `MGET` count did not
+ * move across that request (nothing else reads that server meanwhile; this process only sends INFO). Each
+ * request is what traffic does: a check that finds the copy missing or old starts its next read. Resolves to when
+ * that response arrived (`Date.now()`), or undefined after `maxSeconds`, with the requests sent and those refused.
+ */
+async function waitForCopyInUse(
+  url: string,
+  raw: RawRedis,
+  cookies: string[],
+  maxSeconds: number,
+): Promise<{ atMs: number | undefined; polls: number; refused: number; waitedSeconds: number }> {
+  const t0 = performance.now();
+  const deadline = t0 + maxSeconds * 1000;
+  let polls = 0;
+  let refused = 0;
+  while (performance.now() < deadline) {
+    const before = (await redisCounters(raw)).mget;
+    const res = await fetch(`${url}/me`, { headers: { cookie: cookies[polls % cookies.length] as string } });
+    await res.arrayBuffer();
+    const answeredAt = Date.now();
+    const after = (await redisCounters(raw)).mget;
+    polls++;
+    if (res.status !== 200) refused++;
+    else if (after === before)
+      return { atMs: answeredAt, polls, refused, waitedSeconds: (performance.now() - t0) / 1000 };
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return { atMs: undefined, polls, refused, waitedSeconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * The app's heap and its array buffers (typed arrays live there, outside the heap) after a full collection (its
+ * process runs with --expose-gc), then its RSS.
+ */
+async function memorySample(app: AppHandle): Promise<MemorySample> {
+  const heap = await appHeap(app);
+  return {
+    rss: rssBytes(app.pid),
+    heapUsed: heap.heapUsed,
+    arrayBuffers: heap.arrayBuffers ?? Number.NaN,
+    afterGc: heap.afterGc,
+  };
+}
+
+/** The median wall time (ms) of `count` calls of `read`, one after the other. */
+async function medianWallMs(count: number, read: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await read();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
 }
 
 async function prepareDatabases(client: MongoClient): Promise<void> {
@@ -589,6 +745,11 @@ async function main(): Promise<void> {
     ? { empty: await startRedisServer({ persistent: true }), seeded: await startRedisServer({ persistent: true }) }
     : undefined;
   if (scaleServers !== undefined) for (const server of Object.values(scaleServers)) extraRedisServers.add(server);
+  // The copy-scale run's two servers (empty, seeded), persistent as revocable-redis's.
+  const copyServers = wanted('copy-scale')
+    ? { empty: await startRedisServer({ persistent: true }), seeded: await startRedisServer({ persistent: true }) }
+    : undefined;
+  if (copyServers !== undefined) for (const server of Object.values(copyServers)) extraRedisServers.add(server);
   const benchCluster = redisRuns.cluster || redisRuns.logouts ? await clusterForBench() : undefined;
   const client = new MongoClient(mongoUri);
   dbClient = client;
@@ -602,6 +763,10 @@ async function main(): Promise<void> {
 
   const candidates: Scenario[] = [...MAIN_SCENARIOS, ...(settings.experiments ? EXPERIMENT_SCENARIOS : [])];
   const matrixScenarios = candidates.filter(wanted);
+  // The orchestrator's own client on revocable-redis's server: its counters (MGETs and socket reads per request)
+  // and the bare Redis round trips of the exact-mode model.
+  const mainRedis =
+    redisUrl !== '' && matrixScenarios.includes('revocable-redis') ? await connectBenchRedis(redisUrl) : undefined;
   const needed = new Set<Scenario>(matrixScenarios);
   if (wanted('scale') || wanted('memory')) needed.add('revocable-mongo');
   const apps = new Map<Scenario, AppHandle>();
@@ -660,7 +825,24 @@ async function main(): Promise<void> {
           }),
         }
       : undefined;
+  // The copy-scale run's instances: forked now (the package loaded), built once their server is seeded. The
+  // seeded one is instance A of the cross-instance test, `second` its instance B.
+  const copyApps =
+    copyServers === undefined
+      ? undefined
+      : {
+          empty: await forkDeferredApp('revocable-redis-cached', secret, mongoUri, {
+            BENCH_REDIS_URL: copyServers.empty.url,
+          }),
+          seeded: await forkDeferredApp('revocable-redis-cached', secret, mongoUri, {
+            BENCH_REDIS_URL: copyServers.seeded.url,
+          }),
+          second: await forkDeferredApp('revocable-redis-cached', secret, mongoUri, {
+            BENCH_REDIS_URL: copyServers.seeded.url,
+          }),
+        };
   const extraApps = [
+    ...Object.values(copyApps ?? {}),
     memoryApp,
     seededApp,
     memoryScaleApps?.empty,
@@ -694,15 +876,19 @@ async function main(): Promise<void> {
   }
 
   const runs: RunRecord[] = [];
-  /** `countMongo: false` for apps on Redis: the MongoDB server's command counters say nothing of them. */
+  /**
+   * `countMongo: false` for apps on Redis: the MongoDB server's command counters say nothing of them; `redis`: a
+   * client on the app's own redis-server, whose counters give its MGETs, scripts and socket reads per request.
+   */
   const measure = async (
     app: AppHandle,
     connections: number,
     label: string,
     extra: Partial<LoadSpec> = {},
-    { countMongo = true }: { countMongo?: boolean } = {},
+    { countMongo = true, redis }: { countMongo?: boolean; redis?: RawRedis } = {},
   ): Promise<LoadResult> => {
     const before = countMongo ? await commandCounts(client) : undefined;
+    const redisBefore = redis === undefined ? undefined : await redisCounters(redis);
     // The app's own work (the refresh scenario's refreshClaims timer) only while it is measured, warm-up included.
     await appBackground(app, true);
     const result = await load.run({
@@ -727,8 +913,23 @@ async function main(): Promise<void> {
         names.reduce((sum, n) => sum + (after[n] ?? 0) - (before[n] ?? 0), 0) / result.totalResponses;
       result.dbCommandsPerRequest = { reads: delta(READ_COMMANDS), writes: delta(WRITE_COMMANDS) };
     }
+    if (redis !== undefined && redisBefore !== undefined && result.totalResponses > 0) {
+      const redisAfter = await redisCounters(redis);
+      const n = result.totalResponses;
+      result.dbCommandsPerRequest = {
+        reads: (redisAfter.mget - redisBefore.mget) / n,
+        writes: (redisAfter.scripts - redisBefore.scripts) / n,
+      };
+      // Less the INFO that read the counters afterwards (itself one socket read).
+      result.dbSocketReadsPerRequest = (redisAfter.socketReads - redisBefore.socketReads - 1) / n;
+    }
+    const perReq = result.dbCommandsPerRequest;
+    const redisNote =
+      redis === undefined || perReq === undefined
+        ? ''
+        : `  MGET/req ${perReq.reads.toFixed(3)}  socket reads/req ${result.dbSocketReadsPerRequest?.toFixed(3) ?? 'n/a'}`;
     log(
-      `  ${label.padEnd(30)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non2xx ${result.non2xx}  errors ${result.errors}`,
+      `  ${label.padEnd(30)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  non2xx ${result.non2xx}  errors ${result.errors}${redisNote}`,
     );
     return result;
   };
@@ -738,14 +939,23 @@ async function main(): Promise<void> {
   // With BENCH_REPEAT=n, each level runs the whole matrix n times, the order alternating again: the report takes
   // medians. At 1 connection, bare driver round trips are measured before each pass and after the last, the unit
   // the excess latency of revocable-mongo over stateless-key is counted in.
+  // Without a 1-connection level, the exact scenarios' model still needs them: measured before the matrix and
+  // after it. With revocable-redis in the matrix, bare Redis round trips (PING, a check's MGET) are measured too.
   const roundTrips: RoundTrips[] = [];
   const probeRoundTrips = async () => {
     const measured = await measureRoundTrips(client, DB_MAIN, 'round_trip_probe');
+    if (mainRedis !== undefined)
+      measured.redis = await measureRedisRoundTrips(mainRedis.client as RawRedis, `${REDIS_APP_PREFIX}probe:`);
     roundTrips.push(measured);
+    const r = measured.redis;
     log(
-      `  bare driver round trips: ping ${(measured.ping.wallMs * 1000).toFixed(0)} µs wall / ${measured.ping.cpuUs.toFixed(0)} µs CPU, find by _id ${(measured.findById.wallMs * 1000).toFixed(0)} µs wall / ${measured.findById.cpuUs.toFixed(0)} µs CPU`,
+      `  bare driver round trips: ping ${(measured.ping.wallMs * 1000).toFixed(0)} µs wall / ${measured.ping.cpuUs.toFixed(0)} µs CPU, find by _id ${(measured.findById.wallMs * 1000).toFixed(0)} µs wall / ${measured.findById.cpuUs.toFixed(0)} µs CPU${r === undefined ? '' : `; Redis PING ${(r.ping.wallMs * 1000).toFixed(0)} µs wall / ${r.ping.cpuUs.toFixed(0)} µs CPU, MGET ${(r.mget.wallMs * 1000).toFixed(0)} µs wall / ${r.mget.cpuUs.toFixed(0)} µs CPU`}`,
     );
   };
+  const probeAtEnds =
+    !settings.connections.includes(1) &&
+    matrixScenarios.some((scenario) => scenario === 'revocable-mongo' || scenario === 'revocable-redis');
+  if (probeAtEnds) await probeRoundTrips();
   let pass = 0;
   for (const connections of settings.connections) {
     for (let r = 0; r < settings.repeat; r++) {
@@ -754,11 +964,16 @@ async function main(): Promise<void> {
     }
     if (connections === 1 && matrixScenarios.length > 0) await probeRoundTrips();
   }
+  if (probeAtEnds) await probeRoundTrips();
   async function runPass(connections: number, order: readonly Scenario[]): Promise<void> {
     for (const scenario of order) {
       const app = apps.get(scenario) as AppHandle;
       const before = await appStats(app);
-      const result = await measure(app, connections, scenario);
+      // revocable-redis: its Redis's counters instead of the MongoDB server's.
+      const result =
+        scenario === 'revocable-redis' && mainRedis !== undefined
+          ? await measure(app, connections, scenario, {}, { countMongo: false, redis: mainRedis.client as RawRedis })
+          : await measure(app, connections, scenario);
       const after = await appStats(app);
       const stats = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
       runs.push({ name: scenario, result, stats });
@@ -857,6 +1072,173 @@ async function main(): Promise<void> {
     await stopApp(redisScaleApps.empty);
     await stopApp(redisScaleApps.seeded);
     for (const server of Object.values(scaleServers)) {
+      await server.stop();
+      extraRedisServers.delete(server);
+    }
+  }
+
+  // The copy at scale: revocable-redis-cached on a redis-server whose feed holds COPY_SCALE_ENTRIES revocations
+  // (users outside the load) and on an empty one: how long a new instance takes to load them, its memory, the
+  // req/s of both alternately at the top level, then the cross-instance delay under a steady logout rate.
+  let copyScale: ReportInput['copyScale'];
+  if (copyServers !== undefined && copyApps !== undefined) {
+    const half = Math.floor(COPY_SCALE_ENTRIES / 2);
+    log(
+      `Copy scale: seeding ${half.toLocaleString('en-US')} users' watermarks and ${half.toLocaleString('en-US')} revoked sessions (users from user-${COPY_FIRST_USER}, none of the load's) with their ${(2 * half).toLocaleString('en-US')} feed entries...`,
+    );
+    const seededRedis = await connectBenchRedis(copyServers.seeded.url);
+    const emptyRedis = await connectBenchRedis(copyServers.empty.url);
+    const started: AppHandle[] = [];
+    try {
+      const raw = seededRedis.client as RawRedis;
+      const emptyRaw = emptyRedis.client as RawRedis;
+      const seed = await seedRedis(raw, REDIS_APP_PREFIX, half, tokens.mintedAt, log, {
+        firstUser: COPY_FIRST_USER,
+        kinds: ['watermarks', 'revoked_sessions', 'feed_entries'],
+      });
+      // The feed began before its revocations (and before the tokens in rotation, plus the copy's margin, so
+      // that the copy may answer for them), on both servers.
+      const feedStart = seedTimes(tokens.mintedAt).watermarkAt - 60_000;
+      await setFeedStart(raw, REDIS_APP_PREFIX, feedStart);
+      await setFeedStart(emptyRaw, REDIS_APP_PREFIX, feedStart);
+      log(`  seeded in ${seed.seconds.toFixed(1)} s (${seed.keys.toLocaleString('en-US')} keys)`);
+      const aofRewriteSeconds = await rewriteAof(raw);
+      const store = new (await loadRedisStore())({
+        client: seededRedis.client,
+        prefix: REDIS_APP_PREFIX,
+        logger: { warn: log },
+      });
+      const checkedUsers = await checkSeeded(store, half, tokens.mintedAt, {
+        firstUser: COPY_FIRST_USER,
+        registry: false,
+      });
+      // One whole read of the feed as one call, as the copy's first read asks (for the report: what it costs here).
+      const t0 = performance.now();
+      const whole = await store.readFeed(null, WHOLE_READ_LIMIT);
+      const wholeFeedRead = { ms: performance.now() - t0, changes: whole.changes.length };
+      log(
+        `  AOF rewritten in ${aofRewriteSeconds.toFixed(1)} s; ${checkedUsers} seeded users read back as seeded; a whole feed read from this process: ${whole.changes.length.toLocaleString('en-US')} changes in ${wholeFeedRead.ms.toFixed(0)} ms`,
+      );
+      await waitForIdle(copyServers.seeded.process.pid as number, 15);
+
+      // A new instance, one at a time: from `createSessionAuth` to `auth.ready`, then to its first check
+      // answered from the copy; then its heap (after a full GC) and RSS.
+      const loadInstance = async (label: CopyInstanceLoad['label'], app: DeferredApp, on: RawRedis) => {
+        const handle = await startDeferredApp(app);
+        started.push(handle);
+        const inUse = await waitForCopyInUse(handle.url, on, tokens.cookies, COPY_WAIT_SECONDS);
+        const memory = await memorySample(handle);
+        const load: CopyInstanceLoad = {
+          label,
+          startup: handle.startup,
+          copyInUseAtMs: inUse.atMs,
+          polls: inUse.polls,
+          pollsRefused: inUse.refused,
+          waitedSeconds: inUse.waitedSeconds,
+          memory,
+        };
+        const from = handle.startup?.instanceStartedAtMs;
+        log(
+          `  ${label} instance: auth.ready after ${from === undefined ? 'n/a' : (handle.startup?.readyAtMs ?? 0) - from} ms, first check answered from the copy ${inUse.atMs === undefined || from === undefined ? `not within ${COPY_WAIT_SECONDS} s` : `after ${inUse.atMs - from} ms`} (${inUse.polls} requests, ${inUse.refused} refused); heap ${(memory.heapUsed / 2 ** 20).toFixed(1)} MB${memory.afterGc ? ' after a full GC' : ''} + array buffers ${(memory.arrayBuffers / 2 ** 20).toFixed(1)} MB, RSS ${(memory.rss / 2 ** 20).toFixed(1)} MB`,
+        );
+        return { handle, load };
+      };
+      const empty = await loadInstance('empty', copyApps.empty, emptyRaw);
+      const seeded = await loadInstance('seeded', copyApps.seeded, raw);
+
+      const runs = { empty: [] as LoadResult[], seeded: [] as LoadResult[] };
+      const emptyPid = copyServers.empty.process.pid as number;
+      const seededPid = copyServers.seeded.process.pid as number;
+      for (let r = 0; r < settings.repeat; r++) {
+        const runEmpty = async () =>
+          runs.empty.push(
+            await measure(
+              empty.handle,
+              top,
+              'revocable-redis-cached empty',
+              { pids: { app: empty.handle.pid, db: emptyPid } },
+              { countMongo: false, redis: emptyRaw },
+            ),
+          );
+        const runSeeded = async () =>
+          runs.seeded.push(
+            await measure(
+              seeded.handle,
+              top,
+              'revocable-redis-cached seeded',
+              { pids: { app: seeded.handle.pid, db: seededPid } },
+              { countMongo: false, redis: raw },
+            ),
+          );
+        if (r % 2 === 0) {
+          await runEmpty();
+          await runSeeded();
+        } else {
+          await runSeeded();
+          await runEmpty();
+        }
+      }
+      const afterRun = { empty: await memorySample(empty.handle), seeded: await memorySample(seeded.handle) };
+      await stopApp(empty.handle);
+
+      // Cross-instance: A (the seeded instance) and B (a second one on the same server, loaded now); logouts
+      // through A at a steady rate, each polled on B. The allowance is cached-correctness's (report.ts): the delay
+      // plus one read (here an incremental feed read's median wall time, measured now from this process) plus
+      // 5 ms for an HTTP request.
+      const second = await loadInstance('second', copyApps.second, raw);
+      const incrementalFeedReadMs = await medianWallMs(20, () =>
+        store.readFeed(new Date(Date.now() - CHANGE_OVERLAP_MS), 2_000_000),
+      );
+      const count = Math.max(2, Math.round(COPY_LOGOUT_RATE * settings.durationSeconds));
+      const victimTokens = await mintTokens(secret, false, 2 * count, (i) => `victim-${i % count}`);
+      const victims: Victim[] = Array.from({ length: count }, (_, k) => {
+        const cookie = victimTokens.cookies[k] as string;
+        return k % 2 === 0
+          ? { kind: 'logout', cookie, probe: cookie }
+          : { kind: 'logout-all', cookie, probe: victimTokens.cookies[k + count] as string };
+      });
+      log(
+        `  cross-instance: ${count} logouts through A at ${COPY_LOGOUT_RATE}/s (alternately one device and everywhere), each polled on B; an incremental feed read takes ${incrementalFeedReadMs.toFixed(1)} ms`,
+      );
+      const crossInstance: RateCheckResult = await checkCachedUnderLogoutRate(
+        seeded.handle.url,
+        second.handle.url,
+        victims,
+        COPY_LOGOUT_RATE,
+      );
+      const delays = crossInstance.watches
+        .map((w) => w.firstRefusedAfterMs)
+        .filter((d): d is number => d !== undefined)
+        .sort((a, b) => a - b);
+      log(
+        `  cross-instance: ${crossInstance.watches.length} logouts at ${crossInstance.achievedPerSecond.toFixed(1)}/s; B's first refusal after A's response: p50 ${delays[Math.floor(delays.length / 2)]?.toFixed(1) ?? 'n/a'} ms, max ${delays.at(-1)?.toFixed(1) ?? 'n/a'} ms (${crossInstance.watches.length - delays.length} never refused); A accepted ${crossInstance.watches.reduce((n, w) => n + w.sameInstanceAccepted, 0)} of ${crossInstance.watches.reduce((n, w) => n + w.sameInstanceSent, 0)} after its own logouts`,
+      );
+      copyScale = {
+        entries: 2 * half,
+        watermarks: half,
+        revokedSessions: half,
+        firstUser: COPY_FIRST_USER,
+        maxRevocationDelayMs: MAX_REVOCATION_DELAY_MS,
+        seed,
+        aofRewriteSeconds,
+        checkedUsers,
+        wholeFeedRead,
+        incrementalFeedReadMs,
+        allowanceMs: MAX_REVOCATION_DELAY_MS + incrementalFeedReadMs + 5,
+        waitSeconds: COPY_WAIT_SECONDS,
+        instances: [empty.load, seeded.load, second.load],
+        afterRun,
+        empty: runs.empty,
+        seeded: runs.seeded,
+        crossInstance,
+      };
+    } finally {
+      seededRedis.close();
+      emptyRedis.close();
+      for (const app of started) await stopApp(app);
+      for (const app of Object.values(copyApps)) await stopApp(app);
+    }
+    for (const server of Object.values(copyServers)) {
       await server.stop();
       extraRedisServers.delete(server);
     }
@@ -1090,6 +1472,7 @@ async function main(): Promise<void> {
   }
 
   await load.exit();
+  mainRedis?.close();
   for (const app of apps.values()) await stopApp(app);
   await cleanup(); // drops this run's databases and closes the client
 
@@ -1109,6 +1492,7 @@ async function main(): Promise<void> {
     roundTrips,
     memoryScale,
     cachedCheck,
+    copyScale,
     redisScale,
     redisCluster,
     redisLogouts,

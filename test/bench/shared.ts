@@ -24,6 +24,16 @@ export const MAIN_SCENARIOS = [
 export const EXPERIMENT_SCENARIOS = ['exp-two-reads', 'exp-coalesced'] as const;
 
 /**
+ * Apps of the extra runs only, never in the matrix: `revocable-redis-cached` is `revocable-redis` with
+ * `maxRevocationDelay` (MAX_REVOCATION_DELAY_MS), the app of the `copy-scale` run, on redis-servers of its own
+ * whose feed start it finds set before the tokens were issued.
+ */
+export const EXTRA_SCENARIOS = ['revocable-redis-cached'] as const;
+
+/** The `maxRevocationDelay` of the bounded-delay apps (`revocable-mongo-cached`, `revocable-redis-cached`), ms. */
+export const MAX_REVOCATION_DELAY_MS = 100;
+
+/**
  * The claims scenarios: `revocable-mongo` plus a `claims` schema and `loadClaims`. `revocable-mongo-claims` never
  * changes any claims (up-to-date tokens must cost nothing: no `loadClaims` call, no extra read);
  * `revocable-mongo-claims-refresh` calls `refreshClaims` for 1 % of its users each second (BENCH_REFRESH_PERCENT)
@@ -34,11 +44,12 @@ export const REFRESH_SCENARIO = 'revocable-mongo-claims-refresh';
 
 export type MainScenario = (typeof MAIN_SCENARIOS)[number];
 export type ExperimentScenario = (typeof EXPERIMENT_SCENARIOS)[number];
-export type Scenario = MainScenario | ExperimentScenario;
+export type ExtraScenario = (typeof EXTRA_SCENARIOS)[number];
+export type Scenario = MainScenario | ExperimentScenario | ExtraScenario;
 
 export function isScenario(value: string): value is Scenario {
-  return (
-    (MAIN_SCENARIOS as readonly string[]).includes(value) || (EXPERIMENT_SCENARIOS as readonly string[]).includes(value)
+  return [MAIN_SCENARIOS, EXPERIMENT_SCENARIOS, EXTRA_SCENARIOS].some((list) =>
+    (list as readonly string[]).includes(value),
   );
 }
 
@@ -65,13 +76,35 @@ export interface AppEnv {
   BENCH_USERS?: string;
   /** revocable-mongo-claims-refresh only: the share of them whose claims change each second (0.01: 1 %). */
   BENCH_REFRESH_SHARE?: string;
+  /**
+   * `1`: the process loads the package, answers `loaded` and builds its app only on a `start` command (the
+   * copy-scale apps: forked early, before anything could rebuild dist/, started once their Redis is seeded).
+   */
+  BENCH_DEFER_START?: string;
+}
+
+/**
+ * When the app's revocation instance began and settled (`Date.now()` of the app process, the same clock as the
+ * orchestrator's): just before `createSessionAuth`, and once `auth.ready` resolved.
+ */
+export interface AppStartup {
+  instanceStartedAtMs: number;
+  readyAtMs: number;
 }
 
 /** App process -> orchestrator. */
 export type AppMessage =
-  | { type: 'ready'; port: number; pid: number }
+  | { type: 'loaded'; pid: number }
+  | { type: 'ready'; port: number; pid: number; startup?: AppStartup }
   | { type: 'stats'; stats: Record<string, number> }
-  | { type: 'heap'; heapUsed: number; afterGc: boolean }
+  | {
+      type: 'heap';
+      heapUsed: number;
+      afterGc: boolean;
+      /** Memory outside the JavaScript heap (`process.memoryUsage()`): typed arrays' buffers are in `arrayBuffers`. */
+      external?: number;
+      arrayBuffers?: number;
+    }
   | { type: 'background'; on: boolean };
 
 /**
@@ -80,7 +113,7 @@ export type AppMessage =
  * another scenario is measured; answered once done (when off: once the calls in flight have settled).
  */
 export type AppCommand =
-  { type: 'stats' } | { type: 'heap' } | { type: 'background'; on: boolean } | { type: 'shutdown' };
+  { type: 'start' } | { type: 'stats' } | { type: 'heap' } | { type: 'background'; on: boolean } | { type: 'shutdown' };
 
 /** Revocations issued over HTTP during a run, and the check that nothing is accepted after they returned. */
 export interface CheckerSpec {
@@ -163,8 +196,17 @@ export interface LoadResult {
   checker?: CheckerResult;
   /** With `adoptCookies`: session cookies set by the app and adopted, from the start of the warm-up to the end. */
   cookiesAdopted?: number;
-  /** Database commands per response over the whole run, from the server's own counters (set by run.ts). */
+  /**
+   * Database commands per response over the whole run, from the server's own counters (set by run.ts); on Redis
+   * (`INFO commandstats`): reads are `MGET`s, writes `EVAL`/`EVALSHA`s.
+   */
   dbCommandsPerRequest?: { reads: number; writes: number };
+  /**
+   * Redis only: the server's socket reads (`INFO stats` total_reads_processed) per response over the whole run,
+   * i.e. the client's writes that reached it: node-redis sends the commands of one turn in one write, so this
+   * counts round trips where `dbCommandsPerRequest.reads` counts `MGET`s.
+   */
+  dbSocketReadsPerRequest?: number;
 }
 
 /** Load process -> orchestrator. */
