@@ -17,6 +17,8 @@ export type {
   Awaitable,
   FeedChange,
   FeedPage,
+  FeedPageRequest,
+  LifetimeBound,
   RevocationState,
   RevocationStore,
   StoreContext,

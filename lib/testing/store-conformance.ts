@@ -1,9 +1,12 @@
 // The conformance suite every RevocationStore must pass, published for store authors and used by our stores.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { MAX_REVOCATION_LIFETIME_MS } from '../core/limits.js';
 import type {
   Awaitable,
   FeedChange,
+  FeedPage,
+  LifetimeBound,
   RevocationState,
   RevocationStore,
   SessionRecord,
@@ -33,6 +36,13 @@ export interface ConformanceSubject<S extends RevocationStore = RevocationStore>
    * `markClaimsChanged`; `true` runs its tests (with `feed: true`, also that changes reach the feed).
    */
   claims?: boolean;
+  /**
+   * Whether the store keeps the session-lifetime bound (`declareLifetime`, `settleLifetime`; it needs `feed: true`).
+   * Defaults to false: the suite then checks that it has neither; `true` runs their tests. The bound is one per
+   * store and its tests start from a store that holds nothing: with `lifetime: true`, each `createStore` must
+   * answer a store of its own (a fresh key prefix, collection or database), sharing no state with another test's.
+   */
+  lifetime?: boolean;
   /**
    * Whether the server under the store applies concurrent writes to one record atomically, as the store's
    * design expects. Defaults to true. `false` only to run a store's atomic code path on a server that is not
@@ -377,6 +387,192 @@ const FEED_TESTS: Record<string, (t: Fixture<FeedStore>) => Promise<void>> = {
   },
 };
 
+/** What tells changes apart when two reads are compared: every field, dates in ms. */
+const changeKey = (change: FeedChange) =>
+  JSON.stringify(
+    Object.entries(change)
+      .map(([field, value]) => [field, value instanceof Date ? value.getTime() : (value as unknown)])
+      .sort(([a], [b]) => String(a).localeCompare(String(b))),
+  );
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** The changes of a feed read that concern `subs` (the users a test wrote for), as keys. */
+const keysOf = (changes: FeedChange[], subs: Set<string>) =>
+  new Set(changes.filter((c) => subs.has(c.sub)).map(changeKey));
+
+/**
+ * Writes one change per end in `ends`, of each kind in turn (a user's watermark, a session, a claims change when the
+ * store records them), each for a new user; resolves to those users.
+ */
+async function writeChanges(store: FeedStore, ends: Date[], subs = new Set<string>()): Promise<Set<string>> {
+  for (const [i, end] of ends.entries()) {
+    const sub = id('pager');
+    subs.add(sub);
+    const at = new Date(Date.now() - 10);
+    if (i % 3 === 2 && store.markClaimsChanged !== undefined) await store.markClaimsChanged(sub, at, end);
+    else if (i % 3 === 1) await store.revokeSession(id('sid'), sub, end);
+    else await store.revokeUser(sub, at, end);
+  }
+  return subs;
+}
+
+/**
+ * Every page of a paged read of `size` changes a page, until a page answers no cursor; `between(n)` runs after page
+ * `n` (from 0) when more follow. Each page may hold a few more than `size`, never many.
+ */
+async function readPages(
+  store: FeedStore,
+  since: Date | null,
+  size: number,
+  between?: (n: number) => Promise<void>,
+): Promise<FeedPage[]> {
+  const pages: FeedPage[] = [];
+  let cursor: string | undefined;
+  for (let n = 0; ; n++) {
+    assert.ok(n < 1000, 'the pages of a read end (a page answered no cursor within 1000 pages)');
+    const page = await store.readFeed(since, 10_000, cursor === undefined ? { size } : { size, cursor });
+    assert.ok(page.startedAt instanceof Date && Number.isFinite(page.startedAt.getTime()), 'startedAt is a valid Date');
+    assert.ok(page.changes.length <= size * 2, `a page of ${size} answered ${page.changes.length} changes`);
+    pages.push(page);
+    if (page.cursor === undefined) return pages;
+    assert.equal(typeof page.cursor, 'string', 'a cursor is a string');
+    cursor = page.cursor;
+    await between?.(n);
+  }
+}
+
+/**
+ * Whether the store pages this kind of read (whole, or by time): a first page of 3 when the feed holds more answers
+ * a cursor. A store that ignores the page request is conformant; it must then answer everything (checked here).
+ */
+async function pages(store: FeedStore, since: Date | null, subs: Set<string>): Promise<boolean> {
+  const first = await store.readFeed(since, 10_000, { size: 3 });
+  if (first.cursor !== undefined) return true;
+  assert.deepEqual(keysOf(first.changes, subs), keysOf(await feedRead(store, since), subs), 'no cursor: every change');
+  return false;
+}
+
+/** Paged reads (`readFeed`'s `page`), for a store that pages: every change that existed throughout is in a page. */
+const FEED_PAGING_TESTS: Record<string, (t: Fixture<FeedStore>) => Promise<void>> = {
+  async 'paged reads (3 a page) answer, whole and by time, the changes of an unpaged read, and end with no cursor'({
+    store,
+  }) {
+    const since = new Date(Date.now() - 1000);
+    const end = Date.now() + HOUR;
+    // Many of the same end (the order a whole read goes by), of every kind.
+    const ends = Array.from({ length: 21 }, (_, i) => new Date(end + (i % 7 < 4 ? 0 : (i % 7) * 1000)));
+    const subs = await writeChanges(store, ends);
+    for (const from of [null, since]) {
+      if (!(await pages(store, from, subs))) continue;
+      const expected = keysOf(await feedRead(store, from), subs);
+      assert.ok(expected.size >= ends.length, `the unpaged read has the ${ends.length} changes`);
+      const paged = await readPages(store, from, 3);
+      assert.ok(paged.length > 1, `a read of over 3 changes took one page (since ${String(from)})`);
+      const got = keysOf(
+        paged.flatMap((page) => page.changes),
+        subs,
+      );
+      assert.deepEqual(
+        [...expected].filter((key) => !got.has(key)),
+        [],
+        `changes missing from the pages (since ${String(from)})`,
+      );
+      assert.deepEqual(
+        [...got].filter((key) => !expected.has(key)),
+        [],
+        'changes in the pages only',
+      );
+    }
+    for (const from of [null, since]) {
+      const whole = await store.readFeed(from, 10_000, { size: 10_000 });
+      assert.equal(whole.cursor, undefined, `a page that holds every change answers no cursor (since ${String(from)})`);
+      assert.ok(keysOf(whole.changes, subs).size >= ends.length, 'that page holds every change');
+    }
+  },
+
+  async 'entries ending and added while a whole read pages make no other entry be skipped'({ store }) {
+    const soon = Date.now() + 1500;
+    const end = Date.now() + HOUR;
+    // Those ending soon come first in a whole read; the others share a few ends.
+    const short = await writeChanges(
+      store,
+      Array.from({ length: 6 }, () => new Date(soon)),
+    );
+    const subs = await writeChanges(
+      store,
+      Array.from({ length: 15 }, (_, i) => new Date(end + (i % 2) * 1000)),
+    );
+    if (!(await pages(store, null, new Set([...subs, ...short])))) return;
+    const expected = keysOf(await feedRead(store, null), subs);
+    assert.ok(expected.size >= 15);
+    const paged = await readPages(store, null, 3, async (n) => {
+      if (n !== 0 && n !== 2) return;
+      if (n === 0) await sleep(soon + 100 - Date.now()); // the first ones end (a store may remove them now)
+      await writeChanges(store, [new Date(soon + 60_000), new Date(end), new Date(end + 500)]);
+    });
+    const got = keysOf(
+      paged.flatMap((page) => page.changes),
+      subs,
+    );
+    assert.deepEqual(
+      [...expected].filter((key) => !got.has(key)),
+      [],
+      'changes missing from the pages',
+    );
+  },
+
+  async 'entries ending, added and written again while a read by time pages make no other entry be skipped'({ store }) {
+    const since = new Date(Date.now() - 1000);
+    const soon = Date.now() + 1500;
+    const end = Date.now() + HOUR;
+    // Written in turn: in the order of a read by time, the entries that end soon lie between the others.
+    const subs = new Set<string>();
+    const short = new Set<string>();
+    for (let i = 0; i < 7; i++) {
+      await writeChanges(store, [new Date(soon)], short);
+      await writeChanges(store, [new Date(end), new Date(end + 1000)], subs);
+    }
+    const sid = id('sid');
+    const sub = id('pager');
+    await store.revokeSession(sid, sub, new Date(end));
+    subs.add(sub);
+    if (!(await pages(store, since, new Set([...subs, ...short])))) return;
+    const expected = keysOf(await feedRead(store, since), subs);
+    assert.ok(expected.size >= 15);
+    const paged = await readPages(store, since, 3, async (n) => {
+      if (n !== 0 && n !== 2) return;
+      if (n === 0) await sleep(soon + 100 - Date.now());
+      await store.revokeSession(sid, sub, new Date(end)); // the same revocation again
+      await writeChanges(store, [new Date(end), new Date(end + 500), new Date(end + 2000)]);
+    });
+    const got = keysOf(
+      paged.flatMap((page) => page.changes),
+      subs,
+    );
+    assert.deepEqual(
+      [...expected].filter((key) => !got.has(key)),
+      [],
+      'changes missing from the pages',
+    );
+  },
+
+  async 'a malformed cursor is rejected'({ store }) {
+    const subs = await writeChanges(
+      store,
+      Array.from({ length: 5 }, () => later()),
+    );
+    if (!(await pages(store, null, subs))) return;
+    for (const cursor of ['not a cursor', '{}', '\u0000']) {
+      await assert.rejects(
+        async () => store.readFeed(null, 10_000, { size: 3, cursor }),
+        Error,
+        `the cursor ${JSON.stringify(cursor)} is rejected`,
+      );
+    }
+  },
+};
+
 type ClaimsStore = RevocationStore & Required<Pick<RevocationStore, 'markClaimsChanged'>>;
 
 /** The user's claims change (ms) as a check reads it, or undefined. */
@@ -435,6 +631,121 @@ const CLAIMS_FEED_TESTS: Record<string, (t: Fixture<ClaimsStore & FeedStore>) =>
   },
 };
 
+type LifetimeStore = FeedStore & Required<Pick<RevocationStore, 'declareLifetime' | 'settleLifetime'>>;
+
+const MINUTE = 60_000;
+
+/** The bound as stored, read by a raise that changes nothing (to one minute: below any the tests declare). */
+const boundOf = async (store: LifetimeStore) => checkedBound(await store.declareLifetime(MINUTE, 'raise'));
+
+/** `bound`, checked to be a bound: a positive lifetime and two valid dates. */
+function checkedBound(bound: LifetimeBound): LifetimeBound {
+  assert.ok(Number.isSafeInteger(bound.lifetimeMs) && bound.lifetimeMs > 0, `lifetimeMs ${bound.lifetimeMs}`);
+  for (const field of ['raisedAt', 'settledAt'] as const) {
+    const date = bound[field];
+    assert.ok(date instanceof Date && Number.isFinite(date.getTime()), `${field} is a valid Date`);
+  }
+  return bound;
+}
+
+/** A store that holds one revocation (or claims change) of `kind` starts the bound at 400 days. */
+const startsAtMaximum =
+  (kind: 'user' | 'session' | 'claims') =>
+  async ({ store, sub, sid }: Fixture<LifetimeStore>): Promise<void> => {
+    if (kind === 'user') await store.revokeUser(sub, new Date(), later());
+    else if (kind === 'session') await store.revokeSession(sid, sub, later());
+    else await (store as LifetimeStore & ClaimsStore).markClaimsChanged(sub, new Date(), later());
+    const bound = checkedBound(await store.declareLifetime(HOUR, 'raise'));
+    assert.equal(bound.lifetimeMs, MAX_REVOCATION_LIFETIME_MS, 'an older version may have written it: 400 days');
+    assert.equal((await boundOf(store)).lifetimeMs, MAX_REVOCATION_LIFETIME_MS, 'and it is stored');
+    const set = checkedBound(await store.declareLifetime(HOUR, 'set'));
+    assert.equal(set.lifetimeMs, HOUR, "'set' lowers it");
+  };
+
+/** The session-lifetime bound (`declareLifetime`, `settleLifetime`), each test on a store of its own. */
+const LIFETIME_TESTS: Record<string, (t: Fixture<LifetimeStore>) => Promise<void>> = {
+  async 'a store that holds no revocation starts the bound at the lifetime declared, raised now'({ store }) {
+    const before = Date.now();
+    const bound = checkedBound(await store.declareLifetime(2 * HOUR, 'raise'));
+    assert.equal(bound.lifetimeMs, 2 * HOUR);
+    // By the store's clock or the caller's: within the largest clock tolerance (300 s) of this process's.
+    const raisedAt = bound.raisedAt.getTime();
+    assert.ok(raisedAt >= before - 300_000 && raisedAt <= Date.now() + 300_000, 'raisedAt is now');
+    assert.ok(bound.settledAt.getTime() <= raisedAt, 'a new bound is not settled after it was raised');
+    assert.deepEqual(await boundOf(store), bound, 'the bound is stored as answered');
+  },
+
+  async "a store that holds no revocation starts at the lifetime 'set' declares"({ store }) {
+    const bound = checkedBound(await store.declareLifetime(3 * HOUR, 'set'));
+    assert.equal(bound.lifetimeMs, 3 * HOUR);
+    assert.deepEqual(await boundOf(store), bound);
+  },
+
+  'a store that holds a user revocation starts the bound at 400 days': startsAtMaximum('user'),
+
+  'a store that holds a session revocation starts the bound at 400 days': startsAtMaximum('session'),
+
+  async "'raise' never lowers the bound, and raisedAt moves only when the bound does"({ store }) {
+    const first = checkedBound(await store.declareLifetime(2 * HOUR, 'raise'));
+    for (const lower of [HOUR, 2 * HOUR, MINUTE]) {
+      assert.deepEqual(await store.declareLifetime(lower, 'raise'), first, `a raise to ${lower} ms changes nothing`);
+    }
+    await sleep(5);
+    const raised = checkedBound(await store.declareLifetime(3 * HOUR, 'raise'));
+    assert.equal(raised.lifetimeMs, 3 * HOUR);
+    assert.ok(raised.raisedAt.getTime() > first.raisedAt.getTime(), 'a raise that changes the bound moves raisedAt');
+    assert.deepEqual(await boundOf(store), raised);
+  },
+
+  async "'set' lowers the bound, and moves raisedAt only when it changes it"({ store }) {
+    const first = checkedBound(await store.declareLifetime(3 * HOUR, 'raise'));
+    await sleep(5);
+    const lowered = checkedBound(await store.declareLifetime(HOUR, 'set'));
+    assert.equal(lowered.lifetimeMs, HOUR);
+    assert.ok(lowered.raisedAt.getTime() > first.raisedAt.getTime(), "a 'set' that changes the bound moves raisedAt");
+    await sleep(5);
+    assert.deepEqual(await store.declareLifetime(HOUR, 'set'), lowered, "the same 'set' again changes nothing");
+    assert.deepEqual(await store.declareLifetime(30 * MINUTE, 'raise'), lowered, 'a lower raise changes nothing');
+    const raised = checkedBound(await store.declareLifetime(2 * HOUR, 'set'));
+    assert.equal(raised.lifetimeMs, 2 * HOUR, "'set' raises it too");
+  },
+
+  async 'settleLifetime only raises settledAt, and changes nothing else'({ store }) {
+    const bound = checkedBound(await store.declareLifetime(2 * HOUR, 'raise'));
+    const raisedAt = bound.raisedAt.getTime();
+    await store.settleLifetime(bound.raisedAt);
+    assert.deepEqual(await boundOf(store), { ...bound, settledAt: bound.raisedAt }, 'settled at raisedAt');
+    await store.settleLifetime(new Date(raisedAt - 60_000));
+    assert.equal((await boundOf(store)).settledAt.getTime(), raisedAt, 'an earlier settle never lowers it');
+    await store.settleLifetime(new Date(raisedAt + 1000));
+    const settled = await boundOf(store);
+    assert.equal(settled.settledAt.getTime(), raisedAt + 1000, 'a later one raises it');
+    assert.equal(settled.lifetimeMs, 2 * HOUR);
+    assert.equal(settled.raisedAt.getTime(), raisedAt);
+  },
+
+  async 'concurrent raises (20 at once, each a different lifetime) end at the largest, on a new bound and on one stored'({
+    store,
+    subject,
+  }) {
+    const declare = async (ms: number) => {
+      const bound = checkedBound(await store.declareLifetime(ms, 'raise'));
+      assert.ok(bound.lifetimeMs >= ms, `a raise to ${ms} ms answered ${bound.lifetimeMs}`);
+    };
+    for (const from of [2, 30]) {
+      const lifetimes = Array.from({ length: 20 }, (_, i) => (((i * 7) % 20) + from) * HOUR);
+      if (subject.atomicWrites === false) for (const ms of lifetimes) await declare(ms);
+      else await Promise.all(lifetimes.map(declare));
+      assert.equal((await boundOf(store)).lifetimeMs, Math.max(...lifetimes), `raises from ${from} hours`);
+    }
+  },
+};
+
+/** With claims changes too: a claims change counts as a revocation already written. */
+const LIFETIME_CLAIMS_TESTS: Record<string, (t: Fixture<LifetimeStore>) => Promise<void>> = {
+  'a store that holds a claims change starts the bound at 400 days': startsAtMaximum('claims'),
+};
+
 /**
  * Registers the conformance suite with your test runner. Each test gets a fresh store from `createStore`,
  * calls its `init()` first and its `close()` and your `cleanup` after.
@@ -471,7 +782,7 @@ export function runStoreConformance<S extends RevocationStore>(
       what: 'change feed',
       whenPresent: 'a store with `readFeed` must pass `feed: true`',
       whenMissing: 'pass `feed: true` only for a store with a change feed',
-      tests: FEED_TESTS as PartTests,
+      tests: { ...FEED_TESTS, ...FEED_PAGING_TESTS } as PartTests,
     });
     registerPart(test, run, {
       declared: subject.claims === true,
@@ -480,6 +791,14 @@ export function runStoreConformance<S extends RevocationStore>(
       whenPresent: 'a store with `markClaimsChanged` must pass `claims: true`',
       whenMissing: 'pass `claims: true` only for a store that records claims changes',
       tests: { ...CLAIMS_TESTS, ...(subject.feed === true ? CLAIMS_FEED_TESTS : {}) } as PartTests,
+    });
+    registerPart(test, run, {
+      declared: subject.lifetime === true,
+      methods: ['declareLifetime', 'settleLifetime'],
+      what: 'session-lifetime bound',
+      whenPresent: 'a store with `declareLifetime` must pass `lifetime: true`',
+      whenMissing: 'pass `lifetime: true` only for a store that keeps the session-lifetime bound',
+      tests: withFeed({ ...LIFETIME_TESTS, ...(subject.claims === true ? LIFETIME_CLAIMS_TESTS : {}) } as PartTests),
     });
     registerPart(test, run, {
       declared: subject.registry !== false,
@@ -493,6 +812,19 @@ export function runStoreConformance<S extends RevocationStore>(
 }
 
 type PartTests = Record<string, (t: Fixture) => Promise<void>>;
+
+/** The tests, each checking first that the store has a change feed (the bound needs `readFeed`). */
+function withFeed(tests: PartTests): PartTests {
+  return Object.fromEntries(
+    Object.entries(tests).map(([name, body]) => [
+      name,
+      async (t: Fixture) => {
+        assert.equal(typeof t.store.readFeed, 'function', 'a store with `declareLifetime` needs `readFeed` too');
+        await body(t);
+      },
+    ]),
+  );
+}
 
 /** An optional part of the interface: its methods, and how the subject declares it. */
 interface OptionalPart {

@@ -1,12 +1,14 @@
 // The change feed of MongoRevocationStore (`readFeed`, for `maxRevocationDelay`): one small document
 // per revocation in a collection of its own, kept until the revocation stops mattering.
 import { ObjectId, type Collection, type Filter } from 'mongodb';
-import { MESSAGE_PREFIX } from '../../core/config-error.js';
+import { argumentError, MESSAGE_PREFIX } from '../../core/config-error.js';
+import { MAX_REVOCATION_LIFETIME_MS } from '../../core/limits.js';
 import { writeInTime } from '../feed-write.js';
-import type { FeedChange, FeedPage } from '../revocation-store.js';
+import type { FeedChange, FeedPage, FeedPageRequest, LifetimeBound } from '../revocation-store.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
 import { createTtlIndex } from './ttl-index.js';
 import { retryDuplicateKey } from './user-state.js';
+import { isDuplicateKey, withWriteLock, type KeyedCollection } from './write-lock.js';
 
 /** A revocation: `at` (the writer's clock) is what the feed filters on, `exp` when the entry may go. */
 interface ChangeDocument {
@@ -41,25 +43,61 @@ interface StartDocument {
   startedAt: Date;
 }
 
-type LogDocument = ChangeDocument | ClaimsDocument | StartDocument;
+/**
+ * The session-lifetime bound (`declareLifetime`), one document beside the start marker (no `at`, `exp`, `cat` or
+ * `cexp`: no feed read matches it). On a server whose updates are not atomic, its writes hold the lock document
+ * `lock:lifetime` of the same collection (`withWriteLock`).
+ */
+interface LifetimeDocument {
+  _id: 'lifetime';
+  lifetimeMs: number;
+  raisedAt: Date;
+  settledAt: Date;
+}
+
+type LogDocument = ChangeDocument | ClaimsDocument | StartDocument | LifetimeDocument;
+
+/** Most rounds of reading the bound and changing it only if no other writer did meanwhile. */
+const MAX_LIFETIME_ATTEMPTS = 100;
+
+/** A kind of the feed's documents as a paged read takes them: its two date fields. */
+const KINDS = [
+  { written: 'at', end: 'exp' },
+  { written: 'cat', end: 'cexp' },
+] as const;
+
+/** Where a paged read is in one kind: not begun (null), its last document taken (date in ms, `_id`), or done (0). */
+type KindPosition = null | 0 | [ms: number, id: string];
+
+const CURSOR_PREFIX = 'm1.';
 
 /** Without a TTL index (FerretDB v1), entries that no longer matter are deleted by a writer, once a minute. */
 const CLEANUP_INTERVAL_MS = 60_000;
 
-export function createFeed(collection: Collection<LogDocument>) {
+/**
+ * The feed in `collection`; `atomicUpdates` says whether the server applies each update to a document atomically
+ * (the bound's writes take a lock when it does not).
+ */
+export function createFeed(collection: Collection<LogDocument>, atomicUpdates: () => Promise<boolean>) {
   const changes = collection as unknown as Collection<ChangeDocument>;
   const claims = collection as unknown as Collection<ClaimsDocument>;
+  const bounds = collection as unknown as Collection<LifetimeDocument>;
   let hasTtl = true;
   let cleanedAt = 0;
 
   /**
    * The `at` index for the feed, one by session for `holds`, and a TTL on `exp`; a server without TTL indexes
-   * gets a cleanup instead.
+   * gets a cleanup instead. Paged reads go by each date field and `_id` (`at_id`, `exp_id`, `cat_id`, `cexp_id`):
+   * each page starts where the previous one ended in such an index.
    */
   const ensureIndexes = onceUntilFailure(async () => {
     await changes.createIndex({ at: 1 }, { name: 'at' });
     await changes.createIndex({ sub: 1, sid: 1 }, { name: 'sub_sid' });
     await claims.createIndex({ cat: 1 }, { name: 'cat', sparse: true });
+    for (const { written, end } of KINDS) {
+      await collection.createIndex({ [written]: 1, _id: 1 }, { name: `${written}_id` });
+      await collection.createIndex({ [end]: 1, _id: 1 }, { name: `${end}_id` });
+    }
     if ((await createTtlIndex(changes, 'exp', 'exp_ttl')) !== undefined) {
       hasTtl = false;
       await changes.createIndex({ exp: 1 }, { name: 'exp' }); // for the full read and the cleanup
@@ -103,8 +141,12 @@ export function createFeed(collection: Collection<LogDocument>) {
     return (await changes.findOne({ sub, sid, exp: { $gte: exp } }, { projection: { _id: 1 } })) !== null;
   }
 
-  /** Every revocation that still matters (`since` null), else those written at or after `since`. */
-  async function read(since: Date | null, limit: number): Promise<FeedPage> {
+  /**
+   * Every revocation that still matters (`since` null), else those written at or after `since`. With `page`, one
+   * page of it: `readPage`.
+   */
+  async function read(since: Date | null, limit: number, page?: FeedPageRequest): Promise<FeedPage> {
+    if (page !== undefined) return readPage(since, page);
     const now = new Date();
     const filter =
       since === null
@@ -117,7 +159,178 @@ export function createFeed(collection: Collection<LogDocument>) {
     return { startedAt: start, changes: (docs as FeedDocument[]).map(toChange) };
   }
 
-  return { ensureIndexes, startedAt, holds, append, appendClaims, read };
+  /**
+   * One page: the revocations, then the claims changes, each in the order of the date read (`exp`/`cexp` for a
+   * whole read, `at`/`cat` by time) then `_id`, from where the cursor left each (the date and `_id` of its last
+   * document taken: documents removed or added before it move nothing past it). The kinds not done yet (of the
+   * first `size`) are read at once, each for its share of `size` and one more document, which says whether more
+   * follow.
+   */
+  async function readPage(since: Date | null, page: FeedPageRequest): Promise<FeedPage> {
+    const size = (page as { size?: unknown } | null)?.size;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+      throw argumentError('page.size', 'must be a positive whole number.');
+    if (since !== null && !(since instanceof Date && Number.isFinite(since.getTime())))
+      throw argumentError('since', 'must be a valid Date or null.');
+    const sinceMs = since === null ? null : since.getTime();
+    const positions: KindPosition[] = page.cursor === undefined ? [null, null] : decodeCursor(page.cursor, sinceMs);
+    const now = Date.now();
+    const chosen = [0, 1].filter((kind) => positions[kind] !== 0).slice(0, size);
+    const share = Math.floor(size / Math.max(1, chosen.length));
+    const readKind = (kind: number) => {
+      const field = since === null ? KINDS[kind]!.end : KINDS[kind]!.written;
+      const position = positions[kind];
+      // The documents after the position, as a rooted `$or` each of whose branches an index (`<field>_id`) serves.
+      const from = since === null ? { $gt: new Date(now) } : { $gte: since };
+      let filter: Filter<LogDocument> = { [field]: from };
+      if (Array.isArray(position) && position[0] >= (sinceMs ?? now + 1)) {
+        const at = new Date(position[0]);
+        filter = { $or: [{ [field]: { $gt: at } }, { [field]: at, _id: { $gt: new ObjectId(position[1]) } }] };
+      }
+      return collection.find(filter, { sort: { [field]: 1, _id: 1 }, limit: share + 1 }).toArray();
+    };
+    const [start, ...pages] = await Promise.all([startedAt(), ...chosen.map(readKind)]);
+    const found: FeedChange[] = [];
+    chosen.forEach((kind, i) => {
+      const docs = pages[i] ?? [];
+      const taken = docs.slice(0, share) as (ChangeDocument | ClaimsDocument)[];
+      found.push(...taken.map((doc) => toChange(doc)));
+      const last = taken[taken.length - 1];
+      if (docs.length <= share || last === undefined) positions[kind] = 0;
+      else {
+        const field = since === null ? KINDS[kind]!.end : KINDS[kind]!.written;
+        const date: unknown = (last as unknown as Record<string, unknown>)[field];
+        if (!(date instanceof Date) || !(last._id instanceof ObjectId))
+          throw new TypeError(`${MESSAGE_PREFIX}: a document of the revocation feed holds unreadable data.`);
+        positions[kind] = [date.getTime(), last._id.toHexString()];
+      }
+    });
+    const more = positions.some((position) => position !== 0);
+    return { startedAt: start, changes: found, ...(more ? { cursor: encodeCursor(sinceMs, positions) } : {}) };
+  }
+
+  /**
+   * The session-lifetime bound, as `RevocationStore.declareLifetime` says: read, then changed only if no other
+   * writer changed it meanwhile (a conditional update on the values read; a new document is inserted, which only
+   * one writer can), again until it holds; on a server whose updates are not atomic, a round that changes it holds
+   * the bound's lock. A declaration that changes nothing is one read (instances declare before each write). A
+   * bound not stored yet starts at `lifetimeMs` when the collection holds no change document, else at 400 days;
+   * `settledAt` then starts at 0 (1970).
+   */
+  async function declareLifetime(lifetimeMs: number, mode: 'raise' | 'set'): Promise<LifetimeBound> {
+    const atomic = await atomicUpdates();
+    const wanted = (stored: LifetimeBound) => (mode === 'set' ? lifetimeMs : Math.max(stored.lifetimeMs, lifetimeMs));
+    const round = async (): Promise<LifetimeBound | undefined> => {
+      const stored = readBound(await bounds.findOne({ _id: 'lifetime' }));
+      if (stored === null) {
+        const holdsAny = await collection.findOne(
+          { $or: [{ at: { $exists: true } }, { cat: { $exists: true } }] },
+          { projection: { _id: 1 } },
+        );
+        const start = holdsAny === null ? lifetimeMs : MAX_REVOCATION_LIFETIME_MS;
+        const created = {
+          lifetimeMs: mode === 'set' ? lifetimeMs : Math.max(start, lifetimeMs),
+          raisedAt: new Date(),
+          settledAt: new Date(0),
+        };
+        try {
+          await bounds.insertOne({ _id: 'lifetime', ...created });
+          return created;
+        } catch (error) {
+          if (isDuplicateKey(error)) return undefined;
+          throw error;
+        }
+      }
+      const lifetime = wanted(stored);
+      if (lifetime === stored.lifetimeMs) return stored;
+      const raisedAt = new Date();
+      const { matchedCount } = await bounds.updateOne(
+        { _id: 'lifetime', lifetimeMs: stored.lifetimeMs, raisedAt: stored.raisedAt },
+        { $set: { lifetimeMs: lifetime, raisedAt } },
+      );
+      return matchedCount === 1 ? { lifetimeMs: lifetime, raisedAt, settledAt: stored.settledAt } : undefined;
+    };
+    for (let attempt = 1; attempt <= MAX_LIFETIME_ATTEMPTS; attempt++) {
+      if (!atomic) {
+        // Without a change to make, no lock: the common case, a declaration before each write.
+        const stored = readBound(await bounds.findOne({ _id: 'lifetime' }));
+        if (stored !== null && wanted(stored) === stored.lifetimeMs) return stored;
+      }
+      const bound = atomic
+        ? await round()
+        : await withWriteLock(collection as unknown as KeyedCollection, 'lifetime', round);
+      if (bound !== undefined) return bound;
+    }
+    throw new Error(
+      `${MESSAGE_PREFIX}: the session-lifetime bound was changed by other writers ${MAX_LIFETIME_ATTEMPTS} times in a row.`,
+    );
+  }
+
+  /**
+   * `$max` on the bound's `settledAt` (when updates are not atomic: under the bound's lock, unless it is settled that
+   * far already); a missing bound stays so.
+   */
+  async function settleLifetime(raisedAt: Date): Promise<void> {
+    const settle = () => bounds.updateOne({ _id: 'lifetime' }, { $max: { settledAt: raisedAt } });
+    if (await atomicUpdates()) {
+      await settle();
+      return;
+    }
+    const stored = readBound(await bounds.findOne({ _id: 'lifetime' }));
+    if (stored === null || stored.settledAt.getTime() >= raisedAt.getTime()) return;
+    await withWriteLock(collection as unknown as KeyedCollection, 'lifetime', settle);
+  }
+
+  return { ensureIndexes, startedAt, holds, append, appendClaims, read, declareLifetime, settleLifetime };
+}
+
+/** The stored bound, or null when there is none; a document it cannot read is an error. */
+function readBound(doc: LifetimeDocument | null): LifetimeBound | null {
+  if (doc === null) return null;
+  const { lifetimeMs, raisedAt, settledAt } = doc as Partial<LifetimeDocument>;
+  const isDate = (value: unknown): value is Date => value instanceof Date && Number.isFinite(value.getTime());
+  if (typeof lifetimeMs !== 'number' || !Number.isSafeInteger(lifetimeMs) || !isDate(raisedAt) || !isDate(settledAt))
+    throw new TypeError(`${MESSAGE_PREFIX}: the stored session-lifetime bound is unreadable.`);
+  return { lifetimeMs, raisedAt, settledAt };
+}
+
+/** A paged read's cursor: `m1.` then the base64url of the JSON of the read's `since` (ms or null) and positions. */
+function encodeCursor(sinceMs: number | null, positions: KindPosition[]): string {
+  return (
+    CURSOR_PREFIX + Buffer.from(JSON.stringify({ since: sinceMs, kinds: positions }), 'utf8').toString('base64url')
+  );
+}
+
+function isPosition(value: unknown): value is KindPosition {
+  if (value === null || value === 0) return true;
+  return (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    typeof value[0] === 'number' &&
+    Number.isSafeInteger(value[0]) &&
+    typeof value[1] === 'string' &&
+    /^[0-9a-f]{24}$/.test(value[1])
+  );
+}
+
+/** The positions of a cursor `encodeCursor` made for a read with the same `since`; anything else is refused. */
+function decodeCursor(cursor: unknown, sinceMs: number | null): KindPosition[] {
+  const refuse = (why: string) =>
+    argumentError(
+      'page.cursor',
+      `is not a cursor of this store's feed (${why}): pass the previous page's \`cursor\` unchanged, with the same \`since\`.`,
+    );
+  if (typeof cursor !== 'string' || !cursor.startsWith(CURSOR_PREFIX)) throw refuse('not one it answers');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor.slice(CURSOR_PREFIX.length), 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const { since, kinds } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  if (!Array.isArray(kinds) || kinds.length !== 2 || !kinds.every(isPosition)) throw refuse('unreadable');
+  if (since !== sinceMs) throw refuse('it continues a read with another `since`');
+  return kinds;
 }
 
 type FeedDocument = Omit<ChangeDocument, '_id' | 'at'> | Omit<ClaimsDocument, '_id' | 'cat'>;

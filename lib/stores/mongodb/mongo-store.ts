@@ -2,9 +2,17 @@
 // TTL, in MongoDB.
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { validateOptions } from '../../config/validate-options.js';
-import { ConfigError, MESSAGE_PREFIX } from '../../core/config-error.js';
+import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../core/config-error.js';
 import { createLookupBatcher } from '../lookup-batcher.js';
-import type { FeedPage, RevocationState, RevocationStore, SessionRecord, StoreContext } from '../revocation-store.js';
+import type {
+  FeedPage,
+  FeedPageRequest,
+  LifetimeBound,
+  RevocationState,
+  RevocationStore,
+  SessionRecord,
+  StoreContext,
+} from '../revocation-store.js';
 import { storeLogger } from '../../config/logger.js';
 import { mongoStoreOptionsSchema, type MongoRevocationStoreOptions } from './options.js';
 import { readStates, type Lookup } from './read-states.js';
@@ -102,10 +110,9 @@ export class MongoRevocationStore implements RevocationStore {
     this.#userId = mapping === undefined ? (sub) => sub : (sub) => mappedUserId(mapping, sub);
     this.#logger = storeLogger(config.logger);
     const { atomicUpdates } = config;
-    this.#stateLocation =
-      atomicUpdates === undefined
-        ? onceUntilFailure(async () => this.#locationFor(await hasAtomicUpdates(db)))
-        : () => Promise.resolve(this.#locationFor(atomicUpdates));
+    const serverIsAtomic =
+      atomicUpdates === undefined ? onceUntilFailure(() => hasAtomicUpdates(db)) : () => Promise.resolve(atomicUpdates);
+    this.#stateLocation = async () => this.#locationFor(await serverIsAtomic());
     const revoked = this.#sessions as unknown as Collection<Document>;
     const read = {
       sessions: revoked,
@@ -118,7 +125,7 @@ export class MongoRevocationStore implements RevocationStore {
       async (lookups) => readStates({ ...read, location: await this.#stateLocation() }, lookups),
       BATCHING,
     );
-    this.#log = createFeed(db.collection(config.feedCollection, PRIMARY));
+    this.#log = createFeed(db.collection(config.feedCollection, PRIMARY), serverIsAtomic);
     this.#registry = createSessionRegistry({
       registry: db.collection<RegistryDocument>(config.registryCollection, PRIMARY),
       revoked,
@@ -206,9 +213,32 @@ export class MongoRevocationStore implements RevocationStore {
   /**
    * The change feed (`feedCollection`): every revocation that still matters, or those written since `since`.
    * Each revocation is added to it just before it is stored (both before `revokeUser`/`revokeSession` resolve).
+   * With `page`, at most `page.size` changes (`limit` is then the caller's to count) and a `cursor` while more
+   * follow: per kind (revocations, claims changes), a `find` sorted by the date read and `_id`, from where the
+   * previous page ended.
    */
-  async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
-    return this.#log.read(since, limit);
+  async readFeed(since: Date | null, limit: number, page?: FeedPageRequest): Promise<FeedPage> {
+    return this.#log.read(since, limit, page);
+  }
+
+  /**
+   * The session-lifetime bound, a document of the feed collection (`_id: 'lifetime'`), as
+   * `RevocationStore.declareLifetime` says (`raisedAt` by this process's clock). Read, then changed only if no
+   * other writer changed it meanwhile, again until it holds (on a server whose updates are not atomic, under a
+   * lock). A bound not stored yet starts at `lifetimeMs` when the feed collection holds no revocation, else at 400
+   * days.
+   */
+  async declareLifetime(lifetimeMs: number, mode: 'raise' | 'set'): Promise<LifetimeBound> {
+    if (typeof lifetimeMs !== 'number' || !Number.isSafeInteger(lifetimeMs) || lifetimeMs < 1)
+      throw argumentError('lifetimeMs', 'must be a positive whole number of milliseconds.');
+    if (mode !== 'raise' && mode !== 'set') throw argumentError('mode', "must be 'raise' or 'set'.");
+    return this.#log.declareLifetime(lifetimeMs, mode);
+  }
+
+  /** Raises the bound's `settledAt` to `raisedAt` (`$max`), never lowers it; a missing bound is left missing. */
+  async settleLifetime(raisedAt: Date): Promise<void> {
+    if (validDate(raisedAt) === undefined) throw argumentError('raisedAt', 'must be a valid Date.');
+    await this.#log.settleLifetime(raisedAt);
   }
 
   /** The stored expiry of a revoked-session entry, if there is one. */

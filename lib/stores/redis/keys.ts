@@ -53,18 +53,20 @@ export function userKeys(prefix: string, sub: string): UserKeys {
  * parts `{feed:1:<n>}`, `{feed:2:<n>}`... (`feedTag`). `:at`, the revocations scored by when they were written;
  * `:exp`, the same scored by when they stop mattering; `:c:at` and `:c:exp`, the same two for users' claims changes
  * (apart: versions before claims refresh read every member of `:at` and `:exp` as a revocation). Part 0 also holds
- * `:start`, when the feed began (ms), and `:slots`, how many parts writers have used (absent: 1).
+ * `:start`, when the feed began (ms), `:slots`, how many parts writers have used (absent: 1), and `:lifetime`, the
+ * session-lifetime bound (`declareLifetime`), a hash of `lifetimeMs`, `raisedAt` and `settledAt` (ms).
  */
 export function feedKeys(
   prefix: string,
   part = 0,
-): { at: string; exp: string; start: string; slots: string; claimsAt: string; claimsExp: string } {
+): { at: string; exp: string; start: string; slots: string; lifetime: string; claimsAt: string; claimsExp: string } {
   const base = `${prefix}{${feedTag(part)}}:`;
   return {
     at: `${base}at`,
     exp: `${base}exp`,
     start: `${base}start`,
     slots: `${base}slots`,
+    lifetime: `${base}lifetime`,
     claimsAt: `${base}c:at`,
     claimsExp: `${base}c:exp`,
   };

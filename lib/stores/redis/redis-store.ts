@@ -6,6 +6,8 @@ import { argumentError, ConfigError, MESSAGE_PREFIX } from '../../core/config-er
 import type {
   FeedChange,
   FeedPage,
+  FeedPageRequest,
+  LifetimeBound,
   RevocationState,
   RevocationStore,
   SessionRecord,
@@ -17,16 +19,20 @@ import { warnIfRevocationsCanBeLost } from './durability.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
 import { withDeadline } from '../../core/deadline.js';
 import { feedKeys, feedPartOf, userKeys } from './keys.js';
+import { MAX_REVOCATION_LIFETIME_MS } from '../../core/limits.js';
 import { redisStoreOptionsSchema, type RedisRevocationStoreOptions } from './options.js';
 import {
+  DECLARE_LIFETIME_SCRIPT,
   evalCommand,
   FEED_APPEND_SCRIPT,
+  FEED_PAGE_SCRIPT,
   LIST_SESSIONS_SCRIPT,
   MARK_CLAIMS_SCRIPT,
   RAISE_FEED_SLOTS_SCRIPT,
   REGISTER_SESSION_SCRIPT,
   REVOKE_SESSION_SCRIPT,
   REVOKE_USER_SCRIPT,
+  SETTLE_LIFETIME_SCRIPT,
   TOUCH_SESSION_SCRIPT,
 } from './scripts.js';
 
@@ -269,9 +275,11 @@ export class RedisRevocationStore implements RevocationStore {
   /**
    * The change feed (for `maxRevocationDelay`): every revocation and claims change that still matters, or those
    * written since `since`, with when the feed began. One round trip to each part's slot, all sent at once (and a
-   * second one to parts a writer added since this store last read their count).
+   * second one to parts a writer added since this store last read their count). With `page`, at most `page.size`
+   * changes (`limit` is then the caller's to count) and a `cursor` while more follow: see `#readFeedPage`.
    */
-  async readFeed(since: Date | null, limit: number): Promise<FeedPage> {
+  async readFeed(since: Date | null, limit: number, page?: FeedPageRequest): Promise<FeedPage> {
+    if (page !== undefined) return this.#readFeedPage(since, page);
     this.#setupInBackground();
     const first = feedKeys(this.#prefix);
     const now = String(Date.now());
@@ -316,6 +324,94 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   /**
+   * One page of a paged feed read, in one round trip to each part's slot, all sent at once. The feed is two sorted
+   * sets per part (revocations, claims changes: by end for a whole read, by write time for a read by time), each
+   * read from where the cursor left it: the cursor holds, per set, nothing yet, its last entry taken (score and
+   * member, so an entry pruned or added before it moves nothing past it), or that it was read to its end. A page
+   * reads the first sets not read to their end (at most `page.size` of them), each up to its share of `page.size`,
+   * plus one entry that says whether more follow. Parts a writer added meanwhile are read from their start.
+   */
+  async #readFeedPage(since: Date | null, page: FeedPageRequest): Promise<FeedPage> {
+    this.#setupInBackground();
+    const size = (page as { size?: unknown } | null)?.size;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+      throw argumentError('page.size', 'must be a positive whole number.');
+    const sinceMs = since === null ? null : Number(toMs(since, 'since'));
+    const positions = page.cursor === undefined ? [] : decodeFeedCursor(page.cursor, sinceMs);
+    const cover = (parts: number) => {
+      while (positions.length < parts * 2) positions.push(null);
+    };
+    cover(this.#feedPartsRead);
+    const unread = positions.flatMap((position, set) => (position === FEED_SET_DONE ? [] : [set]));
+    const chosen = unread.slice(0, size);
+    const share = Math.floor(size / Math.max(1, chosen.length));
+    const now = String(Date.now());
+    const setKey = (set: number) => {
+      const keys = feedKeys(this.#prefix, set >> 1);
+      if (since === null) return set % 2 === 0 ? keys.exp : keys.claimsExp;
+      return set % 2 === 0 ? keys.at : keys.claimsAt;
+    };
+    const byPart = new Map<number, number[]>();
+    for (const set of chosen) byPart.set(set >> 1, [...(byPart.get(set >> 1) ?? []), set]);
+    const pageOf = (sets: number[]) => {
+      const args = sets.flatMap((set) => {
+        const position = positions[set];
+        const [score, member] = Array.isArray(position) ? [String(position[0]), position[1]] : ['', ''];
+        return [score, member, String(share + 1)];
+      });
+      const bound = since === null ? now : `(${String(sinceMs)}`;
+      return evalCommand(FEED_PAGE_SCRIPT, sets.map(setKey), [bound, ...args]);
+    };
+    const first = feedKeys(this.#prefix);
+    const partZero = byPart.get(0);
+    const others = [...byPart].filter(([part]) => part !== 0);
+    const [[, start, slots, zeroPage], otherPages] = await Promise.all([
+      this.#send(first.at, [
+        ['SET', first.start, now, 'NX'],
+        ['GET', first.start],
+        ['GET', first.slots],
+        ...(partZero === undefined ? [] : [pageOf(partZero)]),
+      ]),
+      Promise.all(others.map(([part, sets]) => this.#send(feedKeys(this.#prefix, part).at, [pageOf(sets)]))),
+    ]);
+    const startMs = Number(text(start));
+    const used = slots === null ? 1 : Number(text(slots));
+    const unexpected = () => new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
+    if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(used) || used < 1 || used > 64) throw unexpected();
+    if (used < this.#feedSlots) this.#recordFeedSlots().catch(() => undefined);
+    const replies = new Map<number, unknown>();
+    const note = (sets: number[] | undefined, reply: unknown) => {
+      if (sets === undefined) return;
+      if (!Array.isArray(reply) || reply.length !== sets.length) throw unexpected();
+      sets.forEach((set, i) => replies.set(set, reply[i]));
+    };
+    note(partZero, zeroPage);
+    others.forEach(([, sets], i) => note(sets, otherPages[i]?.[0]));
+    const changes: FeedChange[] = [];
+    for (const set of chosen) {
+      const entries = replies.get(set);
+      if (!Array.isArray(entries) || entries.length % 2 !== 0) throw unexpected();
+      const taken = Math.min(share, entries.length / 2);
+      for (let i = 0; i < taken; i++) changes.push(readFeedEntry(text(entries[i * 2])));
+      if (entries.length / 2 <= share) positions[set] = FEED_SET_DONE;
+      else {
+        const member = text(entries[taken * 2 - 2]) ?? '';
+        const score = Number(text(entries[taken * 2 - 1]));
+        if (!Number.isFinite(score)) throw unexpected();
+        positions[set] = [score, member];
+      }
+    }
+    if (used > this.#feedPartsRead) this.#feedPartsRead = used;
+    cover(used);
+    const more = positions.some((position) => position !== FEED_SET_DONE);
+    return {
+      startedAt: new Date(startMs),
+      changes,
+      ...(more ? { cursor: encodeFeedCursor(sinceMs, positions) } : {}),
+    };
+  }
+
+  /**
    * Adds a revocation to the feed (in the part of `sub`), just before it is stored (with `WAIT`, as the revocation
    * itself); resolves to the replicas that acknowledged it (written again with a new time when late: `writeInTime`).
    * Before the first write to a part above 0, the count of parts readers take is raised to this store's.
@@ -329,6 +425,67 @@ export class RedisRevocationStore implements RevocationStore {
       const at = String(atMs);
       return this.#write(keys.at, evalCommand(FEED_APPEND_SCRIPT, pair, [at, entry, endMs, at]));
     });
+  }
+
+  /**
+   * The session-lifetime bound, a hash in the feed's first slot (`{feed}:lifetime`), changed by one script (as
+   * `RevocationStore.declareLifetime` says; `raisedAt` by this process's clock), followed by `WAIT` with
+   * `waitReplicas`. A bound not stored yet starts at `lifetimeMs` when the feed is empty, else at 400 days; with
+   * more than one feed part (`feedSlots`), the parts in other slots are looked at first (one more round trip, only
+   * then).
+   */
+  async declareLifetime(lifetimeMs: number, mode: 'raise' | 'set'): Promise<LifetimeBound> {
+    if (typeof lifetimeMs !== 'number' || !Number.isSafeInteger(lifetimeMs) || lifetimeMs < 1)
+      throw argumentError('lifetimeMs', 'must be a positive whole number of milliseconds.');
+    if (mode !== 'raise' && mode !== 'set') throw argumentError('mode', "must be 'raise' or 'set'.");
+    this.#setupInBackground();
+    const keys = feedKeys(this.#prefix);
+    const declare = (othersEmpty: string) =>
+      this.#writeForReply(
+        keys.at,
+        evalCommand(
+          DECLARE_LIFETIME_SCRIPT,
+          [keys.lifetime, keys.slots, keys.at, keys.exp, keys.claimsAt, keys.claimsExp],
+          [
+            String(lifetimeMs),
+            mode,
+            String(Date.now()),
+            String(MAX_REVOCATION_LIFETIME_MS),
+            String(this.#feedSlots),
+            othersEmpty,
+          ],
+        ),
+      );
+    let { reply, acked } = await declare('');
+    if (Array.isArray(reply) && text(reply[0]) === 'check') {
+      const parts = Number(text(reply[1]));
+      if (!Number.isSafeInteger(parts) || parts < 2 || parts > 64)
+        throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the session-lifetime bound`);
+      const counts = await Promise.all(
+        Array.from({ length: parts - 1 }, async (_, i) => {
+          const part = feedKeys(this.#prefix, i + 1);
+          const [count] = await this.#send(part.at, [['EXISTS', part.at, part.exp, part.claimsAt, part.claimsExp]]);
+          return Number(count);
+        }),
+      );
+      ({ reply, acked } = await declare(counts.every((count) => count === 0) ? '1' : '0'));
+    }
+    this.#requireAcks(acked);
+    const [bound, raisedAt, settledAt] = Array.isArray(reply) ? reply.map((value) => Number(text(value))) : [];
+    if (![bound, raisedAt, settledAt].every((value) => Number.isSafeInteger(value)))
+      throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the session-lifetime bound`);
+    return {
+      lifetimeMs: bound as number,
+      raisedAt: new Date(raisedAt as number),
+      settledAt: new Date(settledAt as number),
+    };
+  }
+
+  /** Raises the bound's `settledAt` to `raisedAt` (never lowers it) in one script, then `WAIT` as `declareLifetime`. */
+  async settleLifetime(raisedAt: Date): Promise<void> {
+    const keys = feedKeys(this.#prefix);
+    const script = evalCommand(SETTLE_LIFETIME_SCRIPT, [keys.lifetime], [toMs(raisedAt, 'raisedAt')]);
+    this.#requireAcks(await this.#write(keys.at, script));
   }
 
   /**
@@ -380,15 +537,20 @@ export class RedisRevocationStore implements RevocationStore {
    * acknowledged it (0 without `waitReplicas`, which asks for none). The caller checks them once every write is made.
    */
   async #write(key: string, script: RedisCommand): Promise<number> {
+    return (await this.#writeForReply(key, script)).acked;
+  }
+
+  /** `#write`, also resolving to the script's reply. */
+  async #writeForReply(key: string, script: RedisCommand): Promise<{ reply: unknown; acked: number }> {
     if (this.#waitReplicas === 0) {
-      await this.#send(key, [script]);
-      return 0;
+      const [reply] = await this.#send(key, [script]);
+      return { reply, acked: 0 };
     }
-    const [, acked] = await this.#send(key, [
+    const [reply, acked] = await this.#send(key, [
       script,
       ['WAIT', String(this.#waitReplicas), String(this.#waitTimeoutMs)],
     ]);
-    return Number(acked);
+    return { reply, acked: Number(acked) };
   }
 
   /** Too few acknowledgements fail the call, once the writes are made (they stay applied on the primary). */
@@ -427,6 +589,55 @@ export class RedisRevocationStore implements RevocationStore {
     };
     return withDeadline(attempt(), ms, noAnswer);
   }
+}
+
+/** A set of the feed read to its end, in a paged read's cursor. */
+const FEED_SET_DONE = 0;
+
+/**
+ * Where a paged feed read is in one of the feed's sorted sets (part `n`'s revocations at `2n`, its claims changes
+ * at `2n + 1`): not begun (null), its last entry taken (score, member), or read to its end.
+ */
+type FeedSetPosition = null | typeof FEED_SET_DONE | [score: number, member: string];
+
+const FEED_CURSOR_PREFIX = 'r1.';
+
+/** A paged feed read's cursor: `r1.` then the base64url of the JSON of the read's `since` (ms or null) and positions. */
+function encodeFeedCursor(sinceMs: number | null, positions: FeedSetPosition[]): string {
+  const json = JSON.stringify({ since: sinceMs, sets: positions });
+  return FEED_CURSOR_PREFIX + Buffer.from(json, 'utf8').toString('base64url');
+}
+
+function isFeedSetPosition(value: unknown): value is FeedSetPosition {
+  if (value === null || value === FEED_SET_DONE) return true;
+  return (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    typeof value[0] === 'number' &&
+    Number.isFinite(value[0]) &&
+    typeof value[1] === 'string'
+  );
+}
+
+/** The positions of a cursor `encodeFeedCursor` made for a read with the same `since`; anything else is refused. */
+function decodeFeedCursor(cursor: unknown, sinceMs: number | null): FeedSetPosition[] {
+  const refuse = (why: string) =>
+    argumentError(
+      'page.cursor',
+      `is not a cursor of this store's feed (${why}): pass the previous page's \`cursor\` unchanged, with the same \`since\`.`,
+    );
+  if (typeof cursor !== 'string' || !cursor.startsWith(FEED_CURSOR_PREFIX)) throw refuse('not one it answers');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor.slice(FEED_CURSOR_PREFIX.length), 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const { since, sets } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  if (!Array.isArray(sets) || sets.length % 2 !== 0 || sets.length > 128 || !sets.every(isFeedSetPosition))
+    throw refuse('unreadable');
+  if (since !== sinceMs) throw refuse('it continues a read with another `since`');
+  return sets;
 }
 
 /** Resolves after `ms` (at once for 0 or less). */

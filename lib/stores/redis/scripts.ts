@@ -193,3 +193,108 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '1')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 `;
+
+/**
+ * One page of the feed's sorted sets of one part (all in its slot). KEYS = the sets; ARGV[1] = the bound below which
+ * entries are left out, as `ZCOUNT`'s max (`<nowMs>`: those that ended; `(<sinceMs>`: those written before `since`);
+ * then for each set, three: the score and member of the last entry a previous page took (`''` and `''` for none),
+ * and how many entries to answer. Answers, for each set, `[member, score, ...]` of the entries after that one, in
+ * the set's order (score, then member bytes). The last entry taken may have gone since (pruned, or written again
+ * with another score): the page then starts at the first entry after where it was, found by bisection among the
+ * entries of its score. Positions are (score, member), never ranks, so entries removed or added before them move
+ * no other entry past them. Read-only.
+ */
+export const FEED_PAGE_SCRIPT = `
+local function before(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local out = {}
+for i, key in ipairs(KEYS) do
+  local base = 1 + (i - 1) * 3
+  local score, member, count = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3])
+  local start = redis.call('ZCOUNT', key, '-inf', ARGV[1])
+  if score ~= '' then
+    local from
+    local rank = redis.call('ZRANK', key, member)
+    if rank and tonumber(redis.call('ZSCORE', key, member)) == tonumber(score) then
+      from = rank + 1
+    else
+      local lo = redis.call('ZCOUNT', key, '-inf', '(' .. score)
+      local hi = redis.call('ZCOUNT', key, '-inf', score)
+      while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        if before(member, redis.call('ZRANGE', key, mid, mid)[1]) then hi = mid else lo = mid + 1 end
+      end
+      from = lo
+    end
+    if from > start then start = from end
+  end
+  out[i] = redis.call('ZRANGE', key, start, start + count - 1, 'WITHSCORES')
+end
+return out
+`;
+
+/**
+ * The session-lifetime bound, a hash `lifetimeMs`, `raisedAt`, `settledAt` (ms). KEYS[1] = the bound
+ * (`{feed}:lifetime`), KEYS[2] = `{feed}:slots`, KEYS[3..6] = part 0's `:at`, `:exp`, `:c:at`, `:c:exp`; ARGV[1] =
+ * the declared lifetime (ms), ARGV[2] = `raise` or `set`, ARGV[3] = now (ms), ARGV[4] = the start of a bound over
+ * revocations already written (400 days), ARGV[5] = the writer's own count of feed parts, ARGV[6] = whether the
+ * other parts were found empty (`1`, `0`, or `''`: not looked at). A missing bound starts at ARGV[1] when the feed
+ * holds nothing, else at ARGV[4]; with more than one part and ARGV[6] `''`, part 0 empty answers `{'check', parts}`
+ * (the others are in other slots: the caller looks, then calls again). `raise` keeps the larger of the stored and
+ * the declared, `set` the declared; `raisedAt` becomes now when the bound changes (or is created, with `settledAt`
+ * 0). Answers `{lifetimeMs, raisedAt, settledAt}`. A stored value it cannot read is an error.
+ */
+export const DECLARE_LIFETIME_SCRIPT = `
+local lifetime = tonumber(ARGV[1])
+local stored = redis.call('HMGET', KEYS[1], 'lifetimeMs', 'raisedAt', 'settledAt')
+local current, raisedAt, settledAt
+if stored[1] or stored[2] or stored[3] then
+  for i = 1, 3 do
+    if not stored[i] or not string.match(stored[i], '^%d+$') then
+      return redis.error_reply('ERR the stored session-lifetime bound is unreadable')
+    end
+  end
+  current, raisedAt, settledAt = tonumber(stored[1]), stored[2], stored[3]
+else
+  local empty = true
+  for i = 3, 6 do
+    if redis.call('ZCARD', KEYS[i]) > 0 then empty = false end
+  end
+  local parts = math.max(tonumber(redis.call('GET', KEYS[2]) or '1') or 1, tonumber(ARGV[5]))
+  if empty and parts > 1 then
+    if ARGV[6] == '' then return {'check', string.format('%d', parts)} end
+    empty = ARGV[6] == '1'
+  end
+  if empty then current = lifetime else current = tonumber(ARGV[4]) end
+  settledAt = '0'
+end
+local bound = current
+if ARGV[2] == 'set' then bound = lifetime elseif lifetime > current then bound = lifetime end
+if raisedAt == nil or bound ~= current then
+  raisedAt = ARGV[3]
+  redis.call('HSET', KEYS[1], 'lifetimeMs', string.format('%d', bound), 'raisedAt', raisedAt, 'settledAt', settledAt)
+end
+return {string.format('%d', bound), raisedAt, settledAt}
+`;
+
+/**
+ * KEYS[1] = the session-lifetime bound (`{feed}:lifetime`); ARGV[1] = the `raisedAt` (ms) whose entries were all
+ * extended. Raises `settledAt` to it, never lowers it; a missing bound is left missing. A stored value it cannot
+ * read is an error.
+ */
+export const SETTLE_LIFETIME_SCRIPT = `
+local settled = redis.call('HGET', KEYS[1], 'settledAt')
+if not settled then return 0 end
+if not string.match(settled, '^%d+$') then
+  return redis.error_reply('ERR the stored session-lifetime bound is unreadable')
+end
+if tonumber(settled) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'settledAt', ARGV[1])
+return 1
+`;

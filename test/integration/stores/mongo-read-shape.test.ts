@@ -117,4 +117,36 @@ describe('MongoRevocationStore: the shape of hot-path reads (command monitoring)
       for (const option of ['sort', 'skip']) assert.equal(event.command[option], undefined, `no ${option}`);
     }
   });
+
+  test('paged feed reads: per kind, a find sorted by an index (date, _id), limited, from the position by a rooted $or', async () => {
+    for (let i = 0; i < 5; i++)
+      await store.revokeUser(`paged-user-${i}`, new Date(now - 1000), new Date(now + 3_600_000));
+    const indexes = await client.db(testDb.dbName).collection('revocation_feed').listIndexes().toArray();
+    const indexed = new Set(indexes.map((i) => Object.keys(i.key as Document).join(',')));
+    for (const since of [null, new Date(now - 60_000)]) {
+      const commands = await commandsOf(async () => {
+        let page = await store.readFeed(since, 1000, { size: 2 });
+        for (let n = 0; page.cursor !== undefined && n < 2; n++)
+          page = await store.readFeed(since, 1000, { size: 2, cursor: page.cursor });
+      });
+      const finds = commands.filter((e) => e.commandName === 'find');
+      assert.ok(finds.length >= 4, `${finds.length} finds`);
+      for (const { command } of finds) {
+        const sort = (command.sort instanceof Map ? Object.fromEntries(command.sort) : command.sort) as Document;
+        const [field, id] = Object.keys(sort);
+        assert.equal(id, '_id', `sorted by a date then _id: ${JSON.stringify(sort)}`);
+        assert.deepEqual(Object.values(sort), [1, 1]);
+        assert.ok(indexed.has(`${field},_id`), `an index on ${field},_id: ${[...indexed].join(' ')}`);
+        const filter = command.filter as Document;
+        const branches = (filter.$or as Document[] | undefined) ?? [filter];
+        for (const branch of branches) assert.equal(Object.keys(branch)[0], field, JSON.stringify(filter));
+        assert.ok([2, 3].includes(command.limit as number), `a share of the page and one more: ${command.limit}`);
+        assert.equal(command.skip, undefined, 'no skip');
+      }
+      assert.ok(
+        finds.some((e) => Array.isArray((e.command.filter as Document).$or)),
+        'a page after the first continues with $or',
+      );
+    }
+  });
 });

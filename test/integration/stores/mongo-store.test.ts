@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
-import { MongoClient, ObjectId } from 'mongodb';
+import { MongoClient, ObjectId, type Document } from 'mongodb';
 import request from 'supertest';
 import { ConfigError, createSessionAuth, MemoryRevocationStore } from '../../../lib/index.js';
 import { MongoRevocationStore } from '../../../lib/mongodb.js';
 import { createTestDb, mongoUri, type TestDb } from '../../support/db.js';
 import { runStoreConformance } from '../../../lib/testing.js';
+import type { FeedChange } from '../../../lib/stores/revocation-store.js';
 import { hasAtomicUpdates } from '../../../lib/stores/mongodb/server-kind.js';
 
 const quiet = { warn: () => {} };
@@ -16,15 +18,37 @@ let shared: TestDb | undefined;
 after(async () => {
   await shared?.cleanup();
 });
+/**
+ * Each store's feed collection is its own (the session-lifetime bound's tests start from an empty store, and the
+ * bound lives there), dropped after its test.
+ */
+const feedCollections = new WeakMap<MongoRevocationStore, string>();
+const ownFeed = (store: MongoRevocationStore, feedCollection: string) => {
+  feedCollections.set(store, feedCollection);
+  return store;
+};
+const dropFeed = async (store: MongoRevocationStore) => {
+  const name = feedCollections.get(store);
+  if (name !== undefined)
+    await shared?.db
+      .collection(name)
+      .drop()
+      .catch(() => undefined);
+};
+const newFeedCollection = () => `feed_${randomBytes(4).toString('hex')}`;
 runStoreConformance(
   {
     name: 'MongoRevocationStore',
     createStore: async () => {
       shared ??= await createTestDb('conformance');
-      return new MongoRevocationStore({ client: shared.client, dbName: shared.dbName, logger: quiet });
+      const feedCollection = newFeedCollection();
+      const options = { client: shared.client, dbName: shared.dbName, feedCollection, logger: quiet };
+      return ownFeed(new MongoRevocationStore(options), feedCollection);
     },
+    cleanup: dropFeed,
     feed: true,
     claims: true,
+    lifetime: true,
   },
   { describe, it: test },
 );
@@ -44,16 +68,21 @@ runStoreConformance(
     name: 'MongoRevocationStore (atomicUpdates: true)',
     createStore: async () => {
       shared ??= await createTestDb('conformance');
-      return new MongoRevocationStore({
+      const feedCollection = newFeedCollection();
+      const store = new MongoRevocationStore({
         client: shared.client,
         dbName: shared.dbName,
         atomicUpdates: true,
         usersCollection: 'atomic_users',
+        feedCollection,
         logger: quiet,
       });
+      return ownFeed(store, feedCollection);
     },
+    cleanup: dropFeed,
     feed: true,
     claims: true,
+    lifetime: true,
     atomicWrites: serverIsAtomic,
   },
   { describe, it: test },
@@ -429,6 +458,80 @@ describe('MongoRevocationStore', () => {
     );
     assert.equal(await t.db.collection('hex_ids_log').countDocuments({ sub: 'not-hex' }), 0, 'nothing written');
     await auth.close();
+  });
+
+  test("the session-lifetime bound: a document { _id: 'lifetime' } of the feed collection that no feed read matches; 400 days over a feed that holds a revocation", async () => {
+    for (const atomicUpdates of [true, false]) {
+      const feedCollection = `lifetime_${String(atomicUpdates)}`;
+      const feed = t.db.collection<Document>(feedCollection);
+      const store = new MongoRevocationStore({ db: t.db, feedCollection, atomicUpdates, logger: quiet });
+      await store.init();
+      const bound = await store.declareLifetime(HOUR, 'raise');
+      assert.equal(bound.lifetimeMs, HOUR, 'an empty feed: the lifetime declared');
+      await store.settleLifetime(bound.raisedAt);
+      assert.deepEqual(await feed.findOne({ _id: 'lifetime' as never }), {
+        _id: 'lifetime',
+        lifetimeMs: HOUR,
+        raisedAt: bound.raisedAt,
+        settledAt: bound.raisedAt,
+      });
+      assert.equal(await feed.countDocuments({ _id: 'lock:lifetime' as never }), 0, 'no lock left behind');
+      const page = await store.readFeed(null, 1000);
+      const paged = await store.readFeed(new Date(0), 1000, { size: 10 });
+      assert.deepEqual([page.changes, paged.changes, paged.cursor], [[], [], undefined], 'the bound is no change');
+      // A feed that holds only a claims change, with no bound yet: 400 days.
+      await feed.deleteOne({ _id: 'lifetime' as never });
+      await store.markClaimsChanged('bound-user', new Date(), new Date(Date.now() + HOUR));
+      assert.equal((await store.declareLifetime(HOUR, 'raise')).lifetimeMs, (400 * 86_400 + 300) * 1000);
+      await feed.updateOne({ _id: 'lifetime' as never }, { $set: { raisedAt: 'now' } });
+      await assert.rejects(store.declareLifetime(HOUR, 'raise'), /session-lifetime bound is unreadable/);
+      await assert.rejects(
+        store.declareLifetime(1.5, 'raise'),
+        (e) => e instanceof ConfigError && e.option === 'lifetimeMs',
+      );
+    }
+  });
+
+  test('paged feed reads go by (date, _id): documents deleted before the position, at its very date, move nothing past it; a cursor of another read is refused', async () => {
+    const feedCollection = 'paged_feed';
+    const feed = t.db.collection<Document>(feedCollection);
+    const store = new MongoRevocationStore({ db: t.db, feedCollection, logger: quiet });
+    await store.init();
+    const since = new Date(Date.now() - 1000);
+    const end = new Date(Date.now() + HOUR);
+    for (let i = 0; i < 20; i++) await store.revokeSession(`sid-${i}`, `pager-${i}`, end); // one `exp` for all
+    const key = (c: FeedChange) => JSON.stringify(c);
+    const all = new Set((await store.readFeed(null, 1000)).changes.map(key));
+    assert.equal(all.size, 20);
+    for (const [from, field] of [
+      [null, 'exp'],
+      [since, 'at'],
+    ] as const) {
+      const first = await store.readFeed(from, 1000, { size: 4 });
+      assert.equal(first.changes.length, 2, 'two kinds (revocations, claims changes), 2 each');
+      assert.ok(first.cursor !== undefined);
+      // The two taken and three more go.
+      const order = await feed.find({ [field]: { $gte: from ?? since } }, { sort: { [field]: 1, _id: 1 } }).toArray();
+      const gone = order.slice(0, 5);
+      await feed.deleteMany({ _id: { $in: gone.map((d) => d._id as unknown) } } as never);
+      const got = new Set(first.changes.map(key));
+      for (let cursor: string | undefined = first.cursor; cursor !== undefined;) {
+        const page = await store.readFeed(from, 1000, { size: 4, cursor });
+        assert.ok(page.changes.length <= 4);
+        for (const change of page.changes) got.add(key(change));
+        cursor = page.cursor;
+      }
+      const goneSids = new Set(gone.map((d) => d.sid as string));
+      const missing = [...all].filter(
+        (c) => !got.has(c) && !goneSids.has((JSON.parse(c) as { sessionId: string }).sessionId),
+      );
+      assert.deepEqual(missing, [], `nothing skipped (${from === null ? 'whole' : 'by time'})`);
+      await feed.insertMany(gone);
+    }
+    await assert.rejects(
+      store.readFeed(since, 1000, { size: 4, cursor: (await store.readFeed(null, 1000, { size: 4 })).cursor! }),
+      (e) => e instanceof ConfigError && e.option === 'page.cursor' && e.message.includes('another `since`'),
+    );
   });
 
   test('close() leaves a client passed in open', async () => {

@@ -33,19 +33,24 @@ function counting(t: TestRedisClient): { client: object; sent: string[][] } {
 
 for (const driver of DRIVERS) {
   let shared: TestRedisClient | undefined;
-  const prefix = randomPrefix(`conformance-${driver}`);
   after(async () => {
     await shared?.close();
   });
   runStoreConformance(
     {
       name: `RedisRevocationStore (${driver})`,
+      // A prefix of its own for each store: the session-lifetime bound's tests start from an empty store.
       createStore: async () => {
         shared ??= await connectDriver(driver);
-        return new RedisRevocationStore({ client: shared.client, prefix, logger: quiet });
+        return new RedisRevocationStore({
+          client: shared.client,
+          prefix: randomPrefix(`conformance-${driver}`),
+          logger: quiet,
+        });
       },
       feed: true,
       claims: true,
+      lifetime: true,
     },
     { describe, it: test },
   );
@@ -324,6 +329,125 @@ for (const driver of DRIVERS) {
       );
       assert.deepEqual(sent[1], ['WAIT', '1', '50']);
       assert.notEqual((await s.getState('ivan', 'sid', 0)).lastLogoutAt, null);
+    });
+
+    test('the session-lifetime bound: a hash <prefix>{feed}:lifetime, one EVAL in the first slot of the feed (WAIT with waitReplicas); a revocation in any part starts it at 400 days', async () => {
+      const { client, sent } = counting(r);
+      const fresh = (feedSlots: number, extra = {}) => {
+        const at = randomPrefix(`lifetime-${driver}`);
+        const s = new RedisRevocationStore({ client: client as never, prefix: at, feedSlots, logger: quiet, ...extra });
+        return { s, key: feedKeys(at).lifetime };
+      };
+      // Nothing written: the lifetime declared, also with parts in other slots (looked at once, when created).
+      const empty = fresh(8);
+      await empty.s.init();
+      sent.length = 0;
+      const created = await empty.s.declareLifetime(HOUR, 'raise');
+      assert.equal(created.lifetimeMs, HOUR);
+      assert.equal(created.settledAt.getTime(), 0, 'a new bound is settled at 0');
+      assert.ok(empty.key.endsWith('{feed}:lifetime'));
+      assert.deepEqual(await r.command('HMGET', empty.key, 'lifetimeMs', 'raisedAt', 'settledAt'), [
+        String(HOUR),
+        String(created.raisedAt.getTime()),
+        '0',
+      ]);
+      assert.equal(sent.filter((c) => c[0] === 'EXISTS').length, 7, 'the 7 other parts looked at');
+      sent.length = 0;
+      await empty.s.declareLifetime(2 * HOUR, 'raise');
+      await empty.s.settleLifetime(created.raisedAt);
+      assert.deepEqual(
+        sent.map((c) => [c[0], c[3]]),
+        [
+          ['EVAL', empty.key],
+          ['EVAL', empty.key],
+        ],
+        'once created, one EVAL per call',
+      );
+      // A revocation in part 0, or only in a part above it: 400 days.
+      for (const part of [0, 5]) {
+        const sub = Array.from({ length: 200 }, (_, i) => `life${i}`).find((u) => feedPartOf(u, 8) === part)!;
+        const holding = fresh(8);
+        await holding.s.revokeSession('sid', sub, later());
+        const bound = await holding.s.declareLifetime(HOUR, 'raise');
+        assert.equal(bound.lifetimeMs, 400 * 86_400_000 + 300_000, `a revocation in part ${part}`);
+      }
+      // With waitReplicas: each call followed by WAIT; too few replicas fail it, the change stays.
+      const waiting = fresh(1, { waitReplicas: 1, waitTimeoutMs: 50 });
+      await waiting.s.init();
+      sent.length = 0;
+      await assert.rejects(waiting.s.declareLifetime(HOUR, 'raise'), /only 0 of 1 Redis replicas acknowledged/);
+      await assert.rejects(waiting.s.settleLifetime(new Date(5)), /only 0 of 1 Redis replicas acknowledged/);
+      assert.deepEqual(
+        sent.map((c) => c[0]),
+        ['EVAL', 'WAIT', 'EVAL', 'WAIT'],
+      );
+      assert.deepEqual(await r.command('HMGET', waiting.key, 'lifetimeMs', 'settledAt'), [String(HOUR), '5']);
+      // Unreadable stored data fails closed; bad arguments are ConfigErrors naming them.
+      await r.command('HSET', empty.key, 'settledAt', 'soon');
+      await assert.rejects(empty.s.declareLifetime(HOUR, 'raise'), /session-lifetime bound is unreadable/);
+      await assert.rejects(empty.s.settleLifetime(new Date()), /session-lifetime bound is unreadable/);
+      await assert.rejects(
+        empty.s.declareLifetime(0, 'raise'),
+        (e) => e instanceof ConfigError && e.option === 'lifetimeMs',
+      );
+      await assert.rejects(
+        empty.s.declareLifetime(HOUR, 'lower' as never),
+        (e) => e instanceof ConfigError && e.option === 'mode',
+      );
+    });
+
+    test('paged feed reads go by (score, member): entries removed or moved before the position, at its very score, move nothing past it; one EVAL per part and page', async () => {
+      const { client, sent } = counting(r);
+      const paged = randomPrefix(`pages-${driver}`);
+      const s = new RedisRevocationStore({ client: client as never, prefix: paged, logger: quiet });
+      const keys = feedKeys(paged);
+      const since = new Date(Date.now() - 1000);
+      const end = later();
+      for (let i = 0; i < 30; i++) await s.revokeSession(`sid-${i}`, `pager-${i}`, end); // one score in :exp
+      const all = new Set((await s.readFeed(null, 1000)).changes.map((c) => JSON.stringify(c)));
+      assert.equal(all.size, 30);
+      for (const [from, set] of [
+        [null, keys.exp],
+        [since, keys.at],
+      ] as const) {
+        sent.length = 0;
+        const first = await s.readFeed(from, 1000, { size: 4 });
+        assert.deepEqual(
+          sent.map((c) => c[0]),
+          ['SET', 'GET', 'GET', 'EVAL'],
+          'one round trip: the start, the count of parts and the page',
+        );
+        assert.equal(first.changes.length, 2, 'two sets (revocations, claims changes), 2 each');
+        assert.ok(first.cursor !== undefined);
+        // The two taken and three more go (as pruned), the next one moves to the end (as written again).
+        const [taken, more] = [
+          (await r.command('ZRANGE', set, '0', '1')) as string[],
+          (await r.command('ZRANGE', set, '2', '5')) as string[],
+        ];
+        await r.command('ZREM', set, ...taken, ...more.slice(0, 3));
+        await r.command('ZADD', set, String(Date.now() + 10 * HOUR), more[3]!);
+        const gone = new Set([...taken, ...more.slice(0, 3)].map((m) => JSON.parse(m)[1] as string));
+        const got = new Set(first.changes.map((c) => JSON.stringify(c)));
+        for (let cursor: string | undefined = first.cursor; cursor !== undefined;) {
+          const page = await s.readFeed(from, 1000, { size: 4, cursor });
+          assert.ok(page.changes.length <= 4);
+          for (const change of page.changes) got.add(JSON.stringify(change));
+          cursor = page.cursor;
+        }
+        const missing = [...all].filter(
+          (c) => !got.has(c) && !gone.has((JSON.parse(c) as { sessionId: string }).sessionId),
+        );
+        assert.deepEqual(missing, [], `nothing skipped (${from === null ? 'whole' : 'by time'})`);
+        for (const member of [...taken, ...more.slice(0, 3)])
+          await r.command('ZADD', set, String(from === null ? end.getTime() : Date.now()), member);
+      }
+      await assert.rejects(
+        s.readFeed(since, 1000, {
+          size: 4,
+          cursor: (await s.readFeed(null, 1000, { size: 4 })).cursor!,
+        }),
+        (e) => e instanceof ConfigError && e.option === 'page.cursor' && e.message.includes('another `since`'),
+      );
     });
 
     test('init warns once when persistence is off, and not about a client without an offline queue', async () => {

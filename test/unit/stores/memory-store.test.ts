@@ -4,7 +4,13 @@ import { ConfigError, MemoryRevocationStore } from '../../../lib/index.js';
 import { runStoreConformance } from '../../../lib/testing.js';
 
 runStoreConformance(
-  { name: 'MemoryRevocationStore', createStore: () => new MemoryRevocationStore(), feed: true, claims: true },
+  {
+    name: 'MemoryRevocationStore',
+    createStore: () => new MemoryRevocationStore(),
+    feed: true,
+    claims: true,
+    lifetime: true,
+  },
   { describe, it: test },
 );
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryRevocationStore, type RevocationState, type RevocationStore } from '../../../lib/index.js';
-import type { FeedChange, FeedPage, SessionRecord } from '../../../lib/stores/revocation-store.js';
+import type { FeedChange, FeedPage, FeedPageRequest, SessionRecord } from '../../../lib/stores/revocation-store.js';
 import { runStoreConformance, type ConformanceSubject } from '../../../lib/testing.js';
 
 interface Outcome {
@@ -273,8 +273,13 @@ describe('runStoreConformance', () => {
       createStore: () => new MemoryRevocationStore(),
       feed: true,
       claims: true,
+      lifetime: true,
     });
     assert.deepEqual(outcome.suites, ['MemoryRevocationStore conformance']);
+    assert.ok(
+      outcome.tests.some((name) => name.startsWith('session-lifetime bound: ')),
+      'the lifetime tests ran',
+    );
     assert.ok(
       outcome.tests.some((name) => name.startsWith('claims changes: ')),
       'the claims tests ran',
@@ -351,6 +356,58 @@ describe('runStoreConformance', () => {
         outcome.failures.has(caughtBy),
         `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`,
       );
+    });
+  }
+
+  const LIFETIME_BROKEN: Record<string, { create: () => RevocationStore; caughtBy: string }> = {
+    "lifetime 'raise' lowers the bound": {
+      create: () =>
+        new (class extends MemoryRevocationStore {
+          override declareLifetime(ms: number) {
+            return super.declareLifetime(ms, 'set');
+          }
+        })(),
+      caughtBy: "session-lifetime bound: 'raise' never lowers the bound, and raisedAt moves only when the bound does",
+    },
+    'settleLifetime lowers settledAt': {
+      create: () => {
+        let settled: Date | undefined;
+        return new (class extends MemoryRevocationStore {
+          override declareLifetime(ms: number, mode: 'raise' | 'set') {
+            const bound = super.declareLifetime(ms, mode);
+            return settled === undefined ? bound : { ...bound, settledAt: settled };
+          }
+          override settleLifetime(raisedAt: Date) {
+            settled = raisedAt;
+          }
+        })();
+      },
+      caughtBy: 'session-lifetime bound: settleLifetime only raises settledAt, and changes nothing else',
+    },
+    'paged whole read skips the first entry of each later page': {
+      create: () =>
+        new (class extends MemoryRevocationStore {
+          override readFeed(since: Date | null, limit: number, page?: FeedPageRequest) {
+            const read = super.readFeed(since, limit, page);
+            return page?.cursor === undefined ? read : { ...read, changes: read.changes.slice(1) };
+          }
+        })(),
+      caughtBy:
+        'paged reads (3 a page) answer, whole and by time, the changes of an unpaged read, and end with no cursor',
+    },
+  };
+
+  for (const [breakage, { create, caughtBy }] of Object.entries(LIFETIME_BROKEN)) {
+    test(`a store whose ${breakage} fails the suite`, async () => {
+      const outcome = await runCollected({
+        name: 'Broken',
+        createStore: create,
+        feed: true,
+        claims: true,
+        lifetime: true,
+      });
+      const name = [...outcome.failures.keys()].find((f) => f.endsWith(caughtBy) || caughtBy.endsWith(f));
+      assert.ok(name !== undefined, `"${caughtBy}" passed; failures were:\n${describeFailures(outcome.failures)}`);
     });
   }
 
