@@ -15,6 +15,7 @@ test('part 0 is {feed}, with the keys older versions read', () => {
     exp: 'p:{feed}:exp',
     start: 'p:{feed}:start',
     slots: 'p:{feed}:slots',
+    lifetime: 'p:{feed}:lifetime',
     claimsAt: 'p:{feed}:c:at',
     claimsExp: 'p:{feed}:c:exp',
   });
