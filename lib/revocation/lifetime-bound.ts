@@ -5,10 +5,12 @@
 // session signed before the bound rose came from an instance within the old bound, and a watermark only touches
 // sessions signed before it. What can expire early is an entry written with the old bound after the raise (a
 // writer that declared just before it), or written after an explicit lowering by an instance that signs longer
-// sessions (it raises the bound again within a minute). Those are re-written: once the bound settles, an
-// instance reads the feed since the last settled time and re-writes every watermark and claims change that ends
-// too soon (`settle`), then records the settled time in the store, so that an instance that stops half-way is
-// followed by another.
+// sessions (it raises the bound again within a minute). So after every change of the bound, once the writes that
+// may have used the old one have landed (`settleAfterMs` after this instance first saw the change, by its own
+// clock), an instance reads the whole feed and re-writes every watermark and claims change that ends too soon,
+// then records the change as settled (`settleLifetime(raisedAt)`; the store's `raisedAt` only ever grows, so a
+// settled change never covers a later one, whatever the clocks). The instance whose lifetime is the bound settles
+// first; the others step in a little later if it did not (it may have stopped).
 import type { FeedChange, LifetimeBound, RevocationStore } from '../stores/revocation-store.js';
 import { isThenable, withDeadline } from '../core/deadline.js';
 import { MAX_REVOCATION_LIFETIME_MS } from '../core/limits.js';
@@ -27,6 +29,8 @@ export interface LifetimeBoundSettings {
   rewrite: (change: Extract<FeedChange, { kind: 'user' | 'claims' }>, relevantUntil: Date) => Promise<unknown>;
   /** TESTS ONLY: how often to declare again; defaults to `LIFETIME_REFRESH_MS`. */
   refreshMs?: number;
+  /** TESTS ONLY: how long after a change is first seen it is settled; defaults to 10 s + 2 × `storeTimeoutMs`. */
+  settleAfterMs?: number;
 }
 
 export type LifetimeBoundTracker = ReturnType<typeof createLifetimeBound>;
@@ -41,12 +45,16 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
   const declare = store.declareLifetime?.bind(store);
   const settleStore = store.settleLifetime?.bind(store);
   const readFeed = store.readFeed?.bind(store);
-  /** A write that declared just before a raise may land up to this long after it: then the bound has settled. */
-  const settleAfterMs = CHANGE_OVERLAP_MS + 2 * storeTimeoutMs;
+  /** A write that declared just before a change may land up to this long after it: then the change has settled. */
+  const settleAfterMs = settings.settleAfterMs ?? CHANGE_OVERLAP_MS + 2 * storeTimeoutMs;
+  const refreshMs = settings.refreshMs ?? LIFETIME_REFRESH_MS;
   let known: LifetimeBound | undefined;
   let declared: Promise<LifetimeBound> | undefined;
+  /** The unsettled change last seen (its `raisedAt`), and when this instance first saw it (by its own clock). */
+  let seen: { raisedAtMs: number; at: number } | undefined;
   let settling: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let due: NodeJS.Timeout | undefined;
 
   function call<T>(run: () => T | PromiseLike<T>): Promise<T> {
     return Promise.resolve().then(() => {
@@ -56,7 +64,7 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
     });
   }
 
-  /** Declares this instance's lifetime (`mode: 'set'`: sets the bound to it); settles a raise that is due. */
+  /** Declares this instance's lifetime (`mode: 'set'`: sets the bound to it); settles a change that is due. */
   function declareNow(mode: 'raise' | 'set' = 'raise'): Promise<LifetimeBound> {
     if (declare === undefined) return Promise.reject(new Error('the store keeps no lifetime bound'));
     return call(() => declare(declaredMs, mode)).then((bound) => {
@@ -66,10 +74,25 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
     });
   }
 
-  /** After a raise not yet settled: once it is due, re-writes what ends too soon (one settling at a time). */
+  /** After a change not yet settled: once it is due, re-writes what ends too soon (one settling at a time). */
   function settleWhenDue(bound: LifetimeBound): Promise<void> {
-    if (settling !== undefined || now() < bound.raisedAt.getTime() + settleAfterMs)
-      return settling ?? Promise.resolve();
+    const raisedAtMs = bound.raisedAt.getTime();
+    if (seen?.raisedAtMs !== raisedAtMs) seen = { raisedAtMs, at: now() };
+    // The instance with the longest sessions settles; another only when that one has not, two declarations later.
+    const wait = settleAfterMs + (bound.lifetimeMs === declaredMs ? 0 : 2 * refreshMs);
+    const left = seen.at + wait - now();
+    if (settling !== undefined) return settling;
+    if (left > 0) {
+      // Asked again once due (also when no declaration comes sooner); never holds the process.
+      if (due === undefined) {
+        due = setTimeout(() => {
+          due = undefined;
+          void declareNow().catch(() => undefined);
+        }, left);
+        due.unref();
+      }
+      return Promise.resolve();
+    }
     settling = settle(bound)
       .catch(() => undefined) // the next declaration tries again
       .finally(() => {
@@ -78,26 +101,24 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
     return settling;
   }
 
+  /** Every watermark and claims change in the feed that ends before `bound` says, written again to last that long. */
   async function settle(bound: LifetimeBound): Promise<void> {
     if (readFeed === undefined || settleStore === undefined) return;
     const sentAt = now();
-    const since = new Date(Math.max(0, bound.settledAt.getTime() - CHANGE_OVERLAP_MS));
     let cursor: string | undefined;
     do {
-      const page = await call(() =>
-        readFeed(since, Number.MAX_SAFE_INTEGER, { size: FEED_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) }),
-      );
+      const request = { size: FEED_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) };
+      const page = await call(() => readFeed(null, Number.MAX_SAFE_INTEGER, request));
       for (const change of page.changes) {
         if (change.kind === 'session') continue;
         const at = change.kind === 'user' ? change.lastLogoutAt : change.changedAt;
         const end = at.getTime() + bound.lifetimeMs;
-        if (change.relevantUntil.getTime() < end && change.relevantUntil.getTime() > sentAt)
-          await settings.rewrite(change, new Date(end));
+        const until = change.relevantUntil.getTime();
+        if (until < end && until > sentAt) await settings.rewrite(change, new Date(end));
       }
       cursor = page.cursor;
     } while (cursor !== undefined);
-    // Every entry written before this read was sent is in it.
-    await call(() => settleStore(new Date(sentAt)));
+    await call(() => settleStore(bound.raisedAt));
   }
 
   return {
@@ -111,7 +132,7 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
     async ready(): Promise<void> {
       if (declare === undefined) return;
       if (timer === undefined) {
-        timer = setInterval(() => void declareNow().catch(() => undefined), settings.refreshMs ?? LIFETIME_REFRESH_MS);
+        timer = setInterval(() => void declareNow().catch(() => undefined), refreshMs);
         timer.unref();
       }
       declared ??= declareNow().catch((error: unknown) => {
@@ -136,10 +157,11 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
     lower: (): Promise<LifetimeBound> => declareNow('set'),
     /** The bound last read, for tests and diagnostics. */
     known: (): LifetimeBound | undefined => known,
-    /** Settles a due raise now (tests). */
+    /** Settles the change last seen if it is due (tests). */
     settle: (): Promise<void> => (known === undefined ? Promise.resolve() : settleWhenDue(known)),
     stop(): void {
       clearInterval(timer);
+      clearTimeout(due);
     },
   };
 }

@@ -66,6 +66,8 @@ export interface EngineSettings {
   declaredLifetimeMs?: number;
   /** TESTS ONLY: how often the lifetime is declared again. */
   lifetimeRefreshMs?: number;
+  /** TESTS ONLY: how long after a change of the lifetime bound is seen it is settled. */
+  lifetimeSettleMs?: number;
 }
 
 export type RevocationEngine = ReturnType<typeof createRevocationEngine>;
@@ -96,6 +98,7 @@ export function createRevocationEngine(settings: EngineSettings) {
         ? write(bounded.revokeUser, copy?.applyUser, change.sub, change.lastLogoutAt, until)
         : write(bounded.markClaimsChanged, copy?.applyClaims, change.sub, change.changedAt, until),
     ...(settings.lifetimeRefreshMs === undefined ? {} : { refreshMs: settings.lifetimeRefreshMs }),
+    ...(settings.lifetimeSettleMs === undefined ? {} : { settleAfterMs: settings.lifetimeSettleMs }),
   });
 
   /** A per-user mark's write to the store, and to the copy even after a failure (the write may have gone through). */

@@ -155,7 +155,11 @@ export class MemoryRevocationStore implements RevocationStore {
     const bound =
       next === held?.lifetimeMs
         ? held
-        : { lifetimeMs: next, raisedAt: new Date(this.#now()), settledAt: held?.settledAt ?? new Date(0) };
+        : {
+            lifetimeMs: next,
+            raisedAt: new Date(Math.max(this.#now(), (held?.raisedAt.getTime() ?? 0) + 1)),
+            settledAt: held?.settledAt ?? new Date(0),
+          };
     this.#lifetime = bound;
     return { ...bound };
   }

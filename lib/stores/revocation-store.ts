@@ -179,7 +179,8 @@ export interface RevocationStore {
    * 400 days). `'raise'`: raises the stored bound to at least `lifetimeMs`, never lowering it, and answers it; a
    * store that holds none yet starts it at `lifetimeMs` when it holds no revocation either, else at 400 days
    * (an older version wrote them, and may still run). `'set'`: sets it to `lifetimeMs` (the explicit lowering).
-   * Either way `raisedAt` becomes now when the bound changed.
+   * Either way `raisedAt` becomes now when the bound changed, and always later than the `raisedAt` it replaces (so
+   * that `settledAt`, a `raisedAt` that was settled, never covers a later change, whatever the callers' clocks).
    */
   declareLifetime?(lifetimeMs: number, mode: 'raise' | 'set'): Awaitable<LifetimeBound>;
   /** Records that entries written up to `raisedAt` were extended: `settledAt` becomes at least `raisedAt`. */

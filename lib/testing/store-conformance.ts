@@ -697,6 +697,15 @@ const LIFETIME_TESTS: Record<string, (t: Fixture<LifetimeStore>) => Promise<void
     assert.deepEqual(await boundOf(store), raised);
   },
 
+  async 'every change moves raisedAt later than the one before, also within one millisecond'({ store }) {
+    let previous = checkedBound(await store.declareLifetime(HOUR, 'raise'));
+    for (let i = 0; i < 20; i++) {
+      const next = checkedBound(await store.declareLifetime(i % 2 === 0 ? 2 * HOUR : HOUR, 'set'));
+      assert.ok(next.raisedAt.getTime() > previous.raisedAt.getTime(), `change ${i}: raisedAt did not move later`);
+      previous = next;
+    }
+  },
+
   async "'set' lowers the bound, and moves raisedAt only when it changes it"({ store }) {
     const first = checkedBound(await store.declareLifetime(3 * HOUR, 'raise'));
     await sleep(5);

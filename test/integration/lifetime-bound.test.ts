@@ -8,6 +8,7 @@ import { createRevocation, createSessionAuth, MemoryRevocationStore, type Revoca
 import { MAX_REVOCATION_LIFETIME_MS } from '../../lib/core/limits.js';
 import { MongoRevocationStore } from '../../lib/mongodb.js';
 import { RedisRevocationStore } from '../../lib/redis.js';
+import { createRevocationEngine } from '../../lib/revocation/revocation-engine.js';
 import type { FeedChange } from '../../lib/stores/revocation-store.js';
 import { testSecret } from '../support/apps.js';
 import { createTestDb, type TestDb } from '../support/db.js';
@@ -78,6 +79,27 @@ async function keptFor(store: RevocationStore, kind: 'user' | 'claims', sub: str
   return e.relevantUntil.getTime() - at.getTime();
 }
 
+/** An instance without HTTP, declaring `lifetimeMs` (plus the slack), that settles changes of the bound at once. */
+const engine = (store: RevocationStore, lifetimeMs: number) =>
+  createRevocationEngine({
+    store,
+    storeTimeoutMs: 2000,
+    failOpen: false,
+    logger: quiet,
+    issuedAtPrecision: 'milliseconds',
+    declaredLifetimeMs: lifetimeMs + SLACK,
+    lifetimeRefreshMs: 100,
+    lifetimeSettleMs: 50,
+  });
+
+/** Resolves once the store's bound is settled (every entry written with a shorter one re-written). */
+async function settled(store: RevocationStore): Promise<void> {
+  await eventually(async () => {
+    const bound = await store.declareLifetime!(1, 'raise');
+    return bound.settledAt >= bound.raisedAt;
+  }, 5000);
+}
+
 const instance = (store: RevocationStore, maxAge?: string, now?: () => number) =>
   createSessionAuth({
     secret: testSecret(),
@@ -121,25 +143,38 @@ for (const backend of BACKENDS) {
       assert.equal(await keptFor(storeA, 'user', 'u4'), 30 * DAY + SLACK);
     });
 
-    test('a write that raced the raise (declared just before it) is re-written once the bound settles', async () => {
+    test('a write that raced the raise (declared just before it) is re-written once the raise settles', async () => {
       const [storeA, storeB] = await backend.open();
-      const a = instance(storeA, '1h');
-      await a.ready;
-      const b = instance(storeB, '30d');
-      await b.ready;
+      const a = engine(storeA, HOUR);
+      await a.lifetime.ready();
       // What A writes when its declaration was answered just before B's raise: the old bound.
+      const b = engine(storeB, 30 * DAY);
+      await b.lifetime.ready();
       const at = new Date();
       await storeA.revokeUser('raced', at, new Date(at.getTime() + HOUR + SLACK));
       await storeA.markClaimsChanged!('raced', at, new Date(at.getTime() + HOUR + SLACK));
-      // Any instance that sees the raise unsettled once it is due (here: one whose clock is a minute ahead).
-      const c = instance(storeA, '1h', () => Date.now() + MINUTE);
-      await c.ready;
-      await eventually(async () => {
-        const bound = await storeA.declareLifetime!(1, 'raise');
-        return bound.settledAt >= bound.raisedAt; // the settled time is recorded once all was re-written
-      }, 5000);
+      // B, whose lifetime is the bound, settles its raise once writes that used the old bound have landed.
+      await settled(storeA);
       assert.equal(await keptFor(storeA, 'user', 'raced'), 30 * DAY + SLACK);
       assert.equal(await keptFor(storeA, 'claims', 'raced'), 30 * DAY + SLACK);
+      for (const e of [a, b]) e.lifetime.stop();
+    });
+
+    test('written during a lowering, re-written when a longer instance raises the bound back', async () => {
+      const [storeA, storeB] = await backend.open();
+      const long = engine(storeA, 30 * DAY);
+      const short = engine(storeB, DAY);
+      await long.lifetime.ready();
+      await short.lifetime.ready();
+      await short.lifetime.lower();
+      await short.revokeUser('u'); // 1 day and 10 minutes: the lowered bound
+      assert.equal(await keptFor(storeB, 'user', 'u'), DAY + SLACK);
+      await settled(storeB); // the lowering settles (the short instance's own bound): nothing to re-write
+      // The long instance declares again (its timer): the bound goes back up, and the raise settles.
+      await eventually(async () => (await storeA.declareLifetime!(1, 'raise')).lifetimeMs === 30 * DAY + SLACK, 5000);
+      await settled(storeA);
+      assert.equal(await keptFor(storeA, 'user', 'u'), 30 * DAY + SLACK);
+      for (const e of [long, short]) e.lifetime.stop();
     });
 
     test('lowering is explicit, and an instance with longer sessions raises it back at its next declaration', async () => {

@@ -243,7 +243,8 @@ export function createFeed(collection: Collection<LogDocument>, atomicUpdates: (
       }
       const lifetime = wanted(stored);
       if (lifetime === stored.lifetimeMs) return stored;
-      const raisedAt = new Date();
+      // Later than the bound it replaces, whatever the writers' clocks: a settled time never covers a later change.
+      const raisedAt = new Date(Math.max(Date.now(), stored.raisedAt.getTime() + 1));
       const { matchedCount } = await bounds.updateOne(
         { _id: 'lifetime', lifetimeMs: stored.lifetimeMs, raisedAt: stored.raisedAt },
         { $set: { lifetimeMs: lifetime, raisedAt } },

@@ -277,7 +277,10 @@ end
 local bound = current
 if ARGV[2] == 'set' then bound = lifetime elseif lifetime > current then bound = lifetime end
 if raisedAt == nil or bound ~= current then
-  raisedAt = ARGV[3]
+  -- Later than the bound it replaces, whatever the writers' clocks: a settled time never covers a later change.
+  local now = tonumber(ARGV[3])
+  if raisedAt ~= nil and tonumber(raisedAt) >= now then now = tonumber(raisedAt) + 1 end
+  raisedAt = string.format('%d', now)
   redis.call('HSET', KEYS[1], 'lifetimeMs', string.format('%d', bound), 'raisedAt', raisedAt, 'settledAt', settledAt)
 end
 return {string.format('%d', bound), raisedAt, settledAt}

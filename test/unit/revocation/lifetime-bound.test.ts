@@ -93,6 +93,45 @@ describe('the session-lifetime bound of an instance', () => {
     short.lifetime.stop();
   });
 
+  test('clocks that disagree: a later raise is never taken as settled, and a settle reads the whole feed', async () => {
+    let skew = 0;
+    const store = new MemoryRevocationStore({ now: () => Date.now() + skew });
+    const engine = (lifetimeMs: number, settleMs: number) =>
+      createRevocationEngine({
+        store,
+        storeTimeoutMs: 200,
+        failOpen: false,
+        logger: quiet,
+        issuedAtPrecision: 'milliseconds',
+        declaredLifetimeMs: lifetimeMs,
+        lifetimeRefreshMs: 60_000,
+        lifetimeSettleMs: settleMs,
+      });
+    const isSettled = () => {
+      const bound = store.declareLifetime(1, 'raise');
+      return Promise.resolve(bound.settledAt >= bound.raisedAt);
+    };
+    // An instance whose bound is recorded by a clock two minutes ahead raises it, and settles it.
+    skew = 120_000;
+    const ahead = engine(2 * 24 * HOUR, 0);
+    await ahead.lifetime.ready();
+    await eventually(isSettled, 2000);
+    // A longer one raises it by a correct clock: still a change to settle, not one taken as settled already.
+    skew = 0;
+    const long = engine(30 * 24 * HOUR, 300);
+    await long.lifetime.ready();
+    assert.equal(await isSettled(), false, 'the raise is not settled yet');
+    // A write that used the old bound, recorded in the feed by a clock a minute behind.
+    skew = -60_000;
+    const at = new Date(Date.now() - 60_000);
+    store.revokeUser('stale', at, new Date(at.getTime() + 2 * 24 * HOUR));
+    skew = 0;
+    await eventually(isSettled, 2000); // settled by the long instance once due (300 ms after it saw its raise)
+    const entry = store.readFeed(null, 100).changes.find((c) => c.kind === 'user' && c.sub === 'stale');
+    assert.equal(entry?.kind === 'user' && entry.relevantUntil.getTime(), at.getTime() + 30 * 24 * HOUR);
+    for (const e of [ahead, long]) e.lifetime.stop();
+  });
+
   test('a custom store without the capability keeps 400 days, and lowering it is a ConfigError', async () => {
     const inner = new MemoryRevocationStore();
     const store: RevocationStore = {
