@@ -3,6 +3,7 @@
 // stop mattering. Laid out flat (typed arrays, open addressing) so that a million entries are a few arrays for the
 // garbage collector, not millions of objects.
 import { randomBytes } from 'node:crypto';
+import { IdArena } from './id-arena.js';
 import type { FeedChange, RevocationState } from './revocation-store.js';
 
 const NOT_REVOKED: RevocationState = Object.freeze({ lastLogoutAt: null, sessionRevoked: false });
@@ -32,11 +33,10 @@ export interface RevocationMapOptions {
 
 /**
  * One table: slot `i` holds an entry of kind `kinds[i]` (0: empty) whose key hashes to `(hashLo[i], hashHi[i])`,
- * the time `at[i]` (ms: a watermark or a claims change; unused for a session) and the end `until[i]` (ms). With exact keys, `subs[i]` and `sids[i]` hold the
+ * the time `at[i]` (ms: a watermark or a claims change; unused for a session) and the end `until[i]` (ms). With exact keys, the ids are kept in an `IdArena`, from `idAt[i]`, `subLength[i]` and `sidLength[i]` units long: the
  * ids. A slot's entry sits at its hash's slot or after it, with no empty slot between (linear probing).
  */
 export class RevocationMap {
-  readonly #exact: boolean;
   readonly #loMask: number;
   readonly #hiMask: number;
   #mask = INITIAL_SLOTS - 1;
@@ -45,8 +45,10 @@ export class RevocationMap {
   #hashHi = new Uint32Array(INITIAL_SLOTS);
   #at = new Float64Array(INITIAL_SLOTS);
   #until = new Float64Array(INITIAL_SLOTS);
-  #subs: (string | undefined)[] | undefined;
-  #sids: (string | undefined)[] | undefined;
+  readonly #ids: IdArena | undefined;
+  #idAt = new Uint32Array(0);
+  #subLength = new Uint32Array(0);
+  #sidLength = new Uint32Array(0);
   /** Entries held, by kind (index: the kind). */
   readonly #counts = [0, 0, 0, 0];
   /**
@@ -65,13 +67,12 @@ export class RevocationMap {
   #hi = 0;
 
   constructor(options: RevocationMapOptions) {
-    this.#exact = options.keys === 'exact';
     const bits = options.hashBits ?? 64;
     this.#loMask = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
     this.#hiMask = bits >= 64 ? 0xffffffff : bits <= 32 ? 0 : 2 ** (bits - 32) - 1;
-    if (this.#exact) {
-      this.#subs = new Array<string | undefined>(INITIAL_SLOTS);
-      this.#sids = new Array<string | undefined>(INITIAL_SLOTS);
+    if (options.keys === 'exact') {
+      this.#ids = new IdArena();
+      this.#allocate(INITIAL_SLOTS);
     }
   }
 
@@ -88,7 +89,7 @@ export class RevocationMap {
   /** Bytes the table's arrays take (the ids kept by exact keys not counted). */
   get bytes(): number {
     const slots = this.#mask + 1;
-    return slots * (1 + 4 + 4 + 8 + 8) + (this.#exact ? slots * 16 : 0);
+    return slots * (1 + 4 + 4 + 8 + 8) + (this.#ids === undefined ? 0 : slots * 12 + this.#ids.bytes);
   }
 
   hasUser(sub: string): boolean {
@@ -148,22 +149,24 @@ export class RevocationMap {
    * over from slot 0: it may repeat entries, never skip one.
    */
   changes(now: number, limit: number, from = 0): { changes: FeedChange[]; next: number | undefined } {
-    const subs = this.#subs;
-    const sids = this.#sids;
-    if (subs === undefined || sids === undefined) throw new Error('a hashed RevocationMap keeps no ids');
+    const ids = this.#ids;
+    if (ids === undefined) throw new Error('a hashed RevocationMap keeps no ids');
     const changes: FeedChange[] = [];
     const slots = this.#mask + 1;
     for (let i = from; i < slots; i++) {
       if (changes.length >= limit) return { changes, next: i };
       const kind = this.#kinds[i]!;
       if (kind === 0 || !this.#live(i, now)) continue;
-      const sub = subs[i]!;
+      const sub = ids.text(this.#idAt[i]!, this.#subLength[i]!);
       const until = new Date(this.#until[i]!);
       if (kind === USER)
         changes.push({ kind: 'user', sub, lastLogoutAt: new Date(this.#at[i]!), relevantUntil: until });
       else if (kind === CLAIMS)
         changes.push({ kind: 'claims', sub, changedAt: new Date(this.#at[i]!), relevantUntil: until });
-      else changes.push({ kind: 'session', sub, sessionId: sids[i]!, expiresAt: until });
+      else {
+        const sessionId = ids.text(this.#idAt[i]! + this.#subLength[i]!, this.#sidLength[i]!);
+        changes.push({ kind: 'session', sub, sessionId, expiresAt: until });
+      }
     }
     return { changes, next: undefined };
   }
@@ -180,9 +183,11 @@ export class RevocationMap {
       // A deletion may shift a later entry into slot i: look at it again.
       while (this.#kinds[i] !== 0 && !this.#live(i, now)) this.#delete(i);
     }
+    this.#compactIds();
   }
 
   clear(): void {
+    if (this.#ids !== undefined) this.#ids.compact(() => undefined);
     this.#allocate(INITIAL_SLOTS);
     this.#counts.fill(0);
     this.#generation++;
@@ -243,7 +248,12 @@ export class RevocationMap {
   }
 
   #sameIds(i: number, sub: string, sessionId: string): boolean {
-    return !this.#exact || (this.#subs![i] === sub && this.#sids![i] === sessionId);
+    return (
+      this.#ids === undefined ||
+      (this.#subLength[i] === sub.length &&
+        this.#sidLength[i] === sessionId.length &&
+        this.#ids.equals(this.#idAt[i]!, sub, sessionId))
+    );
   }
 
   /** Raises the entry's time and end to at least `at` and `until` (ms), adding it when missing. */
@@ -261,9 +271,10 @@ export class RevocationMap {
       this.#hashHi[i] = this.#hi;
       this.#at[i] = at;
       this.#until[i] = until;
-      if (this.#exact) {
-        this.#subs![i] = sub;
-        this.#sids![i] = sessionId;
+      if (this.#ids !== undefined) {
+        this.#idAt[i] = this.#ids.add(sub, sessionId);
+        this.#subLength[i] = sub.length;
+        this.#sidLength[i] = sessionId.length;
       }
       this.#counts[kind]!++;
       return;
@@ -282,18 +293,10 @@ export class RevocationMap {
 
   /** Twice the slots: every entry moves to its place in the larger table. */
   #grow(): void {
-    const kinds = this.#kinds;
-    const hashLo = this.#hashLo;
-    const hashHi = this.#hashHi;
-    const at = this.#at;
-    const until = this.#until;
-    const subs = this.#subs;
-    const sids = this.#sids;
-    this.#allocate(kinds.length * 2);
-    for (let j = 0; j < kinds.length; j++) {
-      if (kinds[j] === 0) continue;
-      const i = this.#emptySlot(hashLo[j]!);
-      this.#move(i, kinds[j]!, hashLo[j]!, hashHi[j]!, at[j]!, until[j]!, subs?.[j], sids?.[j]);
+    const old = this.#columns();
+    this.#allocate(old.kinds.length * 2);
+    for (let j = 0; j < old.kinds.length; j++) {
+      if (old.kinds[j] !== 0) this.#copy(this.#emptySlot(old.hashLo[j]!), old, j);
     }
     this.#generation++;
   }
@@ -305,30 +308,38 @@ export class RevocationMap {
     this.#hashHi = new Uint32Array(slots);
     this.#at = new Float64Array(slots);
     this.#until = new Float64Array(slots);
-    if (this.#exact) {
-      this.#subs = new Array<string | undefined>(slots);
-      this.#sids = new Array<string | undefined>(slots);
+    if (this.#ids !== undefined) {
+      this.#idAt = new Uint32Array(slots);
+      this.#subLength = new Uint32Array(slots);
+      this.#sidLength = new Uint32Array(slots);
     }
   }
 
-  #move(
-    i: number,
-    kind: number,
-    lo: number,
-    hi: number,
-    at: number,
-    until: number,
-    sub: string | undefined,
-    sid: string | undefined,
-  ): void {
-    this.#kinds[i] = kind;
-    this.#hashLo[i] = lo;
-    this.#hashHi[i] = hi;
-    this.#at[i] = at;
-    this.#until[i] = until;
-    if (this.#exact) {
-      this.#subs![i] = sub;
-      this.#sids![i] = sid;
+  /** The arrays of the table as they are now. */
+  #columns(): Columns {
+    return {
+      kinds: this.#kinds,
+      hashLo: this.#hashLo,
+      hashHi: this.#hashHi,
+      at: this.#at,
+      until: this.#until,
+      idAt: this.#idAt,
+      subLength: this.#subLength,
+      sidLength: this.#sidLength,
+    };
+  }
+
+  /** Copies slot `j` of `from` (these arrays, or those before a growth) into slot `i`. */
+  #copy(i: number, from: Columns, j: number): void {
+    this.#kinds[i] = from.kinds[j]!;
+    this.#hashLo[i] = from.hashLo[j]!;
+    this.#hashHi[i] = from.hashHi[j]!;
+    this.#at[i] = from.at[j]!;
+    this.#until[i] = from.until[j]!;
+    if (this.#ids !== undefined) {
+      this.#idAt[i] = from.idAt[j]!;
+      this.#subLength[i] = from.subLength[j]!;
+      this.#sidLength[i] = from.sidLength[j]!;
     }
   }
 
@@ -339,30 +350,42 @@ export class RevocationMap {
   #delete(i: number): void {
     const mask = this.#mask;
     this.#counts[this.#kinds[i]!]!--;
+    this.#ids?.release(this.#subLength[i]!, this.#sidLength[i]!);
+    const columns = this.#columns();
     let hole = i;
     for (let j = (i + 1) & mask; this.#kinds[j] !== 0; j = (j + 1) & mask) {
       const home = this.#hashLo[j]! & mask;
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
-      this.#move(
-        hole,
-        this.#kinds[j]!,
-        this.#hashLo[j]!,
-        this.#hashHi[j]!,
-        this.#at[j]!,
-        this.#until[j]!,
-        this.#subs?.[j],
-        this.#sids?.[j],
-      );
+      this.#copy(hole, columns, j);
       hole = j;
       this.#generation++;
     }
     this.#kinds[hole] = 0;
-    if (this.#exact) {
-      this.#subs![hole] = undefined;
-      this.#sids![hole] = undefined;
-    }
   }
+
+  /** Once most of the ids' array is ids no longer held: a new one with only those held (slots do not move). */
+  #compactIds(): void {
+    const ids = this.#ids;
+    if (ids?.wasteful !== true) return;
+    ids.compact((move) => {
+      for (let i = 0; i <= this.#mask; i++) {
+        if (this.#kinds[i] !== 0) this.#idAt[i] = move(this.#idAt[i]!, this.#subLength[i]! + this.#sidLength[i]!);
+      }
+    });
+  }
+}
+
+/** The arrays of a table, one element per slot. */
+interface Columns {
+  kinds: Uint8Array;
+  hashLo: Uint32Array;
+  hashHi: Uint32Array;
+  at: Float64Array;
+  until: Float64Array;
+  idAt: Uint32Array;
+  subLength: Uint32Array;
+  sidLength: Uint32Array;
 }
 
 /** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit (a bijection: no new collisions). */

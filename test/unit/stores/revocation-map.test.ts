@@ -168,6 +168,17 @@ describe('RevocationMap', () => {
     assert.throws(() => store.readFeed(null, 10, { size: 5, cursor: 'x' }), /cursor/);
   });
 
+  test('exact ids are kept flat and their space is reused: churn does not grow the table', () => {
+    const table = new RevocationMap({ keys: 'exact' });
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 500; i++) table.extendSession(`user-${round}-${i}`, `session-${round}-${i}`, T0 + 10);
+      if (round === 0) assert.equal(table.state('user-0-7', 'session-0-7', T0).sessionRevoked, true);
+      table.prune(T0 + 10);
+    }
+    assert.equal(table.size, 0);
+    assert.ok(table.bytes < 200_000, `${table.bytes} bytes after 100,000 entries came and went`);
+  });
+
   test('a million entries: flat arrays, not objects (bytes per entry of the hashed copy)', () => {
     const table = new RevocationMap({ keys: 'hashed' });
     for (let i = 0; i < 1_000_000; i++) {
