@@ -87,6 +87,8 @@ export function createFeedCopy(settings: FeedCopySettings) {
     up: 'the revocation feed answers again; checks are answered from memory.',
   });
   let current: Promise<void> | undefined;
+  /** The periodic whole read under way beside the reads by time, if any. */
+  let background: Promise<void> | undefined;
 
   /** The state from the copy, or undefined when it may not answer (too old, disabled, session too old). */
   function get(sub: string, sessionId: string, signedInAtMs: number): RevocationState | undefined {
@@ -109,13 +111,17 @@ export function createFeedCopy(settings: FeedCopySettings) {
       if (at - readSentAt < maxDelayMs / 2) return current ?? Promise.resolve();
       if (current !== undefined && at - progressAt < settings.readTimeoutMs && at >= progressAt) return current;
     }
-    const whole =
-      disabled ||
-      syncedAt === undefined ||
-      wholeReadAt === undefined ||
-      readWhole ||
-      at - wholeReadAt > FULL_READ_AFTER_MS ||
-      at < syncedAt;
+    const wholeDue = wholeReadAt === undefined || at - wholeReadAt > FULL_READ_AFTER_MS;
+    const inUse = syncedAt !== undefined && at >= syncedAt && at - syncedAt <= maxDelayMs;
+    const whole = disabled || syncedAt === undefined || readWhole || at < syncedAt || (wholeDue && !inUse);
+    // The periodic whole read of a copy in use goes on beside the reads by time, which keep it in use meanwhile
+    // (a whole read of millions of entries takes seconds); after an idle spell, it is the read.
+    if (!whole && wholeDue && background === undefined) {
+      const sent = readWholeFeed(at, drops, true).then(undefined, (error: unknown) => readFailed(error));
+      background = sent.finally(() => {
+        background = undefined;
+      });
+    }
     const since = whole || syncedAt === undefined ? null : new Date(syncedAt - CHANGE_OVERLAP_MS);
     readSentAt = at;
     progressAt = at;
@@ -154,7 +160,7 @@ export function createFeedCopy(settings: FeedCopySettings) {
    * Everything that still matters, in pages (from a store that pages; one read from another), each page into the
    * copy as it comes: in use again once the last page is in.
    */
-  async function readWholeFeed(sentAt: number, dropsBefore: number): Promise<void> {
+  async function readWholeFeed(sentAt: number, dropsBefore: number, beside = false): Promise<void> {
     const limit = maxEntries * FEED_ENTRIES_PER_COPY_ENTRY;
     let read = 0;
     let cursor: string | undefined;
@@ -179,9 +185,10 @@ export function createFeedCopy(settings: FeedCopySettings) {
       );
     }
     feedStartedAt = startedAt ?? Number.POSITIVE_INFINITY;
-    readWhole = false;
+    if (!beside) readWhole = false;
     wholeReadAt = sentAt;
-    finish(sentAt, true);
+    // Beside the reads by time, which are more recent: the copy's time stays theirs.
+    finish(sentAt, !beside);
   }
 
   /** Changes into the copy; false (and the copy dropped) once more revocations than the bound matter. */

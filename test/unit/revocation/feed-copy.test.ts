@@ -264,6 +264,34 @@ describe('maxRevocationDelay with a change feed: every revocation in memory', ()
     assert.equal(reads.filter((r) => r === null).length, 2, 'one whole read at the start, one 5 minutes later');
   });
 
+  test('the periodic whole read goes on beside the reads by time: the copy stays in use while it is slow', async () => {
+    const clock = manualClock(T0);
+    const inner = new MemoryRevocationStore({ now: clock.now });
+    const reads: (number | null)[] = [];
+    let release: (() => void) | undefined;
+    const copy = copyOf((since, limit, page) => {
+      reads.push(since === null ? null : since.getTime());
+      const answer = inner.readFeed(since, limit, page);
+      if (since !== null || reads.length === 1) return answer;
+      return new Promise<FeedPage>((resolve) => (release = () => resolve(answer))); // a whole read of millions
+    }, clock.now);
+    await copy.sync();
+    for (let t = 0; t <= FULL_READ_AFTER_MS; t += DELAY / 2) {
+      clock.at += DELAY / 2;
+      await copy.sync();
+    }
+    assert.equal(reads.filter((r) => r === null).length, 2, 'the second whole read was sent');
+    inner.revokeSession(sid(7), 'ida', new Date(clock.at + HOUR));
+    for (let i = 0; i < 4; i++) {
+      clock.at += DELAY / 2;
+      await Promise.race([copy.sync(), new Promise((r) => setImmediate(r))]);
+      await new Promise((r) => setImmediate(r));
+      assert.notEqual(copy.get('ida', sid(8), T0 - 1000), undefined, 'the copy answers while the whole read runs');
+    }
+    assert.equal(copy.get('ida', sid(7), T0 - 1000)?.sessionRevoked, true, 'a read by time brought the change');
+    release?.();
+  });
+
   test("the bound holds for this instance's own revocations too, also while the feed cannot be read", async () => {
     const clock = manualClock(T0);
     const warnings: string[] = [];
