@@ -48,10 +48,9 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
   /** A write that declared just before a change may land up to this long after it: then the change has settled. */
   const settleAfterMs = settings.settleAfterMs ?? CHANGE_OVERLAP_MS + 2 * storeTimeoutMs;
   const refreshMs = settings.refreshMs ?? LIFETIME_REFRESH_MS;
-  let known: LifetimeBound | undefined;
   let declared: Promise<LifetimeBound> | undefined;
   /** The unsettled change last seen (its `raisedAt`), and when this instance first saw it (by its own clock). */
-  let seen: { raisedAtMs: number; at: number } | undefined;
+  let seen: { raisedAtMs: number; at: number; jitter: number } | undefined;
   let settling: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let due: NodeJS.Timeout | undefined;
@@ -68,7 +67,6 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
   function declareNow(mode: 'raise' | 'set' = 'raise'): Promise<LifetimeBound> {
     if (declare === undefined) return Promise.reject(new Error('the store keeps no lifetime bound'));
     return call(() => declare(declaredMs, mode)).then((bound) => {
-      known = bound;
       if (bound.raisedAt > bound.settledAt) void settleWhenDue(bound);
       return bound;
     });
@@ -77,9 +75,10 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
   /** After a change not yet settled: once it is due, re-writes what ends too soon (one settling at a time). */
   function settleWhenDue(bound: LifetimeBound): Promise<void> {
     const raisedAtMs = bound.raisedAt.getTime();
-    if (seen?.raisedAtMs !== raisedAtMs) seen = { raisedAtMs, at: now() };
-    // The instance with the longest sessions settles; another only when that one has not, two declarations later.
-    const wait = settleAfterMs + (bound.lifetimeMs === declaredMs ? 0 : 2 * refreshMs);
+    // An instance with the longest sessions settles, at a random moment of a second `settleAfterMs` (several such
+    // instances mostly find it settled by another); any other only when none has, two declarations later.
+    if (seen?.raisedAtMs !== raisedAtMs) seen = { raisedAtMs, at: now(), jitter: Math.random() * settleAfterMs };
+    const wait = settleAfterMs + seen.jitter + (bound.lifetimeMs === declaredMs ? 0 : 2 * refreshMs);
     const left = seen.at + wait - now();
     if (settling !== undefined) return settling;
     if (left > 0) {
@@ -155,10 +154,6 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
     },
     /** Sets the store's bound to this instance's lifetime (the explicit lowering); resolves to it. */
     lower: (): Promise<LifetimeBound> => declareNow('set'),
-    /** The bound last read, for tests and diagnostics. */
-    known: (): LifetimeBound | undefined => known,
-    /** Settles the change last seen if it is due (tests). */
-    settle: (): Promise<void> => (known === undefined ? Promise.resolve() : settleWhenDue(known)),
     stop(): void {
       clearInterval(timer);
       clearTimeout(due);
