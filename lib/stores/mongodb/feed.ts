@@ -3,6 +3,7 @@
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { argumentError, MESSAGE_PREFIX } from '../../core/config-error.js';
 import { MAX_REVOCATION_LIFETIME_MS } from '../../core/limits.js';
+import { decodeFeedCursor, encodeFeedCursor } from '../feed-cursor.js';
 import { writeInTime } from '../feed-write.js';
 import type { FeedChange, FeedPage, FeedPageRequest, LifetimeBound } from '../revocation-store.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
@@ -173,7 +174,10 @@ export function createFeed(collection: Collection<LogDocument>, atomicUpdates: (
     if (since !== null && !(since instanceof Date && Number.isFinite(since.getTime())))
       throw argumentError('since', 'must be a valid Date or null.');
     const sinceMs = since === null ? null : since.getTime();
-    const positions: KindPosition[] = page.cursor === undefined ? [null, null] : decodeCursor(page.cursor, sinceMs);
+    const positions: KindPosition[] =
+      page.cursor === undefined
+        ? [null, null]
+        : decodeFeedCursor(CURSOR_PREFIX, page.cursor, sinceMs, areKindPositions);
     const now = Date.now();
     const chosen = [0, 1].filter((kind) => positions[kind] !== 0).slice(0, size);
     const share = Math.floor(size / Math.max(1, chosen.length));
@@ -206,7 +210,11 @@ export function createFeed(collection: Collection<LogDocument>, atomicUpdates: (
       }
     });
     const more = positions.some((position) => position !== 0);
-    return { startedAt: start, changes: found, ...(more ? { cursor: encodeCursor(sinceMs, positions) } : {}) };
+    return {
+      startedAt: start,
+      changes: found,
+      ...(more ? { cursor: encodeFeedCursor(CURSOR_PREFIX, sinceMs, positions) } : {}),
+    };
   }
 
   /**
@@ -295,11 +303,9 @@ function readBound(doc: LifetimeDocument | null): LifetimeBound | null {
   return { lifetimeMs, raisedAt, settledAt };
 }
 
-/** A paged read's cursor: `m1.` then the base64url of the JSON of the read's `since` (ms or null) and positions. */
-function encodeCursor(sinceMs: number | null, positions: KindPosition[]): string {
-  return (
-    CURSOR_PREFIX + Buffer.from(JSON.stringify({ since: sinceMs, kinds: positions }), 'utf8').toString('base64url')
-  );
+/** A cursor's positions: one per kind (revocations, claims changes). */
+function areKindPositions(positions: unknown[]): positions is KindPosition[] {
+  return positions.length === 2 && positions.every(isPosition);
 }
 
 function isPosition(value: unknown): value is KindPosition {
@@ -312,26 +318,6 @@ function isPosition(value: unknown): value is KindPosition {
     typeof value[1] === 'string' &&
     /^[0-9a-f]{24}$/.test(value[1])
   );
-}
-
-/** The positions of a cursor `encodeCursor` made for a read with the same `since`; anything else is refused. */
-function decodeCursor(cursor: unknown, sinceMs: number | null): KindPosition[] {
-  const refuse = (why: string) =>
-    argumentError(
-      'page.cursor',
-      `is not a cursor of this store's feed (${why}): pass the previous page's \`cursor\` unchanged, with the same \`since\`.`,
-    );
-  if (typeof cursor !== 'string' || !cursor.startsWith(CURSOR_PREFIX)) throw refuse('not one it answers');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor.slice(CURSOR_PREFIX.length), 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const { since, kinds } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  if (!Array.isArray(kinds) || kinds.length !== 2 || !kinds.every(isPosition)) throw refuse('unreadable');
-  if (since !== sinceMs) throw refuse('it continues a read with another `since`');
-  return kinds;
 }
 
 type FeedDocument = Omit<ChangeDocument, '_id' | 'at'> | Omit<ClaimsDocument, '_id' | 'cat'>;

@@ -14,6 +14,7 @@ import type {
   StoreContext,
 } from '../revocation-store.js';
 import { connect, isClusterTransient, type RedisCommand, type RedisConnection } from './client.js';
+import { decodeFeedCursor, encodeFeedCursor } from '../feed-cursor.js';
 import { writeInTime } from '../feed-write.js';
 import { warnIfRevocationsCanBeLost } from './durability.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
@@ -337,7 +338,8 @@ export class RedisRevocationStore implements RevocationStore {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
       throw argumentError('page.size', 'must be a positive whole number.');
     const sinceMs = since === null ? null : Number(toMs(since, 'since'));
-    const positions = page.cursor === undefined ? [] : decodeFeedCursor(page.cursor, sinceMs);
+    const positions =
+      page.cursor === undefined ? [] : decodeFeedCursor(FEED_CURSOR_PREFIX, page.cursor, sinceMs, areFeedSetPositions);
     const cover = (parts: number) => {
       while (positions.length < parts * 2) positions.push(null);
     };
@@ -407,7 +409,7 @@ export class RedisRevocationStore implements RevocationStore {
     return {
       startedAt: new Date(startMs),
       changes,
-      ...(more ? { cursor: encodeFeedCursor(sinceMs, positions) } : {}),
+      ...(more ? { cursor: encodeFeedCursor(FEED_CURSOR_PREFIX, sinceMs, positions) } : {}),
     };
   }
 
@@ -602,10 +604,9 @@ type FeedSetPosition = null | typeof FEED_SET_DONE | [score: number, member: str
 
 const FEED_CURSOR_PREFIX = 'r1.';
 
-/** A paged feed read's cursor: `r1.` then the base64url of the JSON of the read's `since` (ms or null) and positions. */
-function encodeFeedCursor(sinceMs: number | null, positions: FeedSetPosition[]): string {
-  const json = JSON.stringify({ since: sinceMs, sets: positions });
-  return FEED_CURSOR_PREFIX + Buffer.from(json, 'utf8').toString('base64url');
+/** A cursor's positions: two per feed part (revocations, claims changes), of at most 64 parts. */
+function areFeedSetPositions(positions: unknown[]): positions is FeedSetPosition[] {
+  return positions.length % 2 === 0 && positions.length <= 128 && positions.every(isFeedSetPosition);
 }
 
 function isFeedSetPosition(value: unknown): value is FeedSetPosition {
@@ -617,27 +618,6 @@ function isFeedSetPosition(value: unknown): value is FeedSetPosition {
     Number.isFinite(value[0]) &&
     typeof value[1] === 'string'
   );
-}
-
-/** The positions of a cursor `encodeFeedCursor` made for a read with the same `since`; anything else is refused. */
-function decodeFeedCursor(cursor: unknown, sinceMs: number | null): FeedSetPosition[] {
-  const refuse = (why: string) =>
-    argumentError(
-      'page.cursor',
-      `is not a cursor of this store's feed (${why}): pass the previous page's \`cursor\` unchanged, with the same \`since\`.`,
-    );
-  if (typeof cursor !== 'string' || !cursor.startsWith(FEED_CURSOR_PREFIX)) throw refuse('not one it answers');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor.slice(FEED_CURSOR_PREFIX.length), 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const { since, sets } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  if (!Array.isArray(sets) || sets.length % 2 !== 0 || sets.length > 128 || !sets.every(isFeedSetPosition))
-    throw refuse('unreadable');
-  if (since !== sinceMs) throw refuse('it continues a read with another `since`');
-  return sets;
 }
 
 /** Resolves after `ms` (at once for 0 or less). */

@@ -35,6 +35,23 @@ function flakyLifetimeStore() {
   return { store: store satisfies RevocationStore, inner };
 }
 
+/** An instance without HTTP on `store`, declaring `lifetimeMs`, with the lifetime timings given. */
+function engineOn(
+  store: RevocationStore,
+  lifetimeMs: number,
+  timings: { lifetimeRefreshMs: number; lifetimeSettleMs?: number },
+) {
+  return createRevocationEngine({
+    store,
+    storeTimeoutMs: 200,
+    failOpen: false,
+    logger: quiet,
+    issuedAtPrecision: 'milliseconds',
+    declaredLifetimeMs: lifetimeMs,
+    ...timings,
+  });
+}
+
 describe('the session-lifetime bound of an instance', () => {
   test('no sign-in before the lifetime is declared: a store that cannot take it answers 503, and no cookie', async () => {
     const { store } = flakyLifetimeStore();
@@ -73,16 +90,7 @@ describe('the session-lifetime bound of an instance', () => {
 
   test('declared again on a timer: after a lowering, an idle instance with longer sessions raises it back', async () => {
     const store = new MemoryRevocationStore();
-    const engine = (lifetimeMs: number) =>
-      createRevocationEngine({
-        store,
-        storeTimeoutMs: 200,
-        failOpen: false,
-        logger: quiet,
-        issuedAtPrecision: 'milliseconds',
-        declaredLifetimeMs: lifetimeMs,
-        lifetimeRefreshMs: 20,
-      });
+    const engine = (lifetimeMs: number) => engineOn(store, lifetimeMs, { lifetimeRefreshMs: 20 });
     const long = engine(30 * 24 * HOUR);
     const short = engine(HOUR);
     await long.lifetime.ready();
@@ -97,16 +105,7 @@ describe('the session-lifetime bound of an instance', () => {
     let skew = 0;
     const store = new MemoryRevocationStore({ now: () => Date.now() + skew });
     const engine = (lifetimeMs: number, settleMs: number) =>
-      createRevocationEngine({
-        store,
-        storeTimeoutMs: 200,
-        failOpen: false,
-        logger: quiet,
-        issuedAtPrecision: 'milliseconds',
-        declaredLifetimeMs: lifetimeMs,
-        lifetimeRefreshMs: 60_000,
-        lifetimeSettleMs: settleMs,
-      });
+      engineOn(store, lifetimeMs, { lifetimeRefreshMs: 60_000, lifetimeSettleMs: settleMs });
     const isSettled = () => {
       const bound = store.declareLifetime(1, 'raise');
       return Promise.resolve(bound.settledAt >= bound.raisedAt);
