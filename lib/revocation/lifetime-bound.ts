@@ -16,6 +16,9 @@ import { isThenable, withDeadline } from '../core/deadline.js';
 import { MAX_REVOCATION_LIFETIME_MS } from '../core/limits.js';
 import { CHANGE_OVERLAP_MS, FEED_PAGE_SIZE } from './feed-copy.js';
 
+/** How many re-writes a settle sends at once. */
+const SETTLE_WRITES_AT_ONCE = 16;
+
 /** Each instance declares its lifetime again this often (after a lowering, a longer one raises the bound back). */
 export const LIFETIME_REFRESH_MS = 60_000;
 
@@ -108,13 +111,19 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
     do {
       const request = { size: FEED_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) };
       const page = await call(() => readFeed(null, Number.MAX_SAFE_INTEGER, request));
+      const short: [Extract<FeedChange, { kind: 'user' | 'claims' }>, Date][] = [];
       for (const change of page.changes) {
         if (change.kind === 'session') continue;
         const at = change.kind === 'user' ? change.lastLogoutAt : change.changedAt;
         const end = at.getTime() + bound.lifetimeMs;
         const until = change.relevantUntil.getTime();
-        if (until < end && until > sentAt) await settings.rewrite(change, new Date(end));
+        if (until < end && until > sentAt) short.push([change, new Date(end)]);
       }
+      // A few writes at a time: a raise after which 10^6 watermarks end too soon takes minutes, not hours.
+      for (let i = 0; i < short.length; i += SETTLE_WRITES_AT_ONCE)
+        await Promise.all(
+          short.slice(i, i + SETTLE_WRITES_AT_ONCE).map(([change, end]) => settings.rewrite(change, end)),
+        );
       cursor = page.cursor;
     } while (cursor !== undefined);
     await call(() => settleStore(bound.raisedAt));

@@ -131,6 +131,32 @@ describe('the session-lifetime bound of an instance', () => {
     for (const e of [ahead, long]) e.lifetime.stop();
   });
 
+  test('a raise re-writes every watermark and claims change that ends too soon, and none that lasts long enough', async () => {
+    const store = new MemoryRevocationStore();
+    const short = engineOn(store, HOUR, { lifetimeRefreshMs: 60_000 });
+    await short.lifetime.ready();
+    const at = new Date();
+    for (let i = 0; i < 50; i++) store.revokeUser(`u${i}`, at, new Date(at.getTime() + HOUR));
+    for (let i = 0; i < 20; i++) store.markClaimsChanged(`c${i}`, at, new Date(at.getTime() + HOUR));
+    store.revokeUser('long-enough', at, new Date(at.getTime() + 40 * 24 * HOUR));
+    const long = engineOn(store, 30 * 24 * HOUR, { lifetimeRefreshMs: 60_000, lifetimeSettleMs: 0 });
+    await long.lifetime.ready();
+    await eventually(() => {
+      const bound = store.declareLifetime(1, 'raise');
+      return Promise.resolve(bound.settledAt >= bound.raisedAt);
+    }, 2000);
+    const ends = new Map(
+      store
+        .readFeed(null, 1000)
+        .changes.filter((c) => c.kind !== 'session')
+        .map((c) => [c.sub, c.kind === 'session' ? 0 : c.relevantUntil.getTime() - at.getTime()]),
+    );
+    for (let i = 0; i < 50; i++) assert.equal(ends.get(`u${i}`), 30 * 24 * HOUR, `u${i}`);
+    for (let i = 0; i < 20; i++) assert.equal(ends.get(`c${i}`), 30 * 24 * HOUR, `c${i}`);
+    assert.equal(ends.get('long-enough'), 40 * 24 * HOUR);
+    for (const e of [short, long]) e.lifetime.stop();
+  });
+
   test('a custom store without the capability keeps 400 days, and lowering it is a ConfigError', async () => {
     const inner = new MemoryRevocationStore();
     const store: RevocationStore = {
