@@ -13,9 +13,17 @@ export interface RoundTrip {
   cpuUs: number;
 }
 
+/** Documents in the batched bare read (`findBatch`): about what a read carries at 16 connections. */
+export const BATCH_IDS = 8;
+
 export interface RoundTrips {
   ping: RoundTrip;
   findById: RoundTrip;
+  /**
+   * `find({ _id: { $in } })` of `BATCH_IDS` documents, as the store reads a batch of checks: with `findById`, the
+   * client CPU each further document of a read costs.
+   */
+  findBatch?: RoundTrip;
   /** With a Redis in the run: node-redis round trips to it. */
   redis?: RedisRoundTrips;
 }
@@ -66,14 +74,18 @@ export async function measureRoundTrips(
   const users = client.db(dbName).collection<{ _id: string }>(collection, { readPreference: 'primary' });
   await users.updateOne({ _id: 'round-trip-probe' }, { $set: { probe: true } }, { upsert: true });
   const projection = { _id: 1, lastLogoutAt: 1, lastDeviceLogoutAt: 1 };
+  const batchIds = Array.from({ length: BATCH_IDS }, (_, i) => `round-trip-probe-${i}`);
+  for (const _id of batchIds) await users.updateOne({ _id }, { $set: { probe: true } }, { upsert: true });
   const slice = Math.max(1, Math.round(count / rounds));
   const pings: RoundTrip[] = [];
   const finds: RoundTrip[] = [];
+  const batches: RoundTrip[] = [];
   for (let r = 0; r < rounds; r++) {
     pings.push(await timed(slice, () => admin.command({ ping: 1 })));
     finds.push(await timed(slice, () => users.findOne({ _id: 'round-trip-probe' }, { projection })));
+    batches.push(await timed(slice, () => users.find({ _id: { $in: batchIds } }, { projection }).toArray()));
   }
-  return { ping: merge(pings), findById: merge(finds) };
+  return { ping: merge(pings), findById: merge(finds), findBatch: merge(batches) };
 }
 
 /** `PING` and an `MGET` of the three keys of a check (`prefix` + `{round-trip-probe}`), alternately as above. */
