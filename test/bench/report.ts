@@ -996,7 +996,7 @@ function exactModel(
       const tripCpu =
         roundTripCpu[kind] === undefined
           ? undefined
-          : (roundTripCpu[kind]) + (kind === 'mongo' ? perDocumentCpu * (checksPerTrip - 1) : 0);
+          : roundTripCpu[kind] + (kind === 'mongo' ? perDocumentCpu * (checksPerTrip - 1) : 0);
       const modelCpu =
         statelessCpu === undefined || trips === undefined || tripCpu === undefined
           ? undefined
