@@ -375,7 +375,8 @@ describe('found by an independent review', () => {
       401,
       'a pwd far ahead is not fresh for ever',
     );
-    assert.equal((await request(app).post('/logout-all').set('Cookie', cookie)).status, 204);
+    const logoutAll = await request(app).post('/logout-all').set('Cookie', cookie);
+    assert.equal(logoutAll.status, 204, JSON.stringify(logoutAll.body));
     const res = await request(app).get('/me').set('Cookie', cookie);
     assert.equal(res.status, 401, `survived logoutAll: ${res.status}`);
   });
