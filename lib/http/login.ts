@@ -6,7 +6,6 @@ import type { createLoginClaimsCheck } from '../token/claims.js';
 import { newSession, signSessionToken, type SignedSession, type TokenSettings } from '../token/sign-token.js';
 import { requestOrigin, type EmitEvent } from '../config/session-events.js';
 import type { CookieWriter } from './cookie.js';
-import { SessionAuthError } from '../core/session-auth-error.js';
 
 export interface LoginParts {
   checkClaims: ReturnType<typeof createLoginClaimsCheck>;
@@ -36,9 +35,7 @@ export function createLogin(parts: LoginParts) {
   return async function login(res: Response, claims: unknown): Promise<SignedSession> {
     const { sub, extra } = parts.checkClaims(claims);
     // Never a session longer than the store's lifetime bound covers: this instance's lifetime is declared first.
-    await engine.lifetime.ready().catch((cause: unknown) => {
-      throw new SessionAuthError('revocation_unavailable', { cause });
-    });
+    await engine.lifetime.ready(); // a store that cannot take it: 503 revocation_unavailable
     const now = engine.now();
     const req = res.req as Request | undefined;
     const session = { ...newSession(tokenSettings, sub, now), claimsAtMs: Math.min(now, parts.arrivedAt(req)) };

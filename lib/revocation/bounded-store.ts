@@ -4,7 +4,7 @@ import { createOutageLog, type Logger } from '../config/logger.js';
 import type { EmitEvent } from '../config/session-events.js';
 import { ConfigError } from '../core/config-error.js';
 import { SessionAuthError } from '../core/session-auth-error.js';
-import type { RevocationStore, SessionRecord } from '../stores/revocation-store.js';
+import type { FeedPageRequest, RevocationStore, SessionRecord } from '../stores/revocation-store.js';
 import { isThenable, withDeadline } from '../core/deadline.js';
 
 export type BoundedStore = ReturnType<typeof createBoundedStore>;
@@ -74,6 +74,13 @@ export function createBoundedStore(
     registerSession: (record: SessionRecord) => call(() => store.registerSession?.(record)),
     touchSession: (sessionId: string, sub: string, at: Date) => call(() => store.touchSession?.(sessionId, sub, at)),
     listSessions: (sub: string) => call(async () => (await store.listSessions?.(sub)) ?? []),
+    /** True when the store keeps the session-lifetime bound (then it also has a change feed). */
+    hasLifetime: store.declareLifetime !== undefined,
+    declareLifetime: (lifetimeMs: number, mode: 'raise' | 'set') =>
+      call(() => (store.declareLifetime as NonNullable<RevocationStore['declareLifetime']>)(lifetimeMs, mode)),
+    settleLifetime: (raisedAt: Date) => call(() => store.settleLifetime?.(raisedAt)),
+    readFeed: (since: Date | null, limit: number, page?: FeedPageRequest) =>
+      call(() => (store.readFeed as NonNullable<RevocationStore['readFeed']>)(since, limit, page)),
   };
 }
 

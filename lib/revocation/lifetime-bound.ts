@@ -11,8 +11,8 @@
 // then records the change as settled (`settleLifetime(raisedAt)`; the store's `raisedAt` only ever grows, so a
 // settled change never covers a later one, whatever the clocks). The instance whose lifetime is the bound settles
 // first; the others step in a little later if it did not (it may have stopped).
-import type { FeedChange, LifetimeBound, RevocationStore } from '../stores/revocation-store.js';
-import { isThenable, withDeadline } from '../core/deadline.js';
+import type { FeedChange, LifetimeBound } from '../stores/revocation-store.js';
+import type { BoundedStore } from './bounded-store.js';
 import { MAX_REVOCATION_LIFETIME_MS } from '../core/limits.js';
 import { CHANGE_OVERLAP_MS, FEED_PAGE_SIZE } from './feed-copy.js';
 
@@ -23,7 +23,8 @@ const SETTLE_WRITES_AT_ONCE = 16;
 export const LIFETIME_REFRESH_MS = 60_000;
 
 export interface LifetimeBoundSettings {
-  store: RevocationStore;
+  /** The store, each call bounded by the instance's `storeTimeoutMs` (a failure is an outage, logged once). */
+  store: BoundedStore;
   /** This instance's longest session, with the slack: what it declares (400 days for `createRevocation`). */
   declaredMs: number;
   storeTimeoutMs: number;
@@ -45,9 +46,6 @@ export type LifetimeBoundTracker = ReturnType<typeof createLifetimeBound>;
  */
 export function createLifetimeBound(settings: LifetimeBoundSettings) {
   const { store, declaredMs, storeTimeoutMs, now } = settings;
-  const declare = store.declareLifetime?.bind(store);
-  const settleStore = store.settleLifetime?.bind(store);
-  const readFeed = store.readFeed?.bind(store);
   /** A write that declared just before a change may land up to this long after it: then the change has settled. */
   const settleAfterMs = settings.settleAfterMs ?? CHANGE_OVERLAP_MS + 2 * storeTimeoutMs;
   const refreshMs = settings.refreshMs ?? LIFETIME_REFRESH_MS;
@@ -58,18 +56,9 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
   let timer: NodeJS.Timeout | undefined;
   let due: NodeJS.Timeout | undefined;
 
-  function call<T>(run: () => T | PromiseLike<T>): Promise<T> {
-    return Promise.resolve().then(() => {
-      const pending = run();
-      if (!isThenable(pending)) return pending;
-      return withDeadline(pending, storeTimeoutMs, () => new Error(`no answer within ${storeTimeoutMs} ms`));
-    });
-  }
-
   /** Declares this instance's lifetime (`mode: 'set'`: sets the bound to it); settles a change that is due. */
   function declareNow(mode: 'raise' | 'set' = 'raise'): Promise<LifetimeBound> {
-    if (declare === undefined) return Promise.reject(new Error('the store keeps no lifetime bound'));
-    return call(() => declare(declaredMs, mode)).then((bound) => {
+    return store.declareLifetime(declaredMs, mode).then((bound) => {
       if (bound.raisedAt > bound.settledAt) void settleWhenDue(bound);
       return bound;
     });
@@ -105,12 +94,11 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
 
   /** Every watermark and claims change in the feed that ends before `bound` says, written again to last that long. */
   async function settle(bound: LifetimeBound): Promise<void> {
-    if (readFeed === undefined || settleStore === undefined) return;
     const sentAt = now();
     let cursor: string | undefined;
     do {
       const request = { size: FEED_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) };
-      const page = await call(() => readFeed(null, Number.MAX_SAFE_INTEGER, request));
+      const page = await store.readFeed(null, Number.MAX_SAFE_INTEGER, request);
       const short: [Extract<FeedChange, { kind: 'user' | 'claims' }>, Date][] = [];
       for (const change of page.changes) {
         if (change.kind === 'session') continue;
@@ -126,19 +114,19 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
         );
       cursor = page.cursor;
     } while (cursor !== undefined);
-    await call(() => settleStore(bound.raisedAt));
+    await store.settleLifetime(bound.raisedAt);
   }
 
   return {
     /** Whether the store keeps a bound (else every watermark lasts 400 days). */
-    enabled: declare !== undefined,
+    enabled: store.hasLifetime,
     /**
      * Declares this instance's lifetime if it has not yet (before it signs anything); then every
      * `LIFETIME_REFRESH_MS` again, on a timer that never holds the process. Rejects when the store cannot be
      * reached: a sign-in then fails (503) rather than sign a session the bound does not cover.
      */
     async ready(): Promise<void> {
-      if (declare === undefined) return;
+      if (!store.hasLifetime) return;
       if (timer === undefined) {
         timer = setInterval(() => void declareNow().catch(() => undefined), refreshMs);
         timer.unref();
@@ -154,7 +142,7 @@ export function createLifetimeBound(settings: LifetimeBoundSettings) {
      * store first; 400 days when it cannot say.
      */
     async forWrite(): Promise<number> {
-      if (declare === undefined) return MAX_REVOCATION_LIFETIME_MS;
+      if (!store.hasLifetime) return MAX_REVOCATION_LIFETIME_MS;
       try {
         return Math.max((await declareNow()).lifetimeMs, declaredMs);
       } catch {

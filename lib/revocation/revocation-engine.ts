@@ -89,7 +89,7 @@ export function createRevocationEngine(settings: EngineSettings) {
   const copy = copyOf(settings, now);
   const verdict = createVerdict(bounded, copy, settings.failOpen);
   const lifetime = createLifetimeBound({
-    store,
+    store: bounded,
     declaredMs: settings.declaredLifetimeMs ?? MAX_REVOCATION_LIFETIME_MS,
     storeTimeoutMs,
     now,

@@ -1,6 +1,16 @@
-// The cursor of a paged feed read (`FeedPage.cursor`) in our MongoDB and Redis stores: a prefix naming the store's
-// format, then the base64url of the JSON of the read's `since` (ms or null) and the store's positions.
+// Paged feed reads in our MongoDB and Redis stores: the page size asked for, and the cursor (`FeedPage.cursor`): a
+// prefix naming the store's format, then the base64url of the JSON of the read's `since` (ms or null) and the
+// store's positions.
 import { argumentError } from '../core/config-error.js';
+import type { FeedPageRequest } from './revocation-store.js';
+
+/** The changes a page may hold (`page.size`), checked: a positive whole number. */
+export function pageSizeOf(page: FeedPageRequest): number {
+  const size = (page as { size?: unknown } | null)?.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+    throw argumentError('page.size', 'must be a positive whole number.');
+  return size;
+}
 
 /** The cursor of a page of a read with `since` (ms or null), ending at `positions`. */
 export function encodeFeedCursor(prefix: string, sinceMs: number | null, positions: unknown[]): string {

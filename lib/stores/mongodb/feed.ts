@@ -3,7 +3,7 @@
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { argumentError, MESSAGE_PREFIX } from '../../core/config-error.js';
 import { MAX_REVOCATION_LIFETIME_MS } from '../../core/limits.js';
-import { decodeFeedCursor, encodeFeedCursor } from '../feed-cursor.js';
+import { decodeFeedCursor, encodeFeedCursor, pageSizeOf } from '../feed-cursor.js';
 import { writeInTime } from '../feed-write.js';
 import type { FeedChange, FeedPage, FeedPageRequest, LifetimeBound } from '../revocation-store.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
@@ -168,9 +168,7 @@ export function createFeed(collection: Collection<LogDocument>, atomicUpdates: (
    * follow.
    */
   async function readPage(since: Date | null, page: FeedPageRequest): Promise<FeedPage> {
-    const size = (page as { size?: unknown } | null)?.size;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
-      throw argumentError('page.size', 'must be a positive whole number.');
+    const size = pageSizeOf(page);
     if (since !== null && !(since instanceof Date && Number.isFinite(since.getTime())))
       throw argumentError('since', 'must be a valid Date or null.');
     const sinceMs = since === null ? null : since.getTime();
@@ -181,8 +179,10 @@ export function createFeed(collection: Collection<LogDocument>, atomicUpdates: (
     const now = Date.now();
     const chosen = [0, 1].filter((kind) => positions[kind] !== 0).slice(0, size);
     const share = Math.floor(size / Math.max(1, chosen.length));
+    /** The date a kind is read by: its end for a whole read, its write time by time. */
+    const fieldOf = (kind: number) => (since === null ? KINDS[kind]!.end : KINDS[kind]!.written);
     const readKind = (kind: number) => {
-      const field = since === null ? KINDS[kind]!.end : KINDS[kind]!.written;
+      const field = fieldOf(kind);
       const position = positions[kind];
       // The documents after the position, as a rooted `$or` each of whose branches an index (`<field>_id`) serves.
       const from = since === null ? { $gt: new Date(now) } : { $gte: since };
@@ -202,8 +202,7 @@ export function createFeed(collection: Collection<LogDocument>, atomicUpdates: (
       const last = taken[taken.length - 1];
       if (docs.length <= share || last === undefined) positions[kind] = 0;
       else {
-        const field = since === null ? KINDS[kind]!.end : KINDS[kind]!.written;
-        const date: unknown = (last as unknown as Record<string, unknown>)[field];
+        const date: unknown = (last as unknown as Record<string, unknown>)[fieldOf(kind)];
         if (!(date instanceof Date) || !(last._id instanceof ObjectId))
           throw new TypeError(`${MESSAGE_PREFIX}: a document of the revocation feed holds unreadable data.`);
         positions[kind] = [date.getTime(), last._id.toHexString()];

@@ -14,7 +14,7 @@ import type {
   StoreContext,
 } from '../revocation-store.js';
 import { connect, isClusterTransient, type RedisCommand, type RedisConnection } from './client.js';
-import { decodeFeedCursor, encodeFeedCursor } from '../feed-cursor.js';
+import { decodeFeedCursor, encodeFeedCursor, pageSizeOf } from '../feed-cursor.js';
 import { writeInTime } from '../feed-write.js';
 import { warnIfRevocationsCanBeLost } from './durability.js';
 import { onceUntilFailure } from '../../core/once-until-failure.js';
@@ -303,12 +303,7 @@ export class RedisRevocationStore implements RevocationStore {
       this.#send(first.at, [['SET', first.start, now, 'NX'], ['GET', first.start], ['GET', first.slots], ...ranges(0)]),
       readParts(1, known),
     ]);
-    const startMs = Number(text(start));
-    const used = slots === null ? 1 : Number(text(slots));
-    if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(used) || used < 1 || used > 64)
-      throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
-    // A count below this store's own was lost (a restore, a failover): recorded again for readers with fewer.
-    if (used < this.#feedSlots) this.#recordFeedSlots().catch(() => undefined);
+    const { startMs, used } = this.#feedHead(start, slots);
     if (used > known) {
       this.#feedPartsRead = used;
       others.push(...(await readParts(known, used)));
@@ -334,9 +329,7 @@ export class RedisRevocationStore implements RevocationStore {
    */
   async #readFeedPage(since: Date | null, page: FeedPageRequest): Promise<FeedPage> {
     this.#setupInBackground();
-    const size = (page as { size?: unknown } | null)?.size;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
-      throw argumentError('page.size', 'must be a positive whole number.');
+    const size = pageSizeOf(page);
     const sinceMs = since === null ? null : Number(toMs(since, 'since'));
     const positions =
       page.cursor === undefined ? [] : decodeFeedCursor(FEED_CURSOR_PREFIX, page.cursor, sinceMs, areFeedSetPositions);
@@ -376,11 +369,8 @@ export class RedisRevocationStore implements RevocationStore {
       ]),
       Promise.all(others.map(([part, sets]) => this.#send(feedKeys(this.#prefix, part).at, [pageOf(sets)]))),
     ]);
-    const startMs = Number(text(start));
-    const used = slots === null ? 1 : Number(text(slots));
+    const { startMs, used } = this.#feedHead(start, slots);
     const unexpected = () => new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
-    if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(used) || used < 1 || used > 64) throw unexpected();
-    if (used < this.#feedSlots) this.#recordFeedSlots().catch(() => undefined);
     const replies = new Map<number, unknown>();
     const note = (sets: number[] | undefined, reply: unknown) => {
       if (sets === undefined) return;
@@ -427,6 +417,20 @@ export class RedisRevocationStore implements RevocationStore {
       const at = String(atMs);
       return this.#write(keys.at, evalCommand(FEED_APPEND_SCRIPT, pair, [at, entry, endMs, at]));
     });
+  }
+
+  /**
+   * The feed's start (ms) and the count of parts writers used, from a read's replies to `GET {feed}:start` and
+   * `GET {feed}:slots`; a count below this store's own was lost (a restore, a failover): recorded again for
+   * readers with fewer.
+   */
+  #feedHead(start: unknown, slots: unknown): { startMs: number; used: number } {
+    const startMs = Number(text(start));
+    const used = slots === null ? 1 : Number(text(slots));
+    if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(used) || used < 1 || used > 64)
+      throw new Error(`${MESSAGE_PREFIX}: unexpected reply from Redis to the feed read`);
+    if (used < this.#feedSlots) this.#recordFeedSlots().catch(() => undefined);
+    return { startMs, used };
   }
 
   /**
